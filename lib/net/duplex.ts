@@ -1,0 +1,72 @@
+/**
+ * The one byte-stream shape every layer above the transport speaks.
+ *
+ * `Deno.Conn` already satisfies it, and so does a multiplexed stream
+ * (`lib/mux/`), so a relay, a proxy or a plugin never needs to know whether
+ * it holds a socket or a stream inside a shared connection.
+ *
+ * @example
+ * ```ts
+ * import type { Duplex } from "./duplex.ts";
+ * const conn: Duplex = await Deno.connect({ port: 80 });
+ * await conn.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+ * ```
+ *
+ * @module
+ */
+
+/** A readable, writable, half-closable byte stream. */
+export interface Duplex {
+  /** Reads into `p`; resolves to the byte count, or `null` at end of stream. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes some of `p`; resolves to how many bytes were taken (maybe fewer than `p.length`). */
+  write(p: Uint8Array): Promise<number>;
+  /** Ends the writing half: the peer reads end of stream, and may still send. */
+  closeWrite(): Promise<void>;
+  /** Closes both halves and frees the resources; safe to call more than once. */
+  close(): void;
+  /**
+   * Optional zero-copy read: the next chunk as the stream holds it, or `null` at
+   * end of stream. The caller owns the chunk. Relays prefer it when present.
+   */
+  readChunk?(): Promise<Uint8Array | null>;
+}
+
+/**
+ * Writes all of `data`, looping over short writes.
+ *
+ * @example
+ * ```ts
+ * import { writeAll } from "./duplex.ts";
+ * const conn = await Deno.connect({ port: 7 });
+ * await writeAll(conn, new Uint8Array(1 << 20));
+ * ```
+ */
+export async function writeAll(w: Pick<Duplex, "write">, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    off += await w.write(off === 0 ? data : data.subarray(off));
+  }
+}
+
+/**
+ * Reads exactly `p.length` bytes, or throws if the stream ends first.
+ *
+ * @example
+ * ```ts
+ * import { readFull } from "./duplex.ts";
+ * const conn = await Deno.connect({ port: 7 });
+ * const header = new Uint8Array(8);
+ * await readFull(conn, header);
+ * ```
+ */
+export async function readFull(r: Pick<Duplex, "read">, p: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < p.length) {
+    const n = await r.read(p.subarray(off));
+    if (n === null) {
+      throw new Deno.errors.UnexpectedEof(`stream ended after ${off} of ${p.length} bytes`);
+    }
+    off += n;
+  }
+}
