@@ -1,0 +1,317 @@
+/**
+ * The dfrp client: keeps a control session to the server, registers its
+ * proxies, serves the work connections the server sends, and reconnects with
+ * exponential backoff and jitter when the session is lost.
+ *
+ * @example
+ * ```ts
+ * import { DfrpClient } from "./client.ts";
+ * import { defaultClientConfig } from "../config/mod.ts";
+ * const client = new DfrpClient({ ...defaultClientConfig(), serverAddr: "127.0.0.1" });
+ * await client.start(); // resolves after the first login
+ * await client.close();
+ * ```
+ *
+ * @module
+ */
+
+import type { ClientConfig, ProxyConfig } from "../config/mod.ts";
+import { log as rootLog, type Logger } from "../log.ts";
+import type { Duplex } from "../net/duplex.ts";
+import { sleep, withTimeout } from "../net/timeout.ts";
+import { MuxSession } from "../mux/mod.ts";
+import { expectMessage } from "../protocol/codec.ts";
+import { ControlChannel } from "../protocol/control_channel.ts";
+import type { Message, StartWorkConn } from "../protocol/messages.ts";
+import type { TransportConn } from "../transport/transport.ts";
+import { dialServer, dialWorkConn, HANDSHAKE_TIMEOUT_MS, login, LoginError } from "./login.ts";
+import type { ClientProxy } from "./proxy/proxy.ts";
+import { clientProxyFactory } from "./proxy/registry.ts";
+import "./proxy/mod.ts";
+
+/** Status of one proxy as the client sees it. */
+export interface ProxyStatus {
+  name: string;
+  type: string;
+  /** "new", "running", "start error", "closed". */
+  status: string;
+  err: string;
+  remoteAddr: string;
+}
+
+/** A logged-in connection to the server. */
+interface LiveSession {
+  conn: TransportConn;
+  mux: MuxSession | null;
+  control: ControlChannel;
+}
+
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 4_000;
+
+/** See the module doc. */
+export class DfrpClient {
+  readonly log: Logger;
+  #runId = "";
+  #proxies = new Map<string, ClientProxy>();
+  #status = new Map<string, ProxyStatus>();
+  #closing = false;
+  #stop = new AbortController();
+  #current?: LiveSession;
+  #loop?: Promise<void>;
+  #workConns = new Set<Duplex>();
+
+  /** @param config a loaded client config (defaults filled, `start` applied) */
+  constructor(readonly config: ClientConfig, logger: Logger = rootLog) {
+    this.log = logger;
+    for (const proxy of config.proxies) {
+      this.#status.set(proxy.name, {
+        name: proxy.name,
+        type: proxy.type,
+        status: "new",
+        err: "",
+        remoteAddr: "",
+      });
+    }
+  }
+
+  /** The run id the server gave this client ("" before the first login). */
+  get runId(): string {
+    return this.#runId;
+  }
+
+  /** Every configured proxy's status. */
+  status(): ProxyStatus[] {
+    return [...this.#status.values()].map((s) => ({ ...s }));
+  }
+
+  /**
+   * Logs in and starts the session loop. Resolves after the first login;
+   * rejects with {@linkcode LoginError} if it fails and `loginFailExit` is set
+   * (otherwise keeps retrying in the background).
+   */
+  async start(): Promise<void> {
+    if (this.config.loginFailExit) {
+      const session = await this.#connect();
+      this.#loop = this.#run(session);
+    } else {
+      this.#loop = this.#run(null);
+    }
+  }
+
+  /** Resolves when the client has stopped for good. */
+  get done(): Promise<void> {
+    return this.#loop ?? Promise.resolve();
+  }
+
+  async #connect(): Promise<LiveSession> {
+    const conn = await dialServer(this.config);
+    try {
+      const { runId } = await login(conn, this.config, this.#runId);
+      this.#runId = runId;
+      let mux: MuxSession | null = null;
+      let control = new ControlChannel(conn);
+      if (this.config.transport.tcpMux) {
+        mux = new MuxSession(conn, {
+          client: true,
+          keepaliveIntervalMs: Math.max(this.config.transport.tcpMuxKeepaliveInterval, 0) * 1000,
+        });
+        control = new ControlChannel(mux.open());
+      }
+      this.log.info(`login to server success, get run id [${runId}]`);
+      return { conn, mux, control };
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+  }
+
+  async #run(first: LiveSession | null): Promise<void> {
+    let attempt = 0;
+    let session = first;
+    while (!this.#closing) {
+      if (!session) {
+        try {
+          session = await this.#connect();
+        } catch (err) {
+          if (this.#closing) break;
+          const kind = err instanceof LoginError
+            ? "login to the server failed"
+            : "connect to server error";
+          const delay = Math.min(BACKOFF_FIRST_MS * 2 ** attempt, BACKOFF_MAX_MS) *
+            (0.8 + Math.random() * 0.4);
+          attempt++;
+          this.log.warn(`${kind}: ${(err as Error).message}; retrying in ${Math.round(delay)} ms`);
+          await sleep(delay, this.#stop.signal);
+          continue;
+        }
+      }
+      attempt = 0;
+      this.#current = session;
+      const reason = await this.#serve(session);
+      this.#current = undefined;
+      for (const s of this.#status.values()) s.status = "new";
+      if (!this.#closing) this.log.warn(`connection to server lost: ${reason}; reconnecting`);
+      session = null;
+    }
+  }
+
+  /** Runs one logged-in session; resolves with why it ended. */
+  async #serve(session: LiveSession): Promise<string> {
+    const { conn, mux, control } = session;
+    const ended = new AbortController();
+    let reason = "";
+    const end = (why: string) => {
+      if (ended.signal.aborted) return;
+      reason = why;
+      ended.abort();
+      mux?.close(why);
+      control.close();
+      conn.close();
+    };
+    const onStop = () => end("client is closing");
+    this.#stop.signal.addEventListener("abort", onStop, { once: true });
+    mux?.closed.then((why) => end(why));
+    if (mux) this.#acceptStreams(mux);
+    const heartbeat = this.#startHeartbeat(control, end);
+    for (const proxy of this.config.proxies) {
+      control.send({
+        type: "NewProxy",
+        proxyName: proxy.name,
+        proxyType: proxy.type,
+        config: proxy as unknown as Record<string, unknown>,
+      }).catch(() => {});
+    }
+    try {
+      for (let msg; (msg = await control.receive()) !== null;) {
+        heartbeat.seen();
+        this.#handle(msg);
+      }
+      end("server closed the control connection");
+    } catch (err) {
+      end(ended.signal.aborted ? reason : (err as Error).message);
+    }
+    heartbeat.stop();
+    this.#stop.signal.removeEventListener("abort", onStop);
+    for (const proxy of this.#proxies.values()) proxy.close();
+    this.#proxies.clear();
+    return reason;
+  }
+
+  #startHeartbeat(control: ControlChannel, end: (why: string) => void) {
+    const intervalMs = this.config.transport.heartbeatInterval * 1000;
+    const timeoutMs = this.config.transport.heartbeatTimeout * 1000;
+    let last = Date.now();
+    let timer: ReturnType<typeof setInterval> | undefined;
+    if (intervalMs > 0) {
+      timer = setInterval(() => {
+        if (timeoutMs > 0 && Date.now() - last > timeoutMs) return end("heartbeat timeout");
+        control.send({ type: "Ping" }).catch(() => {});
+      }, intervalMs);
+    }
+    return {
+      seen: () => last = Date.now(),
+      stop: () => clearInterval(timer),
+    };
+  }
+
+  #handle(msg: Message): void {
+    switch (msg.type) {
+      case "NewProxyResp": {
+        const status = this.#status.get(msg.proxyName);
+        const config = this.config.proxies.find((p) => p.name === msg.proxyName);
+        if (!status || !config) return;
+        const log = this.log.with(msg.proxyName);
+        if (msg.error) {
+          status.status = "start error";
+          status.err = msg.error;
+          log.warn(`start error: ${msg.error}`);
+          return;
+        }
+        const factory = clientProxyFactory(config.type);
+        if (!factory) {
+          status.status = "start error";
+          status.err = `proxy type ${config.type} is not supported by this client`;
+          log.warn(status.err);
+          return;
+        }
+        this.#proxies.get(msg.proxyName)?.close();
+        this.#proxies.set(msg.proxyName, factory(config, { clientConfig: this.config, log }));
+        Object.assign(status, { status: "running", err: "", remoteAddr: msg.remoteAddr });
+        log.info("start proxy success");
+        return;
+      }
+      case "ReqWorkConn":
+        this.#poolWorkConn();
+        return;
+      case "Pong":
+        if (msg.error) this.log.warn(`heartbeat answered with error: ${msg.error}`);
+        return;
+      default:
+        this.log.warn(`unexpected ${msg.type} message from the server, ignored`);
+    }
+  }
+
+  async #acceptStreams(mux: MuxSession): Promise<void> {
+    for (let stream; (stream = await mux.accept()) !== null;) {
+      this.#serveWorkConn(stream);
+    }
+  }
+
+  async #poolWorkConn(): Promise<void> {
+    let conn: TransportConn;
+    try {
+      conn = await dialWorkConn(this.config, this.#runId);
+    } catch (err) {
+      this.log.warn(`new work connection error: ${(err as Error).message}`);
+      return;
+    }
+    await this.#serveWorkConn(conn, 0);
+  }
+
+  /** Reads the StartWorkConn header of a work connection and hands it to its proxy. */
+  async #serveWorkConn(conn: Duplex, timeoutMs = HANDSHAKE_TIMEOUT_MS): Promise<void> {
+    this.#workConns.add(conn);
+    try {
+      let start: StartWorkConn;
+      try {
+        start = await withTimeout(
+          expectMessage(conn, "StartWorkConn"),
+          timeoutMs,
+          "waiting for StartWorkConn",
+        );
+      } catch (err) {
+        if (!this.#closing) this.log.debug(`work connection dropped: ${(err as Error).message}`);
+        conn.close();
+        return;
+      }
+      const proxy = this.#proxies.get(start.proxyName);
+      if (!proxy) {
+        this.log.warn(`work connection for unknown proxy [${start.proxyName}], closed`);
+        conn.close();
+        return;
+      }
+      await proxy.handleWorkConn(conn, start);
+    } finally {
+      this.#workConns.delete(conn);
+    }
+  }
+
+  /** Proxies as configured (after `start` filtering). */
+  get proxies(): readonly ProxyConfig[] {
+    return this.config.proxies;
+  }
+
+  /** Closes the session and every connection; no reconnect follows. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#stop.abort();
+    const current = this.#current;
+    if (current) {
+      current.mux?.close("client is closing");
+      current.conn.close();
+    }
+    for (const conn of this.#workConns) conn.close();
+    await this.#loop;
+  }
+}

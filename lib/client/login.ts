@@ -1,0 +1,142 @@
+/**
+ * The client's half of the handshakes: dial, send the magic, answer the
+ * server's challenge for a login or a pooled work connection.
+ *
+ * @example
+ * ```ts
+ * import { dialServer, login } from "./login.ts";
+ * import { defaultClientConfig } from "../config/mod.ts";
+ * const cfg = defaultClientConfig();
+ * const conn = await dialServer(cfg);
+ * const { runId } = await login(conn, cfg, "");
+ * ```
+ *
+ * @module
+ */
+
+import type { ClientConfig } from "../config/mod.ts";
+import { writeAll } from "../net/duplex.ts";
+import { withTimeout } from "../net/timeout.ts";
+import { prove, randomHex, verifyProof } from "../protocol/auth.ts";
+import { expectMessage } from "../protocol/codec.ts";
+import { ControlChannel } from "../protocol/control_channel.ts";
+import { MAGIC } from "../protocol/magic.ts";
+import { PROTOCOL_VERSION, type ServerHello } from "../protocol/messages.ts";
+import { tcpTransport } from "../transport/tcp.ts";
+import type { TransportConn } from "../transport/transport.ts";
+import { VERSION } from "../version.ts";
+
+/** The server refused the login; `message` is its reason. */
+export class LoginError extends Error {
+  override name = "LoginError";
+}
+
+/** How long the server has to answer each handshake step. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * Dials `serverAddr:serverPort`, sends the magic and reads the server's hello.
+ *
+ * @example
+ * ```ts
+ * import { dialServer } from "./login.ts";
+ * import { defaultClientConfig } from "../config/mod.ts";
+ * const conn = await dialServer(defaultClientConfig());
+ * ```
+ */
+export async function dialServer(
+  cfg: ClientConfig,
+): Promise<TransportConn & { hello: ServerHello }> {
+  const conn = await tcpTransport.connect(cfg.serverAddr, cfg.serverPort, {
+    timeoutMs: cfg.transport.dialServerTimeout * 1000,
+  });
+  try {
+    await writeAll(conn, MAGIC);
+    const hello = await withTimeout(
+      expectMessage(conn, "ServerHello"),
+      HANDSHAKE_TIMEOUT_MS,
+      "waiting for the server's hello",
+    );
+    return Object.assign(conn, { hello });
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+}
+
+/**
+ * Logs in on a fresh connection; resolves to the run id the server assigned.
+ * Throws {@linkcode LoginError} when the server refuses, or when it cannot
+ * prove that it knows the token (a fake server).
+ *
+ * @example
+ * ```ts
+ * import { dialServer, login } from "./login.ts";
+ * import { defaultClientConfig } from "../config/mod.ts";
+ * const cfg = defaultClientConfig();
+ * const { runId } = await login(await dialServer(cfg), cfg, "");
+ * ```
+ */
+export async function login(
+  conn: TransportConn & { hello: ServerHello },
+  cfg: ClientConfig,
+  previousRunId: string,
+): Promise<{ runId: string }> {
+  const clientNonce = randomHex(32);
+  const token = cfg.auth.token;
+  const tcpMux = cfg.transport.tcpMux;
+  const channel = new ControlChannel(conn);
+  await channel.send({
+    type: "Login",
+    version: PROTOCOL_VERSION,
+    software: VERSION,
+    hostname: Deno.hostname?.() ?? "",
+    os: Deno.build.os,
+    arch: Deno.build.arch,
+    user: cfg.user,
+    runId: previousRunId,
+    poolCount: cfg.transport.poolCount,
+    tcpMux,
+    clientNonce,
+    proof: await prove(token, ["login", conn.hello.nonce, clientNonce, cfg.user, String(tcpMux)]),
+    metas: cfg.metadatas,
+  });
+  const resp = await withTimeout(
+    expectMessage(conn, "LoginResp"),
+    HANDSHAKE_TIMEOUT_MS,
+    "waiting for the login response",
+  );
+  if (resp.error) throw new LoginError(resp.error);
+  const serverContext = ["server", clientNonce, conn.hello.nonce, resp.runId];
+  if (!await verifyProof(token, serverContext, resp.proof)) {
+    throw new LoginError(
+      "the server could not prove it knows the token; is it really the dfrp server?",
+    );
+  }
+  return { runId: resp.runId };
+}
+
+/**
+ * Dials a pooled work connection (tcpMux off) and proves it belongs to `runId`.
+ *
+ * @example
+ * ```ts
+ * import { dialWorkConn } from "./login.ts";
+ * import { defaultClientConfig } from "../config/mod.ts";
+ * const conn = await dialWorkConn(defaultClientConfig(), "0123456789abcdef");
+ * ```
+ */
+export async function dialWorkConn(cfg: ClientConfig, runId: string): Promise<TransportConn> {
+  const conn = await dialServer(cfg);
+  try {
+    await new ControlChannel(conn).send({
+      type: "NewWorkConn",
+      runId,
+      proof: await prove(cfg.auth.token, ["work", conn.hello.nonce, runId]),
+    });
+    return conn;
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * Registers every client proxy type; import it once for its side effects.
+ *
+ * @example
+ * ```ts
+ * import "./mod.ts";
+ * ```
+ *
+ * @module
+ */
+
+import "./tcp.ts";

@@ -1,0 +1,114 @@
+/**
+ * Copies bytes both ways between two streams until both directions end.
+ *
+ * Speed and memory come from the buffers (see `shared/deno-networking-facts.md`):
+ * a read/write loop over a reused buffer, not `pipeTo`; the buffer starts
+ * small so an idle connection costs little, and grows to 256 KiB only once a
+ * read fills it, i.e. when bulk data is actually flowing.
+ *
+ * @example
+ * ```ts
+ * import { relay } from "./relay.ts";
+ * const listener = Deno.listen({ port: 0 });
+ * const user = await listener.accept();
+ * const backend = await Deno.connect({ port: 22 });
+ * const { aToB, bToA } = await relay(user, backend);
+ * ```
+ *
+ * @module
+ */
+
+import { type Duplex, writeAll } from "./duplex.ts";
+
+/** First buffer of a direction: enough for most request/response exchanges. */
+export const INITIAL_BUFFER = 16 * 1024;
+/** The buffer a busy direction grows to. */
+export const MAX_BUFFER = 256 * 1024;
+
+/** Hooks for counting traffic as it passes. */
+export interface RelayOptions {
+  /** Called after each chunk copied from `a` to `b`. */
+  onAToB?: (bytes: number) => void;
+  /** Called after each chunk copied from `b` to `a`. */
+  onBToA?: (bytes: number) => void;
+}
+
+/** Bytes moved by a finished relay. */
+export interface RelayResult {
+  aToB: number;
+  bToA: number;
+}
+
+/**
+ * Copies `src` to `dst` until `src` ends, then half-closes `dst`.
+ * Returns the byte count. Throws what the streams throw.
+ *
+ * @example
+ * ```ts
+ * import { copy } from "./relay.ts";
+ * const a = await Deno.connect({ port: 7 });
+ * const b = await Deno.connect({ port: 9 });
+ * await copy(a, b);
+ * ```
+ */
+export async function copy(
+  src: Duplex,
+  dst: Duplex,
+  onBytes?: (bytes: number) => void,
+): Promise<number> {
+  let total = 0;
+  if (src.readChunk) {
+    for (let chunk; (chunk = await src.readChunk()) !== null;) {
+      await writeAll(dst, chunk);
+      total += chunk.length;
+      onBytes?.(chunk.length);
+    }
+  } else {
+    let buf = new Uint8Array(INITIAL_BUFFER);
+    for (let n; (n = await src.read(buf)) !== null;) {
+      await writeAll(dst, buf.subarray(0, n));
+      total += n;
+      onBytes?.(n);
+      if (n === buf.length && buf.length < MAX_BUFFER) buf = new Uint8Array(buf.length * 4);
+    }
+  }
+  await dst.closeWrite();
+  return total;
+}
+
+/**
+ * Relays `a` ⇄ `b` with half-close: when one side ends its writing, the other
+ * side's writing half is ended and the opposite direction keeps flowing.
+ * An error in either direction closes both streams. Both are closed when the
+ * promise settles, so no descriptor leaks. Never rejects.
+ *
+ * @example
+ * ```ts
+ * import { relay } from "./relay.ts";
+ * const a = await Deno.connect({ port: 7 });
+ * const b = await Deno.connect({ port: 9 });
+ * let up = 0;
+ * await relay(a, b, { onAToB: (n) => up += n });
+ * ```
+ */
+export async function relay(a: Duplex, b: Duplex, opts: RelayOptions = {}): Promise<RelayResult> {
+  const result: RelayResult = { aToB: 0, bToA: 0 };
+  const closeBoth = () => {
+    a.close();
+    b.close();
+  };
+  const onAToB = (n: number) => {
+    result.aToB += n;
+    opts.onAToB?.(n);
+  };
+  const onBToA = (n: number) => {
+    result.bToA += n;
+    opts.onBToA?.(n);
+  };
+  await Promise.all([
+    copy(a, b, onAToB).catch(closeBoth),
+    copy(b, a, onBToA).catch(closeBoth),
+  ]);
+  closeBoth();
+  return result;
+}

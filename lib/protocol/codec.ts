@@ -1,0 +1,125 @@
+/**
+ * Frames control messages on a byte stream: a 4-byte big-endian length, then
+ * that many bytes of UTF-8 JSON. Reads take exactly one frame and never read
+ * ahead, so a pooled work connection can turn into a raw pipe right after its
+ * `StartWorkConn`.
+ *
+ * @example
+ * ```ts
+ * import { readMessage, writeMessage } from "./codec.ts";
+ * const conn = await Deno.connect({ port: 7000 });
+ * await writeMessage(conn, { type: "Ping" });
+ * const reply = await readMessage(conn);
+ * ```
+ *
+ * @module
+ */
+
+import { type Duplex, readFull, writeAll } from "../net/duplex.ts";
+import { type Message, MESSAGE_TYPES } from "./messages.ts";
+
+/** Largest control frame body either side accepts, in bytes. */
+export const MAX_MESSAGE_SIZE = 64 * 1024;
+
+/** A peer sent something that is not a valid control frame. */
+export class ProtocolError extends Error {
+  override name = "ProtocolError";
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Encodes one message as a frame.
+ *
+ * @example
+ * ```ts
+ * import { encodeMessage } from "./codec.ts";
+ * const frame = encodeMessage({ type: "Ping" });
+ * ```
+ */
+export function encodeMessage(msg: Message): Uint8Array {
+  const body = encoder.encode(JSON.stringify(msg));
+  if (body.length > MAX_MESSAGE_SIZE) {
+    throw new ProtocolError(
+      `${msg.type} message is ${body.length} bytes, over ${MAX_MESSAGE_SIZE}`,
+    );
+  }
+  const frame = new Uint8Array(4 + body.length);
+  new DataView(frame.buffer).setUint32(0, body.length);
+  frame.set(body, 4);
+  return frame;
+}
+
+/**
+ * Writes one message.
+ *
+ * @example
+ * ```ts
+ * import { writeMessage } from "./codec.ts";
+ * const conn = await Deno.connect({ port: 7000 });
+ * await writeMessage(conn, { type: "Ping" });
+ * ```
+ */
+export async function writeMessage(conn: Pick<Duplex, "write">, msg: Message): Promise<void> {
+  await writeAll(conn, encodeMessage(msg));
+}
+
+/**
+ * Reads one message; `null` when the stream ended cleanly between frames.
+ * Throws {@linkcode ProtocolError} for an oversized, non-JSON or unknown frame.
+ *
+ * @example
+ * ```ts
+ * import { readMessage } from "./codec.ts";
+ * const conn = await Deno.connect({ port: 7000 });
+ * const msg = await readMessage(conn);
+ * if (msg?.type === "Pong") console.log("alive");
+ * ```
+ */
+export async function readMessage(conn: Pick<Duplex, "read">): Promise<Message | null> {
+  const header = new Uint8Array(4);
+  const first = await conn.read(header);
+  if (first === null) return null;
+  if (first < 4) await readFull(conn, header.subarray(first));
+  const size = new DataView(header.buffer).getUint32(0);
+  if (size > MAX_MESSAGE_SIZE) {
+    throw new ProtocolError(`frame of ${size} bytes exceeds the ${MAX_MESSAGE_SIZE}-byte limit`);
+  }
+  const body = new Uint8Array(size);
+  await readFull(conn, body);
+  let msg: unknown;
+  try {
+    msg = JSON.parse(decoder.decode(body));
+  } catch {
+    throw new ProtocolError("frame is not UTF-8 JSON");
+  }
+  if (
+    typeof msg !== "object" || msg === null || Array.isArray(msg) ||
+    !MESSAGE_TYPES.has((msg as { type?: unknown }).type as string)
+  ) {
+    throw new ProtocolError("frame is not a known message");
+  }
+  return msg as Message;
+}
+
+/**
+ * Reads one message and checks its type, failing with a clear error otherwise.
+ *
+ * @example
+ * ```ts
+ * import { expectMessage } from "./codec.ts";
+ * const conn = await Deno.connect({ port: 7000 });
+ * const hello = await expectMessage(conn, "ServerHello");
+ * console.log(hello.nonce);
+ * ```
+ */
+export async function expectMessage<T extends Message["type"]>(
+  conn: Pick<Duplex, "read">,
+  type: T,
+): Promise<Extract<Message, { type: T }>> {
+  const msg = await readMessage(conn);
+  if (msg === null) throw new ProtocolError(`connection closed while waiting for ${type}`);
+  if (msg.type !== type) throw new ProtocolError(`expected ${type}, got ${msg.type}`);
+  return msg as Extract<Message, { type: T }>;
+}

@@ -1,0 +1,142 @@
+/**
+ * Control messages between dfrpc and dfrps. Each travels as one frame of the
+ * codec in `codec.ts`; the `type` field tells them apart.
+ *
+ * @example
+ * ```ts
+ * import type { Message } from "./messages.ts";
+ * const ping: Message = { type: "Ping" };
+ * ```
+ *
+ * @module
+ */
+
+/** Bumped when the wire format changes incompatibly. */
+export const PROTOCOL_VERSION = 1;
+
+/** First message on every connection: the server's fresh challenge. */
+export interface ServerHello {
+  type: "ServerHello";
+  version: number;
+  /** 32 random bytes, hex: makes every login proof unique to this connection. */
+  nonce: string;
+}
+
+/** The client asks to open a control session. */
+export interface Login {
+  type: "Login";
+  version: number;
+  /** dfrp's release, for the admin API and logs. */
+  software: string;
+  hostname: string;
+  os: string;
+  arch: string;
+  user: string;
+  /** The id of the session being resumed after a reconnect, or "". */
+  runId: string;
+  poolCount: number;
+  tcpMux: boolean;
+  clientNonce: string;
+  /** HMAC-SHA256(token, login context), hex: see `auth.ts`. */
+  proof: string;
+  metas?: Record<string, string>;
+}
+
+/** The server's answer to {@linkcode Login}. */
+export interface LoginResp {
+  type: "LoginResp";
+  version: number;
+  runId: string;
+  /** Empty when the login succeeded. */
+  error: string;
+  /** Proves the server knows the token too (absent on failure). */
+  proof?: string;
+}
+
+/** The client registers one proxy; the fields beyond these depend on its type. */
+export interface NewProxy {
+  type: "NewProxy";
+  proxyName: string;
+  proxyType: string;
+  /** The proxy's whole configuration, as loaded from the client's file. */
+  config: Record<string, unknown>;
+}
+
+/** The server's answer to {@linkcode NewProxy}. */
+export interface NewProxyResp {
+  type: "NewProxyResp";
+  proxyName: string;
+  /** Where users reach the proxy, e.g. ":6000" (empty on error). */
+  remoteAddr: string;
+  error: string;
+}
+
+/** The client withdraws a proxy. */
+export interface CloseProxy {
+  type: "CloseProxy";
+  proxyName: string;
+}
+
+/** The server wants one more pooled work connection (tcpMux off). */
+export interface ReqWorkConn {
+  type: "ReqWorkConn";
+}
+
+/** First message on a pooled work connection, after the server's hello. */
+export interface NewWorkConn {
+  type: "NewWorkConn";
+  runId: string;
+  /** HMAC-SHA256(token, work context), hex. */
+  proof: string;
+}
+
+/** Tells the client which proxy a work connection serves; raw bytes follow. */
+export interface StartWorkConn {
+  type: "StartWorkConn";
+  proxyName: string;
+  srcAddr: string;
+  srcPort: number;
+  dstAddr: string;
+  dstPort: number;
+  error?: string;
+}
+
+/** Heartbeat from the client. */
+export interface Ping {
+  type: "Ping";
+}
+
+/** Heartbeat answer from the server. */
+export interface Pong {
+  type: "Pong";
+  error?: string;
+}
+
+/** Every control message. */
+export type Message =
+  | ServerHello
+  | Login
+  | LoginResp
+  | NewProxy
+  | NewProxyResp
+  | CloseProxy
+  | ReqWorkConn
+  | NewWorkConn
+  | StartWorkConn
+  | Ping
+  | Pong;
+
+/** The `type` names, for validating what arrives. */
+export const MESSAGE_TYPES: ReadonlySet<string> = new Set<Message["type"]>([
+  "ServerHello",
+  "Login",
+  "LoginResp",
+  "NewProxy",
+  "NewProxyResp",
+  "CloseProxy",
+  "ReqWorkConn",
+  "NewWorkConn",
+  "StartWorkConn",
+  "Ping",
+  "Pong",
+]);

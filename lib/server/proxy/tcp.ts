@@ -1,0 +1,94 @@
+/**
+ * `type = "tcp"`: a public TCP port (`remotePort`, 0 = any free one) whose
+ * connections reach the client's `localIP:localPort`.
+ *
+ * @example
+ * ```ts
+ * import { serverProxyFactory } from "./registry.ts";
+ * import "./tcp.ts";
+ * const factory = serverProxyFactory("tcp");
+ * ```
+ *
+ * @module
+ */
+
+import { formatAddr } from "../../net/tcp_conn.ts";
+import { wrapTcp } from "../../net/tcp_conn.ts";
+import type { ProxyContext, ServerProxy } from "./proxy.ts";
+import { registerServerProxy } from "./registry.ts";
+import { serveUserConn } from "./user_conn.ts";
+
+/** Reads `remotePort` from a client's proxy config, or throws a user-facing Error. */
+export function remotePortOf(config: Record<string, unknown>): number {
+  const port = config.remotePort ?? 0;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`remotePort must be an integer from 0 to 65535`);
+  }
+  return port;
+}
+
+class TcpProxy implements ServerProxy {
+  #listener?: Deno.TcpListener;
+  #port = 0;
+  #conns = new Set<Deno.Conn>();
+
+  constructor(readonly config: Record<string, unknown>, readonly ctx: ProxyContext) {}
+
+  start(): Promise<string> {
+    const { ctx } = this;
+    const wanted = remotePortOf(this.config);
+    const refusal = ctx.ports.check(ctx.clientId, wanted);
+    if (refusal) throw new Error(refusal);
+    const listener = ctx.ports.listenTcp(ctx.serverConfig.proxyBindAddr, wanted);
+    this.#listener = listener;
+    this.#port = listener.addr.port;
+    ctx.ports.claim(ctx.clientId, this.#port);
+    this.#acceptLoop(listener);
+    return Promise.resolve(`:${this.#port}`);
+  }
+
+  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (err) {
+        if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) {
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      this.#conns.add(conn);
+      const src = conn.remoteAddr as Deno.NetAddr;
+      const dst = conn.localAddr as Deno.NetAddr;
+      this.ctx.log.trace(`user connection from ${formatAddr(src)}`);
+      serveUserConn(this.ctx, wrapTcp(conn), {
+        srcAddr: src.hostname,
+        srcPort: src.port,
+        dstAddr: dst.hostname,
+        dstPort: dst.port,
+      }).finally(() => this.#conns.delete(conn));
+    }
+  }
+
+  close(): void {
+    if (!this.#listener) return;
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    this.#listener = undefined;
+    this.ctx.ports.release(this.ctx.clientId, this.#port);
+    for (const conn of this.#conns) {
+      try {
+        conn.close();
+      } catch {
+        // The relay closed it first.
+      }
+    }
+  }
+}
+
+registerServerProxy("tcp", (config, ctx) => new TcpProxy(config, ctx));

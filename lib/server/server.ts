@@ -1,0 +1,188 @@
+/**
+ * The dfrp server: accepts clients on `bindPort`, checks their login, and
+ * runs one {@linkcode ClientSession} per client.
+ *
+ * @example
+ * ```ts
+ * import { DfrpServer } from "./server.ts";
+ * import { defaultServerConfig } from "../config/mod.ts";
+ * const server = new DfrpServer({ ...defaultServerConfig(), bindPort: 0 });
+ * await server.start();
+ * console.log(server.port);
+ * await server.close();
+ * ```
+ *
+ * @module
+ */
+
+import type { ServerConfig } from "../config/mod.ts";
+import { log as rootLog, type Logger } from "../log.ts";
+import { readFull } from "../net/duplex.ts";
+import { withTimeout } from "../net/timeout.ts";
+import { MuxSession } from "../mux/mod.ts";
+import { prove, randomHex, verifyProof } from "../protocol/auth.ts";
+import { readMessage } from "../protocol/codec.ts";
+import { ControlChannel } from "../protocol/control_channel.ts";
+import { isMagic, MAGIC } from "../protocol/magic.ts";
+import { type Login, type NewWorkConn, PROTOCOL_VERSION } from "../protocol/messages.ts";
+import { tcpTransport } from "../transport/tcp.ts";
+import type { TransportConn, TransportListener } from "../transport/transport.ts";
+import { PortManager } from "./ports.ts";
+import { ClientSession, type ServerServices } from "./session.ts";
+import type { ProxyStats } from "./stats.ts";
+import "./proxy/mod.ts";
+
+/** How long a new connection may take to send its magic and first message. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** See the module doc. */
+export class DfrpServer {
+  readonly log: Logger;
+  readonly services: ServerServices;
+  /** Logged-in clients by run id. */
+  readonly sessions = new Map<string, ClientSession>();
+  #listener?: TransportListener;
+  #accepting?: Promise<void>;
+  #handshakes = new Set<TransportConn>();
+
+  /** @param config a loaded (defaults filled) server config */
+  constructor(readonly config: ServerConfig, logger: Logger = rootLog) {
+    this.log = logger;
+    this.services = {
+      config,
+      ports: new PortManager(config.allowPorts, config.maxPortsPerClient),
+      log: logger,
+      stats: new Map<string, ProxyStats>(),
+    };
+  }
+
+  /** The bound `bindPort` (the real one when 0 was asked for). */
+  get port(): number {
+    return this.#listener?.port ?? 0;
+  }
+
+  /** Binds `bindAddr:bindPort` and starts accepting clients. */
+  async start(): Promise<void> {
+    const { bindAddr, bindPort } = this.config;
+    this.#listener = await tcpTransport.bind(bindAddr, bindPort);
+    this.log.info(`dfrps tcp listen on ${bindAddr}:${this.port}`);
+    this.#accepting = this.#acceptLoop(this.#listener);
+  }
+
+  async #acceptLoop(listener: TransportListener): Promise<void> {
+    for (let conn; (conn = await listener.accept()) !== null;) {
+      this.#handle(conn).catch((err) => {
+        this.log.warn(`connection from ${conn!.remoteAddr} dropped: ${(err as Error).message}`);
+        conn!.close();
+      });
+    }
+  }
+
+  async #handle(raw: TransportConn): Promise<void> {
+    this.#handshakes.add(raw);
+    try {
+      const conn = await withTimeout(
+        tcpTransport.handshake(raw),
+        HANDSHAKE_TIMEOUT_MS,
+        "handshake",
+      );
+      const head = new Uint8Array(MAGIC.length);
+      await withTimeout(readFull(conn, head), HANDSHAKE_TIMEOUT_MS, "reading the protocol magic");
+      if (!isMagic(head)) throw new Error("not a dfrp client (bad magic)");
+      const nonce = randomHex(32);
+      await new ControlChannel(conn).send({
+        type: "ServerHello",
+        version: PROTOCOL_VERSION,
+        nonce,
+      });
+      const first = await withTimeout(readMessage(conn), HANDSHAKE_TIMEOUT_MS, "waiting for login");
+      if (first?.type === "Login") return await this.#login(conn, first, nonce);
+      if (first?.type === "NewWorkConn") return await this.#workConn(conn, first, nonce);
+      throw new Error(`expected Login or NewWorkConn, got ${first?.type ?? "end of stream"}`);
+    } finally {
+      this.#handshakes.delete(raw);
+    }
+  }
+
+  async #login(conn: TransportConn, login: Login, nonce: string): Promise<void> {
+    const token = this.config.auth.token;
+    const user = typeof login.user === "string" ? login.user : "";
+    const clientNonce = typeof login.clientNonce === "string" ? login.clientNonce : "";
+    const channel = new ControlChannel(conn);
+    const refuse = async (error: string) => {
+      this.log.warn(`login from ${conn.remoteAddr} refused: ${error}`);
+      await channel.send({ type: "LoginResp", version: PROTOCOL_VERSION, runId: "", error }).catch(
+        () => {},
+      );
+      conn.close();
+    };
+    if (login.version !== PROTOCOL_VERSION) {
+      return refuse(
+        `protocol version ${login.version} is not supported (server speaks ${PROTOCOL_VERSION})`,
+      );
+    }
+    const context = ["login", nonce, clientNonce, user, String(login.tcpMux)];
+    if (!await verifyProof(token, context, login.proof)) {
+      return refuse("authorization failed: token mismatch");
+    }
+    if (Boolean(login.tcpMux) !== this.config.transport.tcpMux) {
+      return refuse(
+        `transport.tcpMux is ${login.tcpMux} on the client but ${this.config.transport.tcpMux} on the server`,
+      );
+    }
+    const resumed = typeof login.runId === "string" && /^[0-9a-f]{16}$/.test(login.runId);
+    const runId = resumed ? login.runId : randomHex(8);
+    // A client that reconnects before its old connection timed out replaces it.
+    this.sessions.get(runId)?.close("replaced by a new login");
+    await channel.send({
+      type: "LoginResp",
+      version: PROTOCOL_VERSION,
+      runId,
+      error: "",
+      proof: await prove(token, ["server", clientNonce, nonce, runId]),
+    });
+
+    let control = channel;
+    let mux: MuxSession | null = null;
+    if (this.config.transport.tcpMux) {
+      const interval = this.config.transport.tcpMuxKeepaliveInterval * 1000;
+      mux = new MuxSession(conn, { client: false, keepaliveIntervalMs: Math.max(interval, 0) });
+      // The client's first stream is its control channel.
+      const stream = await withTimeout(
+        mux.accept(),
+        HANDSHAKE_TIMEOUT_MS,
+        "opening the control stream",
+      );
+      if (!stream) throw new Error("mux session closed before the control stream opened");
+      control = new ControlChannel(stream);
+    }
+    const session = new ClientSession(this.services, runId, login, control, mux, conn.remoteAddr);
+    this.sessions.set(runId, session);
+    this.log.info(
+      `client login info: ip [${conn.remoteAddr}] version [${login.software}] hostname [${login.hostname}] ` +
+        `os [${login.os}] arch [${login.arch}] user [${user}] run id [${runId}]`,
+    );
+    try {
+      await session.run();
+    } finally {
+      if (this.sessions.get(runId) === session) this.sessions.delete(runId);
+    }
+  }
+
+  async #workConn(conn: TransportConn, msg: NewWorkConn, nonce: string): Promise<void> {
+    const session = this.sessions.get(String(msg.runId));
+    if (!session) throw new Error(`work connection for unknown client ${msg.runId}`);
+    if (!await verifyProof(this.config.auth.token, ["work", nonce, msg.runId], msg.proof)) {
+      throw new Error("work connection authorization failed");
+    }
+    session.addPoolConn(conn);
+  }
+
+  /** Stops accepting, disconnects every client and frees every port. */
+  async close(): Promise<void> {
+    this.#listener?.close();
+    for (const conn of this.#handshakes) conn.close();
+    for (const session of this.sessions.values()) session.close("server is shutting down");
+    await this.#accepting;
+  }
+}

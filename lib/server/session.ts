@@ -1,0 +1,244 @@
+/**
+ * One logged-in client on the server: its control channel, its proxies, and
+ * the work connections it provides (streams of its mux session, or a pool of
+ * separate connections when `tcpMux` is off).
+ *
+ * @example
+ * ```ts
+ * import { ClientSession } from "./session.ts";
+ * declare const session: ClientSession;
+ * await session.run(); // until the client goes away
+ * ```
+ *
+ * @module
+ */
+
+import type { ServerConfig } from "../config/mod.ts";
+import type { Logger } from "../log.ts";
+import type { Duplex } from "../net/duplex.ts";
+import { writeAll } from "../net/duplex.ts";
+import { withTimeout } from "../net/timeout.ts";
+import type { MuxSession } from "../mux/mod.ts";
+import { encodeMessage } from "../protocol/codec.ts";
+import type { ControlChannel } from "../protocol/control_channel.ts";
+import type { Login, Message, NewProxy } from "../protocol/messages.ts";
+import type { TransportConn } from "../transport/transport.ts";
+import type { PortManager } from "./ports.ts";
+import type { ConnEnds, ServerProxy } from "./proxy/proxy.ts";
+import { serverProxyFactory } from "./proxy/registry.ts";
+import { ProxyStats } from "./stats.ts";
+
+/** What every session shares with the server. */
+export interface ServerServices {
+  readonly config: ServerConfig;
+  readonly ports: PortManager;
+  readonly log: Logger;
+  /** Counters of every proxy ever registered, by name. */
+  readonly stats: Map<string, ProxyStats>;
+}
+
+interface RunningProxy {
+  proxy: ServerProxy;
+  type: string;
+}
+
+/** See the module doc. */
+export class ClientSession {
+  readonly log: Logger;
+  readonly loginTime = new Date();
+  #proxies = new Map<string, RunningProxy>();
+  #pool: TransportConn[] = [];
+  #poolWaiters: Array<(conn: TransportConn) => void> = [];
+  #closed = false;
+  #lastHeartbeat = Date.now();
+  #heartbeatTimer?: ReturnType<typeof setInterval>;
+  #done: Promise<void>;
+  #finish!: () => void;
+
+  /**
+   * @param services shared server state
+   * @param runId this session's id
+   * @param login what the client sent
+   * @param control the control channel (a mux stream, or the raw connection)
+   * @param mux the client's mux session when `tcpMux` is on
+   * @param remoteAddr the client's address
+   */
+  constructor(
+    readonly services: ServerServices,
+    readonly runId: string,
+    readonly login: Login,
+    readonly control: ControlChannel,
+    readonly mux: MuxSession | null,
+    readonly remoteAddr: string,
+  ) {
+    this.log = services.log.with(runId);
+    this.#done = new Promise((r) => this.#finish = r);
+  }
+
+  /** Names of the proxies running now. */
+  get proxyNames(): string[] {
+    return [...this.#proxies.keys()];
+  }
+
+  /** Resolves once the session has closed. */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /** Reads control messages until the client goes away, then cleans up. */
+  async run(): Promise<void> {
+    const { config } = this.services;
+    if (!this.mux) {
+      // Fill the client's pool up front so the first user need not wait.
+      const count = Math.min(this.login.poolCount, config.transport.maxPoolCount);
+      for (let i = 0; i < count; i++) this.control.send({ type: "ReqWorkConn" }).catch(() => {});
+      const timeout = config.transport.heartbeatTimeout * 1000;
+      if (timeout > 0) {
+        this.#heartbeatTimer = setInterval(() => {
+          if (Date.now() - this.#lastHeartbeat > timeout) this.close("heartbeat timeout");
+        }, Math.min(timeout, 1000));
+      }
+    }
+    this.mux?.closed.then((reason) => this.close(`connection lost: ${reason}`));
+    try {
+      for (let msg; (msg = await this.control.receive()) !== null;) {
+        this.#lastHeartbeat = Date.now();
+        await this.#handle(msg);
+      }
+      this.close("client closed the control connection");
+    } catch (err) {
+      this.close(this.#closed ? "closed" : `control connection failed: ${(err as Error).message}`);
+    }
+    await this.#done;
+  }
+
+  async #handle(msg: Message): Promise<void> {
+    switch (msg.type) {
+      case "NewProxy":
+        await this.#newProxy(msg);
+        break;
+      case "CloseProxy":
+        this.#closeProxy(msg.proxyName);
+        break;
+      case "Ping":
+        await this.control.send({ type: "Pong" });
+        break;
+      default:
+        this.log.warn(`unexpected ${msg.type} message on the control channel, ignored`);
+    }
+  }
+
+  async #newProxy(msg: NewProxy): Promise<void> {
+    const name = String(msg.proxyName ?? "");
+    const reply = (remoteAddr: string, error: string) =>
+      this.control.send({ type: "NewProxyResp", proxyName: name, remoteAddr, error });
+    const factory = serverProxyFactory(String(msg.proxyType));
+    const log = this.services.log.with(name);
+    if (!name) return reply("", "proxy name is empty");
+    if (!factory) return reply("", `proxy type "${msg.proxyType}" is not supported by this server`);
+    if (this.#proxies.has(name) || this.#nameTakenElsewhere(name)) {
+      return reply("", `proxy [${name}] is already in use`);
+    }
+    const stats = new ProxyStats(name, msg.proxyType);
+    stats.owner = this.runId;
+    const proxy = factory(msg.config ?? {}, {
+      name,
+      serverConfig: this.services.config,
+      ports: this.services.ports,
+      clientId: this.runId,
+      user: this.login.user,
+      log,
+      stats,
+      openWorkConn: (ends) => this.openWorkConn(name, ends),
+    });
+    let remoteAddr: string;
+    try {
+      remoteAddr = await proxy.start();
+    } catch (err) {
+      proxy.close();
+      const reason = (err as Error).message;
+      log.warn(`start proxy error: ${reason}`);
+      return reply("", reason);
+    }
+    if (this.#closed) return proxy.close();
+    this.#proxies.set(name, { proxy, type: msg.proxyType });
+    this.services.stats.set(name, stats);
+    log.info(`${msg.proxyType} proxy listen at ${remoteAddr} success`);
+    await reply(remoteAddr, "");
+  }
+
+  #nameTakenElsewhere(name: string): boolean {
+    const stats = this.services.stats.get(name);
+    return stats !== undefined && stats.owner !== undefined && stats.owner !== this.runId;
+  }
+
+  #closeProxy(name: string): void {
+    const running = this.#proxies.get(name);
+    if (!running) return;
+    running.proxy.close();
+    this.#proxies.delete(name);
+    const stats = this.services.stats.get(name);
+    if (stats) stats.owner = undefined;
+    this.log.info(`[${name}] proxy closed`);
+  }
+
+  /** Adds a pooled work connection (tcpMux off) that the client dialed in. */
+  addPoolConn(conn: TransportConn): void {
+    if (this.#closed) return conn.close();
+    const waiter = this.#poolWaiters.shift();
+    if (waiter) return waiter(conn);
+    if (this.#pool.length >= this.services.config.transport.maxPoolCount) return conn.close();
+    this.#pool.push(conn);
+  }
+
+  /** A work connection for proxy `name`, already sent its `StartWorkConn`. */
+  async openWorkConn(name: string, ends: ConnEnds): Promise<Duplex> {
+    if (this.#closed) throw new Error("client session is closed");
+    const start = encodeMessage({ type: "StartWorkConn", proxyName: name, ...ends });
+    if (this.mux) {
+      const stream = this.mux.open();
+      await writeAll(stream, start);
+      return stream;
+    }
+    const conn = await this.#takePoolConn();
+    try {
+      await writeAll(conn, start);
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+    return conn;
+  }
+
+  #takePoolConn(): Promise<TransportConn> {
+    // Ask for a replacement whether or not the pool had one, like frp.
+    this.control.send({ type: "ReqWorkConn" }).catch(() => {});
+    const pooled = this.#pool.shift();
+    if (pooled) return Promise.resolve(pooled);
+    let resolve!: (conn: TransportConn) => void;
+    const wait = new Promise<TransportConn>((r) => resolve = r);
+    this.#poolWaiters.push(resolve);
+    const timeoutMs = this.services.config.userConnTimeout * 1000;
+    return withTimeout(wait, timeoutMs, "waiting for a work connection").catch((err) => {
+      const i = this.#poolWaiters.indexOf(resolve);
+      if (i >= 0) this.#poolWaiters.splice(i, 1);
+      // A connection may still arrive for this waiter after the deadline.
+      wait.then((conn) => this.addPoolConn(conn));
+      throw err;
+    });
+  }
+
+  /** Ends the session: closes its proxies (freeing their ports) and connections. */
+  close(reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeatTimer);
+    for (const name of [...this.#proxies.keys()]) this.#closeProxy(name);
+    for (const conn of this.#pool.splice(0)) conn.close();
+    this.#poolWaiters.length = 0;
+    this.control.close();
+    this.mux?.close(reason);
+    this.log.info(`client ${this.remoteAddr} disconnected: ${reason}`);
+    this.#finish();
+  }
+}
