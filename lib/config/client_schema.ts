@@ -1,0 +1,287 @@
+/**
+ * frpc configuration schema (frp v0.70 `ClientConfig`, proxies, visitors and
+ * their plugins) and the defaults that depend on other keys.
+ *
+ * @example
+ * ```ts
+ * import { defaultOf } from "./schema.ts";
+ * import { clientSchema, completeClient } from "./client_schema.ts";
+ * completeClient(defaultOf(clientSchema)).transport.heartbeatInterval; // -1
+ * ```
+ *
+ * @module
+ */
+
+import {
+  AUTH_SCOPES,
+  authMethodSchema,
+  logSchema,
+  quicSchema,
+  stringMap,
+  tlsFileFields,
+  tokenSourceSchema,
+  webServerSchema,
+} from "./common_schema.ts";
+import {
+  bool,
+  enumOf,
+  type Infer,
+  int,
+  list,
+  map,
+  obj,
+  port,
+  str,
+  tagged,
+  unsupported,
+} from "./schema.ts";
+
+const headerOps = () => obj({ set: stringMap() });
+
+const pluginSchema = unsupported(tagged("plugin", {}, {
+  http2https: { localAddr: str(), hostHeaderRewrite: str(), requestHeaders: headerOps() },
+  http_proxy: { httpUser: str(), httpPassword: str() },
+  https2http: {
+    localAddr: str(),
+    hostHeaderRewrite: str(),
+    requestHeaders: headerOps(),
+    enableHTTP2: bool(true),
+    crtPath: str(),
+    keyPath: str(),
+  },
+  https2https: {
+    localAddr: str(),
+    hostHeaderRewrite: str(),
+    requestHeaders: headerOps(),
+    enableHTTP2: bool(true),
+    crtPath: str(),
+    keyPath: str(),
+  },
+  http2http: { localAddr: str(), hostHeaderRewrite: str(), requestHeaders: headerOps() },
+  socks5: { username: str(), password: str() },
+  static_file: { localPath: str(), stripPrefix: str(), httpUser: str(), httpPassword: str() },
+  unix_domain_socket: { unixPath: str() },
+  tls2raw: { localAddr: str(), crtPath: str(), keyPath: str() },
+  virtual_net: {},
+}));
+
+const natTraversal = () => unsupported(obj({ disableAssistedAddrs: bool(false) }));
+
+/** Keys every proxy type has (frp's ProxyBaseConfig). */
+const proxyBase = {
+  name: str("", { required: true }),
+  enabled: bool(true),
+  annotations: stringMap(),
+  transport: obj({
+    useEncryption: unsupported(bool(false)),
+    useCompression: unsupported(bool(false)),
+    bandwidthLimit: str("", {
+      pattern: { re: /^\s*\d+(\.\d+)?(MB|KB)\s*$/, desc: "e.g. 1MB or 512KB" },
+    }),
+    bandwidthLimitMode: enumOf(["client", "server"] as const, "client"),
+    proxyProtocolVersion: enumOf(["v1", "v2"] as const, ""),
+  }),
+  metadatas: stringMap(),
+  loadBalancer: obj({ group: str(), groupKey: str() }),
+  healthCheck: obj({
+    type: enumOf(["tcp", "http"] as const, ""),
+    // Defaults are the ones frp's health checker applies at runtime.
+    timeoutSeconds: int(3, { min: 0 }),
+    maxFailed: int(1, { min: 0 }),
+    intervalSeconds: int(10, { min: 0 }),
+    path: str(),
+    httpHeaders: list(obj({ name: str(), value: str() })),
+  }),
+  localIP: str("127.0.0.1"),
+  localPort: port(),
+  plugin: pluginSchema,
+} as const;
+
+const domainFields = { customDomains: list(str()), subdomain: str() } as const;
+
+const secretFields = {
+  secretKey: unsupported(str()),
+  allowUsers: unsupported(list(str())),
+} as const;
+
+/** Proxy types frp has; the key sets below are per type. */
+export const proxySchema = tagged("proxy", proxyBase, {
+  tcp: { remotePort: port() },
+  udp: { remotePort: port() },
+  http: {
+    ...domainFields,
+    locations: list(str()),
+    httpUser: str(),
+    httpPassword: str(),
+    hostHeaderRewrite: str(),
+    requestHeaders: headerOps(),
+    responseHeaders: headerOps(),
+    routeByHTTPUser: str(),
+  },
+  https: { ...domainFields },
+  tcpmux: {
+    ...domainFields,
+    httpUser: str(),
+    httpPassword: str(),
+    routeByHTTPUser: str(),
+    multiplexer: enumOf(["httpconnect"] as const, "", { required: true }),
+  },
+  stcp: { ...secretFields },
+  xtcp: { ...secretFields, natTraversal: natTraversal() },
+  sudp: { ...secretFields },
+}, { unsupportedTypes: ["stcp", "xtcp", "sudp"] });
+
+/** Visitor types frp has; dfrp does not run visitors yet. */
+export const visitorSchema = unsupported(tagged("visitor", {
+  name: str("", { required: true }),
+  enabled: bool(true),
+  transport: obj({ useEncryption: bool(false), useCompression: bool(false) }),
+  secretKey: str(),
+  serverUser: str(),
+  serverName: str(),
+  bindAddr: str("127.0.0.1"),
+  // Negative means "no listener, only receive redirected connections".
+  bindPort: int(0, { max: 65535 }),
+  plugin: tagged("visitor plugin", {}, { virtual_net: { destinationIP: str() } }),
+}, {
+  stcp: {},
+  sudp: {},
+  xtcp: {
+    protocol: enumOf(["quic", "kcp"] as const, "quic"),
+    keepTunnelOpen: bool(false),
+    maxRetriesAnHour: int(8),
+    minRetryInterval: int(90),
+    fallbackTo: str(),
+    fallbackTimeoutMs: int(1000),
+    natTraversal: natTraversal(),
+  },
+}));
+
+/** Schema of an frpc config file. */
+export const clientSchema = obj({
+  auth: obj({
+    method: authMethodSchema,
+    additionalScopes: unsupported(list(enumOf(AUTH_SCOPES, ""))),
+    token: str(),
+    tokenSource: tokenSourceSchema,
+    oidc: unsupported(obj({
+      clientID: str(),
+      clientSecret: str(),
+      audience: str(),
+      scope: str(),
+      tokenEndpointURL: str(),
+      additionalEndpointParams: stringMap(),
+      trustedCaFile: str(),
+      insecureSkipVerify: bool(false),
+      proxyURL: str(),
+      tokenSource: tokenSourceSchema,
+    })),
+  }),
+  user: str(),
+  clientID: unsupported(str()),
+  serverAddr: str("0.0.0.0"),
+  serverPort: port(7000),
+  natHoleStunServer: unsupported(str("stun.easyvoip.com:3478")),
+  dnsServer: unsupported(str()),
+  loginFailExit: bool(true),
+  start: list(str()),
+  log: logSchema({ maxDaysSupported: true }),
+  webServer: webServerSchema,
+  transport: obj({
+    protocol: unsupported(enumOf(["tcp", "kcp", "quic", "websocket", "wss"] as const, "tcp")),
+    wireProtocol: unsupported(enumOf(["v1", "v2"] as const, "v1")),
+    dialServerTimeout: int(10),
+    dialServerKeepalive: unsupported(int(7200)),
+    connectServerLocalIP: unsupported(str()),
+    /** Defaults to $http_proxy (see completeClient). */
+    proxyURL: unsupported(str()),
+    poolCount: int(1, { min: 0 }),
+    tcpMux: bool(true),
+    tcpMuxKeepaliveInterval: int(30),
+    quic: quicSchema,
+    /** Both default to -1 with tcpMux, else 30 / 90 (see completeClient). */
+    heartbeatInterval: int(0),
+    heartbeatTimeout: int(0),
+    tls: obj({
+      enable: bool(true),
+      disableCustomTLSFirstByte: unsupported(bool(true)),
+      ...tlsFileFields,
+    }),
+  }),
+  virtualNet: unsupported(obj({ address: str() })),
+  featureGates: unsupported(map(bool())),
+  udpPacketSize: int(1500, { min: 0 }),
+  metadatas: unsupported(stringMap()),
+  includes: list(str()),
+  store: unsupported(obj({ path: str() })),
+  proxies: list(proxySchema),
+  visitors: list(visitorSchema),
+});
+
+/** What an `includes` file may hold. */
+export const includeSchema = obj({
+  proxies: list(proxySchema),
+  visitors: list(visitorSchema),
+}, { hint: "included files may only contain proxies and visitors" });
+
+/**
+ * A loaded frpc configuration, frp field names.
+ *
+ * @example
+ * ```ts
+ * import type { ClientConfig } from "./client_schema.ts";
+ * const server = (c: ClientConfig) => `${c.serverAddr}:${c.serverPort}`;
+ * ```
+ */
+export type ClientConfig = Infer<typeof clientSchema>;
+
+/**
+ * One proxy: common keys plus the keys of its type (others are undefined).
+ *
+ * @example
+ * ```ts
+ * import type { ProxyConfig } from "./client_schema.ts";
+ * const target = (p: ProxyConfig) => `${p.localIP}:${p.localPort}`;
+ * ```
+ */
+export type ProxyConfig = Infer<typeof proxySchema>;
+
+/**
+ * One visitor (stcp, sudp, xtcp).
+ *
+ * @example
+ * ```ts
+ * import type { VisitorConfig } from "./client_schema.ts";
+ * const target = (v: VisitorConfig) => `${v.serverUser}.${v.serverName}`;
+ * ```
+ */
+export type VisitorConfig = Infer<typeof visitorSchema>;
+
+/**
+ * Applies frp's defaults that depend on other keys or the environment;
+ * mutates and returns `c`.
+ *
+ * @example
+ * ```ts
+ * import { defaultOf } from "./schema.ts";
+ * import { clientSchema, completeClient } from "./client_schema.ts";
+ * completeClient(defaultOf(clientSchema)).transport.heartbeatTimeout; // -1
+ * ```
+ */
+export function completeClient(c: ClientConfig): ClientConfig {
+  const t = c.transport;
+  // frp: with tcpMux the mux keepalive replaces application heartbeats.
+  if (t.heartbeatInterval === 0) t.heartbeatInterval = t.tcpMux ? -1 : 30;
+  if (t.heartbeatTimeout === 0) t.heartbeatTimeout = t.tcpMux ? -1 : 90;
+  if (t.proxyURL === "") t.proxyURL = envOr("http_proxy", "");
+  return c;
+}
+
+function envOr(name: string, fallback: string): string {
+  try {
+    return Deno.env.get(name) ?? fallback;
+  } catch {
+    // Without --allow-env frp's fallback simply does not apply.
+    return fallback;
+  }
+}

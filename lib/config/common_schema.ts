@@ -1,0 +1,69 @@
+/**
+ * Schema pieces shared by frps and frpc configs (frp's `common.go`).
+ *
+ * @module
+ */
+
+import { bool, enumOf, int, list, map, obj, port, str, unsupported } from "./schema.ts";
+
+/** frp's log levels. */
+export const LOG_LEVEL_VALUES = ["trace", "debug", "info", "warn", "error"] as const;
+
+/** `log.*`; `maxDays` only matters for log files. */
+export function logSchema(opts: { maxDaysSupported: boolean }) {
+  const maxDays = int(3, { min: 0 });
+  return obj({
+    to: str("console"),
+    level: enumOf(LOG_LEVEL_VALUES, "info"),
+    maxDays: opts.maxDaysSupported ? maxDays : unsupported(maxDays),
+    disablePrintColor: bool(false),
+  });
+}
+
+/** `auth.additionalScopes` values. */
+export const AUTH_SCOPES = ["HeartBeats", "NewWorkConns"] as const;
+
+/** `auth.tokenSource` / `auth.oidc.tokenSource` (frp's ValueSource). */
+export const tokenSourceSchema = unsupported(obj({
+  type: enumOf(["file", "exec"] as const, ""),
+  file: obj({ path: str() }),
+  exec: obj({
+    command: str(),
+    args: list(str()),
+    env: list(obj({ name: str(), value: str() })),
+  }),
+}));
+
+/** `auth.method`: dfrp implements token auth only. */
+export const authMethodSchema = enumOf(["token", "oidc"] as const, "token", {
+  rejected: ["oidc"],
+});
+
+/** `quic.*` transport options. */
+export const quicSchema = unsupported(obj({
+  keepalivePeriod: int(10),
+  maxIdleTimeout: int(30),
+  maxIncomingStreams: int(100000),
+}));
+
+/** Certificate files shared by TLS sections. */
+export const tlsFileFields = {
+  certFile: unsupported(str()),
+  keyFile: unsupported(str()),
+  trustedCaFile: unsupported(str()),
+  serverName: unsupported(str()),
+} as const;
+
+/** `webServer.*` (dashboard / admin API). */
+export const webServerSchema = unsupported(obj({
+  addr: str("127.0.0.1"),
+  port: port(),
+  user: str(),
+  password: str(),
+  assetsDir: str(),
+  pprofEnable: bool(false),
+  tls: obj({ ...tlsFileFields }),
+}));
+
+/** `metadatas` / `annotations`: free string maps. */
+export const stringMap = () => map(str());

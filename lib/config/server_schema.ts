@@ -1,0 +1,129 @@
+/**
+ * frps configuration schema (frp v0.70 `ServerConfig`) and the defaults that
+ * depend on other keys (frp's `Complete()`).
+ *
+ * @example
+ * ```ts
+ * import { defaultOf } from "./schema.ts";
+ * import { completeServer, serverSchema } from "./server_schema.ts";
+ * const cfg = completeServer(defaultOf(serverSchema));
+ * cfg.proxyBindAddr; // "0.0.0.0"
+ * ```
+ *
+ * @module
+ */
+
+import {
+  AUTH_SCOPES,
+  authMethodSchema,
+  logSchema,
+  quicSchema,
+  tlsFileFields,
+  tokenSourceSchema,
+  webServerSchema,
+} from "./common_schema.ts";
+import { bool, enumOf, type Infer, int, list, obj, port, str, unsupported } from "./schema.ts";
+
+/** frp's server plugin operations. */
+export const HTTP_PLUGIN_OPS = [
+  "Login",
+  "NewProxy",
+  "CloseProxy",
+  "Ping",
+  "NewWorkConn",
+  "NewUserConn",
+] as const;
+
+/** Schema of an frps config file. */
+export const serverSchema = obj({
+  auth: obj({
+    method: authMethodSchema,
+    additionalScopes: unsupported(list(enumOf(AUTH_SCOPES, ""))),
+    token: str(),
+    tokenSource: tokenSourceSchema,
+    oidc: unsupported(obj({
+      issuer: str(),
+      audience: str(),
+      skipExpiryCheck: bool(false),
+      skipIssuerCheck: bool(false),
+    })),
+  }),
+  bindAddr: str("0.0.0.0"),
+  bindPort: port(7000),
+  kcpBindPort: unsupported(port()),
+  quicBindPort: unsupported(port()),
+  /** Defaults to bindAddr (see completeServer). */
+  proxyBindAddr: str(),
+  vhostHTTPPort: port(),
+  vhostHTTPTimeout: int(60, { min: 0 }),
+  vhostHTTPSPort: port(),
+  tcpmuxHTTPConnectPort: port(),
+  tcpmuxPassthrough: bool(false),
+  subDomainHost: str(),
+  custom404Page: str(),
+  sshTunnelGateway: unsupported(obj({
+    bindPort: port(),
+    privateKeyFile: str(),
+    autoGenPrivateKeyPath: str("./.autogen_ssh_key"),
+    authorizedKeysFile: str(),
+  })),
+  webServer: webServerSchema,
+  enablePrometheus: unsupported(bool(false)),
+  log: logSchema({ maxDaysSupported: false }),
+  transport: obj({
+    tcpMux: bool(true),
+    tcpMuxKeepaliveInterval: int(30),
+    tcpKeepalive: unsupported(int(7200)),
+    maxPoolCount: int(5, { min: 0 }),
+    /** Defaults to -1 with tcpMux, else 90 (see completeServer). */
+    heartbeatTimeout: int(0),
+    quic: quicSchema,
+    tls: obj({ force: unsupported(bool(false)), ...tlsFileFields }),
+  }),
+  detailedErrorsToClient: unsupported(bool(true)),
+  maxPortsPerClient: int(0, { min: 0 }),
+  userConnTimeout: int(10, { min: 0 }),
+  udpPacketSize: int(1500, { min: 0 }),
+  natholeAnalysisDataReserveHours: unsupported(int(168)),
+  allowPorts: list(obj({ start: port(), end: port(), single: port() })),
+  httpPlugins: unsupported(list(obj({
+    name: str(),
+    addr: str(),
+    path: str(),
+    ops: list(enumOf(HTTP_PLUGIN_OPS, "")),
+    tlsVerify: bool(false),
+  }))),
+});
+
+/**
+ * A loaded frps configuration, frp field names.
+ *
+ * @example
+ * ```ts
+ * import type { ServerConfig } from "./server_schema.ts";
+ * function listenAddr(c: ServerConfig) {
+ *   return `${c.bindAddr}:${c.bindPort}`;
+ * }
+ * ```
+ */
+export type ServerConfig = Infer<typeof serverSchema>;
+
+/**
+ * Applies frp's defaults that depend on other keys; mutates and returns `c`.
+ *
+ * @example
+ * ```ts
+ * import { defaultOf } from "./schema.ts";
+ * import { completeServer, serverSchema } from "./server_schema.ts";
+ * completeServer(defaultOf(serverSchema)).transport.heartbeatTimeout; // -1
+ * ```
+ */
+export function completeServer(c: ServerConfig): ServerConfig {
+  if (c.proxyBindAddr === "") c.proxyBindAddr = c.bindAddr;
+  if (c.transport.heartbeatTimeout === 0) {
+    // frp: with tcpMux the mux keepalive replaces application heartbeats.
+    c.transport.heartbeatTimeout = c.transport.tcpMux ? -1 : 90;
+  }
+  if (c.transport.tls.trustedCaFile !== "") c.transport.tls.force = true;
+  return c;
+}
