@@ -1,0 +1,236 @@
+/**
+ * Test harness: real `server.ts` / `client.ts` processes, real sockets, ports
+ * from the OS. Every helper cleans up after itself when its `stop()` (or the
+ * `using`/`await using` disposal) runs.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from "./_harness.ts";
+ * await using server = await startServer(`auth.token = "t"`);
+ * console.log(server.port);
+ * ```
+ *
+ * @module
+ */
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** A free TCP port on 127.0.0.1 (the OS picks; released before returning). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  return port;
+}
+
+/** A spawned dfrp process with its output collected. */
+export class DfrpProcess implements AsyncDisposable {
+  #output = "";
+  #waiters: Array<() => void> = [];
+  readonly exited: Promise<Deno.CommandStatus>;
+
+  constructor(readonly child: Deno.ChildProcess, readonly name: string) {
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) {
+        this.#output += decoder.decode(chunk, { stream: true });
+        for (const w of this.#waiters.splice(0)) w();
+      }
+    };
+    const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+    this.exited = pumps.then(() => child.status);
+    this.exited.then(() => {
+      for (const w of this.#waiters.splice(0)) w();
+    });
+  }
+
+  /** Everything the process printed so far (stdout and stderr). */
+  get output(): string {
+    return this.#output;
+  }
+
+  /** Waits until the output matches `pattern`; returns the match. */
+  async waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = false;
+    this.exited.then(() => exited = true);
+    for (;;) {
+      const match = this.#output.match(pattern);
+      if (match) return match;
+      if (exited) {
+        throw new Error(`${this.name} exited before printing ${pattern}; output:\n${this.#output}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(
+          `${this.name} did not print ${pattern} within ${timeoutMs} ms; output:\n${this.#output}`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 200));
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Sends `signal` and waits for the exit. */
+  async stop(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
+    try {
+      this.child.kill(signal);
+    } catch {
+      // Already exited.
+    }
+    return await this.exited;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop("SIGKILL");
+  }
+}
+
+/** Writes `text` to a new temp file and returns its path. */
+export async function tempFile(text: string, name = "config.toml"): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "dfrp-test-" });
+  const path = `${dir}/${name}`;
+  await Deno.writeTextFile(path, text);
+  return path;
+}
+
+/** Spawns `deno run -A <entry> ...args` from the repository root. */
+export function spawnDfrp(entry: "server.ts" | "client.ts", args: string[]): DfrpProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `${ROOT}${entry}`, ...args],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  return new DfrpProcess(child, entry);
+}
+
+/** A running server process and the port it listens on. */
+export interface ServerHandle extends DfrpProcess {
+  port: number;
+}
+
+/**
+ * Starts `server.ts` with `config` (TOML; `bindPort` is added unless given)
+ * and waits until it listens.
+ */
+export async function startServer(config: string, port = freePort()): Promise<ServerHandle> {
+  const text = /^\s*bindPort\s*=/m.test(config) ? config : `bindPort = ${port}\n${config}`;
+  const proc = spawnDfrp("server.ts", ["-c", await tempFile(text, "frps.toml")]);
+  const match = await proc.waitFor(/listen on \S+:(\d+)/);
+  return Object.assign(proc, { port: Number(match[1]) });
+}
+
+/** Starts `client.ts` with `config` (TOML) and waits for it to log in. */
+export async function startClient(config: string, waitForLogin = true): Promise<DfrpProcess> {
+  const proc = spawnDfrp("client.ts", ["-c", await tempFile(config, "frpc.toml")]);
+  if (waitForLogin) await proc.waitFor(/login to server success/);
+  return proc;
+}
+
+/** An in-process TCP echo service on a free loopback port. */
+export function echoServer(): { port: number; close(): void } & Disposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  (async () => {
+    for await (const conn of listener) {
+      conns.add(conn);
+      (async () => {
+        const buf = new Uint8Array(64 * 1024);
+        try {
+          for (let n; (n = await conn.read(buf)) !== null;) {
+            let off = 0;
+            while (off < n) off += await conn.write(buf.subarray(off, n));
+          }
+          await conn.closeWrite();
+        } catch {
+          // The peer went away.
+        } finally {
+          conns.delete(conn);
+          try {
+            conn.close();
+          } catch { /* closed */ }
+        }
+      })();
+    }
+  })().catch(() => {});
+  const close = () => {
+    try {
+      listener.close();
+    } catch { /* closed */ }
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+  };
+  return { port: listener.addr.port, close, [Symbol.dispose]: close };
+}
+
+/** Sends `data` to 127.0.0.1:`port`, half-closes, and returns all that comes back. */
+export async function roundTrip(port: number, data: Uint8Array): Promise<Uint8Array> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const writing = (async () => {
+      let off = 0;
+      while (off < data.length) off += await conn.write(data.subarray(off));
+      await conn.closeWrite();
+    })();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const buf = new Uint8Array(64 * 1024);
+    for (let n; (n = await conn.read(buf)) !== null;) {
+      chunks.push(buf.slice(0, n));
+      total += n;
+    }
+    await writing;
+    const out = new Uint8Array(total);
+    let off = 0;
+    for (const c of chunks) {
+      out.set(c, off);
+      off += c.length;
+    }
+    return out;
+  } finally {
+    conn.close();
+  }
+}
+
+/** SHA-256 of `data` as hex. */
+export async function sha256(data: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", data);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** `n` random bytes (crypto.getRandomValues fills at most 64 KiB per call). */
+export function randomBytes(n: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(n);
+  for (let off = 0; off < n; off += 65536) {
+    crypto.getRandomValues(out.subarray(off, Math.min(n, off + 65536)));
+  }
+  return out;
+}
+
+/** Retries `fn` until it resolves or `timeoutMs` passes (then rethrows its last error). */
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  timeoutMs = 10_000,
+  stepMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, stepMs));
+    }
+  }
+}

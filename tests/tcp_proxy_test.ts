@@ -1,0 +1,116 @@
+import { assertEquals, assertMatch } from "./_assert.ts";
+import {
+  echoServer,
+  eventually,
+  freePort,
+  randomBytes,
+  roundTrip,
+  sha256,
+  startClient,
+  startServer,
+} from "./_harness.ts";
+
+for (const tcpMux of [true, false]) {
+  const mode = tcpMux ? "tcpMux on" : "tcpMux off";
+
+  Deno.test(`tcp proxy (${mode}): echo through the tunnel`, async () => {
+    using echo = echoServer();
+    await using server = await startServer(`auth.token = "s3cret"\ntransport.tcpMux = ${tcpMux}`);
+    const remotePort = freePort();
+    await using client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+auth.token = "s3cret"
+transport.tcpMux = ${tcpMux}
+
+[[proxies]]
+name = "echo"
+type = "tcp"
+localIP = "127.0.0.1"
+localPort = ${echo.port}
+remotePort = ${remotePort}
+`);
+    await client.waitFor(/\[echo\] start proxy success/);
+    const reply = await roundTrip(remotePort, new TextEncoder().encode("hello through dfrp"));
+    assertEquals(new TextDecoder().decode(reply), "hello through dfrp");
+  });
+
+  Deno.test(`tcp proxy (${mode}): 200 concurrent connections, every byte checked by hash`, async () => {
+    using echo = echoServer();
+    await using server = await startServer(
+      `auth.token = "s3cret"\ntransport.tcpMux = ${tcpMux}\ntransport.maxPoolCount = 50`,
+    );
+    await using client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+auth.token = "s3cret"
+transport.tcpMux = ${tcpMux}
+transport.poolCount = 20
+
+[[proxies]]
+name = "echo"
+type = "tcp"
+localPort = ${echo.port}
+remotePort = 0
+`);
+    const match = await server.waitFor(/\[echo\] tcp proxy listen at :(\d+) success/);
+    const remotePort = Number(match[1]);
+    await client.waitFor(/\[echo\] start proxy success/);
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const payload = randomBytes(1 + Math.floor(Math.random() * 256 * 1024));
+        const reply = await roundTrip(remotePort, payload);
+        return [await sha256(payload), await sha256(reply as Uint8Array<ArrayBuffer>)];
+      }),
+    );
+    for (const [sent, got] of results) assertEquals(got, sent);
+  });
+}
+
+Deno.test("tcp proxy: remotePort = 0 takes a free port and reports it", async () => {
+  using echo = echoServer();
+  await using server = await startServer(`auth.token = "t"`);
+  await using client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+auth.token = "t"
+[[proxies]]
+name = "any"
+type = "tcp"
+localPort = ${echo.port}
+`);
+  const match = await server.waitFor(/\[any\] tcp proxy listen at :(\d+) success/);
+  await client.waitFor(/\[any\] start proxy success/);
+  const port = Number(match[1]);
+  assertMatch(String(port), /^[1-9]\d*$/);
+  assertEquals(new TextDecoder().decode(await roundTrip(port, new TextEncoder().encode("x"))), "x");
+});
+
+Deno.test("tcp proxy: the client going away closes its proxies and frees their ports", async () => {
+  using echo = echoServer();
+  await using server = await startServer(`auth.token = "t"`);
+  const remotePort = freePort();
+  const config = `
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+auth.token = "t"
+[[proxies]]
+name = "gone"
+type = "tcp"
+localPort = ${echo.port}
+remotePort = ${remotePort}
+`;
+  const first = await startClient(config);
+  await first.waitFor(/\[gone\] start proxy success/);
+  await first.stop("SIGKILL");
+  await server.waitFor(/disconnected/);
+  await eventually(async () => {
+    const listener = Deno.listen({ hostname: "0.0.0.0", port: remotePort });
+    listener.close();
+  }, 5000);
+  // A new client can take the same name and port.
+  await using second = await startClient(config);
+  await second.waitFor(/\[gone\] start proxy success/);
+  const reply = await roundTrip(remotePort, new TextEncoder().encode("again"));
+  assertEquals(new TextDecoder().decode(reply), "again");
+});
