@@ -11,12 +11,15 @@ import type { PathSeg } from "./errors.ts";
 
 /** Key path → 1-based line. */
 export class LineMap {
-  #lines = new Map<string, number>();
+  #exact = new Map<string, number>();
+  #folded = new Map<string, number>();
 
   /** Records the line of `path` unless already known (first mention wins). */
   add(path: readonly PathSeg[], line: number): void {
     const k = key(path);
-    if (!this.#lines.has(k)) this.#lines.set(k, line);
+    if (!this.#exact.has(k)) this.#exact.set(k, line);
+    const f = k.toLowerCase();
+    if (!this.#folded.has(f)) this.#folded.set(f, line);
   }
 
   /**
@@ -32,7 +35,9 @@ export class LineMap {
    */
   lookup(path: readonly PathSeg[]): number | undefined {
     for (let n = path.length; n > 0; n--) {
-      const line = this.#lines.get(key(path.slice(0, n)));
+      // Exact spelling first, so `bindPort` and `BINDPORT` in one file stay apart.
+      const k = key(path.slice(0, n));
+      const line = this.#exact.get(k) ?? this.#folded.get(k.toLowerCase());
       if (line !== undefined) return line;
     }
     return undefined;
@@ -40,7 +45,7 @@ export class LineMap {
 }
 
 function key(path: readonly PathSeg[]): string {
-  return path.map((s) => String(s).toLowerCase()).join("\0");
+  return path.map(String).join("\0");
 }
 
 /**

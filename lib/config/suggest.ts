@@ -5,27 +5,35 @@
  */
 
 /**
- * Levenshtein distance, case-insensitive because frp keys are.
+ * Edit distance counting a swap of neighbours as one edit (optimal string
+ * alignment), case-insensitive because frp keys are.
  *
  * @example
  * ```ts
  * import { editDistance } from "./suggest.ts";
  * editDistance("remotPort", "remotePort"); // 1
+ * editDistance("levle", "level"); // 1
  * ```
  */
 export function editDistance(a: string, b: string): number {
   a = a.toLowerCase();
   b = b.toLowerCase();
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
+  const d: number[][] = [];
+  for (let i = 0; i <= a.length; i++) {
+    d.push([i]);
     for (let j = 1; j <= b.length; j++) {
+      if (i === 0) {
+        d[i][j] = j;
+        continue;
+      }
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
-    prev = cur;
   }
-  return prev[b.length];
+  return d[a.length][b.length];
 }
 
 /**

@@ -84,11 +84,12 @@ export function parseTemplate(src: string): TemplateNode[] {
     const close = src.indexOf("}}", open + 2);
     if (close < 0) throw new TemplateError(line, "template: unclosed action");
     let inner = src.slice(open + 2, close);
-    if (inner.startsWith("- ") || inner === "-") {
+    // Go requires the space: `{{-3}}` is the number -3, `{{- 3}}` trims.
+    if (/^-\s/.test(inner)) {
       text = text.trimEnd();
       inner = inner.slice(1);
     }
-    trimNext = inner.endsWith(" -");
+    trimNext = /\s-$/.test(inner);
     if (trimNext) inner = inner.slice(0, -1);
     if (text) nodes.push({ kind: "text", text });
     const expr = inner.trim();

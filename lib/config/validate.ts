@@ -177,12 +177,13 @@ function checkFields(
   issues: Issue[],
   unknownHint: (key: string) => string | undefined,
   skip?: string,
+  tolerated?: Set<string>,
 ): Record<string, unknown> {
   const byLower = new Map<string, string>();
   for (const k of Object.keys(fields)) byLower.set(k.toLowerCase(), k);
   const given = new Map<string, string>(); // canonical -> key as written
   for (const key of Object.keys(raw)) {
-    if (key === skip) continue;
+    if (key === skip || tolerated?.has(key.toLowerCase())) continue;
     const canonical = byLower.get(key.toLowerCase());
     if (canonical === undefined) {
       const hint = unknownHint(key);
@@ -230,23 +231,28 @@ function checkTagged(
       });
     }
   }
-  // Without a valid type, accept any variant's keys so only the type is reported.
-  const fields: Fields = {
-    ...node.base,
-    ...(variant ?? Object.assign({}, ...types.map((k) => node.variants[k]))),
-  };
-  const out = checkFields(fields, raw, path, mode, issues, (key) => {
-    const lc = key.toLowerCase();
-    const owners = types.filter((ty) =>
-      Object.keys(node.variants[ty]).some((f) => f.toLowerCase() === lc)
-    );
-    if (owners.length > 0) return `only valid for ${node.noun} type ${owners.join(", ")}`;
-    const s = suggest(key, Object.keys(fields));
-    return s ? `did you mean ${s}?` : undefined;
-  }, typeKey);
-  if (!variant) {
-    // Keep the output shape of the base type only; the load fails anyway.
-    for (const k of Object.keys(out)) if (!(k in node.base)) delete out[k];
-  }
+  const fields: Fields = { ...node.base, ...variant };
+  // Without a valid type, any variant's keys pass silently so only the type is reported.
+  const tolerated = variant ? undefined : new Set(
+    types.flatMap((ty) => Object.keys(node.variants[ty]).map((k) => k.toLowerCase())),
+  );
+  const out = checkFields(
+    fields,
+    raw,
+    path,
+    mode,
+    issues,
+    (key) => {
+      const lc = key.toLowerCase();
+      const owners = types.filter((ty) =>
+        Object.keys(node.variants[ty]).some((f) => f.toLowerCase() === lc)
+      );
+      if (owners.length > 0) return `only valid for ${node.noun} type ${owners.join(", ")}`;
+      const s = suggest(key, Object.keys(fields));
+      return s ? `did you mean ${s}?` : undefined;
+    },
+    typeKey,
+    tolerated,
+  );
   return { type: typeof t === "string" ? t : "", ...out };
 }
