@@ -22,7 +22,8 @@ function hmacKey(token: string): Promise<CryptoKey> {
   if (!key) {
     key = crypto.subtle.importKey(
       "raw",
-      encoder.encode(token),
+      // Prefixed so an empty token (frp's default) is still a valid HMAC key.
+      encoder.encode(`dfrp-auth\n${token}`),
       { name: "HMAC", hash: "SHA-256" },
       false,
       ["sign", "verify"],

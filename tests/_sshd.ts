@@ -1,0 +1,139 @@
+/**
+ * A real OpenSSH server on a free loopback port, with a host key and a
+ * client key made for the test. Needs root (sshd's privilege separation) and
+ * `openssh-server`; {@linkcode sshdAvailable} tells whether both are here.
+ *
+ * @example
+ * ```ts
+ * import { startSshd } from "./_sshd.ts";
+ * await using sshd = await startSshd();
+ * const out = await sshd.run(sshd.port, "echo hi");
+ * ```
+ *
+ * @module
+ */
+
+import { freePort } from "./_harness.ts";
+
+const SSHD = "/usr/sbin/sshd";
+
+/** Whether a real sshd can be started here. */
+export function sshdAvailable(): boolean {
+  try {
+    return Deno.statSync(SSHD).isFile && Deno.uid() === 0;
+  } catch {
+    return false;
+  }
+}
+
+async function run(cmd: string, args: string[]): Promise<Deno.CommandOutput> {
+  return await new Deno.Command(cmd, { args, stdin: "null", stdout: "piped", stderr: "piped" })
+    .output();
+}
+
+/** A running sshd. */
+export interface Sshd extends AsyncDisposable {
+  port: number;
+  /** Folder holding the keys and config. */
+  dir: string;
+  /** The client's private key file. */
+  identity: string;
+  /** Runs `command` over `ssh -p <port> root@127.0.0.1` (extra ssh options first); resolves to stdout. */
+  run(port: number, command: string, extra?: string[]): Promise<string>;
+  /** ssh options every call needs (key, no host-key prompts, batch mode). */
+  sshOptions: string[];
+}
+
+/** Starts sshd; stops it when disposed. */
+export async function startSshd(): Promise<Sshd> {
+  const dir = await Deno.makeTempDir({ prefix: "dfrp-sshd-" });
+  await Deno.mkdir("/run/sshd", { recursive: true });
+  for (const [file, type] of [["host_key", "ed25519"], ["client_key", "ed25519"]]) {
+    const out = await run("ssh-keygen", ["-q", "-t", type, "-N", "", "-f", `${dir}/${file}`]);
+    if (!out.success) throw new Error(`ssh-keygen failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  await Deno.copyFile(`${dir}/client_key.pub`, `${dir}/authorized_keys`);
+  const port = freePort();
+  await Deno.writeTextFile(
+    `${dir}/sshd_config`,
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${dir}/host_key`,
+      `PidFile ${dir}/sshd.pid`,
+      `AuthorizedKeysFile ${dir}/authorized_keys`,
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "PubkeyAuthentication yes",
+      "PermitRootLogin prohibit-password",
+      "UsePAM no",
+      "StrictModes no",
+      "",
+    ].join("\n"),
+  );
+  const child = new Deno.Command(SSHD, {
+    args: ["-D", "-e", "-f", `${dir}/sshd_config`],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = child.stderr.pipeThrough(new TextDecoderStream());
+  let log = "";
+  const reader = (async () => {
+    for await (const chunk of stderr) log += chunk;
+  })();
+  // Wait until it accepts connections.
+  for (let i = 0;; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch {
+      if (i > 100) throw new Error(`sshd did not start:\n${log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const sshOptions = [
+    "-i",
+    `${dir}/client_key`,
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "LogLevel=ERROR",
+    "-o",
+    "ConnectTimeout=10",
+  ];
+  return {
+    port,
+    dir,
+    identity: `${dir}/client_key`,
+    sshOptions,
+    async run(target: number, command: string, extra: string[] = []) {
+      const out = await run("ssh", [
+        ...sshOptions,
+        ...extra,
+        "-p",
+        String(target),
+        "root@127.0.0.1",
+        command,
+      ]);
+      if (!out.success) {
+        throw new Error(
+          `ssh failed (${out.code}): ${new TextDecoder().decode(out.stderr)}\nsshd log:\n${log}`,
+        );
+      }
+      return new TextDecoder().decode(out.stdout);
+    },
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* exited */ }
+      await child.status;
+      await reader.catch(() => {});
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
