@@ -380,3 +380,27 @@ Deno.test("portAllowed", () => {
   assert(!portAllowed(config.allowPorts, 1999));
   assert(portAllowed([], 1));
 });
+
+Deno.test("full examples as JSON and YAML load to the same config", async () => {
+  const { parse } = await import("smol-toml");
+  const { stringify } = await import("yaml");
+  for (const name of ["frps_full_example.toml", "frpc_full_example.toml"]) {
+    const text = await Deno.readTextFile(`${REF}/${name}`);
+    const data = parse(text);
+    const fn = name.startsWith("frps") ? parseServerConfig : parseClientConfig;
+    const t = fn(text, name);
+    const j = fn(JSON.stringify(data, null, 2), name);
+    const y = fn(stringify(data), name);
+    assertEquals(j.config, t.config);
+    assertEquals(y.config, t.config);
+    assertEquals(j.warnings.length, t.warnings.length);
+    assertEquals(y.warnings.length, t.warnings.length);
+  }
+});
+
+Deno.test("empty YAML values count as unset", () => {
+  const { config } = parseClientConfig("serverPort: 7002\nauth:\nproxies:\n", "frpc.yaml");
+  assertEquals(config.serverPort, 7002);
+  assertEquals(config.auth.method, "token");
+  assertEquals(config.proxies, []);
+});

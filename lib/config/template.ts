@@ -144,12 +144,18 @@ export function renderTemplate(src: string, ctx: TemplateContext): string {
  * ```
  */
 export function envContext(): TemplateContext {
-  let envs: Record<string, string> = {};
-  try {
-    envs = Deno.env.toObject();
-  } catch {
-    // No env permission: every variable renders as unset.
-  }
+  // Looked up one by one so that --allow-env=NAME,... is enough.
+  const envs = new Proxy({} as Record<string, string | undefined>, {
+    get(_, name) {
+      if (typeof name !== "string") return undefined;
+      try {
+        return Deno.env.get(name);
+      } catch {
+        // Without permission for this variable it renders as unset.
+        return undefined;
+      }
+    },
+  });
   return { envs };
 }
 

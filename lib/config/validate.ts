@@ -57,9 +57,9 @@ function check(node: Node, raw: unknown, path: PathSeg[], mode: Mode, issues: Is
   const err = (message: string, at = path) => issues.push({ path: at, message });
   const warn = (message: string, at = path) => issues.push({ path: at, message, warning: true });
 
+  // YAML `key:` with nothing after it is null; frp (via JSON) treats it as unset.
   if (raw === undefined || raw === null) {
-    if (raw === null) err("expected a value, got null");
-    else if (node.required) err("required");
+    if (node.required) err("required");
     return defaultValue(node);
   }
 
