@@ -64,7 +64,7 @@ export class DfrpClient {
   /** @param config a loaded client config (defaults filled, `start` applied) */
   constructor(readonly config: ClientConfig, logger: Logger = rootLog) {
     this.log = logger;
-    for (const proxy of config.proxies) {
+    for (const proxy of this.#enabledProxies()) {
       this.#status.set(proxy.name, {
         name: proxy.name,
         type: proxy.type,
@@ -174,7 +174,7 @@ export class DfrpClient {
     mux?.closed.then((why) => end(why));
     if (mux) this.#acceptStreams(mux);
     const heartbeat = this.#startHeartbeat(control, end);
-    for (const proxy of this.config.proxies) {
+    for (const proxy of this.#enabledProxies()) {
       control.send({
         type: "NewProxy",
         proxyName: proxy.name,
@@ -196,6 +196,10 @@ export class DfrpClient {
     for (const proxy of this.#proxies.values()) proxy.close();
     this.#proxies.clear();
     return reason;
+  }
+
+  #enabledProxies(): ProxyConfig[] {
+    return this.config.proxies.filter((p) => p.enabled !== false);
   }
 
   #startHeartbeat(control: ControlChannel, end: (why: string) => void) {
