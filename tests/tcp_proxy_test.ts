@@ -104,9 +104,9 @@ remotePort = ${remotePort}
   await first.waitFor(/\[gone\] start proxy success/);
   await first.stop("SIGKILL");
   await server.waitFor(/disconnected/);
-  await eventually(async () => {
-    const listener = Deno.listen({ hostname: "0.0.0.0", port: remotePort });
-    listener.close();
+  await eventually(() => {
+    Deno.listen({ hostname: "0.0.0.0", port: remotePort }).close();
+    return Promise.resolve();
   }, 5000);
   // A new client can take the same name and port.
   await using second = await startClient(config);
