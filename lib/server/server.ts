@@ -28,9 +28,12 @@ import { type Login, type NewWorkConn, PROTOCOL_VERSION } from "../protocol/mess
 import { tcpTransport } from "../transport/tcp.ts";
 import type { TransportConn, TransportListener } from "../transport/transport.ts";
 import { PortManager } from "./ports.ts";
+import { PrefixedConn } from "../net/prefixed_conn.ts";
+import { type ServerFeature, serverFeatureFactories } from "./feature.ts";
 import { ClientSession, type ServerServices } from "./session.ts";
 import type { ProxyStats } from "./stats.ts";
 import "./proxy/mod.ts";
+import "./features.ts";
 
 /** How long a new connection may take to send its magic and first message. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -53,6 +56,7 @@ export class DfrpServer {
       ports: new PortManager(config.allowPorts, config.maxPortsPerClient),
       log: logger,
       stats: new Map<string, ProxyStats>(),
+      features: new Map<string, ServerFeature>(),
     };
   }
 
@@ -66,6 +70,15 @@ export class DfrpServer {
     const { bindAddr, bindPort } = this.config;
     this.#listener = await tcpTransport.bind(bindAddr, bindPort);
     this.log.info(`dfrps tcp listen on ${bindAddr}:${this.port}`);
+    try {
+      for (const [name, factory] of serverFeatureFactories()) {
+        const feature = await factory(this.services);
+        if (feature) this.services.features.set(name, feature);
+      }
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
     this.#accepting = this.#acceptLoop(this.#listener);
   }
 
@@ -88,7 +101,13 @@ export class DfrpServer {
       );
       const head = new Uint8Array(MAGIC.length);
       await withTimeout(readFull(conn, head), HANDSHAKE_TIMEOUT_MS, "reading the protocol magic");
-      if (!isMagic(head)) throw new Error("not a dfrp client (bad magic)");
+      if (!isMagic(head)) {
+        const replay = new PrefixedConn(conn, head);
+        for (const feature of this.services.features.values()) {
+          if (feature.takeConnection?.(replay, head)) return;
+        }
+        throw new Error("not a dfrp client (bad magic)");
+      }
       const nonce = randomHex(32);
       await new ControlChannel(conn).send({
         type: "ServerHello",
@@ -183,6 +202,8 @@ export class DfrpServer {
     this.#listener?.close();
     for (const conn of this.#handshakes) conn.close();
     for (const session of this.sessions.values()) session.close("server is shutting down");
+    for (const feature of this.services.features.values()) await feature.close();
+    this.services.features.clear();
     await this.#accepting;
   }
 }

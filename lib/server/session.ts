@@ -27,6 +27,7 @@ import type { PortManager } from "./ports.ts";
 import type { ConnEnds, ServerProxy } from "./proxy/proxy.ts";
 import { serverProxyFactory } from "./proxy/registry.ts";
 import { ProxyStats } from "./stats.ts";
+import type { ServerFeature } from "./feature.ts";
 
 /** What every session shares with the server. */
 export interface ServerServices {
@@ -35,6 +36,8 @@ export interface ServerServices {
   readonly log: Logger;
   /** Counters of every proxy ever registered, by name. */
   readonly stats: Map<string, ProxyStats>;
+  /** Running server-wide features (vhost listeners...), by name; see `feature.ts`. */
+  readonly features: Map<string, ServerFeature>;
 }
 
 interface RunningProxy {
@@ -143,6 +146,7 @@ export class ClientSession {
     stats.owner = this.runId;
     const proxy = factory(msg.config ?? {}, {
       name,
+      services: this.services,
       serverConfig: this.services.config,
       ports: this.services.ports,
       clientId: this.runId,

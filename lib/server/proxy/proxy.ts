@@ -19,6 +19,7 @@ import type { Duplex } from "../../net/duplex.ts";
 import type { ServerConfig } from "../../config/mod.ts";
 import type { PortManager } from "../ports.ts";
 import type { ProxyStats } from "../stats.ts";
+import type { ServerServices } from "../session.ts";
 
 /** Where a user connection came from and went to, for the client and PROXY headers. */
 export interface ConnEnds {
@@ -31,6 +32,8 @@ export interface ConnEnds {
 /** What a proxy gets from the server and the client session that owns it. */
 export interface ProxyContext {
   readonly name: string;
+  /** Server-wide state, e.g. `services.features.get("vhostHTTP")`. */
+  readonly services: ServerServices;
   readonly serverConfig: ServerConfig;
   readonly ports: PortManager;
   /** The owning client session's id (its runId). */

@@ -1,0 +1,11 @@
+/**
+ * Registers every server-wide feature; imported once by the server for its
+ * side effects. Each feature file calls `registerServerFeature`.
+ *
+ * @example
+ * ```ts
+ * import "./features.ts";
+ * ```
+ *
+ * @module
+ */
