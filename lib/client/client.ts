@@ -27,6 +27,7 @@ import type { TransportConn } from "../transport/transport.ts";
 import { dialServer, dialWorkConn, HANDSHAKE_TIMEOUT_MS, login, LoginError } from "./login.ts";
 import type { ClientProxy } from "./proxy/proxy.ts";
 import { clientProxyFactory } from "./proxy/registry.ts";
+import { HealthChecker } from "./health_check.ts";
 import "./proxy/mod.ts";
 
 /** Status of one proxy as the client sees it. */
@@ -60,6 +61,7 @@ export class DfrpClient {
   #current?: LiveSession;
   #loop?: Promise<void>;
   #workConns = new Set<Duplex>();
+  #checkers = new Map<string, HealthChecker>();
 
   /** @param config a loaded client config (defaults filled, `start` applied) */
   constructor(readonly config: ClientConfig, logger: Logger = rootLog) {
@@ -91,6 +93,7 @@ export class DfrpClient {
    * (otherwise keeps retrying in the background).
    */
   async start(): Promise<void> {
+    this.#startHealthChecks();
     if (this.config.loginFailExit) {
       const session = await this.#connect();
       this.#loop = this.#run(session);
@@ -175,12 +178,8 @@ export class DfrpClient {
     if (mux) this.#acceptStreams(mux);
     const heartbeat = this.#startHeartbeat(control, end);
     for (const proxy of this.#enabledProxies()) {
-      control.send({
-        type: "NewProxy",
-        proxyName: proxy.name,
-        proxyType: proxy.type,
-        config: proxy as unknown as Record<string, unknown>,
-      }).catch(() => {});
+      if (this.#checkers.get(proxy.name)?.healthy === false) continue;
+      this.#register(control, proxy);
     }
     try {
       for (let msg; (msg = await control.receive()) !== null;) {
@@ -196,6 +195,44 @@ export class DfrpClient {
     for (const proxy of this.#proxies.values()) proxy.close();
     this.#proxies.clear();
     return reason;
+  }
+
+  #register(control: ControlChannel, proxy: ProxyConfig): void {
+    control.send({
+      type: "NewProxy",
+      proxyName: proxy.name,
+      proxyType: proxy.type,
+      config: proxy as unknown as Record<string, unknown>,
+    }).catch(() => {});
+  }
+
+  #startHealthChecks(): void {
+    for (const proxy of this.#enabledProxies()) {
+      const check = proxy.healthCheck;
+      if (!check?.type) continue;
+      const log = this.log.with(proxy.name);
+      const checker = new HealthChecker(
+        check,
+        proxy.localIP ?? "127.0.0.1",
+        Number(proxy.localPort ?? 0),
+        (healthy, reason) => {
+          const control = this.#current?.control;
+          const status = this.#status.get(proxy.name);
+          if (healthy) {
+            log.info("health check success");
+            if (control) this.#register(control, proxy);
+            return;
+          }
+          log.warn(`health check failed: ${reason}`);
+          if (status) Object.assign(status, { status: "check failed", err: reason });
+          this.#proxies.get(proxy.name)?.close();
+          this.#proxies.delete(proxy.name);
+          control?.send({ type: "CloseProxy", proxyName: proxy.name }).catch(() => {});
+        },
+      );
+      this.#checkers.set(proxy.name, checker);
+      checker.start();
+    }
   }
 
   #enabledProxies(): ProxyConfig[] {
@@ -310,6 +347,7 @@ export class DfrpClient {
   async close(): Promise<void> {
     this.#closing = true;
     this.#stop.abort();
+    for (const checker of this.#checkers.values()) checker.stop();
     const current = this.#current;
     if (current) {
       current.mux?.close("client is closing");

@@ -9,3 +9,4 @@
  *
  * @module
  */
+import "./group/tcp_group.ts";

@@ -16,6 +16,7 @@ import { formatAddr } from "../../net/tcp_conn.ts";
 import { wrapTcp } from "../../net/tcp_conn.ts";
 import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
+import { TCP_GROUPS_FEATURE, type TcpGroups } from "../group/tcp_group.ts";
 import { serveUserConn } from "./user_conn.ts";
 
 /** Reads `remotePort` from a client's proxy config, or throws a user-facing Error. */
@@ -31,12 +32,20 @@ class TcpProxy implements ServerProxy {
   #listener?: Deno.TcpListener;
   #port = 0;
   #conns = new Set<Deno.Conn>();
+  #group = "";
 
   constructor(readonly config: Record<string, unknown>, readonly ctx: ProxyContext) {}
 
   start(): Promise<string> {
     const { ctx } = this;
     const wanted = remotePortOf(this.config);
+    const balance = this.config.loadBalancer as { group?: string; groupKey?: string } | undefined;
+    if (balance?.group) {
+      const groups = ctx.services.features.get(TCP_GROUPS_FEATURE) as TcpGroups;
+      this.#group = balance.group;
+      const port = groups.join(balance.group, balance.groupKey ?? "", wanted, ctx);
+      return Promise.resolve(`:${port}`);
+    }
     const refusal = ctx.ports.check(ctx.clientId, wanted);
     if (refusal) throw new Error(refusal);
     const listener = ctx.ports.listenTcp(ctx.serverConfig.proxyBindAddr, wanted);
@@ -73,6 +82,13 @@ class TcpProxy implements ServerProxy {
   }
 
   close(): void {
+    if (this.#group) {
+      (this.ctx.services.features.get(TCP_GROUPS_FEATURE) as TcpGroups).leave(
+        this.#group,
+        this.ctx,
+      );
+      this.#group = "";
+    }
     if (!this.#listener) return;
     try {
       this.#listener.close();

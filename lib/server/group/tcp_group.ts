@@ -1,0 +1,128 @@
+/**
+ * TCP load-balancing groups: proxies (from one or several clients) with the
+ * same `loadBalancer.group` share one public port, and user connections take
+ * turns among them. The first member binds the port; the last one to leave
+ * frees it. A member with another `groupKey` or another port is refused.
+ *
+ * @example
+ * ```ts
+ * import { TcpGroups } from "./tcp_group.ts";
+ * import type { ProxyContext } from "../proxy/proxy.ts";
+ * declare const groups: TcpGroups, ctx: ProxyContext;
+ * const port = groups.join("web", "key", 6000, ctx);
+ * groups.leave("web", ctx);
+ * ```
+ *
+ * @module
+ */
+
+import { wrapTcp } from "../../net/tcp_conn.ts";
+import { registerServerFeature, type ServerFeature } from "../feature.ts";
+import type { ProxyContext } from "../proxy/proxy.ts";
+import { serveUserConn } from "../proxy/user_conn.ts";
+
+interface TcpGroup {
+  name: string;
+  key: string;
+  port: number;
+  listener: Deno.TcpListener;
+  members: ProxyContext[];
+  next: number;
+}
+
+/** The name under which the groups are found in `ServerServices.features`. */
+export const TCP_GROUPS_FEATURE = "tcpGroups";
+
+/** Every TCP group of a server. */
+export class TcpGroups implements ServerFeature {
+  #groups = new Map<string, TcpGroup>();
+
+  /**
+   * Adds `ctx`'s proxy to `group`, binding the port for the first member.
+   * Resolves the port users reach; throws an Error a client can show.
+   */
+  join(group: string, groupKey: string, remotePort: number, ctx: ProxyContext): number {
+    const existing = this.#groups.get(group);
+    if (existing) {
+      if (existing.key !== groupKey) throw new Error(`group [${group}] groupKey does not match`);
+      if (remotePort !== 0 && remotePort !== existing.port) {
+        throw new Error(`group [${group}] listens on port ${existing.port}, not ${remotePort}`);
+      }
+      existing.members.push(ctx);
+      return existing.port;
+    }
+    const owner = `group:${group}`;
+    const refusal = ctx.ports.check(owner, remotePort);
+    if (refusal) throw new Error(refusal);
+    const listener = ctx.ports.listenTcp(ctx.serverConfig.proxyBindAddr, remotePort);
+    const created: TcpGroup = {
+      name: group,
+      key: groupKey,
+      port: listener.addr.port,
+      listener,
+      members: [ctx],
+      next: 0,
+    };
+    ctx.ports.claim(owner, created.port);
+    this.#groups.set(group, created);
+    this.#acceptLoop(created);
+    return created.port;
+  }
+
+  /** Removes `ctx`'s proxy from `group`; the last member closes the port. */
+  leave(group: string, ctx: ProxyContext): void {
+    const g = this.#groups.get(group);
+    if (!g) return;
+    g.members = g.members.filter((m) => m !== ctx);
+    if (g.members.length > 0) return;
+    this.#groups.delete(group);
+    try {
+      g.listener.close();
+    } catch {
+      // Already closed.
+    }
+    ctx.ports.release(`group:${group}`, g.port);
+  }
+
+  async #acceptLoop(g: TcpGroup): Promise<void> {
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await g.listener.accept();
+      } catch (err) {
+        if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) {
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      const member = g.members[g.next++ % g.members.length];
+      if (!member) {
+        conn.close();
+        continue;
+      }
+      const src = conn.remoteAddr as Deno.NetAddr;
+      const dst = conn.localAddr as Deno.NetAddr;
+      serveUserConn(member, wrapTcp(conn), {
+        srcAddr: src.hostname,
+        srcPort: src.port,
+        dstAddr: dst.hostname,
+        dstPort: dst.port,
+      });
+    }
+  }
+
+  /** Closes every group's listener. */
+  close(): void {
+    for (const g of this.#groups.values()) {
+      try {
+        g.listener.close();
+      } catch {
+        // Already closed.
+      }
+    }
+    this.#groups.clear();
+  }
+}
+
+registerServerFeature(TCP_GROUPS_FEATURE, () => Promise.resolve(new TcpGroups()));
