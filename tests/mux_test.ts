@@ -517,3 +517,18 @@ Deno.test("1,000 idle streams stay cheap", async () => {
   await waitFor(() => client.streamCount === 0 && server.streamCount === 0);
   await done();
 });
+
+Deno.test("buffer pool recycles only its own blocks", async () => {
+  const { BufferPool } = await import("../lib/mux/buffer_pool.ts");
+  const pool = new BufferPool();
+  const a = pool.take(100_000);
+  assertEquals(a.length, 100_000);
+  assertEquals(a.buffer.byteLength, 128 * 1024);
+  pool.give(a.subarray(5));
+  const b = pool.take(70_000);
+  assert(b.buffer === a.buffer, "block should be reused");
+  pool.give(new Uint8Array(128 * 1024)); // foreign: ignored
+  const c = pool.take(128 * 1024);
+  assert(c.buffer !== b.buffer, "a block in use must not be handed out twice");
+  assertEquals(pool.take(100).length, 100);
+});

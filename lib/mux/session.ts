@@ -33,6 +33,8 @@ import {
 } from "./frame.ts";
 import { MuxStream, type StreamHost } from "./stream.ts";
 import { WriteQueue } from "./write_queue.ts";
+import { BufferPool } from "./buffer_pool.ts";
+import { copyBytes } from "./copy.ts";
 
 /**
  * Options of a {@linkcode MuxSession}.
@@ -91,6 +93,9 @@ export class MuxSession {
   #onClose?: (reason: string) => void;
   /** Internal (shared with streams): the single ordered writer. */
   readonly queue: WriteQueue;
+  /** Internal (shared with streams): recycled payload buffers. */
+  readonly pool: BufferPool = new BufferPool();
+  #poolTakesAtLastPing = 0;
   #streams = new Map<number, MuxStream>();
   #nextId: number;
   #lastPeerId = 0;
@@ -127,6 +132,7 @@ export class MuxSession {
     this.queue = new WriteQueue(conn, (err) => this.close(`write failed: ${errText(err)}`));
     this.#host = {
       queue: this.queue,
+      pool: this.pool,
       closeReason: () => this.#closeReason,
       streamFreed: (s) => this.#streamFreed(s),
     };
@@ -303,6 +309,9 @@ export class MuxSession {
   }
 
   #sendPing(): void {
+    // Piggybacks on the keepalive tick: a pool unused for a whole interval is freed.
+    if (this.pool.takes === this.#poolTakesAtLastPing) this.pool.trim();
+    this.#poolTakesAtLastPing = this.pool.takes;
     this.#pingSeq = (this.#pingSeq + 1) >>> 0;
     this.queue.control(TYPE_PING, FLAG_SYN, 0, this.#pingSeq);
   }
@@ -411,7 +420,11 @@ export class MuxSession {
           if (pLeft >= 0) {
             const avail = end - start;
             if (avail >= pLeft) {
-              if (pStream && pLeft > 0) pStream._onData(buf.slice(start, start + pLeft));
+              if (pStream && pLeft > 0) {
+                const chunk = this.pool.take(pLeft);
+                copyBytes(chunk, 0, buf.subarray(start, start + pLeft));
+                pStream._onData(chunk);
+              }
               start += pLeft;
               pLeft = -1;
               if (pFin) pStream?._onFin();
@@ -424,8 +437,8 @@ export class MuxSession {
             }
             if (pLeft - avail < DIRECT_READ_MIN) break;
             // Large remainder: read it straight into the payload's own buffer.
-            const dest = new Uint8Array(pLeft);
-            dest.set(buf.subarray(start, end));
+            const dest = this.pool.take(pLeft);
+            copyBytes(dest, 0, buf.subarray(start, end));
             start = end;
             let got = avail;
             while (got < dest.length) {

@@ -25,6 +25,8 @@ import {
   TYPE_WINDOW_UPDATE,
 } from "./frame.ts";
 import type { WriteQueue } from "./write_queue.ts";
+import type { BufferPool } from "./buffer_pool.ts";
+import { copyBytes } from "./copy.ts";
 
 /**
  * What a stream needs from its session; implemented by `MuxSession`.
@@ -37,6 +39,7 @@ import type { WriteQueue } from "./write_queue.ts";
  */
 export interface StreamHost {
   readonly queue: WriteQueue;
+  readonly pool: BufferPool;
   /** The session's close reason, or `null` while it is open. */
   closeReason(): string | null;
   /** The stream is done both ways (or reset): forget it. */
@@ -126,6 +129,7 @@ export class MuxStream implements Duplex {
       // Nobody will read it: grant it back at once so the peer can finish.
       this.#buffered += chunk.length;
       this.#consumed(chunk.length);
+      this.#host.pool.give(chunk);
       return;
     }
     this.#chunks.push(chunk);
@@ -183,12 +187,13 @@ export class MuxStream implements Duplex {
         const chunk = this.#chunks[this.#head];
         let n: number;
         if (chunk.length <= p.length) {
-          p.set(chunk);
+          copyBytes(p, 0, chunk);
           n = chunk.length;
           this.#shift();
+          this.#host.pool.give(chunk);
         } else {
           n = p.length;
-          p.set(chunk.subarray(0, n));
+          copyBytes(p, 0, chunk.subarray(0, n));
           this.#chunks[this.#head] = chunk.subarray(n);
         }
         this.#consumed(n);

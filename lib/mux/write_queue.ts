@@ -19,9 +19,14 @@
 
 import { type Duplex, writeAll } from "../net/duplex.ts";
 import { encodeHeader, HEADER_SIZE, TYPE_DATA } from "./frame.ts";
+import { copyBytes } from "./copy.ts";
 
-/** Payload bytes a buffer takes before data writers wait for the next flush. */
-const DATA_CAP = 256 * 1024;
+/**
+ * Bytes of frames a buffer takes before data writers wait for the next flush:
+ * one maximum DATA frame plus its header fits whole, so a 256 KiB write is
+ * not cut into a big and a tiny frame.
+ */
+const DATA_CAP = 256 * 1024 + 64;
 /**
  * Room kept past DATA_CAP so control frames (window updates, pings, FIN, RST)
  * never wait behind data: the read loop must not block on the writer.
@@ -97,7 +102,7 @@ export class WriteQueue {
   putData(streamId: number, flags: number, p: Uint8Array, off: number, n: number): void {
     const at = this.#fillLen;
     encodeHeader(this.#fill, at, TYPE_DATA, flags, streamId, n);
-    this.#fill.set(n === p.length ? p : p.subarray(off, off + n), at + HEADER_SIZE);
+    copyBytes(this.#fill, at + HEADER_SIZE, n === p.length ? p : p.subarray(off, off + n));
     this.#fillLen = at + HEADER_SIZE + n;
     this.#kick();
   }
