@@ -420,11 +420,7 @@ export class MuxSession {
           if (pLeft >= 0) {
             const avail = end - start;
             if (avail >= pLeft) {
-              if (pStream && pLeft > 0) {
-                const chunk = this.pool.take(pLeft);
-                copyBytes(chunk, 0, buf.subarray(start, start + pLeft));
-                pStream._onData(chunk);
-              }
+              if (pStream && pLeft > 0) pStream._onPayload(buf.subarray(start, start + pLeft));
               start += pLeft;
               pLeft = -1;
               if (pFin) pStream?._onFin();

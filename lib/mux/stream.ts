@@ -47,6 +47,8 @@ export interface StreamHost {
 }
 
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
+/** A blocked read(): data may be copied straight into `p`; `n` says how much. */
+type ReadWaiter = { resolve: () => void; p: Uint8Array | null; n: number };
 
 /**
  * A multiplexed stream. Obtain one from `MuxSession.open()` or
@@ -77,7 +79,7 @@ export class MuxStream implements Duplex {
 
   #chunks: Uint8Array[] = [];
   #head = 0;
-  #readWaiter: Waiter | null = null;
+  #readWaiter: ReadWaiter | null = null;
   #windowWaiter: Waiter | null = null;
   #writeBusy = false;
   #writeLockWaiters: Array<() => void> = [];
@@ -121,6 +123,34 @@ export class MuxStream implements Duplex {
     if (n > this.#recvCredit) return false;
     this.#recvCredit -= n;
     return true;
+  }
+
+  /**
+   * Internal: a DATA payload arrived (already admitted) as a view into the
+   * session's receive buffer, valid only during this call. A blocked read()
+   * gets it copied straight into its buffer: no staging copy, no allocation.
+   */
+  _onPayload(src: Uint8Array): void {
+    const w = this.#readWaiter;
+    if (!w || !w.p || this.#discard || this.#error || this.#remoteFin) {
+      const chunk = this.#host.pool.take(src.length);
+      copyBytes(chunk, 0, src);
+      this._onData(chunk);
+      return;
+    }
+    const n = Math.min(src.length, w.p.length);
+    copyBytes(w.p, 0, n === src.length ? src : src.subarray(0, n));
+    w.n = n;
+    this.#readWaiter = null;
+    // Count the remainder as buffered before granting, or the grant would overshoot.
+    this.#buffered += src.length;
+    if (n < src.length) {
+      const rest = this.#host.pool.take(src.length - n);
+      copyBytes(rest, 0, src.subarray(n));
+      this.#chunks.push(rest);
+    }
+    this.#consumed(n);
+    w.resolve();
   }
 
   /** Internal: a DATA payload arrived (already admitted). */
@@ -202,7 +232,8 @@ export class MuxStream implements Duplex {
       // A clean FIN wins over a later session end: the stream did complete.
       if (this.#remoteFin || this.#discard) return null;
       if (this.#error) throw this.#error;
-      await this.#waitReadable();
+      const n = await this.#waitReadable(p);
+      if (n > 0) return n;
     }
   }
 
@@ -228,7 +259,7 @@ export class MuxStream implements Duplex {
       // A clean FIN wins over a later session end: the stream did complete.
       if (this.#remoteFin || this.#discard) return null;
       if (this.#error) throw this.#error;
-      await this.#waitReadable();
+      await this.#waitReadable(null);
     }
   }
 
@@ -376,11 +407,15 @@ export class MuxStream implements Duplex {
     }
   }
 
-  #waitReadable(): Promise<void> {
-    if (this.#readWaiter) {
-      return Promise.reject(new Deno.errors.Busy(`mux stream ${this.id}: concurrent reads`));
-    }
-    return new Promise((resolve, reject) => (this.#readWaiter = { resolve, reject }));
+  /** Resolves with the bytes copied straight into `p` (0: look at the queue again). */
+  async #waitReadable(p: Uint8Array | null): Promise<number> {
+    if (this.#readWaiter) throw new Deno.errors.Busy(`mux stream ${this.id}: concurrent reads`);
+    const w: ReadWaiter = { resolve: () => {}, p: p && p.length > 0 ? p : null, n: 0 };
+    await new Promise<void>((resolve) => {
+      w.resolve = resolve;
+      this.#readWaiter = w;
+    });
+    return w.n;
   }
 
   #wakeReader(): void {

@@ -10,3 +10,5 @@
  * @module
  */
 import "./group/tcp_group.ts";
+import "./vhost/https_vhost.ts";
+import "./vhost/tcpmux_vhost.ts";

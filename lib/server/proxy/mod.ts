@@ -10,3 +10,5 @@
  */
 
 import "./tcp.ts";
+import "./https.ts";
+import "./tcpmux.ts";
