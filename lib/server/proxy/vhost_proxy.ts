@@ -1,0 +1,167 @@
+/**
+ * The server side shared by the proxy types that have no port of their own
+ * but claim host names on a server-wide listener (`https` on
+ * `vhostHTTPSPort`, `tcpmux` on `tcpmuxHTTPConnectPort`): it adds its
+ * domains to that listener's {@linkcode VhostRouter}, takes the connections
+ * routed to it, and removes its routes when closed.
+ *
+ * @example
+ * ```ts
+ * import { VhostProxy } from "./vhost_proxy.ts";
+ * import type { ProxyContext } from "./proxy.ts";
+ * declare const ctx: ProxyContext;
+ * const proxy = new VhostProxy({ customDomains: ["a.example.com"] }, ctx, {
+ *   type: "https",
+ *   feature: "vhostHTTPS",
+ *   portKey: "vhostHTTPSPort",
+ * });
+ * await proxy.start(); // "a.example.com:443"
+ * ```
+ *
+ * @module
+ */
+
+import type { Duplex } from "../../net/duplex.ts";
+import type { RouteKey, VhostRouter } from "../vhost/router.ts";
+import type { ServerConfig } from "../../config/mod.ts";
+import type { ConnEnds, ProxyContext, ServerProxy } from "./proxy.ts";
+import { serveUserConn } from "./user_conn.ts";
+
+/** What a vhost listener routes a connection to. */
+export interface VhostTarget {
+  /** The proxy name, for logs. */
+  readonly name: string;
+  /** `httpUser` / `httpPassword` the proxy demands ("" = none). */
+  readonly httpUser: string;
+  readonly httpPassword: string;
+  /** Takes over `conn` (already replaying any bytes the listener read). */
+  serve(conn: Duplex, ends: ConnEnds): void;
+}
+
+/** What a vhost feature offers its proxies. */
+export interface VhostFeature {
+  readonly router: VhostRouter<VhostTarget>;
+  /** The public port, for the addresses reported to the client. */
+  readonly port: number;
+}
+
+/** Which listener a type uses. */
+export interface VhostProxyOptions {
+  /** The proxy type, for messages. */
+  type: string;
+  /** The feature's name in `ServerServices.features`. */
+  feature: string;
+  /** The server key that enables the feature, for messages. */
+  portKey: keyof ServerConfig;
+}
+
+/**
+ * The host names a proxy claims: its `customDomains`, and `subdomain` under
+ * the server's `subDomainHost`. Throws a user-facing Error for names the
+ * server refuses.
+ *
+ * @example
+ * ```ts
+ * import { proxyDomains } from "./vhost_proxy.ts";
+ * proxyDomains({ subdomain: "a" }, "example.com"); // ["a.example.com"]
+ * ```
+ */
+export function proxyDomains(config: Record<string, unknown>, subDomainHost: string): string[] {
+  const domains: string[] = [];
+  const custom = Array.isArray(config.customDomains) ? config.customDomains : [];
+  const host = subDomainHost.toLowerCase();
+  for (const d of custom) {
+    if (typeof d !== "string" || d.trim() === "") continue;
+    const domain = d.trim().toLowerCase();
+    // Would let one client take another's subdomain by spelling it out.
+    if (host && (domain === host || domain.endsWith(`.${host}`))) {
+      throw new Error(`custom domain [${domain}] should not belong to subdomain host [${host}]`);
+    }
+    domains.push(domain);
+  }
+  const sub = typeof config.subdomain === "string" ? config.subdomain.trim().toLowerCase() : "";
+  if (sub) {
+    if (!host) {
+      throw new Error("subdomain is not supported because this feature is not enabled in server");
+    }
+    if (sub.includes(".") || sub.includes("*")) {
+      throw new Error("'.' and '*' are not supported in subdomain");
+    }
+    domains.push(`${sub}.${host}`);
+  }
+  if (domains.length === 0) throw new Error("customDomains and subdomain should set at least one");
+  return domains;
+}
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
+/** See the module doc. */
+export class VhostProxy implements ServerProxy, VhostTarget {
+  readonly name: string;
+  readonly httpUser: string;
+  readonly httpPassword: string;
+  #routes: RouteKey[] = [];
+  #router?: VhostRouter<VhostTarget>;
+  #conns = new Set<Duplex>();
+  #closed = false;
+
+  /**
+   * @param config the client's proxy config
+   * @param ctx the server's services for this proxy
+   * @param opts which listener to join
+   */
+  constructor(
+    readonly config: Record<string, unknown>,
+    readonly ctx: ProxyContext,
+    readonly opts: VhostProxyOptions,
+  ) {
+    this.name = ctx.name;
+    this.httpUser = str(config.httpUser);
+    this.httpPassword = str(config.httpPassword);
+  }
+
+  /** Claims the proxy's domains; resolves to "domain:port,..." as frp reports it. */
+  start(): Promise<string> {
+    const { ctx, opts } = this;
+    const feature = ctx.services.features.get(opts.feature) as VhostFeature | undefined;
+    if (!feature) {
+      throw new Error(
+        `type [${opts.type}] is not supported: ${String(opts.portKey)} is not set on the server`,
+      );
+    }
+    const domains = proxyDomains(this.config, ctx.serverConfig.subDomainHost);
+    const lb = (this.config.loadBalancer ?? {}) as Record<string, unknown>;
+    const httpUser = str(this.config.routeByHTTPUser);
+    this.#router = feature.router;
+    for (const domain of domains) {
+      const key: RouteKey = { domain, location: "", httpUser };
+      feature.router.add(key, {
+        name: this.name,
+        group: str(lb.group),
+        groupKey: str(lb.groupKey),
+        value: this,
+      });
+      this.#routes.push(key);
+    }
+    return Promise.resolve(domains.map((d) => `${d}:${feature.port}`).join(","));
+  }
+
+  /** Relays `conn` to the client through a work connection. */
+  serve(conn: Duplex, ends: ConnEnds): void {
+    if (this.#closed) return conn.close();
+    this.#conns.add(conn);
+    serveUserConn(this.ctx, conn, ends).finally(() => this.#conns.delete(conn));
+  }
+
+  /** Withdraws the routes and closes the proxy's connections. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const key of this.#routes) this.#router?.remove(key, this.name);
+    this.#routes = [];
+    for (const conn of this.#conns) conn.close();
+    this.#conns.clear();
+  }
+}
