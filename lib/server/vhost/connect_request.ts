@@ -43,7 +43,8 @@ export interface RequestHead {
 
 /**
  * Reads from `conn` until the blank line that ends the head. Throws
- * {@linkcode BadRequestError} for malformed or oversized input and
+ * {@linkcode BadRequestError} for malformed, cut short or oversized input,
+ * `Deno.errors.UnexpectedEof` when the peer sent nothing at all, and
  * `Deno.errors.TimedOut` past `timeoutMs`; the caller closes `conn`.
  *
  * @example
@@ -75,9 +76,9 @@ async function readLoop(conn: Pick<Duplex, "read">): Promise<RequestHead> {
     }
     const n = await conn.read(buf.subarray(filled));
     if (n === null) {
-      throw new BadRequestError(
-        filled === 0 ? "connection closed before a request" : "request head cut short",
-      );
+      // A peer that sends nothing (a port probe) gets no error page.
+      if (filled === 0) throw new Deno.errors.UnexpectedEof("connection closed before a request");
+      throw new BadRequestError("request head cut short");
     }
     // Resume the search a few bytes back: the terminator may straddle reads.
     const from = Math.max(0, filled - 3);

@@ -1,0 +1,328 @@
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { type DfrpProcess, freePort, startClient, startServer } from "./_harness.ts";
+import { sshdAvailable, startSshd } from "./_sshd.ts";
+import { BadRequestError, parseRequestHead } from "../lib/server/vhost/connect_request.ts";
+import { credentialsMatch, parseBasicAuth } from "../lib/server/vhost/proxy_auth.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A TCP service that first says `tag\n`, then echoes: tells backends apart. */
+function taggedEcho(tag: string) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  (async () => {
+    for await (const conn of listener) {
+      conns.add(conn);
+      (async () => {
+        const buf = new Uint8Array(16 * 1024);
+        try {
+          await conn.write(encoder.encode(`${tag}\n`));
+          for (let n; (n = await conn.read(buf)) !== null;) {
+            let off = 0;
+            while (off < n) off += await conn.write(buf.subarray(off, n));
+          }
+          await conn.closeWrite();
+        } catch {
+          /* peer went away */
+        } finally {
+          conns.delete(conn);
+          try {
+            conn.close();
+          } catch { /* closed */ }
+        }
+      })();
+    }
+  })().catch(() => {});
+  return {
+    port: listener.addr.port,
+    [Symbol.dispose]() {
+      try {
+        listener.close();
+      } catch { /* closed */ }
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+    },
+  };
+}
+
+/**
+ * Sends `request` (and `after` in the same write) to `port`, half-closes,
+ * and returns everything that comes back as text.
+ */
+async function exchange(port: number, request: string, after = ""): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const data = encoder.encode(request + after);
+    let off = 0;
+    while (off < data.length) off += await conn.write(data.subarray(off));
+    await conn.closeWrite();
+    let out = "";
+    const buf = new Uint8Array(16 * 1024);
+    for (let n; (n = await conn.read(buf)) !== null;) out += decoder.decode(buf.subarray(0, n));
+    return out;
+  } finally {
+    conn.close();
+  }
+}
+
+const connect = (host: string, headers = "") =>
+  `CONNECT ${host} HTTP/1.1\r\nHost: ${host}\r\n${headers}\r\n`;
+const basic = (user: string, password: string) =>
+  `Proxy-Authorization: Basic ${btoa(`${user}:${password}`)}\r\n`;
+const OK = "HTTP/1.1 200 Connection established\r\n\r\n";
+
+async function setup(serverExtra = "") {
+  const muxPort = freePort();
+  const server = await startServer(
+    `auth.token = "t"\ntcpmuxHTTPConnectPort = ${muxPort}\nsubDomainHost = "tunnel.test"\n${serverExtra}`,
+  );
+  await server.waitFor(/tcpmux httpconnect listen on/);
+  return { server, muxPort };
+}
+
+function clientConfig(serverPort: number, proxies: string): string {
+  return `serverAddr = "127.0.0.1"\nserverPort = ${serverPort}\nauth.token = "t"\n${proxies}`;
+}
+
+async function started(client: DfrpProcess, ...names: string[]) {
+  for (const name of names) await client.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
+}
+
+Deno.test("tcpmux: CONNECT picks the proxy by host and relays raw bytes", async () => {
+  using one = taggedEcho("one");
+  using two = taggedEcho("two");
+  const { server, muxPort } = await setup();
+  await using _server = server;
+  await using client = await startClient(clientConfig(
+    server.port,
+    `
+[[proxies]]
+name = "one"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localPort = ${one.port}
+customDomains = ["one.example.com"]
+
+[[proxies]]
+name = "two"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localPort = ${two.port}
+subdomain = "two"
+`,
+  ));
+  await started(client, "one", "two");
+  assertMatch(server.output, new RegExp(`tcpmux proxy listen at one\\.example\\.com:${muxPort}`));
+  assertEquals(await exchange(muxPort, connect("one.example.com:22"), "ping"), `${OK}one\nping`);
+  assertEquals(await exchange(muxPort, connect("TWO.tunnel.test:443"), "pong"), `${OK}two\npong`);
+  // Bytes sent after the head in the same packet are not lost.
+  const big = "x".repeat(5000);
+  assertEquals(await exchange(muxPort, connect("one.example.com:1"), big), `${OK}one\n${big}`);
+});
+
+Deno.test("tcpmux: bad requests are answered and closed, and the server keeps serving", async () => {
+  using one = taggedEcho("one");
+  const { server, muxPort } = await setup();
+  await using _server = server;
+  await using client = await startClient(clientConfig(
+    server.port,
+    `
+[[proxies]]
+name = "one"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localPort = ${one.port}
+customDomains = ["one.example.com"]
+`,
+  ));
+  await started(client, "one");
+  assertMatch(await exchange(muxPort, connect("nobody.example.com:22")), /^HTTP\/1\.1 404 /);
+  await server.waitFor(/no proxy for host \[nobody\.example\.com\]/);
+  const get = await exchange(muxPort, "GET / HTTP/1.1\r\nHost: one.example.com\r\n\r\n");
+  assertMatch(get, /^HTTP\/1\.1 405 .*\r\nAllow: CONNECT\r\n/s);
+  assertMatch(await exchange(muxPort, "\x16\x03\x01garbage\r\n\r\n"), /^HTTP\/1\.1 400 /);
+  assertMatch(await exchange(muxPort, `CONNECT ${"a".repeat(9000)}`), /^HTTP\/1\.1 400 /);
+  assertEquals(await exchange(muxPort, ""), "");
+  assertEquals(await exchange(muxPort, connect("one.example.com:22"), "ok"), `${OK}one\nok`);
+});
+
+Deno.test("tcpmux: httpUser/httpPassword demand Proxy-Authorization (407 otherwise)", async () => {
+  using one = taggedEcho("one");
+  const { server, muxPort } = await setup();
+  await using _server = server;
+  await using client = await startClient(clientConfig(
+    server.port,
+    `
+[[proxies]]
+name = "locked"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localPort = ${one.port}
+customDomains = ["locked.example.com"]
+httpUser = "alice"
+httpPassword = "s3cret"
+`,
+  ));
+  await started(client, "locked");
+  const host = "locked.example.com:22";
+  const none = await exchange(muxPort, connect(host), "x");
+  assertMatch(none, /^HTTP\/1\.1 407 .*\r\nProxy-Authenticate: Basic realm="Restricted"\r\n/s);
+  assert(!none.includes("one\n"), "refused request reached the backend");
+  assertMatch(await exchange(muxPort, connect(host, basic("alice", "wrong"))), /^HTTP\/1\.1 407 /);
+  assertMatch(await exchange(muxPort, connect(host, basic("bob", "s3cret"))), /^HTTP\/1\.1 407 /);
+  assertEquals(
+    await exchange(muxPort, connect(host, basic("alice", "s3cret")), "in"),
+    `${OK}one\nin`,
+  );
+});
+
+Deno.test("tcpmux: routeByHTTPUser routes one domain by the Proxy-Authorization user", async () => {
+  using forAlice = taggedEcho("alice-backend");
+  using forOthers = taggedEcho("default-backend");
+  const { server, muxPort } = await setup();
+  await using _server = server;
+  await using client = await startClient(clientConfig(
+    server.port,
+    `
+[[proxies]]
+name = "alice"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localPort = ${forAlice.port}
+customDomains = ["shared.example.com"]
+routeByHTTPUser = "alice"
+httpUser = "alice"
+httpPassword = "pw"
+
+[[proxies]]
+name = "default"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localPort = ${forOthers.port}
+customDomains = ["shared.example.com"]
+`,
+  ));
+  await started(client, "alice", "default");
+  const host = "shared.example.com:22";
+  assertEquals(
+    await exchange(muxPort, connect(host, basic("alice", "pw"))),
+    `${OK}alice-backend\n`,
+  );
+  assertEquals(await exchange(muxPort, connect(host)), `${OK}default-backend\n`);
+  assertEquals(
+    await exchange(muxPort, connect(host, basic("carol", "x"))),
+    `${OK}default-backend\n`,
+  );
+});
+
+Deno.test("tcpmux: tcpmuxPassthrough hands the CONNECT request itself to the backend", async () => {
+  using one = taggedEcho("one");
+  const { server, muxPort } = await setup("tcpmuxPassthrough = true");
+  await using _server = server;
+  await using client = await startClient(clientConfig(
+    server.port,
+    `
+[[proxies]]
+name = "one"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localPort = ${one.port}
+customDomains = ["one.example.com"]
+`,
+  ));
+  await started(client, "one");
+  const request = connect("one.example.com:22");
+  // No 200 from dfrp: the backend got (and echoed) the request verbatim.
+  assertEquals(await exchange(muxPort, request, "tail"), `one\n${request}tail`);
+});
+
+Deno.test({
+  name: "tcpmux quick start: ssh via socat PROXY reaches the right one of two sshds",
+  ignore: !sshdAvailable(),
+  async fn() {
+    await using sshdA = await startSshd();
+    await using sshdB = await startSshd();
+    await Deno.writeTextFile(`${sshdA.dir}/marker`, "this is machine-a\n");
+    await Deno.writeTextFile(`${sshdB.dir}/marker`, "this is machine-b\n");
+    const { server, muxPort } = await setup();
+    await using _server = server;
+    const machine = (name: string, port: number) =>
+      clientConfig(
+        server.port,
+        `
+[[proxies]]
+name = "${name}"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localIP = "127.0.0.1"
+localPort = ${port}
+customDomains = ["${name}.example.com"]
+`,
+      );
+    await using clientA = await startClient(machine("machine-a", sshdA.port));
+    await using clientB = await startClient(machine("machine-b", sshdB.port));
+    await started(clientA, "machine-a");
+    await started(clientB, "machine-b");
+    const ssh = async (sshd: typeof sshdA, host: string) => {
+      const out = await new Deno.Command("ssh", {
+        args: [
+          ...sshd.sshOptions,
+          "-o",
+          `ProxyCommand socat - PROXY:127.0.0.1:%h:%p,proxyport=${muxPort}`,
+          `root@${host}`,
+          `cat ${sshd.dir}/marker`,
+        ],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert(out.success, `ssh to ${host} failed: ${decoder.decode(out.stderr)}`);
+      return decoder.decode(out.stdout);
+    };
+    assertEquals(await ssh(sshdA, "machine-a.example.com"), "this is machine-a\n");
+    assertEquals(await ssh(sshdB, "machine-b.example.com"), "this is machine-b\n");
+  },
+});
+
+Deno.test("proxy auth: Basic credentials parse, and compare exactly", () => {
+  assertEquals(parseBasicAuth(`Basic ${btoa("a:b:c")}`), { user: "a", password: "b:c" });
+  assertEquals(parseBasicAuth(`basic   ${btoa("u:")}`), { user: "u", password: "" });
+  assertEquals(parseBasicAuth("Bearer abc"), null);
+  assertEquals(parseBasicAuth("Basic !!!"), null);
+  assertEquals(parseBasicAuth(`Basic ${btoa("no-colon")}`), null);
+  assertEquals(parseBasicAuth(undefined), null);
+  assert(credentialsMatch("u", "p", { user: "u", password: "p" }));
+  assert(!credentialsMatch("u", "p", { user: "u", password: "p2" }));
+  assert(!credentialsMatch("u", "p", { user: "", password: "" }));
+  assert(!credentialsMatch("u", "p", null));
+});
+
+Deno.test("request head: CONNECT parses; malformed heads are refused", () => {
+  const parse = (s: string) => {
+    const bytes = encoder.encode(s);
+    return parseRequestHead(bytes, bytes.length);
+  };
+  const req = parse("CONNECT a.example.com:22 HTTP/1.1\r\nProxy-Authorization: Basic eA==\r\n\r\n");
+  assertEquals([req.method, req.target, req.version], ["CONNECT", "a.example.com:22", "HTTP/1.1"]);
+  assertEquals(req.headers.get("proxy-authorization"), "Basic eA==");
+  for (
+    const bad of [
+      "CONNECT a:1\r\n\r\n",
+      "CONNECT a:1 HTTP/2\r\n\r\n",
+      "C@ a:1 HTTP/1.1\r\n\r\n",
+      "CONNECT a:1 HTTP/1.1\r\nno colon\r\n\r\n",
+    ]
+  ) {
+    let threw = false;
+    try {
+      parse(bad);
+    } catch (err) {
+      threw = err instanceof BadRequestError;
+    }
+    assert(threw, `accepted ${JSON.stringify(bad)}`);
+  }
+});
