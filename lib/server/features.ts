@@ -10,5 +10,6 @@
  * @module
  */
 import "./group/tcp_group.ts";
+import "./vhost/http_vhost.ts";
 import "./vhost/https_vhost.ts";
 import "./vhost/tcpmux_vhost.ts";

@@ -10,5 +10,6 @@
  */
 
 import "./tcp.ts";
+import "./http.ts";
 import "./https.ts";
 import "./tcpmux.ts";

@@ -1,0 +1,120 @@
+/**
+ * `type = "http"`: named virtual hosts on the server's `vhostHTTPPort`. Each
+ * of the proxy's domains (`customDomains`, and `subdomain` under the
+ * server's `subDomainHost`) times each of its `locations` becomes a route in
+ * the shared HTTP vhost; requests on a route reach the client's
+ * `localIP:localPort` over work connections.
+ *
+ * @example
+ * ```ts
+ * import { serverProxyFactory } from "./registry.ts";
+ * import "./http.ts";
+ * const factory = serverProxyFactory("http");
+ * ```
+ *
+ * @module
+ */
+
+import type { Header } from "../vhost/http_parser.ts";
+import type { HttpRoute } from "../vhost/http_conn.ts";
+import { HTTP_VHOST, HttpVhost } from "../vhost/http_vhost.ts";
+import type { RouteKey } from "../vhost/router.ts";
+import type { ProxyContext, ServerProxy } from "./proxy.ts";
+import { registerServerProxy } from "./registry.ts";
+
+function str(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
+function headerSet(value: unknown): Header[] {
+  const set = (value as { set?: unknown } | undefined)?.set;
+  if (!set || typeof set !== "object") return [];
+  return Object.entries(set as Record<string, unknown>).map(([k, v]) => [k, String(v)]);
+}
+
+/**
+ * The host names an http proxy serves, or throws a user-facing Error.
+ *
+ * @example
+ * ```ts
+ * import { httpDomains } from "./http.ts";
+ * httpDomains({ subdomain: "a", customDomains: ["x.com"] }, "frps.com"); // ["x.com", "a.frps.com"]
+ * ```
+ */
+export function httpDomains(config: Record<string, unknown>, subDomainHost: string): string[] {
+  const custom = Array.isArray(config.customDomains) ? config.customDomains.map(str) : [];
+  const domains = custom.map((d) => d.trim().toLowerCase()).filter((d) => d !== "");
+  const subdomain = str(config.subdomain).trim().toLowerCase();
+  if (subdomain) {
+    if (!subDomainHost) {
+      throw new Error(`subdomain is not supported because subDomainHost is not set on the server`);
+    }
+    if (subdomain.includes(".")) throw new Error(`subdomain [${subdomain}] must not contain "."`);
+    if (subdomain === "*") throw new Error(`subdomain must not be "*"`);
+    domains.push(`${subdomain}.${subDomainHost.toLowerCase()}`);
+  }
+  if (domains.length === 0) throw new Error(`http proxy needs customDomains or subdomain`);
+  return domains;
+}
+
+class HttpProxy implements ServerProxy {
+  #vhost?: HttpVhost;
+  #keys: RouteKey[] = [];
+  #route: HttpRoute;
+
+  constructor(readonly config: Record<string, unknown>, readonly ctx: ProxyContext) {
+    this.#route = {
+      ctx,
+      httpUser: str(config.httpUser),
+      httpPassword: str(config.httpPassword),
+      hostHeaderRewrite: str(config.hostHeaderRewrite),
+      requestHeaders: headerSet(config.requestHeaders),
+      responseHeaders: headerSet(config.responseHeaders),
+      conns: new Set(),
+    };
+  }
+
+  start(): Promise<string> {
+    const { ctx, config } = this;
+    const vhost = ctx.services.features.get(HTTP_VHOST);
+    if (!(vhost instanceof HttpVhost)) {
+      throw new Error(`type [http] is not supported: vhostHTTPPort is not set on the server`);
+    }
+    this.#vhost = vhost;
+    const domains = httpDomains(config, ctx.serverConfig.subDomainHost);
+    const locations = Array.isArray(config.locations) && config.locations.length > 0
+      ? config.locations.map(str)
+      : [""];
+    const lb = (config.loadBalancer ?? {}) as Record<string, unknown>;
+    const httpUser = str(config.routeByHTTPUser);
+    const addrs: string[] = [];
+    for (const domain of domains) {
+      for (const location of locations) {
+        const key = { domain, location, httpUser };
+        vhost.router.add(key, {
+          name: ctx.name,
+          group: str(lb.group),
+          groupKey: str(lb.groupKey),
+          value: this.#route,
+        });
+        this.#keys.push(key);
+        ctx.log.info(
+          `http proxy listen for host [${domain}] location [${location}] group [${
+            str(lb.group)
+          }], routeByHTTPUser [${httpUser}]`,
+        );
+      }
+      addrs.push(vhost.port === 80 ? domain : `${domain}:${vhost.port}`);
+    }
+    return Promise.resolve(addrs.join(","));
+  }
+
+  close(): void {
+    for (const key of this.#keys) this.#vhost?.router.remove(key, this.ctx.name);
+    this.#keys = [];
+    for (const conn of this.#route.conns) conn.close();
+    this.#route.conns.clear();
+  }
+}
+
+registerServerProxy("http", (config, ctx) => new HttpProxy(config, ctx));

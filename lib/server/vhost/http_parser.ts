@@ -1,0 +1,372 @@
+/**
+ * HTTP/1.x message heads for the vhost reverse proxy: finding where a head
+ * ends, parsing it into a start line and an ordered header list, writing it
+ * back, and deciding how the body that follows is framed.
+ *
+ * Header bytes are kept as Latin-1 strings so that whatever a peer sent
+ * (even non-ASCII bytes) reaches the other side unchanged.
+ *
+ * @example
+ * ```ts
+ * import { parseRequestHead, requestFraming, serializeRequestHead } from "./http_parser.ts";
+ * const head = parseRequestHead(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+ * requestFraming(head); // { kind: "none" }
+ * serializeRequestHead(head).length; // 27
+ * ```
+ *
+ * @module
+ */
+
+/** A header as sent: original name spelling and value. */
+export type Header = [name: string, value: string];
+
+/** A parsed request line and headers. */
+export interface RequestHead {
+  method: string;
+  /** The request-target as sent: "/path?q", or "http://host/path" in proxy form. */
+  target: string;
+  /** "HTTP/1.1" or "HTTP/1.0". */
+  version: string;
+  headers: Header[];
+}
+
+/** A parsed status line and headers. */
+export interface ResponseHead {
+  version: string;
+  status: number;
+  reason: string;
+  headers: Header[];
+}
+
+/** How a message body is delimited. */
+export type Framing =
+  | { kind: "none" }
+  | { kind: "length"; length: number }
+  | { kind: "chunked" }
+  | { kind: "close" };
+
+/** A malformed message; `status` is what to answer a client with. */
+export class HttpError extends Error {
+  /**
+   * @param status the HTTP status to answer with (400, 431, 502...)
+   * @param message what went wrong, for the log and the error page
+   */
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * The index just past the blank line ending a head in `buf`, or -1. Bare LF
+ * line ends are accepted, as most servers do. `from` lets a caller resume a
+ * search after more bytes arrived.
+ *
+ * @example
+ * ```ts
+ * import { findHeadEnd } from "./http_parser.ts";
+ * findHeadEnd(new TextEncoder().encode("GET / HTTP/1.1\r\n\r\nbody"), 0); // 18
+ * ```
+ */
+export function findHeadEnd(buf: Uint8Array, from: number): number {
+  for (let i = buf.indexOf(LF, from); i >= 0; i = buf.indexOf(LF, i + 1)) {
+    const next = buf[i + 1];
+    if (next === LF) return i + 2;
+    if (next === CR && buf[i + 2] === LF) return i + 3;
+    if (i + 2 >= buf.length) return -1;
+  }
+  return -1;
+}
+
+/**
+ * Bytes to a Latin-1 string, one char per byte.
+ *
+ * @example
+ * ```ts
+ * import { latin1 } from "./http_parser.ts";
+ * latin1(new Uint8Array([0x48, 0x69])); // "Hi"
+ * ```
+ */
+export function latin1(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    out += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192) as unknown as number[]);
+  }
+  return out;
+}
+
+/**
+ * A Latin-1 string to bytes (chars above 0xFF are cut to their low byte).
+ *
+ * @example
+ * ```ts
+ * import { latin1Bytes } from "./http_parser.ts";
+ * latin1Bytes("Hi"); // Uint8Array [72, 105]
+ * ```
+ */
+export function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function parseHeaders(lines: string[]): Header[] {
+  const headers: Header[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i];
+    if (line === "") continue;
+    if (line[0] === " " || line[0] === "\t") {
+      throw new HttpError(400, "obsolete header line folding is not accepted");
+    }
+    const colon = line.indexOf(":");
+    const name = colon > 0 ? line.slice(0, colon) : "";
+    if (!TOKEN.test(name)) throw new HttpError(400, `malformed header line "${line.slice(0, 60)}"`);
+    headers.push([name, line.slice(colon + 1).trim()]);
+  }
+  return headers;
+}
+
+function splitLines(head: Uint8Array): string[] {
+  return latin1(head).split("\n").map((l) => l.endsWith("\r") ? l.slice(0, -1) : l);
+}
+
+/**
+ * Parses a request head (everything up to and including the blank line).
+ * Throws {@linkcode HttpError} 400 when malformed.
+ *
+ * @example
+ * ```ts
+ * import { parseRequestHead } from "./http_parser.ts";
+ * const head = parseRequestHead(new TextEncoder().encode("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"));
+ * head.target; // "/x"
+ * ```
+ */
+export function parseRequestHead(head: Uint8Array): RequestHead {
+  const lines = splitLines(head);
+  const parts = lines[0].split(" ");
+  if (parts.length !== 3 || !TOKEN.test(parts[0]) || parts[1] === "") {
+    throw new HttpError(400, `malformed request line "${lines[0].slice(0, 80)}"`);
+  }
+  if (parts[2] !== "HTTP/1.1" && parts[2] !== "HTTP/1.0") {
+    throw new HttpError(400, `unsupported protocol version "${parts[2].slice(0, 20)}"`);
+  }
+  return { method: parts[0], target: parts[1], version: parts[2], headers: parseHeaders(lines) };
+}
+
+/**
+ * Parses a response head. Throws {@linkcode HttpError} 502 when malformed
+ * (the backend's fault, not the user's).
+ *
+ * @example
+ * ```ts
+ * import { parseResponseHead } from "./http_parser.ts";
+ * parseResponseHead(new TextEncoder().encode("HTTP/1.1 204 No Content\r\n\r\n")).status; // 204
+ * ```
+ */
+export function parseResponseHead(head: Uint8Array): ResponseHead {
+  const lines = splitLines(head);
+  const match = /^(HTTP\/1\.[01]) (\d{3})(?: (.*))?$/.exec(lines[0]);
+  if (!match) {
+    throw new HttpError(502, `malformed status line from the backend "${lines[0].slice(0, 80)}"`);
+  }
+  try {
+    return {
+      version: match[1],
+      status: Number(match[2]),
+      reason: match[3] ?? "",
+      headers: parseHeaders(lines),
+    };
+  } catch (err) {
+    throw new HttpError(502, `backend response: ${(err as Error).message}`);
+  }
+}
+
+function serialize(startLine: string, headers: Header[]): Uint8Array {
+  let text = startLine + "\r\n";
+  for (const [name, value] of headers) text += name + ": " + value + "\r\n";
+  return latin1Bytes(text + "\r\n");
+}
+
+/**
+ * A request head as bytes.
+ *
+ * @example
+ * ```ts
+ * import { serializeRequestHead } from "./http_parser.ts";
+ * serializeRequestHead({ method: "GET", target: "/", version: "HTTP/1.1", headers: [["Host", "a"]] });
+ * ```
+ */
+export function serializeRequestHead(head: RequestHead): Uint8Array {
+  return serialize(`${head.method} ${head.target} ${head.version}`, head.headers);
+}
+
+/**
+ * A response head as bytes.
+ *
+ * @example
+ * ```ts
+ * import { serializeResponseHead } from "./http_parser.ts";
+ * serializeResponseHead({ version: "HTTP/1.1", status: 204, reason: "No Content", headers: [] });
+ * ```
+ */
+export function serializeResponseHead(head: ResponseHead): Uint8Array {
+  return serialize(`${head.version} ${head.status} ${head.reason}`, head.headers);
+}
+
+/**
+ * The first value of header `name` (case-insensitive), or undefined.
+ *
+ * @example
+ * ```ts
+ * import { getHeader } from "./http_parser.ts";
+ * getHeader([["Host", "a"]], "host"); // "a"
+ * ```
+ */
+export function getHeader(headers: Header[], name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const [n, v] of headers) if (n.toLowerCase() === lower) return v;
+  return undefined;
+}
+
+/**
+ * Every value of header `name`, joined with ", " as RFC 9110 allows; undefined if absent.
+ *
+ * @example
+ * ```ts
+ * import { getHeaderList } from "./http_parser.ts";
+ * getHeaderList([["X-A", "1"], ["x-a", "2"]], "X-A"); // "1, 2"
+ * ```
+ */
+export function getHeaderList(headers: Header[], name: string): string | undefined {
+  const lower = name.toLowerCase();
+  let out: string | undefined;
+  for (const [n, v] of headers) {
+    if (n.toLowerCase() === lower) out = out === undefined ? v : `${out}, ${v}`;
+  }
+  return out;
+}
+
+/**
+ * Replaces every `name` header with one `name: value` (appended if absent).
+ *
+ * @example
+ * ```ts
+ * import { setHeader } from "./http_parser.ts";
+ * const headers: [string, string][] = [["host", "a"]];
+ * setHeader(headers, "Host", "b"); // [["Host", "b"]]
+ * ```
+ */
+export function setHeader(headers: Header[], name: string, value: string): void {
+  const lower = name.toLowerCase();
+  let at = -1;
+  for (let i = headers.length - 1; i >= 0; i--) {
+    if (headers[i][0].toLowerCase() !== lower) continue;
+    if (at >= 0) headers.splice(at, 1);
+    at = i;
+  }
+  if (at >= 0) headers[at] = [name, value];
+  else headers.push([name, value]);
+}
+
+/**
+ * Whether the comma-separated header `name` lists `token` (case-insensitive),
+ * e.g. `Connection: keep-alive, Upgrade`.
+ *
+ * @example
+ * ```ts
+ * import { hasToken } from "./http_parser.ts";
+ * hasToken([["Connection", "keep-alive, Upgrade"]], "connection", "upgrade"); // true
+ * ```
+ */
+export function hasToken(headers: Header[], name: string, token: string): boolean {
+  const list = getHeaderList(headers, name);
+  if (list === undefined) return false;
+  const want = token.toLowerCase();
+  return list.split(",").some((t) => t.trim().toLowerCase() === want);
+}
+
+function lengthOf(headers: Header[], status: number): number | undefined {
+  const raw = getHeaderList(headers, "content-length");
+  if (raw === undefined) return undefined;
+  // Repeated identical values ("5, 5") are tolerated, as RFC 9112 allows.
+  const values = new Set(raw.split(",").map((v) => v.trim()));
+  const [only] = values;
+  if (values.size !== 1 || !/^\d{1,15}$/.test(only)) {
+    throw new HttpError(status, `invalid Content-Length "${raw.slice(0, 40)}"`);
+  }
+  return Number(only);
+}
+
+function isChunked(headers: Header[], status: number): boolean {
+  const te = getHeaderList(headers, "transfer-encoding");
+  if (te === undefined) return false;
+  const codings = te.split(",").map((t) => t.trim().toLowerCase()).filter((t) => t !== "");
+  // Anything but a final "chunked" leaves no way to find the end of a request.
+  if (codings[codings.length - 1] !== "chunked") {
+    throw new HttpError(status, `unsupported Transfer-Encoding "${te.slice(0, 40)}"`);
+  }
+  return true;
+}
+
+/**
+ * How a request's body is framed. Throws {@linkcode HttpError} 400 for a bad
+ * Content-Length, a Transfer-Encoding other than chunked, or both at once
+ * (a request-smuggling vector).
+ *
+ * @example
+ * ```ts
+ * import { requestFraming } from "./http_parser.ts";
+ * requestFraming({ method: "POST", target: "/", version: "HTTP/1.1", headers: [["Content-Length", "3"]] });
+ * // { kind: "length", length: 3 }
+ * ```
+ */
+export function requestFraming(head: RequestHead): Framing {
+  const chunked = isChunked(head.headers, 400);
+  const length = lengthOf(head.headers, 400);
+  if (chunked && length !== undefined) {
+    throw new HttpError(400, "both Transfer-Encoding and Content-Length are set");
+  }
+  if (chunked) return { kind: "chunked" };
+  if (length) return { kind: "length", length };
+  return { kind: "none" };
+}
+
+/**
+ * How a response's body is framed, given the request method it answers.
+ *
+ * @example
+ * ```ts
+ * import { responseFraming } from "./http_parser.ts";
+ * responseFraming({ version: "HTTP/1.1", status: 200, reason: "OK", headers: [] }, "GET");
+ * // { kind: "close" }
+ * ```
+ */
+export function responseFraming(head: ResponseHead, method: string): Framing {
+  const { status } = head;
+  if (method === "HEAD" || status < 200 || status === 204 || status === 304) {
+    return { kind: "none" };
+  }
+  if (isChunked(head.headers, 502)) return { kind: "chunked" };
+  const length = lengthOf(head.headers, 502);
+  if (length === undefined) return { kind: "close" };
+  return length === 0 ? { kind: "none" } : { kind: "length", length };
+}
+
+/**
+ * Whether the connection stays open after this message: HTTP/1.1 unless
+ * `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
+ *
+ * @example
+ * ```ts
+ * import { keepsAlive } from "./http_parser.ts";
+ * keepsAlive("HTTP/1.1", [["Connection", "close"]]); // false
+ * ```
+ */
+export function keepsAlive(version: string, headers: Header[]): boolean {
+  if (hasToken(headers, "connection", "close")) return false;
+  return version === "HTTP/1.1" || hasToken(headers, "connection", "keep-alive");
+}

@@ -1,0 +1,143 @@
+/**
+ * A buffered reader for HTTP/1.x over a {@linkcode Duplex}: finds message
+ * heads, then hands the body out in the chunks it already holds, so bodies
+ * stream through one reused buffer (or, on a mux stream, the stream's own
+ * chunks) without being copied or collected.
+ *
+ * @example
+ * ```ts
+ * import { HttpReader } from "./http_reader.ts";
+ * const conn = await Deno.connect({ port: 80 });
+ * const reader = new HttpReader(conn);
+ * const head = await reader.readHead(64 * 1024); // bytes up to the blank line
+ * ```
+ *
+ * @module
+ */
+
+import type { Duplex } from "../../net/duplex.ts";
+import { findHeadEnd, HttpError } from "./http_parser.ts";
+
+const EMPTY = new Uint8Array(0);
+/** First buffer; enough for most heads and small bodies. */
+const INITIAL_BUFFER = 16 * 1024;
+/** A busy body stream grows the buffer to this. */
+const MAX_BUFFER = 256 * 1024;
+
+/** See the module doc. */
+export class HttpReader {
+  #buf: Uint8Array = EMPTY;
+  /** Unread bytes: a view of `#buf`, or a chunk the source handed over. */
+  #data: Uint8Array = EMPTY;
+  #scanned = 0;
+
+  /** @param src the stream to read */
+  constructor(readonly src: Duplex) {}
+
+  /** How many unread bytes are held. */
+  get buffered(): number {
+    return this.#data.length;
+  }
+
+  /**
+   * Reads until a complete head is held and returns it (a view valid until
+   * the next call). Resolves to null when the stream ends before any byte.
+   * Throws {@linkcode HttpError} 431 past `limit` bytes, and
+   * `Deno.errors.UnexpectedEof` when the stream ends inside a head.
+   */
+  async readHead(limit: number, tooLargeStatus = 431): Promise<Uint8Array | null> {
+    for (;;) {
+      const end = findHeadEnd(this.#data, this.#scanned);
+      if (end >= 0) {
+        const head = this.#data.subarray(0, end);
+        this.#data = this.#data.subarray(end);
+        this.#scanned = 0;
+        return head;
+      }
+      if (this.#data.length >= limit) {
+        throw new HttpError(tooLargeStatus, `message head larger than ${limit} bytes`);
+      }
+      this.#scanned = Math.max(0, this.#data.length - 3);
+      const had = this.#data.length;
+      if (!(await this.#fill())) {
+        if (had === 0) return null;
+        throw new Deno.errors.UnexpectedEof("stream ended inside a message head");
+      }
+    }
+  }
+
+  /**
+   * The unread bytes held, reading more first when none are; null at end of
+   * stream. The view stays valid until {@linkcode consume} and the next read.
+   */
+  async peek(): Promise<Uint8Array | null> {
+    if (this.#data.length === 0 && !(await this.#fill())) return null;
+    return this.#data;
+  }
+
+  /** Marks the first `n` bytes of what {@linkcode peek} returned as read. */
+  consume(n: number): void {
+    this.#data = this.#data.subarray(n);
+  }
+
+  /** Takes every unread byte held (for a protocol switch); the view is the caller's. */
+  drain(): Uint8Array {
+    const out = this.#data;
+    this.#data = EMPTY;
+    return out;
+  }
+
+  /** Appends what the source yields next to `#data`; false at end of stream. */
+  async #fill(): Promise<boolean> {
+    const src = this.src;
+    if (this.#data.length === 0) {
+      if (src.readChunk) {
+        const chunk = await src.readChunk();
+        if (chunk === null) return false;
+        this.#data = chunk;
+        return true;
+      }
+      if (this.#buf.length === 0) this.#buf = new Uint8Array(INITIAL_BUFFER);
+      const n = await src.read(this.#buf);
+      if (n === null) return false;
+      this.#data = this.#buf.subarray(0, n);
+      // A full read means bulk data is flowing: read bigger next time.
+      if (n === this.#buf.length && this.#buf.length < MAX_BUFFER) {
+        this.#buf = new Uint8Array(this.#buf.length * 4);
+        this.#buf.set(this.#data);
+        this.#data = this.#buf.subarray(0, n);
+      }
+      return true;
+    }
+    // A head split across reads: gather it at the start of our own buffer.
+    const held = this.#data.length;
+    if (this.#buf.length < held * 2 || this.#buf.length < INITIAL_BUFFER) {
+      const bigger = new Uint8Array(Math.max(INITIAL_BUFFER, held * 2));
+      bigger.set(this.#data);
+      this.#buf = bigger;
+    } else if (this.#data.buffer !== this.#buf.buffer || this.#data.byteOffset !== 0) {
+      if (this.#data.buffer === this.#buf.buffer) {
+        this.#buf.copyWithin(0, this.#data.byteOffset, this.#data.byteOffset + held);
+      } else {
+        this.#buf.set(this.#data);
+      }
+    }
+    let more: Uint8Array | null;
+    if (src.readChunk) {
+      more = await src.readChunk();
+      if (more === null) return false;
+      if (held + more.length > this.#buf.length) {
+        const bigger = new Uint8Array(held + more.length);
+        bigger.set(this.#buf.subarray(0, held));
+        this.#buf = bigger;
+      }
+      this.#buf.set(more, held);
+      this.#data = this.#buf.subarray(0, held + more.length);
+      return true;
+    }
+    const n = await src.read(this.#buf.subarray(held));
+    if (n === null) return false;
+    this.#data = this.#buf.subarray(0, held + n);
+    return true;
+  }
+}
