@@ -19,6 +19,7 @@
  */
 
 import { type Duplex, writeAll } from "./duplex.ts";
+import type { RateLimiter } from "./rate_limit.ts";
 
 /** First buffer of a direction: enough for most request/response exchanges. */
 export const INITIAL_BUFFER = 16 * 1024;
@@ -31,6 +32,10 @@ export interface RelayOptions {
   onAToB?: (bytes: number) => void;
   /** Called after each chunk copied from `b` to `a`. */
   onBToA?: (bytes: number) => void;
+  /** Paces `a` → `b` (may be the same bucket as `limitBToA`). */
+  limitAToB?: Pick<RateLimiter, "take" | "burst">;
+  /** Paces `b` → `a`. */
+  limitBToA?: Pick<RateLimiter, "take" | "burst">;
 }
 
 /** Bytes moved by a finished relay. */
@@ -55,7 +60,10 @@ export async function copy(
   src: Duplex,
   dst: Duplex,
   onBytes?: (bytes: number) => void,
+  limiter?: Pick<RateLimiter, "take" | "burst">,
 ): Promise<number> {
+  // A separate loop keeps the unlimited path free of extra awaits.
+  if (limiter) return await copyLimited(src, dst, limiter, onBytes);
   let total = 0;
   if (src.readChunk) {
     for (let chunk; (chunk = await src.readChunk()) !== null;) {
@@ -71,6 +79,35 @@ export async function copy(
       onBytes?.(n);
       if (n === buf.length && buf.length < MAX_BUFFER) buf = new Uint8Array(buf.length * 4);
     }
+  }
+  await dst.closeWrite();
+  return total;
+}
+
+async function copyLimited(
+  src: Duplex,
+  dst: Duplex,
+  limiter: Pick<RateLimiter, "take" | "burst">,
+  onBytes?: (bytes: number) => void,
+): Promise<number> {
+  let total = 0;
+  // Pieces of at most one burst, so a big chunk does not owe seconds at once.
+  const write = async (chunk: Uint8Array) => {
+    for (let off = 0; off < chunk.length;) {
+      const end = Math.min(chunk.length, off + limiter.burst);
+      const ms = limiter.take(end - off);
+      if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+      await writeAll(dst, chunk.subarray(off, end));
+      onBytes?.(end - off);
+      total += end - off;
+      off = end;
+    }
+  };
+  if (src.readChunk) {
+    for (let chunk; (chunk = await src.readChunk()) !== null;) await write(chunk);
+  } else {
+    const buf = new Uint8Array(Math.min(MAX_BUFFER, Math.max(INITIAL_BUFFER, limiter.burst)));
+    for (let n; (n = await src.read(buf)) !== null;) await write(buf.subarray(0, n));
   }
   await dst.closeWrite();
   return total;
@@ -106,8 +143,8 @@ export async function relay(a: Duplex, b: Duplex, opts: RelayOptions = {}): Prom
     opts.onBToA?.(n);
   };
   await Promise.all([
-    copy(a, b, onAToB).catch(closeBoth),
-    copy(b, a, onBToA).catch(closeBoth),
+    copy(a, b, onAToB, opts.limitAToB).catch(closeBoth),
+    copy(b, a, onBToA, opts.limitBToA).catch(closeBoth),
   ]);
   closeBoth();
   return result;

@@ -13,3 +13,4 @@ import "./tcp.ts";
 import "./http.ts";
 import "./https.ts";
 import "./tcpmux.ts";
+import "./udp.ts";

@@ -77,7 +77,7 @@ class TcpProxy implements ServerProxy {
         srcPort: src.port,
         dstAddr: dst.hostname,
         dstPort: dst.port,
-      }).finally(() => this.#conns.delete(conn));
+      }, this.config).finally(() => this.#conns.delete(conn));
     }
   }
 

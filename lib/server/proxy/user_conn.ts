@@ -9,21 +9,67 @@
  * import type { ProxyContext } from "./proxy.ts";
  * declare const ctx: ProxyContext;
  * declare const user: Deno.TcpConn;
- * await serveUserConn(ctx, user, { srcAddr: "1.2.3.4", srcPort: 5555, dstAddr: "0.0.0.0", dstPort: 6000 });
+ * declare const config: Record<string, unknown>; // the proxy's config, for bandwidthLimit
+ * await serveUserConn(
+ *   ctx,
+ *   user,
+ *   { srcAddr: "1.2.3.4", srcPort: 5555, dstAddr: "0.0.0.0", dstPort: 6000 },
+ *   config,
+ * );
  * ```
  *
  * @module
  */
 
 import type { Duplex } from "../../net/duplex.ts";
-import { relay } from "../../net/relay.ts";
+import { parseBandwidth, RateLimiter } from "../../net/rate_limit.ts";
+import { relay, type RelayOptions } from "../../net/relay.ts";
 import type { ConnEnds, ProxyContext } from "./proxy.ts";
 
-/** See the module doc. Never rejects; closes `user` when done. */
+// Keyed by the proxy's config record: one bucket per registered proxy,
+// shared by all its connections, gone with the proxy.
+const limiters = new WeakMap<object, RateLimiter | null>();
+
+/**
+ * The bucket `transport.bandwidthLimit` asks the server to apply
+ * (`bandwidthLimitMode = "server"`) for the proxy whose config this is, or
+ * null. The same config record always gets the same bucket.
+ *
+ * @example
+ * ```ts
+ * import { serverRateLimiter } from "./user_conn.ts";
+ * const limiter = serverRateLimiter({
+ *   transport: { bandwidthLimit: "1MB", bandwidthLimitMode: "server" },
+ * });
+ * ```
+ */
+export function serverRateLimiter(config: Record<string, unknown>): RateLimiter | null {
+  let limiter = limiters.get(config);
+  if (limiter !== undefined) return limiter;
+  limiter = null;
+  const t = config.transport as Record<string, unknown> | undefined;
+  if (t?.bandwidthLimitMode === "server" && typeof t.bandwidthLimit === "string") {
+    try {
+      const rate = parseBandwidth(t.bandwidthLimit);
+      if (rate > 0) limiter = new RateLimiter(rate);
+    } catch {
+      // The client validated it; a bad value from a foreign client means no limit.
+    }
+  }
+  limiters.set(config, limiter);
+  return limiter;
+}
+
+/**
+ * See the module doc. `config` is the proxy's config record; with
+ * `bandwidthLimitMode = "server"` its limit paces both directions. Never
+ * rejects; closes `user` when done.
+ */
 export async function serveUserConn(
   ctx: ProxyContext,
   user: Duplex,
   ends: ConnEnds,
+  config?: Record<string, unknown>,
 ): Promise<void> {
   const stats = ctx.stats;
   stats.curConns++;
@@ -40,10 +86,13 @@ export async function serveUserConn(
       return;
     }
     ctx.log.debug(`join connections, user ${ends.srcAddr}:${ends.srcPort}`);
-    await relay(user, work, {
+    const opts: RelayOptions = {
       onAToB: (n) => stats.trafficIn += n,
       onBToA: (n) => stats.trafficOut += n,
-    });
+    };
+    const limiter = config ? serverRateLimiter(config) : null;
+    if (limiter) opts.limitAToB = opts.limitBToA = limiter;
+    await relay(user, work, opts);
   } finally {
     stats.curConns--;
   }

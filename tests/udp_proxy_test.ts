@@ -1,0 +1,258 @@
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { freePort, randomBytes, sha256, startClient, startServer } from "./_harness.ts";
+
+/** A free UDP port on 127.0.0.1 (the OS picks; released before returning). */
+function freeUdpPort(): number {
+  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const port = (sock.addr as Deno.NetAddr).port;
+  sock.close();
+  return port;
+}
+
+/** An in-test UDP echo on loopback that remembers which addresses it heard from. */
+function udpEcho(): { port: number; senders: Set<string> } & Disposable {
+  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const senders = new Set<string>();
+  (async () => {
+    const buf = new Uint8Array(65536);
+    for (;;) {
+      const [data, from] = await sock.receive(buf);
+      const addr = from as Deno.NetAddr;
+      senders.add(`${addr.hostname}:${addr.port}`);
+      await sock.send(data, from);
+    }
+  })().catch(() => {});
+  return {
+    port: (sock.addr as Deno.NetAddr).port,
+    senders,
+    [Symbol.dispose]: () => sock.close(),
+  };
+}
+
+/**
+ * Sends each payload and waits for its echo, resending after a quiet spell
+ * (UDP may lose datagrams under load; resending is what a UDP client does).
+ * Returns the echoes in order.
+ */
+async function pingPong(port: number, payloads: Uint8Array[]): Promise<Uint8Array[]> {
+  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const to: Deno.NetAddr = { transport: "udp", hostname: "127.0.0.1", port };
+  const out: Uint8Array[] = [];
+  let pending = sock.receive();
+  try {
+    for (const [i, payload] of payloads.entries()) {
+      await sock.send(payload, to);
+      for (;;) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const quiet = new Promise<null>((r) => timer = setTimeout(() => r(null), 500));
+        const got = await Promise.race([pending, quiet]);
+        clearTimeout(timer);
+        if (got === null) {
+          await sock.send(payload, to);
+          continue;
+        }
+        pending = sock.receive();
+        pending.catch(() => {}); // Rejects when the socket closes at the end.
+        const data = got[0];
+        // A late echo of an earlier resend carries an older sequence number.
+        if (new DataView(data.buffer, data.byteOffset).getUint32(0) !== i) continue;
+        out.push(data.slice());
+        break;
+      }
+    }
+  } finally {
+    pending.catch(() => {});
+    sock.close();
+  }
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+async function udpTunnel(tcpMux: boolean, localPort: number, extra = "", serverExtra = "") {
+  const server = await startServer(
+    `auth.token = "u"\ntransport.tcpMux = ${tcpMux}\n${serverExtra}`,
+  );
+  const client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+auth.token = "u"
+transport.tcpMux = ${tcpMux}
+
+[[proxies]]
+name = "udp"
+type = "udp"
+localIP = "127.0.0.1"
+localPort = ${localPort}
+remotePort = 0
+${extra}
+`);
+  const match = await server.waitFor(/\[udp\] udp proxy listen at :(\d+) success/);
+  await client.waitFor(/\[udp\] start proxy success/);
+  return { server, client, remotePort: Number(match[1]) };
+}
+
+Deno.test("udp proxy: dig resolves through the tunnel from a real dnsmasq", async () => {
+  const dnsPort = freePort();
+  const dnsmasq = new Deno.Command("dnsmasq", {
+    args: [
+      "--no-resolv",
+      "--no-hosts",
+      "--conf-file=/dev/null",
+      "--pid-file=",
+      "--address=/example.test/10.1.2.3",
+      `--port=${dnsPort}`,
+      "--listen-address=127.0.0.1",
+      "--bind-interfaces",
+      "--keep-in-foreground",
+      "--log-facility=-",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    const { server, client, remotePort } = await udpTunnel(true, dnsPort);
+    await using _s = server;
+    await using _c = client;
+    // dig retries by itself; dnsmasq may take a moment to bind.
+    const dig = await new Deno.Command("dig", {
+      args: ["@127.0.0.1", "-p", String(remotePort), "example.test", "A", "+short", "+tries=5"],
+    }).output();
+    assertMatch(new TextDecoder().decode(dig.stdout), /^10\.1\.2\.3$/m);
+    // A second, separate query (a new sender port) is answered too.
+    const again = await new Deno.Command("dig", {
+      args: ["@127.0.0.1", "-p", String(remotePort), "sub.example.test", "A", "+short"],
+    }).output();
+    assertMatch(new TextDecoder().decode(again.stdout), /^10\.1\.2\.3$/m);
+  } finally {
+    dnsmasq.kill("SIGTERM");
+    await dnsmasq.status;
+  }
+});
+
+for (const tcpMux of [true, false]) {
+  const mode = tcpMux ? "tcpMux on" : "tcpMux off";
+  Deno.test(`udp proxy (${mode}): 1,000 datagrams from 8 senders, boundaries and hashes kept`, async () => {
+    using echo = udpEcho();
+    const { server, client, remotePort } = await udpTunnel(tcpMux, echo.port);
+    await using _s = server;
+    await using _c = client;
+    const senders = 8;
+    const perSender = 125;
+    const results = await Promise.all(
+      Array.from({ length: senders }, async (_, s) => {
+        const payloads = Array.from({ length: perSender }, (_, i) => {
+          // Sizes from 4 bytes to the 1500-byte limit keep every boundary distinct.
+          const p = randomBytes(4 + Math.floor(Math.random() * 1497));
+          new DataView(p.buffer).setUint32(0, i);
+          return p;
+        });
+        const echoes = await pingPong(remotePort, payloads);
+        assertEquals(echoes.map((e) => e.length), payloads.map((p) => p.length), `sender ${s}`);
+        return [await sha256(concat(payloads)), await sha256(concat(echoes))];
+      }),
+    );
+    for (const [sent, got] of results) assertEquals(got, sent);
+    // Each sender reached the service from its own socket.
+    assertEquals(echo.senders.size, senders);
+  });
+}
+
+Deno.test("udp proxy: datagrams over udpPacketSize are dropped and logged, smaller ones pass", async () => {
+  using echo = udpEcho();
+  const { server, client, remotePort } = await udpTunnel(
+    true,
+    echo.port,
+    "",
+    `udpPacketSize = 1000\nlog.level = "debug"`,
+  );
+  await using _s = server;
+  await using _c = client;
+  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  try {
+    await sock.send(new Uint8Array(1001), {
+      transport: "udp",
+      hostname: "127.0.0.1",
+      port: remotePort,
+    });
+    await server.waitFor(/larger than udpPacketSize \(1000 bytes\), dropped/);
+  } finally {
+    sock.close();
+  }
+  const payload = randomBytes(1000);
+  new DataView(payload.buffer).setUint32(0, 0);
+  const [reply] = await pingPong(remotePort, [payload]);
+  assertEquals(await sha256(reply as Uint8Array<ArrayBuffer>), await sha256(payload));
+});
+
+Deno.test("udp proxy: PROXY v2 DGRAM header on the first datagram of each flow only", async () => {
+  const local = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const seen: Uint8Array[] = [];
+  (async () => {
+    const buf = new Uint8Array(4096);
+    for (;;) {
+      const [data, from] = await local.receive(buf);
+      seen.push(data.slice());
+      // Answer with the payload after any header so the sender can tell.
+      const sig = data.length >= 16 && data[12] === 0x21;
+      const skip = sig ? 16 + ((data[14] << 8) | data[15]) : 0;
+      await local.send(data.subarray(skip), from);
+    }
+  })().catch(() => {});
+  try {
+    const { server, client, remotePort } = await udpTunnel(
+      true,
+      (local.addr as Deno.NetAddr).port,
+      `transport.proxyProtocolVersion = "v2"`,
+    );
+    await using _s = server;
+    await using _c = client;
+    // pingPong sends from one socket: two round trips on one flow.
+    const a = new Uint8Array([0, 0, 0, 0, 0xaa]);
+    const b = new Uint8Array([0, 0, 0, 1, 0xbb]);
+    const echoes = await pingPong(remotePort, [a, b]);
+    assertEquals(echoes, [a, b]);
+    const first = seen[0];
+    // An independent minimal check of the v2 layout.
+    const sig = [0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a];
+    assertEquals([...first.subarray(0, 12)], sig);
+    assertEquals(first[12], 0x21, "version 2, PROXY");
+    assertEquals(first[13], 0x12, "AF_INET, DGRAM");
+    assertEquals((first[14] << 8) | first[15], 12);
+    assertEquals([...first.subarray(16, 20)], [127, 0, 0, 1], "source is the user");
+    const srcPort = (first[24] << 8) | first[25];
+    const dstPort = (first[26] << 8) | first[27];
+    assert(srcPort > 0);
+    assertEquals(dstPort, remotePort);
+    assertEquals([...first.subarray(28)], [...a]);
+    // Later datagrams of the same flow are bare.
+    assertEquals(seen.slice(1).map((d) => [...d]), [[...b]]);
+  } finally {
+    local.close();
+  }
+});
+
+Deno.test("udp proxy: a bad remotePort is refused with a clear error", async () => {
+  await using server = await startServer(`auth.token = "u"\nallowPorts = [{ single = 1 }]`);
+  const port = freeUdpPort();
+  await using client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+auth.token = "u"
+[[proxies]]
+name = "nope"
+type = "udp"
+localPort = 53
+remotePort = ${port}
+`);
+  const match = await client.waitFor(/\[nope\] start error: (.*)/);
+  assertMatch(match[1], /not allowed/);
+});
