@@ -172,8 +172,8 @@ export class UdpFrameReader {
  * ```
  */
 export class UdpFrameWriter {
-  #pending = new Uint8Array(64 * 1024);
-  #spare = new Uint8Array(0);
+  #pending: Uint8Array;
+  #spare: Uint8Array = new Uint8Array(0);
   #len = 0;
   #flushing = false;
   #closed = false;
@@ -188,7 +188,9 @@ export class UdpFrameWriter {
     readonly dst: Pick<Duplex, "write">,
     readonly maxPending = 1 << 20,
     readonly onError?: (err: Error) => void,
-  ) {}
+  ) {
+    this.#pending = new Uint8Array(Math.min(64 * 1024, maxPending));
+  }
 
   /** Queues one datagram from/to `addr`; false if dropped (closed, too big, or backlog full). */
   send(addr: string, payload: Uint8Array): boolean {
