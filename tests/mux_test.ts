@@ -532,3 +532,18 @@ Deno.test("buffer pool recycles only its own blocks", async () => {
   assert(c.buffer !== b.buffer, "a block in use must not be handed out twice");
   assertEquals(pool.take(100).length, 100);
 });
+
+Deno.test("close() discards unread data but lets the peer finish", async () => {
+  const { client, server, done } = await sessionPair();
+  const c = client.open();
+  await c.write(enc.encode("go"));
+  const s = (await server.accept())!;
+  c.close(); // never reads the reply
+  assertEquals(await s.read(new Uint8Array(10)), 2);
+  assertEquals(await s.read(new Uint8Array(10)), null); // our FIN arrived
+  await s.write(new Uint8Array(4 * INITIAL_WINDOW)); // more than one window: needs grants
+  await s.closeWrite();
+  await waitFor(() => client.streamCount === 0 && server.streamCount === 0);
+  assertEquals(await c.read(new Uint8Array(10)), null);
+  await done();
+});

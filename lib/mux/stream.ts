@@ -131,8 +131,14 @@ export class MuxStream implements Duplex {
    * gets it copied straight into its buffer: no staging copy, no allocation.
    */
   _onPayload(src: Uint8Array): void {
+    if (this.#discard || this.#error || this.#remoteFin) {
+      // Nobody will read it: grant it back at once so the peer can finish.
+      this.#buffered += src.length;
+      this.#consumed(src.length);
+      return;
+    }
     const w = this.#readWaiter;
-    if (!w || !w.p || this.#discard || this.#error || this.#remoteFin) {
+    if (!w || !w.p) {
       const chunk = this.#host.pool.take(src.length);
       copyBytes(chunk, 0, src);
       this._onData(chunk);
