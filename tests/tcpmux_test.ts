@@ -326,3 +326,40 @@ Deno.test("request head: CONNECT parses; malformed heads are refused", () => {
     assert(threw, `accepted ${JSON.stringify(bad)}`);
   }
 });
+
+Deno.test("tcpmux: a load-balancing group of two takes turns", async () => {
+  using one = taggedEcho("member-1");
+  using two = taggedEcho("member-2");
+  const { server, muxPort } = await setup();
+  await using _server = server;
+  const member = (name: string, port: number) =>
+    clientConfig(
+      server.port,
+      `
+[[proxies]]
+name = "${name}"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localPort = ${port}
+customDomains = ["lb.example.com"]
+loadBalancer.group = "g"
+loadBalancer.groupKey = "k"
+`,
+    );
+  await using c1 = await startClient(member("lb-1", one.port));
+  await started(c1, "lb-1");
+  await using c2 = await startClient(member("lb-2", two.port));
+  await started(c2, "lb-2");
+  const seen: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    seen.push((await exchange(muxPort, connect("lb.example.com:22"))).slice(OK.length).trim());
+  }
+  assertEquals(seen.filter((s) => s === "member-1").length, 2, seen.join(","));
+  assertEquals(seen.filter((s) => s === "member-2").length, 2, seen.join(","));
+  // Withdrawing one member leaves the other serving every request.
+  await c1.stop();
+  await server.waitFor(/\[lb-1\] proxy closed|disconnected/);
+  for (let i = 0; i < 2; i++) {
+    assertEquals(await exchange(muxPort, connect("lb.example.com:22")), `${OK}member-2\n`);
+  }
+});

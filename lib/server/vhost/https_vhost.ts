@@ -37,6 +37,8 @@ const TLS_HANDSHAKE_RECORD = 0x16;
 class HttpsVhost implements ServerFeature, VhostFeature {
   readonly router = new VhostRouter<VhostTarget>();
   #listener?: VhostListener;
+  /** Connections taken from `bindPort` whose ClientHello is still awaited. */
+  #sniffing = new Set<TransportConn>();
 
   constructor(readonly services: ServerServices, readonly port: number) {}
 
@@ -55,7 +57,10 @@ class HttpsVhost implements ServerFeature, VhostFeature {
   takeConnection(conn: TransportConn, head: Uint8Array): boolean {
     if (this.#listener || head[0] !== TLS_HANDSHAKE_RECORD) return false;
     const ends = endsFromRemote(conn.remoteAddr, this.services.config.bindAddr, this.port);
-    this.#route(conn, ends).catch(() => conn.close());
+    this.#sniffing.add(conn);
+    this.#route(conn, ends)
+      .catch(() => conn.close())
+      .finally(() => this.#sniffing.delete(conn));
     return true;
   }
 
@@ -87,6 +92,8 @@ class HttpsVhost implements ServerFeature, VhostFeature {
 
   close(): void {
     this.#listener?.close();
+    for (const conn of this.#sniffing) conn.close();
+    this.#sniffing.clear();
   }
 }
 
