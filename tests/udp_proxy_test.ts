@@ -1,5 +1,10 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { freePort, randomBytes, sha256, startClient, startServer } from "./_harness.ts";
+import { eventually, freePort, randomBytes, sha256, startClient, startServer } from "./_harness.ts";
+import { UdpClientProxy } from "../lib/client/proxy/udp.ts";
+import { parseClientConfig } from "../lib/config/load.ts";
+import { log } from "../lib/log.ts";
+import { type TcpConn, wrapTcp } from "../lib/net/tcp_conn.ts";
+import { UdpFrameReader, UdpFrameWriter } from "../lib/net/udp_frame.ts";
 
 /** A free UDP port on 127.0.0.1 (the OS picks; released before returning). */
 function freeUdpPort(): number {
@@ -255,4 +260,67 @@ remotePort = ${port}
 `);
   const match = await client.waitFor(/\[nope\] start error: (.*)/);
   assertMatch(match[1], /not allowed/);
+});
+
+/** Two ends of a real loopback TCP connection, wrapped as work connections are. */
+async function socketPair(): Promise<[TcpConn, TcpConn]> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const [a, b] = await Promise.all([
+    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+    listener.accept(),
+  ]);
+  listener.close();
+  return [wrapTcp(a), wrapTcp(b)];
+}
+
+Deno.test("udp client: idle flows expire; flows outlive a replaced work connection", async () => {
+  using echo = udpEcho();
+  const { config } = parseClientConfig(
+    `[[proxies]]\nname = "u"\ntype = "udp"\nlocalPort = ${echo.port}\n`,
+    "frpc.toml",
+  );
+  const proxy = new UdpClientProxy(config.proxies[0], { clientConfig: config, log }, 300);
+  const start = {
+    type: "StartWorkConn" as const,
+    proxyName: "u",
+    srcAddr: "",
+    srcPort: 0,
+    dstAddr: "0.0.0.0",
+    dstPort: 6000,
+  };
+  const roundTrip = async (server: TcpConn, reader: UdpFrameReader, from: string) => {
+    new UdpFrameWriter(server).send(from, new TextEncoder().encode(from));
+    const frame = await reader.next();
+    assertEquals(frame?.addr, from, "the reply is tagged with its sender");
+    assertEquals(new TextDecoder().decode(frame!.payload), from);
+  };
+  const [serverEnd, clientEnd] = await socketPair();
+  const serving = proxy.handleWorkConn(clientEnd, start);
+  try {
+    const reader = new UdpFrameReader(serverEnd);
+    await roundTrip(serverEnd, reader, "192.0.2.1:1000");
+    await roundTrip(serverEnd, reader, "192.0.2.2:2000");
+    assertEquals(proxy.flowCount, 2);
+    assertEquals(echo.senders.size, 2, "one local socket per sender");
+
+    // The server reopens its work connection: the new one takes over, flows stay.
+    const [serverEnd2, clientEnd2] = await socketPair();
+    const serving2 = proxy.handleWorkConn(clientEnd2, start);
+    await serving;
+    const reader2 = new UdpFrameReader(serverEnd2);
+    await roundTrip(serverEnd2, reader2, "192.0.2.1:1000");
+    assertEquals(echo.senders.size, 2, "the same flow, the same local socket");
+
+    // Left alone, both flows expire; a returning sender gets a fresh flow.
+    await eventually(() => proxy.flowCount === 0 ? Promise.resolve() : Promise.reject(), 5000, 50);
+    await roundTrip(serverEnd2, reader2, "192.0.2.1:1000");
+    assertEquals(proxy.flowCount, 1);
+    assertEquals(echo.senders.size, 3);
+    proxy.close();
+    await serving2;
+    serverEnd2.close();
+  } finally {
+    proxy.close();
+    serverEnd.close();
+  }
 });
