@@ -1,0 +1,516 @@
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { freePort, startClient, startServer, tempFile } from "./_harness.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** An in-process HTTP backend that reports what it received. */
+function backend() {
+  const ac = new AbortController();
+  let release!: () => void;
+  const released = new Promise<void>((r) => release = r);
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    async (req) => {
+      const url = new URL(req.url);
+      switch (url.pathname) {
+        case "/ws": {
+          const { socket, response } = Deno.upgradeWebSocket(req);
+          socket.onmessage = (e) => socket.send(`echo:${e.data}`);
+          return response;
+        }
+        case "/slow":
+          await released;
+          return new Response("late");
+        case "/chunked": {
+          const parts = ["alpha-", "beta-", "gamma"];
+          return new Response(ReadableStream.from(parts.map((p) => enc.encode(p))));
+        }
+        case "/upload": {
+          let bytes = 0;
+          for await (const chunk of req.body!) bytes += chunk.length;
+          return Response.json({ bytes });
+        }
+      }
+      const body = await req.text();
+      return Response.json({
+        method: req.method,
+        path: url.pathname + url.search,
+        headers: Object.fromEntries(req.headers),
+        body,
+      }, { headers: { "X-Backend": "yes" } });
+    },
+  );
+  return {
+    port: server.addr.port,
+    async [Symbol.asyncDispose]() {
+      release();
+      ac.abort();
+      await server.finished;
+    },
+  };
+}
+
+interface CurlResult {
+  status: number;
+  headers: string;
+  body: string;
+  stderr: string;
+}
+
+/** Runs curl and splits its `-i` output into the last head and the body. */
+async function curl(...args: string[]): Promise<CurlResult> {
+  const out = await new Deno.Command("curl", {
+    args: ["-s", "-S", "-i", "--max-time", "30", "-w", "\n%{http_code}", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = dec.decode(out.stdout);
+  const nl = text.lastIndexOf("\n");
+  const status = Number(text.slice(nl + 1));
+  let rest = text.slice(0, nl);
+  let headers = "";
+  // Skip interim heads (100 Continue) up to the final one.
+  while (rest.startsWith("HTTP/")) {
+    const end = rest.indexOf("\r\n\r\n");
+    if (end < 0) break;
+    headers = rest.slice(0, end);
+    rest = rest.slice(end + 4);
+    if (!/^HTTP\/\S+ 1\d\d/.test(headers)) break;
+  }
+  return { status, headers, body: rest, stderr: dec.decode(out.stderr) };
+}
+
+/** A raw TCP backend answering every request with one fixed chunked response, then closing. */
+function rawChunkedBackend() {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const response = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+    "6;note=x\r\nalpha-\r\n5\r\nbeta-\r\n0\r\nX-Trailer: done\r\n\r\n";
+  const serving = (async () => {
+    for await (const conn of listener) {
+      const buf = new Uint8Array(4096);
+      let head = "";
+      while (!head.includes("\r\n\r\n")) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        head += dec.decode(buf.subarray(0, n));
+      }
+      await conn.write(enc.encode(response));
+      conn.close();
+    }
+  })().catch(() => {});
+  return {
+    port: listener.addr.port,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await serving;
+    },
+  };
+}
+
+function json(result: CurlResult): Record<string, any> {
+  try {
+    return JSON.parse(result.body);
+  } catch {
+    throw new Error(`not JSON (status ${result.status}): ${result.body}\n${result.stderr}`);
+  }
+}
+
+async function vhostPair(serverExtra: string, proxies: string, names: string[]) {
+  const vhostPort = freePort();
+  const server = await startServer(`vhostHTTPPort = ${vhostPort}\n${serverExtra}`);
+  const client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+${proxies}
+`);
+  for (const name of names) await client.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
+  return { server, client, vhostPort };
+}
+
+Deno.test("http vhost: routing by host, wildcard, subdomain, location and user; headers; 404 pages", async () => {
+  await using be = backend();
+  const page404 = await tempFile("<h1>custom not found</h1>", "404.html");
+  const { server, client, vhostPort } = await vhostPair(
+    `subDomainHost = "frps.com"\ncustom404Page = "${page404}"`,
+    `
+[[proxies]]
+name = "exact"
+type = "http"
+localPort = ${be.port}
+customDomains = ["a.example.com"]
+hostHeaderRewrite = "internal.local"
+requestHeaders.set.x-tag = "exact"
+responseHeaders.set.x-resp = "set-by-dfrp"
+
+[[proxies]]
+name = "wild"
+type = "http"
+localPort = ${be.port}
+customDomains = ["*.wild.com"]
+requestHeaders.set.x-tag = "wild"
+
+[[proxies]]
+name = "sub"
+type = "http"
+localPort = ${be.port}
+subdomain = "app"
+requestHeaders.set.x-tag = "sub"
+
+[[proxies]]
+name = "api"
+type = "http"
+localPort = ${be.port}
+customDomains = ["l.example.com"]
+locations = ["/api"]
+requestHeaders.set.x-tag = "api"
+
+[[proxies]]
+name = "root"
+type = "http"
+localPort = ${be.port}
+customDomains = ["l.example.com"]
+locations = ["/"]
+requestHeaders.set.x-tag = "root"
+
+[[proxies]]
+name = "alice"
+type = "http"
+localPort = ${be.port}
+customDomains = ["u.example.com"]
+routeByHTTPUser = "alice"
+requestHeaders.set.x-tag = "alice"
+
+[[proxies]]
+name = "others"
+type = "http"
+localPort = ${be.port}
+customDomains = ["u.example.com"]
+requestHeaders.set.x-tag = "others"
+`,
+    ["exact", "wild", "sub", "api", "root", "alice", "others"],
+  );
+  await using _s = server;
+  await using _c = client;
+  const url = (path = "/") => `http://127.0.0.1:${vhostPort}${path}`;
+  const tag = async (host: string, path = "/", ...extra: string[]) =>
+    json(await curl("-H", `Host: ${host}`, ...extra, url(path))).headers["x-tag"];
+
+  const exact = await curl(
+    "-H",
+    "Host: a.example.com",
+    "-H",
+    "X-Forwarded-For: 1.2.3.4",
+    "-d",
+    "payload",
+    url("/p?q=1"),
+  );
+  assertEquals(exact.status, 200);
+  const seen = json(exact);
+  assertEquals(seen.method, "POST");
+  assertEquals(seen.path, "/p?q=1");
+  assertEquals(seen.body, "payload");
+  assertEquals(seen.headers.host, "internal.local");
+  assertEquals(seen.headers["x-tag"], "exact");
+  assertEquals(seen.headers["x-forwarded-for"], "1.2.3.4, 127.0.0.1");
+  assertEquals(seen.headers["x-real-ip"], "127.0.0.1");
+  assertEquals(seen.headers["x-forwarded-proto"], "http");
+  assertMatch(exact.headers, /^x-resp: set-by-dfrp$/im);
+  assertMatch(exact.headers, /^x-backend: yes$/im);
+
+  assertEquals(await tag("A.Example.COM:8080"), "exact");
+  assertEquals(await tag("x.wild.com"), "wild");
+  assertEquals(await tag("x.y.wild.com"), "wild");
+  assertEquals(await tag("app.frps.com"), "sub");
+  assertEquals(await tag("l.example.com", "/api/users"), "api");
+  assertEquals(await tag("l.example.com", "/other"), "root");
+  assertEquals(await tag("u.example.com", "/", "-u", "alice:x"), "alice");
+  assertEquals(await tag("u.example.com", "/", "-u", "bob:x"), "others");
+  assertEquals(await tag("u.example.com"), "others");
+
+  const missing = await curl("-H", "Host: nobody.example.org", url());
+  assertEquals(missing.status, 404);
+  assertEquals(missing.body, "<h1>custom not found</h1>");
+  assertMatch(server.output, /unknown host \[nobody\.example\.org\]/);
+});
+
+Deno.test("http vhost: built-in 404 page; refusals for subdomain without subDomainHost and duplicate routes", async () => {
+  await using be = backend();
+  const { server, client, vhostPort } = await vhostPair(
+    "",
+    `
+[[proxies]]
+name = "one"
+type = "http"
+localPort = ${be.port}
+customDomains = ["dup.example.com"]
+
+[[proxies]]
+name = "two"
+type = "http"
+localPort = ${be.port}
+customDomains = ["dup.example.com"]
+
+[[proxies]]
+name = "nosub"
+type = "http"
+localPort = ${be.port}
+subdomain = "x"
+`,
+    ["one"],
+  );
+  await using _s = server;
+  await using _c = client;
+  await client.waitFor(/\[two\] start error: .*already used by \[one\]/);
+  await client.waitFor(/\[nosub\] start error: subdomain is not supported because subDomainHost/);
+  const missing = await curl("-H", "Host: else.example.com", `http://127.0.0.1:${vhostPort}/`);
+  assertEquals(missing.status, 404);
+  assertMatch(missing.body, /404 Not Found/);
+  assertEquals(
+    (await curl("-H", "Host: dup.example.com", `http://127.0.0.1:${vhostPort}/`)).status,
+    200,
+  );
+});
+
+Deno.test("http vhost: a server without vhostHTTPPort refuses http proxies with a reason", async () => {
+  await using server = await startServer("");
+  await using client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+[[proxies]]
+name = "web"
+type = "http"
+localPort = 1
+customDomains = ["a.example.com"]
+`);
+  await client.waitFor(/\[web\] start error: .*vhostHTTPPort is not set/);
+});
+
+Deno.test("http vhost: httpUser/httpPassword answer 401, and 407 to proxy-form requests", async () => {
+  await using be = backend();
+  const { server, client, vhostPort } = await vhostPair(
+    "",
+    `
+[[proxies]]
+name = "locked"
+type = "http"
+localPort = ${be.port}
+customDomains = ["lock.example.com"]
+httpUser = "admin"
+httpPassword = "s3cret"
+`,
+    ["locked"],
+  );
+  await using _s = server;
+  await using _c = client;
+  const url = `http://127.0.0.1:${vhostPort}/`;
+  const host = ["-H", "Host: lock.example.com"];
+  const none = await curl(...host, url);
+  assertEquals(none.status, 401);
+  assertMatch(none.headers, /^WWW-Authenticate: Basic realm="Restricted"$/im);
+  assertEquals((await curl(...host, "-u", "admin:wrong", url)).status, 401);
+  const ok = await curl(...host, "-u", "admin:s3cret", url);
+  assertEquals(ok.status, 200);
+  assertEquals(json(ok).headers.authorization, `Basic ${btoa("admin:s3cret")}`);
+
+  const proxyUrl = `http://127.0.0.1:${vhostPort}`;
+  const proxied = await curl("-x", proxyUrl, "http://lock.example.com/x");
+  assertEquals(proxied.status, 407);
+  assertMatch(proxied.headers, /^Proxy-Authenticate: Basic realm="Restricted"$/im);
+  const proxiedOk = await curl("-x", proxyUrl, "-U", "admin:s3cret", "http://lock.example.com/x");
+  assertEquals(proxiedOk.status, 200);
+  assertEquals(json(proxiedOk).path, "/x");
+});
+
+Deno.test("http vhost: 502 when the local service refuses, 504 after vhostHTTPTimeout", async () => {
+  await using be = backend();
+  const closedPort = freePort();
+  const { server, client, vhostPort } = await vhostPair(
+    "vhostHTTPTimeout = 1",
+    `
+[[proxies]]
+name = "down"
+type = "http"
+localPort = ${closedPort}
+customDomains = ["down.example.com"]
+
+[[proxies]]
+name = "slow"
+type = "http"
+localPort = ${be.port}
+customDomains = ["slow.example.com"]
+`,
+    ["down", "slow"],
+  );
+  await using _s = server;
+  await using _c = client;
+  const down = await curl("-H", "Host: down.example.com", `http://127.0.0.1:${vhostPort}/`);
+  assertEquals(down.status, 502);
+  await client.waitFor(/\[down\] connect to local service/);
+  const slow = await curl("-H", "Host: slow.example.com", `http://127.0.0.1:${vhostPort}/slow`);
+  assertEquals(slow.status, 504);
+  // The server is still serving afterwards.
+  const again = await curl("-H", "Host: slow.example.com", `http://127.0.0.1:${vhostPort}/`);
+  assertEquals(again.status, 200);
+});
+
+Deno.test("http vhost: keep-alive, pipelining, chunked both ways, WebSocket upgrade, bad input", async () => {
+  await using be = backend();
+  await using chunky = rawChunkedBackend();
+  const { server, client, vhostPort } = await vhostPair(
+    "",
+    `
+[[proxies]]
+name = "web"
+type = "http"
+localPort = ${be.port}
+customDomains = ["127.0.0.1", "k.example.com"]
+
+[[proxies]]
+name = "chunky"
+type = "http"
+localPort = ${chunky.port}
+customDomains = ["c.example.com"]
+`,
+    ["web", "chunky"],
+  );
+  await using _s = server;
+  await using _c = client;
+  const base = `http://127.0.0.1:${vhostPort}`;
+
+  // curl with two URLs reuses one connection.
+  const two = await new Deno.Command("curl", {
+    args: ["-s", "-v", `${base}/first`, `${base}/second`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = dec.decode(two.stdout);
+  assertMatch(out, /"path":"\/first"/);
+  assertMatch(out, /"path":"\/second"/);
+  assertMatch(dec.decode(two.stderr), /Re-using existing connection/);
+
+  // Three pipelined requests in one write, the middle one with a chunked body.
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: vhostPort });
+  const requests = "GET /one HTTP/1.1\r\nHost: k.example.com\r\n\r\n" +
+    "POST /two HTTP/1.1\r\nHost: k.example.com\r\nTransfer-Encoding: chunked\r\n\r\n" +
+    "4\r\nabcd\r\n3;ext=1\r\nefg\r\n0\r\nX-Trailer: t\r\n\r\n" +
+    "GET /three HTTP/1.1\r\nHost: k.example.com\r\nConnection: close\r\n\r\n";
+  await conn.write(enc.encode(requests));
+  let reply = "";
+  const buf = new Uint8Array(65536);
+  for (let n; (n = await conn.read(buf)) !== null;) reply += dec.decode(buf.subarray(0, n));
+  conn.close();
+  assertEquals(reply.match(/HTTP\/1\.1 200 OK/g)?.length, 3, reply);
+  assertMatch(
+    reply,
+    /"path":"\/one"[\s\S]*"path":"\/two"[\s\S]*"body":"abcdefg"[\s\S]*"path":"\/three"/,
+  );
+
+  // A chunked response keeps its framing byte for byte (extensions and trailers too).
+  const raw = await new Deno.Command("curl", {
+    args: ["-s", "--raw", "-H", "Host: c.example.com", `${base}/`],
+    stdout: "piped",
+  }).output();
+  assertEquals(
+    dec.decode(raw.stdout),
+    "6;note=x\r\nalpha-\r\n5\r\nbeta-\r\n0\r\nX-Trailer: done\r\n\r\n",
+  );
+  assertEquals((await curl(`${base}/chunked`)).body, "alpha-beta-gamma");
+
+  // WebSocket through the vhost.
+  const ws = new WebSocket(`ws://127.0.0.1:${vhostPort}/ws`);
+  const messages: string[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    ws.onopen = () => {
+      ws.send("hello");
+      ws.send("world");
+    };
+    ws.onmessage = (e) => {
+      messages.push(String(e.data));
+      if (messages.length === 2) ws.close();
+    };
+    ws.onclose = () => resolve();
+    ws.onerror = (e) => reject(new Error(`websocket error: ${(e as ErrorEvent).message}`));
+  });
+  await done;
+  assertEquals(messages, ["echo:hello", "echo:world"]);
+
+  // Bad input gets a clear answer and the server keeps serving.
+  for (
+    const [request, status] of [
+      ["NONSENSE\r\n\r\n", 400],
+      ["GET / HTTP/1.1\r\nHost: k.example.com\r\nContent-Length: x\r\n\r\n", 400],
+      [`GET / HTTP/1.1\r\nHost: k.example.com\r\nX-Big: ${"a".repeat(70_000)}\r\n\r\n`, 431],
+    ] as const
+  ) {
+    const bad = await Deno.connect({ hostname: "127.0.0.1", port: vhostPort });
+    await bad.write(enc.encode(request)).catch(() => 0);
+    let answer = "";
+    for (let n; (n = await bad.read(buf).catch(() => null)) !== null;) {
+      answer += dec.decode(buf.subarray(0, n));
+    }
+    bad.close();
+    assertMatch(answer, new RegExp(`^HTTP/1\\.1 ${status} `));
+  }
+  assertEquals((await curl(`${base}/still`)).status, 200);
+});
+
+Deno.test("http vhost: a 256 MiB streamed upload passes with bounded server memory", async () => {
+  await using be = backend();
+  const { server, client, vhostPort } = await vhostPair(
+    "",
+    `
+[[proxies]]
+name = "up"
+type = "http"
+localPort = ${be.port}
+customDomains = ["127.0.0.1"]
+`,
+    ["up"],
+  );
+  await using _s = server;
+  await using _c = client;
+  const rss = () =>
+    Number(Deno.readTextFileSync(`/proc/${server.child.pid}/status`).match(/VmRSS:\s+(\d+)/)![1]);
+  const before = rss();
+  let peak = before;
+  const total = 256 * 1024 * 1024;
+  const chunk = new Uint8Array(64 * 1024).fill(7);
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= total) return controller.close();
+      controller.enqueue(chunk.slice());
+      sent += chunk.length;
+      if (sent % (8 * 1024 * 1024) === 0) peak = Math.max(peak, rss());
+    },
+  });
+  const res = await fetch(`http://127.0.0.1:${vhostPort}/upload`, { method: "POST", body });
+  assertEquals(res.status, 200);
+  assertEquals((await res.json()).bytes, total);
+  const growthMiB = (peak - before) / 1024;
+  assert(growthMiB < 64, `server RSS grew by ${growthMiB.toFixed(1)} MiB during the upload`);
+});
+
+Deno.test("http vhost: vhostHTTPPort equal to bindPort serves HTTP and tunnel clients on one port", async () => {
+  await using be = backend();
+  const port = freePort();
+  await using _server = await startServer(`bindPort = ${port}\nvhostHTTPPort = ${port}`);
+  await using client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${port}
+[[proxies]]
+name = "shared"
+type = "http"
+localPort = ${be.port}
+customDomains = ["s.example.com"]
+`);
+  await client.waitFor(/\[shared\] start proxy success/);
+  const res = await curl("-H", "Host: s.example.com", `http://127.0.0.1:${port}/same-port`);
+  assertEquals(res.status, 200);
+  assertEquals(json(res).path, "/same-port");
+  assertEquals(
+    (await curl("-H", "Host: none.example.com", `http://127.0.0.1:${port}/`)).status,
+    404,
+  );
+});
