@@ -171,6 +171,31 @@ for (const tcpMux of [true, false]) {
   });
 }
 
+for (const mode of ["client", "server"]) {
+  Deno.test(`udp proxy: bandwidthLimit 64KB in ${mode} mode paces the datagrams`, async () => {
+    using echo = udpEcho();
+    const { server, client, remotePort } = await udpTunnel(
+      true,
+      echo.port,
+      `transport.bandwidthLimit = "64KB"\ntransport.bandwidthLimitMode = "${mode}"`,
+    );
+    await using _s = server;
+    await using _c = client;
+    const payloads = Array.from({ length: 64 }, (_, i) => {
+      const p = randomBytes(1400);
+      new DataView(p.buffer).setUint32(0, i);
+      return p;
+    });
+    const started = performance.now();
+    const echoes = await pingPong(remotePort, payloads);
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`  ${mode}: 2 x 87.5 KB of datagrams in ${seconds.toFixed(2)} s`);
+    assertEquals(await sha256(concat(echoes)), await sha256(concat(payloads)));
+    // ~180 KB through one 64 KB/s bucket with a 64 KB burst: about 1.8 s.
+    assert(seconds >= 1.2, `limited took only ${seconds} s`);
+  });
+}
+
 Deno.test("udp proxy: datagrams over udpPacketSize are dropped and logged, smaller ones pass", async () => {
   using echo = udpEcho();
   const { server, client, remotePort } = await udpTunnel(

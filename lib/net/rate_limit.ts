@@ -15,6 +15,8 @@
  * @module
  */
 
+import type { Duplex } from "./duplex.ts";
+
 /**
  * Bytes per second of a `bandwidthLimit` like `"1MB"` or `"512KB"`
  * (KB = 1024 bytes, MB = 1024 KB, as in frp); 0 for `""`. Throws on
@@ -78,4 +80,38 @@ export class RateLimiter {
     const ms = this.take(n);
     return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
   }
+}
+
+/**
+ * `d` with both directions paced by `limiter`: reads charge the bytes read,
+ * writes go out at most one burst at a time. For streams whose bytes are
+ * not relayed by `relay()`, e.g. a udp proxy's framed work connection.
+ *
+ * @example
+ * ```ts
+ * import { limitDuplex, RateLimiter } from "./rate_limit.ts";
+ * const conn = await Deno.connect({ port: 7000 });
+ * const slow = limitDuplex(conn, new RateLimiter(64 * 1024));
+ * await slow.write(new Uint8Array(1000));
+ * ```
+ */
+export function limitDuplex(d: Duplex, limiter: RateLimiter): Duplex {
+  const pause = (n: number) => {
+    const ms = limiter.take(n);
+    return ms > 0 ? new Promise((r) => setTimeout(r, ms)) : undefined;
+  };
+  return {
+    async read(p) {
+      const n = await d.read(p);
+      if (n) await pause(n);
+      return n;
+    },
+    async write(p) {
+      const piece = p.length > limiter.burst ? p.subarray(0, limiter.burst) : p;
+      await pause(piece.length);
+      return await d.write(piece);
+    },
+    closeWrite: () => d.closeWrite(),
+    close: () => d.close(),
+  };
 }

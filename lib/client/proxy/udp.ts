@@ -6,7 +6,8 @@
  * Flows idle for {@linkcode UDP_FLOW_IDLE_MS} are closed. With
  * `transport.proxyProtocolVersion = "v2"` the first datagram of a flow
  * carries a PROXY v2 DGRAM header (v1 cannot describe UDP; as in frp none
- * is sent then).
+ * is sent then). `transport.bandwidthLimit` in client mode paces the work
+ * connection's bytes both ways, as in frp.
  *
  * @example
  * ```ts
@@ -21,6 +22,7 @@
 import type { ProxyConfig } from "../../config/mod.ts";
 import type { Duplex } from "../../net/duplex.ts";
 import { encodeProxyHeader } from "../../net/proxy_protocol.ts";
+import { limitDuplex, type RateLimiter } from "../../net/rate_limit.ts";
 import {
   MAX_UDP_PAYLOAD,
   parseUdpAddr,
@@ -30,6 +32,7 @@ import {
 import type { StartWorkConn } from "../../protocol/messages.ts";
 import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
 import { registerClientProxy } from "./registry.ts";
+import { clientRateLimiter } from "./tcp.ts";
 
 /** A flow with no datagram either way for this long is closed. */
 export const UDP_FLOW_IDLE_MS = 60_000;
@@ -58,6 +61,7 @@ export class UdpClientProxy implements ClientProxy {
   #sweeper?: ReturnType<typeof setInterval>;
   #closed = false;
   #dropped = 0;
+  #limiter?: RateLimiter;
 
   /**
    * @param config the proxy's config (`localIP`, `localPort`, `transport`)
@@ -74,6 +78,7 @@ export class UdpClientProxy implements ClientProxy {
     const v6 = host.includes(":");
     this.#bindHost = isLoopback(host) ? (v6 ? "::1" : "127.0.0.1") : (v6 ? "::" : "0.0.0.0");
     this.#packetSize = Math.min(MAX_UDP_PAYLOAD, ctx.clientConfig.udpPacketSize || 1500);
+    this.#limiter = clientRateLimiter(config);
   }
 
   /** Flows open now. */
@@ -88,14 +93,15 @@ export class UdpClientProxy implements ClientProxy {
   async handleWorkConn(conn: Duplex, start: StartWorkConn): Promise<void> {
     if (this.#closed) return conn.close();
     this.#work?.close();
-    const writer = new UdpFrameWriter(conn, UDP_MAX_BACKLOG, (err) => {
+    const stream = this.#limiter ? limitDuplex(conn, this.#limiter) : conn;
+    const writer = new UdpFrameWriter(stream, UDP_MAX_BACKLOG, (err) => {
       this.ctx.log.debug(`udp work connection write: ${err.message}`);
       conn.close();
     });
     this.#work = conn;
     this.#writer = writer;
     this.ctx.log.debug("udp work connection open");
-    const reader = new UdpFrameReader(conn);
+    const reader = new UdpFrameReader(stream);
     try {
       for (let frame; (frame = await reader.next()) !== null;) {
         await this.#toLocal(frame.addr, frame.payload, start);

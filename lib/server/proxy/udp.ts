@@ -8,6 +8,8 @@
  * when the proxy starts and opens a new one whenever it drops. Datagrams
  * larger than `udpPacketSize`, or arriving while there is no work connection
  * or its backlog is full, are dropped (logged at debug), as UDP may.
+ * `transport.bandwidthLimit` in server mode paces the work connection's
+ * bytes both ways, as in frp.
  *
  * @example
  * ```ts
@@ -20,6 +22,7 @@
  */
 
 import type { Duplex } from "../../net/duplex.ts";
+import { limitDuplex } from "../../net/rate_limit.ts";
 import { sleep } from "../../net/timeout.ts";
 import {
   formatUdpAddr,
@@ -32,6 +35,7 @@ import type { PortRange } from "../ports.ts";
 import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
 import { remotePortOf } from "./tcp.ts";
+import { serverRateLimiter } from "./user_conn.ts";
 
 /**
  * Longest wait before opening a new work connection after one dropped or
@@ -182,7 +186,9 @@ class UdpProxy implements ServerProxy {
         continue;
       }
       if (signal.aborted) return work.close();
-      const writer = new UdpFrameWriter(work, UDP_MAX_BACKLOG, (err) => {
+      const limiter = serverRateLimiter(this.config);
+      const stream = limiter ? limitDuplex(work, limiter) : work;
+      const writer = new UdpFrameWriter(stream, UDP_MAX_BACKLOG, (err) => {
         ctx.log.debug(`udp work connection write: ${err.message}`);
         work.close();
       });
@@ -191,7 +197,7 @@ class UdpProxy implements ServerProxy {
       ctx.log.debug("udp work connection open");
       const opened = Date.now();
       try {
-        await this.#sendReplies(sock, new UdpFrameReader(work));
+        await this.#sendReplies(sock, new UdpFrameReader(stream));
       } catch (err) {
         if (!signal.aborted) ctx.log.warn(`udp work connection: ${(err as Error).message}`);
       }
