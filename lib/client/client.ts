@@ -19,7 +19,7 @@ import type { ClientConfig, ProxyConfig } from "../config/mod.ts";
 import { log as rootLog, type Logger } from "../log.ts";
 import type { Duplex } from "../net/duplex.ts";
 import { sleep, withTimeout } from "../net/timeout.ts";
-import { MuxSession } from "../mux/mod.ts";
+import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
 import { expectMessage } from "../protocol/codec.ts";
 import { ControlChannel } from "../protocol/control_channel.ts";
 import type { Message, StartWorkConn } from "../protocol/messages.ts";
@@ -117,6 +117,7 @@ export class DfrpClient {
       if (this.config.transport.tcpMux) {
         mux = new MuxSession(conn, {
           client: true,
+          streamWindow: TUNNEL_STREAM_WINDOW,
           keepaliveIntervalMs: Math.max(this.config.transport.tcpMuxKeepaliveInterval, 0) * 1000,
         });
         control = new ControlChannel(mux.open());

@@ -20,3 +20,12 @@
 export { type MuxOptions, MuxSession } from "./session.ts";
 export { MuxStream } from "./stream.ts";
 export * as frame from "./frame.ts";
+
+/**
+ * Per-stream receive window for tunnel sessions. Throughput of one stream is
+ * bounded by window / round trip, and memory is only spent while a reader is
+ * slow (idle streams hold nothing), so tunnels use more than the mux default
+ * (measured across two processes: 256 KiB → 7 Gbit/s, 1 MiB → 14, 4 MiB → 17).
+ */
+export const TUNNEL_STREAM_WINDOW: number = Number(Deno.env.get("DFRP_MUX_WINDOW") ?? 0) ||
+  2 * 1024 * 1024;

@@ -27,7 +27,8 @@ export interface Duplex {
   close(): void;
   /**
    * Optional zero-copy read: the next chunk as the stream holds it, or `null` at
-   * end of stream. The caller owns the chunk. Relays prefer it when present.
+   * end of stream. The caller owns the chunk. For parsers that keep what they
+   * read; bulk copies use `read()` into a reused buffer, which is faster.
    */
   readChunk?(): Promise<Uint8Array | null>;
 }

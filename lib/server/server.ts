@@ -19,7 +19,7 @@ import type { ServerConfig } from "../config/mod.ts";
 import { log as rootLog, type Logger } from "../log.ts";
 import { readFull } from "../net/duplex.ts";
 import { withTimeout } from "../net/timeout.ts";
-import { MuxSession } from "../mux/mod.ts";
+import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
 import { prove, randomHex, verifyProof } from "../protocol/auth.ts";
 import { readMessage } from "../protocol/codec.ts";
 import { ControlChannel } from "../protocol/control_channel.ts";
@@ -165,7 +165,11 @@ export class DfrpServer {
     let mux: MuxSession | null = null;
     if (this.config.transport.tcpMux) {
       const interval = this.config.transport.tcpMuxKeepaliveInterval * 1000;
-      mux = new MuxSession(conn, { client: false, keepaliveIntervalMs: Math.max(interval, 0) });
+      mux = new MuxSession(conn, {
+        client: false,
+        keepaliveIntervalMs: Math.max(interval, 0),
+        streamWindow: TUNNEL_STREAM_WINDOW,
+      });
       // The client's first stream is its control channel.
       const stream = await withTimeout(
         mux.accept(),
