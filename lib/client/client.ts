@@ -50,10 +50,16 @@ interface LiveSession {
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 4_000;
 
-/** See the module doc. */
-export class DfrpClient {
+/**
+ * See the module doc. Events (`CustomEvent`s): `login` ({runId}),
+ * `disconnect` ({reason}), `proxy` (a {@linkcode ProxyStatus} after the
+ * server accepted or refused a proxy).
+ */
+export class DfrpClient extends EventTarget {
   readonly log: Logger;
   #runId = "";
+  /** Enabled proxies by name: the source of truth that reloads edit. */
+  #configs = new Map<string, ProxyConfig>();
   #proxies = new Map<string, ClientProxy>();
   #status = new Map<string, ProxyStatus>();
   #closing = false;
@@ -65,16 +71,96 @@ export class DfrpClient {
 
   /** @param config a loaded client config (defaults filled, `start` applied) */
   constructor(readonly config: ClientConfig, logger: Logger = rootLog) {
+    super();
     this.log = logger;
-    for (const proxy of this.#enabledProxies()) {
-      this.#status.set(proxy.name, {
-        name: proxy.name,
-        type: proxy.type,
-        status: "new",
-        err: "",
-        remoteAddr: "",
-      });
+    for (const proxy of config.proxies) {
+      if (proxy.enabled === false) continue;
+      if (this.#configs.has(proxy.name)) {
+        throw new Error(`proxy [${proxy.name}] is configured twice`);
+      }
+      this.#track(proxy);
     }
+  }
+
+  #track(proxy: ProxyConfig): void {
+    this.#configs.set(proxy.name, proxy);
+    this.#status.set(proxy.name, {
+      name: proxy.name,
+      type: proxy.type,
+      status: "new",
+      err: "",
+      remoteAddr: "",
+    });
+  }
+
+  /** The configs of the proxies this client runs now. */
+  get proxies(): ProxyConfig[] {
+    return [...this.#configs.values()];
+  }
+
+  /**
+   * Adds and registers a proxy while running. Throws if the name is taken.
+   *
+   * @example
+   * ```ts
+   * import { DfrpClient } from "./client.ts";
+   * declare const client: DfrpClient;
+   * client.addProxy({ ...client.proxies[0], name: "web2", remotePort: 0 });
+   * ```
+   */
+  addProxy(proxy: ProxyConfig): void {
+    if (this.#configs.has(proxy.name)) throw new Error(`proxy [${proxy.name}] already exists`);
+    if (proxy.enabled === false) return;
+    this.#track(proxy);
+    if (!this.#closing) this.#startHealthCheck(proxy);
+    const control = this.#current?.control;
+    if (control) this.#register(control, proxy);
+  }
+
+  /**
+   * Withdraws a proxy while running; its open connections finish. Returns
+   * whether it existed.
+   */
+  removeProxy(name: string): boolean {
+    if (!this.#configs.delete(name)) return false;
+    this.#status.delete(name);
+    this.#checkers.get(name)?.stop();
+    this.#checkers.delete(name);
+    this.#proxies.get(name)?.close();
+    this.#proxies.delete(name);
+    this.#current?.control.send({ type: "CloseProxy", proxyName: name }).catch(() => {});
+    this.log.with(name).info("proxy removed");
+    return true;
+  }
+
+  /**
+   * Makes the running proxies equal `next` (a hot reload): new names are
+   * added, missing ones removed, changed ones restarted; unchanged proxies,
+   * and their open connections, are not touched.
+   */
+  updateProxies(
+    next: readonly ProxyConfig[],
+  ): { added: string[]; removed: string[]; changed: string[] } {
+    const wanted = new Map(next.filter((p) => p.enabled !== false).map((p) => [p.name, p]));
+    const result = { added: [] as string[], removed: [] as string[], changed: [] as string[] };
+    for (const name of [...this.#configs.keys()]) {
+      const proxy = wanted.get(name);
+      if (!proxy) {
+        this.removeProxy(name);
+        result.removed.push(name);
+      } else if (JSON.stringify(proxy) !== JSON.stringify(this.#configs.get(name))) {
+        this.removeProxy(name);
+        this.addProxy(proxy);
+        result.changed.push(name);
+      }
+    }
+    for (const [name, proxy] of wanted) {
+      if (!this.#configs.has(name)) {
+        this.addProxy(proxy);
+        result.added.push(name);
+      }
+    }
+    return result;
   }
 
   /** The run id the server gave this client ("" before the first login). */
@@ -93,7 +179,7 @@ export class DfrpClient {
    * (otherwise keeps retrying in the background).
    */
   async start(): Promise<void> {
-    this.#startHealthChecks();
+    for (const proxy of this.#configs.values()) this.#startHealthCheck(proxy);
     if (this.config.loginFailExit) {
       const session = await this.#connect();
       this.#loop = this.#run(session);
@@ -123,6 +209,7 @@ export class DfrpClient {
         control = new ControlChannel(mux.open());
       }
       this.log.info(`login to server success, get run id [${runId}]`);
+      this.dispatchEvent(new CustomEvent("login", { detail: { runId } }));
       return { conn, mux, control };
     } catch (err) {
       conn.close();
@@ -156,6 +243,7 @@ export class DfrpClient {
       this.#current = undefined;
       for (const s of this.#status.values()) s.status = "new";
       if (!this.#closing) this.log.warn(`connection to server lost: ${reason}; reconnecting`);
+      this.dispatchEvent(new CustomEvent("disconnect", { detail: { reason } }));
       session = null;
     }
   }
@@ -178,7 +266,7 @@ export class DfrpClient {
     mux?.closed.then((why) => end(why));
     if (mux) this.#acceptStreams(mux);
     const heartbeat = this.#startHeartbeat(control, end);
-    for (const proxy of this.#enabledProxies()) {
+    for (const proxy of this.#configs.values()) {
       if (this.#checkers.get(proxy.name)?.healthy === false) continue;
       this.#register(control, proxy);
     }
@@ -207,37 +295,31 @@ export class DfrpClient {
     }).catch(() => {});
   }
 
-  #startHealthChecks(): void {
-    for (const proxy of this.#enabledProxies()) {
-      const check = proxy.healthCheck;
-      if (!check?.type) continue;
-      const log = this.log.with(proxy.name);
-      const checker = new HealthChecker(
-        check,
-        proxy.localIP ?? "127.0.0.1",
-        Number(proxy.localPort ?? 0),
-        (healthy, reason) => {
-          const control = this.#current?.control;
-          const status = this.#status.get(proxy.name);
-          if (healthy) {
-            log.info("health check success");
-            if (control) this.#register(control, proxy);
-            return;
-          }
-          log.warn(`health check failed: ${reason}`);
-          if (status) Object.assign(status, { status: "check failed", err: reason });
-          this.#proxies.get(proxy.name)?.close();
-          this.#proxies.delete(proxy.name);
-          control?.send({ type: "CloseProxy", proxyName: proxy.name }).catch(() => {});
-        },
-      );
-      this.#checkers.set(proxy.name, checker);
-      checker.start();
-    }
-  }
-
-  #enabledProxies(): ProxyConfig[] {
-    return this.config.proxies.filter((p) => p.enabled !== false);
+  #startHealthCheck(proxy: ProxyConfig): void {
+    const check = proxy.healthCheck;
+    if (!check?.type) return;
+    const log = this.log.with(proxy.name);
+    const checker = new HealthChecker(
+      check,
+      proxy.localIP ?? "127.0.0.1",
+      Number(proxy.localPort ?? 0),
+      (healthy, reason) => {
+        const control = this.#current?.control;
+        const status = this.#status.get(proxy.name);
+        if (healthy) {
+          log.info("health check success");
+          if (control) this.#register(control, proxy);
+          return;
+        }
+        log.warn(`health check failed: ${reason}`);
+        if (status) Object.assign(status, { status: "check failed", err: reason });
+        this.#proxies.get(proxy.name)?.close();
+        this.#proxies.delete(proxy.name);
+        control?.send({ type: "CloseProxy", proxyName: proxy.name }).catch(() => {});
+      },
+    );
+    this.#checkers.set(proxy.name, checker);
+    checker.start();
   }
 
   #startHeartbeat(control: ControlChannel, end: (why: string) => void) {
@@ -261,13 +343,14 @@ export class DfrpClient {
     switch (msg.type) {
       case "NewProxyResp": {
         const status = this.#status.get(msg.proxyName);
-        const config = this.config.proxies.find((p) => p.name === msg.proxyName);
+        const config = this.#configs.get(msg.proxyName);
         if (!status || !config) return;
         const log = this.log.with(msg.proxyName);
         if (msg.error) {
           status.status = "start error";
           status.err = msg.error;
           log.warn(`start error: ${msg.error}`);
+          this.dispatchEvent(new CustomEvent("proxy", { detail: { ...status } }));
           return;
         }
         const factory = clientProxyFactory(config.type);
@@ -281,6 +364,7 @@ export class DfrpClient {
         this.#proxies.set(msg.proxyName, factory(config, { clientConfig: this.config, log }));
         Object.assign(status, { status: "running", err: "", remoteAddr: msg.remoteAddr });
         log.info("start proxy success");
+        this.dispatchEvent(new CustomEvent("proxy", { detail: { ...status } }));
         return;
       }
       case "ReqWorkConn":
@@ -337,11 +421,6 @@ export class DfrpClient {
     } finally {
       this.#workConns.delete(conn);
     }
-  }
-
-  /** Proxies as configured (after `start` filtering). */
-  get proxies(): readonly ProxyConfig[] {
-    return this.config.proxies;
   }
 
   /** Closes the session and every connection; no reconnect follows. */
