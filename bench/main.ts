@@ -129,4 +129,5 @@ if (import.meta.main) {
   );
   await throughput();
   await idleMemory();
+  await (await import("./http_bench.ts")).httpBench();
 }

@@ -220,6 +220,7 @@ class HttpSession {
       const next = await work.reader.readHead(MAX_HEAD, 502);
       if (next === null) throw new HttpError(502, "the backend closed after an interim response");
       resp = parseResponseHead(next);
+      respHead = next;
     }
     for (const [name, value] of route.responseHeaders) setHeader(resp.headers, name, value);
     this.#responding = true;
@@ -232,7 +233,9 @@ class HttpSession {
     }
     const respFraming = responseFraming(resp, req.method);
     const backendKeeps = keepsAlive(resp.version, resp.headers) && respFraming.kind !== "close";
-    await pumpBody(work.reader, this.user, respFraming, serializeResponseHead(resp), 502, (n) => {
+    // Unchanged heads go out as received: no re-serialising on the common path.
+    const outHead = route.responseHeaders.length > 0 ? serializeResponseHead(resp) : respHead;
+    await pumpBody(work.reader, this.user, respFraming, outHead, 502, (n) => {
       stats.trafficOut += n;
     });
     await bodyDone;

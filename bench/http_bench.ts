@@ -1,0 +1,110 @@
+/**
+ * HTTP requests/s and p99 latency (`wrk -c50 -t2 -d5s --latency`) against
+ * one small HTTP backend: direct, through a tcp proxy, and through the HTTP
+ * vhost (`type = "http"`), all with tcpMux on. Needs `wrk` on PATH
+ * (Debian's package). `BENCH_SECONDS` sets the duration.
+ *
+ * @example
+ * ```ts
+ * import { httpBench } from "./http_bench.ts";
+ * await httpBench();
+ * ```
+ *
+ * @module
+ */
+
+import { freePort, startClient, startServer } from "../tests/_harness.ts";
+
+const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
+
+/** One wrk run's figures. */
+export interface WrkResult {
+  requestsPerSecond: number;
+  p99Ms: number;
+}
+
+function toMs(value: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(value.trim());
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === "us" ? n / 1000 : m[2] === "s" ? n * 1000 : n;
+}
+
+/**
+ * Runs wrk against `url` with an optional Host header.
+ *
+ * @example
+ * ```ts
+ * import { wrk } from "./http_bench.ts";
+ * const { requestsPerSecond } = await wrk("http://127.0.0.1:8080/");
+ * ```
+ */
+export async function wrk(url: string, host?: string): Promise<WrkResult> {
+  const args = ["-c50", "-t2", `-d${SECONDS}s`, "--latency", url];
+  if (host) args.unshift("-H", `Host: ${host}`);
+  const out = await new Deno.Command("wrk", { args, stdout: "piped", stderr: "piped" }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
+  const p99 = /^\s*99%\s+(\S+)/m.exec(text);
+  if (!out.success || !rps || !p99) throw new Error(`wrk failed: ${text.slice(0, 500)}`);
+  if (/Non-2xx/.test(text)) throw new Error(`wrk saw errors: ${text.slice(0, 500)}`);
+  return { requestsPerSecond: Number(rps[1]), p99Ms: toMs(p99[1]) };
+}
+
+/**
+ * Prints requests/s and p99 for direct, tcp proxy and http vhost.
+ *
+ * @example
+ * ```ts
+ * import { httpBench } from "./http_bench.ts";
+ * await httpBench();
+ * ```
+ */
+export async function httpBench(): Promise<void> {
+  const ac = new AbortController();
+  const body = "hello from the backend\n".repeat(4);
+  const backend = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    () => new Response(body),
+  );
+  const vhostPort = freePort();
+  const remotePort = freePort();
+  const server = await startServer(`vhostHTTPPort = ${vhostPort}`);
+  const client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+[[proxies]]
+name = "web"
+type = "http"
+localPort = ${backend.addr.port}
+customDomains = ["bench.example.com"]
+[[proxies]]
+name = "raw"
+type = "tcp"
+localPort = ${backend.addr.port}
+remotePort = ${remotePort}
+`);
+  try {
+    await client.waitFor(/\[web\] start proxy success/);
+    await client.waitFor(/\[raw\] start proxy success/);
+    const direct = await wrk(`http://127.0.0.1:${backend.addr.port}/`);
+    const tcp = await wrk(`http://127.0.0.1:${remotePort}/`);
+    const vhost = await wrk(`http://127.0.0.1:${vhostPort}/`, "bench.example.com");
+    const line = (label: string, r: WrkResult) =>
+      console.log(
+        `http ${label} ${r.requestsPerSecond.toFixed(0).padStart(7)} req/s, p99 ${
+          r.p99Ms.toFixed(2)
+        } ms, ratio ${(r.requestsPerSecond / direct.requestsPerSecond).toFixed(2)}`,
+      );
+    line("direct:    ", direct);
+    line("tcp proxy: ", tcp);
+    line("vhost:     ", vhost);
+  } finally {
+    await client.stop("SIGKILL");
+    await server.stop("SIGKILL");
+    ac.abort();
+    await backend.finished;
+  }
+}
+
+if (import.meta.main) await httpBench();
