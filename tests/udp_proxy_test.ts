@@ -1,10 +1,14 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { eventually, freePort, randomBytes, sha256, startClient, startServer } from "./_harness.ts";
 import { UdpClientProxy } from "../lib/client/proxy/udp.ts";
-import { parseClientConfig } from "../lib/config/load.ts";
+import { defaultServerConfig, parseClientConfig } from "../lib/config/load.ts";
 import { log } from "../lib/log.ts";
 import { type TcpConn, wrapTcp } from "../lib/net/tcp_conn.ts";
 import { UdpFrameReader, UdpFrameWriter } from "../lib/net/udp_frame.ts";
+import { PortManager } from "../lib/server/ports.ts";
+import { serverProxyFactory } from "../lib/server/proxy/registry.ts";
+import "../lib/server/proxy/udp.ts";
+import { ProxyStats } from "../lib/server/stats.ts";
 
 /** A free UDP port on 127.0.0.1 (the OS picks; released before returning). */
 function freeUdpPort(): number {
@@ -270,7 +274,7 @@ Deno.test("udp proxy: PROXY v2 DGRAM header on the first datagram of each flow o
   }
 });
 
-Deno.test("udp proxy: a bad remotePort is refused with a clear error", async () => {
+Deno.test("udp proxy: a port outside allowPorts is refused with a clear error", async () => {
   await using server = await startServer(`auth.token = "u"\nallowPorts = [{ single = 1 }]`);
   const port = freeUdpPort();
   await using client = await startClient(`
@@ -348,4 +352,58 @@ Deno.test("udp client: idle flows expire; flows outlive a replaced work connecti
     proxy.close();
     serverEnd.close();
   }
+});
+
+Deno.test("udp server: a bad frame drops the work connection, a new one is opened, service goes on", async () => {
+  const serverConfig = { ...defaultServerConfig(), proxyBindAddr: "127.0.0.1" };
+  const ports = new PortManager([], 0);
+  const peers: TcpConn[] = [];
+  const stats = new ProxyStats("u", "udp");
+  const proxy = serverProxyFactory("udp")!({ remotePort: 0 }, {
+    name: "u",
+    services: { config: serverConfig, ports, log, stats: new Map(), features: new Map() },
+    serverConfig,
+    ports,
+    clientId: "c",
+    user: "",
+    log: log.with("u"),
+    stats,
+    openWorkConn: async () => {
+      const [proxyEnd, peerEnd] = await socketPair();
+      peers.push(peerEnd);
+      return proxyEnd;
+    },
+  });
+  const port = Number((await proxy.start()).slice(1));
+  const user = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const userAddr = `127.0.0.1:${(user.addr as Deno.NetAddr).port}`;
+  const to: Deno.NetAddr = { transport: "udp", hostname: "127.0.0.1", port };
+  const until = (cond: () => boolean) =>
+    eventually(() => cond() ? Promise.resolve() : Promise.reject(new Error("not yet")), 5000, 20);
+  try {
+    for (const round of [0, 1]) {
+      await until(() => peers.length > round);
+      const peer = peers[round];
+      await user.send(new TextEncoder().encode(`hello ${round}`), to);
+      const frame = await new UdpFrameReader(peer).next();
+      assertEquals(frame?.addr, userAddr);
+      assertEquals(new TextDecoder().decode(frame!.payload), `hello ${round}`);
+      new UdpFrameWriter(peer).send(userAddr, new TextEncoder().encode(`reply ${round}`));
+      const [reply] = await user.receive();
+      assertEquals(new TextDecoder().decode(reply), `reply ${round}`);
+      // Garbage from the client side: a frame with an empty address.
+      if (round === 0) await peer.write(new Uint8Array([0, 1, 0, 0]));
+    }
+    assertEquals(stats.trafficIn, 14);
+    assertEquals(stats.trafficOut, 14);
+  } finally {
+    proxy.close();
+    user.close();
+    for (const p of peers) p.close();
+  }
+  // The port is free again (once the cancelled receive has let go of the socket).
+  await eventually(() => {
+    Deno.listenDatagram({ hostname: "127.0.0.1", port, transport: "udp" }).close();
+    return Promise.resolve();
+  }, 5000);
 });
