@@ -133,7 +133,7 @@ class UdpProxy implements ServerProxy {
       try {
         [data, from] = (await sock.receive(buf)) as [Uint8Array, Deno.NetAddr];
       } catch (err) {
-        if (this.#stop.signal.aborted) return;
+        if (this.#stop.signal.aborted || err instanceof Deno.errors.BadResource) return;
         // E.g. ICMP port unreachable reported on the socket; keep serving.
         this.ctx.log.debug(`udp receive: ${(err as Error).message}`);
         continue;
