@@ -75,6 +75,30 @@ export interface HttpConnOptions {
   log: Logger;
 }
 
+/**
+ * Sessions waiting for a response head. One interval checks all their
+ * deadlines, instead of a timer per request on the hot path.
+ */
+const waiting = new Set<HttpSession>();
+/** How often deadlines are checked: a 504 comes at most this late. */
+const SWEEP_MS = 200;
+let sweeper: ReturnType<typeof setInterval> | undefined;
+
+function watch(session: HttpSession): void {
+  waiting.add(session);
+  if (sweeper !== undefined) return;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    for (const s of waiting) s.checkDeadline(now);
+    if (waiting.size === 0) {
+      clearInterval(timer);
+      sweeper = undefined;
+    }
+  }, SWEEP_MS);
+  Deno.unrefTimer(timer);
+  sweeper = timer;
+}
+
 interface Work {
   route: HttpRoute;
   conn: Duplex;
@@ -103,6 +127,8 @@ class HttpSession {
   #reader: HttpReader;
   #work: Work | null = null;
   #responding = false;
+  #deadline = Infinity;
+  #timedOut = false;
 
   constructor(
     readonly opts: HttpConnOptions,
@@ -267,24 +293,40 @@ class HttpSession {
 
   /** The response head, or null when the backend closed first; 504 after the timeout. */
   async #responseHead(work: Work, bodyDone: Promise<void>): Promise<Uint8Array | null> {
-    const head = work.reader.readHead(MAX_HEAD, 502);
     const ms = this.opts.timeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    this.#timedOut = false;
+    let bodyError: unknown = null;
     // Like Go's ResponseHeaderTimeout, the clock starts once the request is sent.
-    const timeout = new Promise<"timeout">((resolve, reject) => {
-      bodyDone.then(() => {
-        if (ms > 0) timer = setTimeout(() => resolve("timeout"), ms);
-      }, reject);
+    bodyDone.then(() => {
+      if (ms > 0 && waiting.has(this)) this.#deadline = Date.now() + ms;
+    }, (err) => {
+      bodyError = err;
+      work.conn.close();
     });
+    if (ms > 0) watch(this);
+    let head: Uint8Array | null = null;
     try {
-      const first = await Promise.race([head, timeout]);
-      if (first !== "timeout") return first;
-      head.catch(() => {});
+      head = await work.reader.readHead(MAX_HEAD, 502);
+    } catch (err) {
+      if (!this.#timedOut && !bodyError) throw err;
+    } finally {
+      waiting.delete(this);
+      this.#deadline = Infinity;
+    }
+    if (bodyError) throw bodyError;
+    if (this.#timedOut) {
       work.route.ctx.log.warn(`http request: backend did not answer within ${ms / 1000} s`);
       throw new HttpError(504, `the backend did not answer within ${ms / 1000} s`);
-    } finally {
-      clearTimeout(timer);
     }
+    return head;
+  }
+
+  /** Called by the sweeper: gives up on a response head past its deadline. */
+  checkDeadline(now: number): void {
+    if (now < this.#deadline) return;
+    this.#deadline = Infinity;
+    this.#timedOut = true;
+    this.#work?.conn.close();
   }
 
   async #workFor(route: HttpRoute): Promise<Work> {
