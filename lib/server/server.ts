@@ -31,7 +31,7 @@ import { PortManager } from "./ports.ts";
 import { PrefixedConn } from "../net/prefixed_conn.ts";
 import { type ServerFeature, serverFeatureFactories } from "./feature.ts";
 import { ClientSession, type ServerServices } from "./session.ts";
-import type { ProxyStats } from "./stats.ts";
+import { ClientInfo, type ProxyStats } from "./stats.ts";
 import "./proxy/mod.ts";
 import "./features.ts";
 
@@ -57,6 +57,7 @@ export class DfrpServer {
       log: logger,
       stats: new Map<string, ProxyStats>(),
       features: new Map<string, ServerFeature>(),
+      clients: new Map<string, ClientInfo>(),
     };
   }
 
@@ -181,6 +182,7 @@ export class DfrpServer {
     }
     const session = new ClientSession(this.services, runId, login, control, mux, conn.remoteAddr);
     this.sessions.set(runId, session);
+    this.#clientOnline(session);
     this.log.info(
       `client login info: ip [${conn.remoteAddr}] version [${login.software}] hostname [${login.hostname}] ` +
         `os [${login.os}] arch [${login.arch}] user [${user}] run id [${runId}]`,
@@ -188,8 +190,35 @@ export class DfrpServer {
     try {
       await session.run();
     } finally {
-      if (this.sessions.get(runId) === session) this.sessions.delete(runId);
+      if (this.sessions.get(runId) === session) {
+        this.sessions.delete(runId);
+        const info = this.services.clients?.get(runId);
+        if (info) {
+          Object.assign(info, { online: false, disconnectedAt: new Date(), disconnect: undefined });
+        }
+      }
     }
+  }
+
+  /** Records a login in the client registry the admin API reads. */
+  #clientOnline(session: ClientSession): void {
+    const clients = this.services.clients!;
+    const info = clients.get(session.runId) ?? new ClientInfo(session.runId);
+    const login = session.login;
+    const text = (v: unknown) => typeof v === "string" ? v : "";
+    Object.assign(info, {
+      online: true,
+      user: text(login.user),
+      hostname: text(login.hostname),
+      version: text(login.software),
+      os: text(login.os),
+      arch: text(login.arch),
+      address: session.remoteAddr,
+      lastConnectedAt: session.loginTime,
+      disconnectedAt: undefined,
+      disconnect: (reason: string) => session.close(reason),
+    });
+    clients.set(session.runId, info);
   }
 
   async #workConn(conn: TransportConn, msg: NewWorkConn, nonce: string): Promise<void> {

@@ -26,7 +26,7 @@ import type { TransportConn } from "../transport/transport.ts";
 import type { PortManager } from "./ports.ts";
 import type { ConnEnds, ServerProxy } from "./proxy/proxy.ts";
 import { serverProxyFactory } from "./proxy/registry.ts";
-import { ProxyStats } from "./stats.ts";
+import { type ClientInfo, ProxyStats } from "./stats.ts";
 import type { ServerFeature } from "./feature.ts";
 
 /** What every session shares with the server. */
@@ -38,6 +38,8 @@ export interface ServerServices {
   readonly stats: Map<string, ProxyStats>;
   /** Running server-wide features (vhost listeners...), by name; see `feature.ts`. */
   readonly features: Map<string, ServerFeature>;
+  /** Every client that logged in since start, online or not, by run id (absent in hand-built services). */
+  readonly clients?: Map<string, ClientInfo>;
 }
 
 interface RunningProxy {
@@ -142,8 +144,9 @@ export class ClientSession {
     if (this.#proxies.has(name) || this.#nameTakenElsewhere(name)) {
       return reply("", `proxy [${name}] is already in use`);
     }
-    const stats = new ProxyStats(name, msg.proxyType);
-    stats.owner = this.runId;
+    // A proxy that comes back keeps its counters, as frp's dashboard does.
+    const previous = this.services.stats.get(name);
+    const stats = previous?.type === msg.proxyType ? previous : new ProxyStats(name, msg.proxyType);
     const proxy = factory(msg.config ?? {}, {
       name,
       services: this.services,
@@ -166,6 +169,13 @@ export class ClientSession {
     }
     if (this.#closed) return proxy.close();
     this.#proxies.set(name, { proxy, type: msg.proxyType });
+    Object.assign(stats, {
+      owner: this.runId,
+      clientRunId: this.runId,
+      user: String(this.login.user ?? ""),
+      config: msg.config ?? {},
+      lastStartTime: new Date(),
+    });
     this.services.stats.set(name, stats);
     log.info(`${msg.proxyType} proxy listen at ${remoteAddr} success`);
     await reply(remoteAddr, "");
@@ -182,7 +192,7 @@ export class ClientSession {
     running.proxy.close();
     this.#proxies.delete(name);
     const stats = this.services.stats.get(name);
-    if (stats) stats.owner = undefined;
+    if (stats) Object.assign(stats, { owner: undefined, lastCloseTime: new Date() });
     this.log.info(`[${name}] proxy closed`);
   }
 

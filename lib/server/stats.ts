@@ -1,6 +1,8 @@
 /**
- * Traffic and connection counters per proxy: the read model that logs, the
- * admin API and metrics use. Counting is a field increment on the data path.
+ * The read model that logs, the admin API and metrics use: counters per
+ * proxy ({@linkcode ProxyStats}) and what is known of every client that
+ * logged in ({@linkcode ClientInfo}). Counting is a field increment on the
+ * data path.
  *
  * @example
  * ```ts
@@ -24,10 +26,54 @@ export class ProxyStats {
   totalConns = 0;
   /** The run id of the client session that holds the proxy now; unset when offline. */
   owner: string | undefined;
+  /** The run id of the client that registered the proxy last; kept when offline. */
+  clientRunId = "";
+  /** The client's login user. */
+  user = "";
+  /** The proxy's config as the client sent it (annotations included). */
+  config: Record<string, unknown> = {};
+  /** When the proxy last started; unset before it first starts. */
+  lastStartTime: Date | undefined;
+  /** When the proxy last closed; unset while it never closed. */
+  lastCloseTime: Date | undefined;
 
   /**
    * @param name proxy name
    * @param type proxy type
    */
   constructor(readonly name: string, readonly type: string) {}
+}
+
+/**
+ * One client that logged in: online while its session runs, kept offline
+ * afterwards (with its last-seen time) until the server stops.
+ *
+ * @example
+ * ```ts
+ * import { ClientInfo } from "./stats.ts";
+ * const info = new ClientInfo("0123456789abcdef");
+ * info.hostname = "laptop";
+ * console.log(info.online);
+ * ```
+ */
+export class ClientInfo {
+  /** Whether a session for this run id is logged in now. */
+  online = false;
+  /** Login user, hostname, software version, OS and architecture, as the client sent them. */
+  user = "";
+  hostname = "";
+  version = "";
+  os = "";
+  arch = "";
+  /** The client's address ("ip:port") of its last login. */
+  address = "";
+  /** First and latest login; when it went offline (unset while online). */
+  firstConnectedAt = new Date();
+  lastConnectedAt = new Date();
+  disconnectedAt: Date | undefined;
+  /** Ends the online session (the client will reconnect); unset while offline. */
+  disconnect: ((reason: string) => void) | undefined;
+
+  /** @param runId the client's run id, its key here */
+  constructor(readonly runId: string) {}
 }
