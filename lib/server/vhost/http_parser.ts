@@ -114,24 +114,37 @@ export function latin1Bytes(text: string): Uint8Array {
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-function parseHeaders(lines: string[]): Header[] {
+/** Splits a head into its start line and headers; `status` is the error status to throw. */
+function parseLines(head: Uint8Array, status: number): { first: string; headers: Header[] } {
+  const text = latin1(head);
   const headers: Header[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    if (line === "") continue;
-    if (line[0] === " " || line[0] === "\t") {
-      throw new HttpError(400, "obsolete header line folding is not accepted");
+  let first = "";
+  for (let start = 0, i = 0; start < text.length; i++) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    start = end + 1;
+    // A CR or NUL left inside a line could split it differently downstream.
+    if (line.includes("\r") || line.includes("\0")) {
+      throw new HttpError(status, "stray CR or NUL in the message head");
+    }
+    if (i === 0) {
+      first = line;
+      continue;
+    }
+    if (line === "") break;
+    const c = line.charCodeAt(0);
+    if (c === 32 || c === 9) {
+      throw new HttpError(status, "obsolete header line folding is not accepted");
     }
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon) : "";
-    if (!TOKEN.test(name)) throw new HttpError(400, `malformed header line "${line.slice(0, 60)}"`);
+    if (!TOKEN.test(name)) {
+      throw new HttpError(status, `malformed header line "${line.slice(0, 60)}"`);
+    }
     headers.push([name, line.slice(colon + 1).trim()]);
   }
-  return headers;
-}
-
-function splitLines(head: Uint8Array): string[] {
-  return latin1(head).split("\n").map((l) => l.endsWith("\r") ? l.slice(0, -1) : l);
+  return { first, headers };
 }
 
 /**
@@ -146,15 +159,15 @@ function splitLines(head: Uint8Array): string[] {
  * ```
  */
 export function parseRequestHead(head: Uint8Array): RequestHead {
-  const lines = splitLines(head);
-  const parts = lines[0].split(" ");
+  const { first, headers } = parseLines(head, 400);
+  const parts = first.split(" ");
   if (parts.length !== 3 || !TOKEN.test(parts[0]) || parts[1] === "") {
-    throw new HttpError(400, `malformed request line "${lines[0].slice(0, 80)}"`);
+    throw new HttpError(400, `malformed request line "${first.slice(0, 80)}"`);
   }
   if (parts[2] !== "HTTP/1.1" && parts[2] !== "HTTP/1.0") {
     throw new HttpError(400, `unsupported protocol version "${parts[2].slice(0, 20)}"`);
   }
-  return { method: parts[0], target: parts[1], version: parts[2], headers: parseHeaders(lines) };
+  return { method: parts[0], target: parts[1], version: parts[2], headers };
 }
 
 /**
@@ -168,21 +181,12 @@ export function parseRequestHead(head: Uint8Array): RequestHead {
  * ```
  */
 export function parseResponseHead(head: Uint8Array): ResponseHead {
-  const lines = splitLines(head);
-  const match = /^(HTTP\/1\.[01]) (\d{3})(?: (.*))?$/.exec(lines[0]);
+  const { first, headers } = parseLines(head, 502);
+  const match = /^(HTTP\/1\.[01]) (\d{3})(?: (.*))?$/.exec(first);
   if (!match) {
-    throw new HttpError(502, `malformed status line from the backend "${lines[0].slice(0, 80)}"`);
+    throw new HttpError(502, `malformed status line from the backend "${first.slice(0, 80)}"`);
   }
-  try {
-    return {
-      version: match[1],
-      status: Number(match[2]),
-      reason: match[3] ?? "",
-      headers: parseHeaders(lines),
-    };
-  } catch (err) {
-    throw new HttpError(502, `backend response: ${(err as Error).message}`);
-  }
+  return { version: match[1], status: Number(match[2]), reason: match[3] ?? "", headers };
 }
 
 function serialize(startLine: string, headers: Header[]): Uint8Array {
