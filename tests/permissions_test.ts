@@ -1,0 +1,172 @@
+/**
+ * Least privilege: the server and the client run under exactly the flags in
+ * `scripts/permissions.ts` (not `-A`) and carry tcp, udp and http proxies;
+ * `deno.json`'s tasks and the README spell those same flags; and dropping any
+ * one flag makes a process fail, so none is superfluous.
+ */
+
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { DfrpProcess, echoServer, freePort, roundTrip, tempFile } from "./_harness.ts";
+import { CLIENT_FLAGS, runLine, SERVER_FLAGS } from "../scripts/permissions.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Spawns `deno run <flags> <entry> -c <config>` from the repository root. */
+async function run(
+  entry: string,
+  flags: readonly string[],
+  config: string,
+): Promise<DfrpProcess> {
+  const file = await tempFile(config, entry === "server.ts" ? "frps.toml" : "frpc.toml");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, "--quiet", `${ROOT}${entry}`, "-c", file],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  return new DfrpProcess(child, `${entry} ${flags.join(" ")}`);
+}
+
+/** A UDP echo service on a free loopback port. */
+function udpEcho(): { port: number } & Disposable {
+  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  (async () => {
+    for await (const [data, addr] of sock) await sock.send(data, addr);
+  })().catch(() => {});
+  return {
+    port: (sock.addr as Deno.NetAddr).port,
+    [Symbol.dispose]: () => sock.close(),
+  };
+}
+
+/** An HTTP backend answering every request with its Host header. */
+function httpBackend(): { port: number } & AsyncDisposable {
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+    (req) => new Response(`backend saw ${req.headers.get("host")}`),
+  );
+  return {
+    port: server.addr.port,
+    async [Symbol.asyncDispose]() {
+      ac.abort();
+      await server.finished;
+    },
+  };
+}
+
+/** Sends one datagram to 127.0.0.1:`port` and waits for the reply, resending while none comes. */
+async function udpRoundTrip(port: number, text: string): Promise<string> {
+  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  try {
+    const reply = sock.receive();
+    const to: Deno.NetAddr = { transport: "udp", hostname: "127.0.0.1", port };
+    // UDP may drop the first datagram while the flow's work connection opens.
+    let done = false;
+    reply.finally(() => done = true).catch(() => {});
+    for (let i = 0; i < 50 && !done; i++) {
+      await sock.send(enc.encode(text), to);
+      await Promise.race([reply, new Promise((r) => setTimeout(r, 200))]);
+    }
+    return dec.decode((await reply)[0]);
+  } finally {
+    sock.close();
+  }
+}
+
+/** One HTTP/1.1 request with `host` to 127.0.0.1:`port`; returns the whole response. */
+async function httpGet(port: number, host: string): Promise<string> {
+  const request = `GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+  return dec.decode(await roundTrip(port, enc.encode(request)));
+}
+
+Deno.test("permissions: tcp, udp and http proxies run under exactly the flags in scripts/permissions.ts", async () => {
+  using echo = echoServer();
+  using udp = udpEcho();
+  await using web = httpBackend();
+  const bindPort = freePort();
+  const vhostPort = freePort();
+  await using server = await run(
+    "server.ts",
+    SERVER_FLAGS,
+    `bindPort = ${bindPort}\nvhostHTTPPort = ${vhostPort}\nauth.token = "least"\n`,
+  );
+  await server.waitFor(/listen on \S+:\d+/);
+  await using client = await run(
+    "client.ts",
+    CLIENT_FLAGS,
+    `
+serverAddr = "127.0.0.1"
+serverPort = ${bindPort}
+auth.token = "least{{ .Envs.DFRP_UNSET_VAR }}"
+
+[[proxies]]
+name = "t"
+type = "tcp"
+localPort = ${echo.port}
+remotePort = 0
+
+[[proxies]]
+name = "u"
+type = "udp"
+localPort = ${udp.port}
+remotePort = 0
+
+[[proxies]]
+name = "h"
+type = "http"
+localPort = ${web.port}
+customDomains = ["app.example.com"]
+`,
+  );
+  await client.waitFor(/login to server success/);
+  const tcpPort = Number((await server.waitFor(/\[t\] tcp proxy listen at :(\d+) success/))[1]);
+  const udpPort = Number((await server.waitFor(/\[u\] udp proxy listen at :(\d+) success/))[1]);
+  for (const name of ["t", "u", "h"]) {
+    await client.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
+  }
+  assertEquals(dec.decode(await roundTrip(tcpPort, enc.encode("tcp ok"))), "tcp ok");
+  assertEquals(await udpRoundTrip(udpPort, "udp ok"), "udp ok");
+  const response = await httpGet(vhostPort, "app.example.com");
+  assertMatch(response, /^HTTP\/1\.1 200/);
+  assertMatch(response, /backend saw app\.example\.com/);
+  assertEquals(/NotCapable|Requires \w+ access/.test(server.output + client.output), false);
+});
+
+Deno.test("permissions: deno.json's server and client tasks and the README's run lines use exactly these flags", async () => {
+  const tasks = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks;
+  assertEquals(tasks.server, runLine(SERVER_FLAGS, "server.ts"));
+  assertEquals(tasks.client, runLine(CLIENT_FLAGS, "client.ts"));
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const runLines = readme.split("\n").filter((l) =>
+    /deno(@\S+)? run .*(server|client)\.ts/.test(l)
+  );
+  assert(runLines.length >= 3, `README has ${runLines.length} run lines`);
+  for (const line of runLines) {
+    const entry = line.includes("server.ts") ? "server.ts" : "client.ts";
+    const flags = entry === "server.ts" ? SERVER_FLAGS : CLIENT_FLAGS;
+    assert(line.includes(runLine(flags, entry)), `README line lacks the exact flags: ${line}`);
+  }
+});
+
+// --unstable-net is not dropped here: deno.json turns it on for the
+// repository; tests/bundle_test.ts runs udp from a folder without deno.json.
+for (const [entry, flags] of [["server.ts", SERVER_FLAGS], ["client.ts", CLIENT_FLAGS]] as const) {
+  for (const dropped of flags.filter((f) => f !== "--unstable-net")) {
+    Deno.test(`permissions: ${entry} without ${dropped} fails`, async () => {
+      await using server = await run("server.ts", SERVER_FLAGS, `bindPort = ${freePort()}`);
+      const bindPort = Number((await server.waitFor(/listen on \S+:(\d+)/))[1]);
+      const config = entry === "server.ts"
+        ? `bindPort = ${freePort()}`
+        : `serverAddr = "127.0.0.1"\nserverPort = ${bindPort}\nloginFailExit = true`;
+      await using proc = await run(entry, flags.filter((f) => f !== dropped), config);
+      const status = await proc.exited;
+      assertEquals(status.success, false, `${entry} ran without ${dropped}:\n${proc.output}`);
+      assertMatch(proc.output, /NotCapable|Requires \w+ access|permission/i);
+    });
+  }
+}
