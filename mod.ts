@@ -1,20 +1,29 @@
 /**
- * dfrp as a library: run the server or the client inside a Deno program.
+ * dfrp as a library: expose a local port through a dfrp (or frp-compatible
+ * dfrp) server, or run the server, from a Deno program. The options are the
+ * config files' keys (frp v1 names), validated and completed the same way.
  *
  * @example
  * ```ts
- * import { defaultServerConfig, DfrpServer } from "./mod.ts";
- * const server = new DfrpServer({ ...defaultServerConfig(), bindPort: 0 });
- * await server.start();
- * console.log(`dfrps on ${server.port}`);
- * await server.close();
+ * import { connect } from "./mod.ts";
+ * Deno.serve({ port: 8000 }, () => new Response("hello from behind NAT"));
+ * const tunnel = await connect({
+ *   serverAddr: "tunnel.example.com",
+ *   token: "secret",
+ *   proxies: [{ name: "web", type: "tcp", localPort: 8000, remotePort: 18000 }],
+ * });
+ * console.log(tunnel.status()[0].remoteAddr); // ":18000"
  * ```
  *
  * @module
  */
 
+export { connect, type Tunnel } from "./lib/api/connect.ts";
+export { serve, type TunnelServer } from "./lib/api/serve.ts";
+export type { ConnectOptions, DeepPartial, ProxyOptions, ServeOptions } from "./lib/api/options.ts";
 export { DfrpServer } from "./lib/server/server.ts";
 export { DfrpClient, type ProxyStatus } from "./lib/client/client.ts";
+export { LoginError } from "./lib/client/login.ts";
 export {
   type ClientConfig,
   ConfigError,
@@ -27,4 +36,5 @@ export {
   type ProxyConfig,
   type ServerConfig,
 } from "./lib/config/mod.ts";
+export { type LogLevel, setLogLevel } from "./lib/log.ts";
 export { VERSION } from "./lib/version.ts";
