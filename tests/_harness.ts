@@ -107,7 +107,7 @@ export function spawnDfrp(entry: "server.ts" | "client.ts", args: string[]): Dfr
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...extraEnv() },
   }).spawn();
   return new DfrpProcess(child, entry);
 }
@@ -233,4 +233,13 @@ export async function eventually<T>(
       await new Promise((r) => setTimeout(r, stepMs));
     }
   }
+}
+
+function extraEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ["MUX_PLAIN_COPY", "GLIBC_TUNABLES", "DFRP_MUX_WINDOW"]) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
 }
