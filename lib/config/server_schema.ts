@@ -68,7 +68,7 @@ export const serverSchema = obj({
     authorizedKeysFile: str(),
   })),
   webServer: webServerSchema,
-  enablePrometheus: unsupported(bool(false)),
+  enablePrometheus: bool(false),
   log: logSchema({ maxDaysSupported: false }),
   transport: obj({
     tcpMux: bool(true),

@@ -13,3 +13,4 @@ import "./group/tcp_group.ts";
 import "./vhost/http_vhost.ts";
 import "./vhost/https_vhost.ts";
 import "./vhost/tcpmux_vhost.ts";
+import "../admin/server/feature.ts";

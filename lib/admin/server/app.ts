@@ -1,0 +1,58 @@
+/**
+ * The admin web app (Hono): `/healthz` without auth, then basic auth in
+ * front of `/metrics` (when `enablePrometheus`), the `/api` routes and the
+ * dashboard at `/`.
+ *
+ * @example
+ * ```ts
+ * import { adminApp } from "./app.ts";
+ * import { AdminViews } from "./views.ts";
+ * import type { ServerServices } from "../../server/session.ts";
+ * declare const services: ServerServices;
+ * Deno.serve({ port: 7500 }, adminApp(new AdminViews(services)).fetch);
+ * ```
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { apiRoutes } from "./api.ts";
+import { DASHBOARD_HTML } from "./dashboard.ts";
+import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "./metrics.ts";
+import { basicAuthIfSet, installJsonErrors } from "./middleware.ts";
+import type { AdminViews } from "./views.ts";
+
+/**
+ * Builds the app over `views`; config comes from `views.services.config`.
+ *
+ * @example
+ * ```ts
+ * import { adminApp } from "./app.ts";
+ * import type { AdminViews } from "./views.ts";
+ * declare const views: AdminViews;
+ * const res = await adminApp(views).request("/healthz"); // 200
+ * ```
+ */
+export function adminApp(views: AdminViews): Hono {
+  const { config, log } = views.services;
+  const adminLog = log.with("admin");
+  const app = new Hono();
+  installJsonErrors(app, adminLog);
+  // Load balancers probe this without credentials.
+  app.get("/healthz", (c) => c.body(null, 200));
+  app.use("*", basicAuthIfSet(config.webServer.user, config.webServer.password, adminLog));
+  app.use("*", async (c, next) => {
+    await next();
+    adminLog.debug(`${c.req.method} ${c.req.path} ${c.res.status}`);
+  });
+  if (config.enablePrometheus) {
+    app.get(
+      "/metrics",
+      (c) =>
+        c.body(prometheusText(views.services), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),
+    );
+  }
+  app.route("/api", apiRoutes(views, adminLog));
+  app.get("/", (c) => c.html(DASHBOARD_HTML));
+  return app;
+}
