@@ -1,5 +1,7 @@
 /**
- * `client.ts` command line: `[verify] -c FILE`, like frpc.
+ * `client.ts` command line, like frpc: run from a file, `verify`, the admin
+ * commands `reload`/`status`/`stop`, and ad-hoc `tcp`/`udp`/`http`/`https`/`tcpmux`
+ * proxies without a file.
  *
  * @example
  * ```ts
@@ -13,32 +15,57 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadClientConfig } from "../config/mod.ts";
 import type { ClientConfig } from "../config/mod.ts";
-import { DfrpClient } from "../client/client.ts";
-import { log, type LogLevel, setLogLevel } from "../log.ts";
+import { log } from "../log.ts";
 import { VERSION } from "../version.ts";
-import { onShutdown } from "./signals.ts";
+import { ADHOC_HELP, ADHOC_TYPES, adhocConfig } from "./client_adhoc.ts";
+import { ADMIN_COMMANDS, adminCommand } from "./client_admin_cmd.ts";
+import { runClient } from "./client_run.ts";
 
 const HELP = `dfrpc ${VERSION}: the dfrp client (frpc compatible)
 
 Usage:
   client.ts [-c FILE]             run the client (default file ./frpc.toml)
   client.ts verify -c FILE        check a config file and exit
+  client.ts reload -c FILE        hot-reload the running client's proxies (its admin API)
+  client.ts status -c FILE        print the running client's proxies
+  client.ts stop -c FILE          stop the running client
+  client.ts tcp|udp|http|https|tcpmux [flags]   run one proxy without a file
 
 Flags:
   -c, --config FILE      config file (TOML, YAML or JSON, frp v1 keys)
+      --strict-config    reload: keys dfrp does not support yet are errors
   -h, --help             show this help
   -v, --version          print the version
-`;
+
+${ADHOC_HELP}`;
+
+const COMMANDS = ["", "verify", ...ADMIN_COMMANDS];
 
 /** Runs the client CLI; resolves to the exit code (0 ok, 1 bad config or fatal error). */
 export async function clientMain(args: string[]): Promise<number> {
+  const adhoc = ADHOC_TYPES.find((t) => t === args[0]);
+  if (adhoc) {
+    if (args.includes("-h") || args.includes("--help")) return console.log(HELP), 0;
+    try {
+      return await runClient(adhocConfig(adhoc, args.slice(1)), null);
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        for (const line of err.errors) console.error(line);
+      } else if (err instanceof TypeError) {
+        console.error(`${err.message}\n\n${ADHOC_HELP}`);
+      } else throw err;
+      return 1;
+    }
+  }
+
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: args.map((a) => a === "--strict_config" ? "--strict-config" : a),
       allowPositionals: true,
       options: {
         config: { type: "string", short: "c", default: "./frpc.toml" },
+        "strict-config": { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -51,10 +78,12 @@ export async function clientMain(args: string[]): Promise<number> {
   if (values.help) return console.log(HELP), 0;
   if (values.version) return console.log(VERSION), 0;
   const command = positionals[0] ?? "";
-  if (command && command !== "verify") {
+  if (!COMMANDS.includes(command)) {
     console.error(`unknown command "${command}"\n\n${HELP}`);
     return 1;
   }
+  const admin = ADMIN_COMMANDS.find((c) => c === command);
+  if (admin) return await adminCommand(admin, values.config, values["strict-config"] ?? false);
 
   let config: ClientConfig;
   try {
@@ -72,20 +101,5 @@ export async function clientMain(args: string[]): Promise<number> {
     console.log(`${values.config}: syntax is ok`);
     return 0;
   }
-  setLogLevel(config.log.level as LogLevel);
-
-  const client = new DfrpClient(config);
-  try {
-    await client.start();
-  } catch (err) {
-    log.error(`login to the server failed: ${(err as Error).message}`);
-    log.error("loginFailExit is true, so dfrpc exits; set it to false to keep retrying");
-    return 1;
-  }
-  onShutdown(async () => {
-    log.info("shutting down");
-    await client.close();
-  });
-  await client.done;
-  return 0;
+  return await runClient(config, values.config);
 }

@@ -17,6 +17,8 @@ import { log, type LogLevel, setLogLevel } from "../log.ts";
 import { DfrpServer } from "../server/server.ts";
 import { VERSION } from "../version.ts";
 import { onShutdown } from "./signals.ts";
+import { normalizeFlags } from "./flags.ts";
+import { applyServerFlags } from "./server_flags.ts";
 
 const HELP = `dfrps ${VERSION}: the dfrp server (frps compatible)
 
@@ -29,6 +31,12 @@ Flags:
   -p, --bind-port PORT   bindPort (default 7000)
       --bind-addr ADDR   bindAddr (default 0.0.0.0)
   -t, --token TOKEN      auth.token
+      --vhost-http-port PORT, --vhost-https-port PORT   vhost listeners (0 = off)
+      --subdomain-host HOST  subDomainHost
+      --dashboard-addr ADDR, --dashboard-port PORT      webServer address and port
+      --dashboard-user USER, --dashboard-pwd PASSWORD   webServer basic auth
+      --log-level LEVEL      trace, debug, info, warn, error
+  (frps's underscore spellings, such as --bind_port, work too)
   -h, --help             show this help
   -v, --version          print the version
 `;
@@ -38,13 +46,21 @@ export async function serverMain(args: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: normalizeFlags(args),
       allowPositionals: true,
       options: {
         config: { type: "string", short: "c" },
         "bind-port": { type: "string", short: "p" },
         "bind-addr": { type: "string" },
         token: { type: "string", short: "t" },
+        "vhost-http-port": { type: "string" },
+        "vhost-https-port": { type: "string" },
+        "subdomain-host": { type: "string" },
+        "dashboard-addr": { type: "string" },
+        "dashboard-port": { type: "string" },
+        "dashboard-user": { type: "string" },
+        "dashboard-pwd": { type: "string" },
+        "log-level": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -86,16 +102,11 @@ export async function serverMain(args: string[]): Promise<number> {
     return 0;
   }
 
-  if (values["bind-port"] !== undefined) {
-    const port = Number(values["bind-port"]);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      console.error(`--bind-port: "${values["bind-port"]}" is not a port number`);
-      return 1;
-    }
-    config.bindPort = port;
+  const flagError = applyServerFlags(config, values);
+  if (flagError) {
+    console.error(flagError);
+    return 1;
   }
-  if (values["bind-addr"] !== undefined) config.bindAddr = values["bind-addr"];
-  if (values.token !== undefined) config.auth.token = values.token;
   setLogLevel(config.log.level as LogLevel);
 
   const server = new DfrpServer(config);

@@ -213,7 +213,7 @@ export const clientSchema = obj({
   udpPacketSize: int(1500, { min: 0 }),
   metadatas: unsupported(stringMap()),
   includes: list(str()),
-  store: unsupported(obj({ path: str() })),
+  store: obj({ path: str() }),
   proxies: list(proxySchema),
   visitors: list(visitorSchema),
 });

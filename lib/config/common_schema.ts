@@ -55,15 +55,15 @@ export const tlsFileFields = {
 } as const;
 
 /** `webServer.*` (dashboard / admin API). */
-export const webServerSchema = unsupported(obj({
+export const webServerSchema = obj({
   addr: str("127.0.0.1"),
   port: port(),
   user: str(),
   password: str(),
-  assetsDir: str(),
-  pprofEnable: bool(false),
-  tls: obj({ ...tlsFileFields }),
-}));
+  assetsDir: unsupported(str()),
+  pprofEnable: unsupported(bool(false)),
+  tls: unsupported(obj({ ...tlsFileFields })),
+});
 
 /** `metadatas` / `annotations`: free string maps. */
 export const stringMap = () => map(str());

@@ -1,0 +1,126 @@
+/**
+ * `client.ts tcp|udp|http|https|tcpmux [flags]`: one proxy without a config
+ * file, with frpc's flag names (`--server_addr`/`-s`, `--local_port`/`-l`,
+ * `--custom_domain`/`-d`...; `-` and `_` are interchangeable in long names,
+ * as in frpc). The flags become a config document checked like a file.
+ *
+ * @example
+ * ```ts
+ * import { adhocConfig } from "./client_adhoc.ts";
+ * const config = adhocConfig("tcp", ["-s", "x.example", "-l", "22", "-r", "6000", "-n", "ssh"]);
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type ClientConfig, ConfigError, parseClientConfig } from "../config/mod.ts";
+import { normalizeFlags } from "./flags.ts";
+
+/** Proxy types with an ad-hoc command. */
+export const ADHOC_TYPES = ["tcp", "udp", "http", "https", "tcpmux"] as const;
+
+/** Help text for the ad-hoc commands. */
+export const ADHOC_HELP = `Ad-hoc proxy flags (client.ts tcp|udp|http|https|tcpmux):
+  -s, --server_addr ADDR     server address (default 127.0.0.1)
+  -P, --server_port PORT     server port (default 7000)
+  -t, --token TOKEN          auth.token
+  -u, --user USER            user (prefixes proxy names on the server)
+  -n, --proxy_name NAME      proxy name (required)
+  -i, --local_ip IP          local IP (default 127.0.0.1)
+  -l, --local_port PORT      local port
+  -r, --remote_port PORT     remote port (tcp, udp)
+  -d, --custom_domain D      custom domains, comma separated (http, https, tcpmux)
+      --sd SUBDOMAIN         subdomain (http, https, tcpmux)
+      --locations PATHS      URL path prefixes, comma separated (http)
+      --http_user U, --http_pwd P      basic auth (http, tcpmux)
+      --host_header_rewrite HOST       Host header to send (http)
+      --mux MULTIPLEXER      tcpmux multiplexer (httpconnect)
+      --bandwidth_limit Q, --bandwidth_limit_mode client|server
+      --tls_enable=false     plain TCP to the server
+      --log_level LEVEL      trace, debug, info, warn, error
+`;
+
+const OPTIONS = {
+  "server-addr": { type: "string", short: "s" },
+  "server-port": { type: "string", short: "P" },
+  token: { type: "string", short: "t" },
+  user: { type: "string", short: "u" },
+  "proxy-name": { type: "string", short: "n" },
+  "local-ip": { type: "string", short: "i" },
+  "local-port": { type: "string", short: "l" },
+  "remote-port": { type: "string", short: "r" },
+  "custom-domain": { type: "string", short: "d", multiple: true },
+  sd: { type: "string" },
+  locations: { type: "string" },
+  "http-user": { type: "string" },
+  "http-pwd": { type: "string" },
+  "host-header-rewrite": { type: "string" },
+  mux: { type: "string" },
+  "bandwidth-limit": { type: "string" },
+  "bandwidth-limit-mode": { type: "string" },
+  "tls-enable": { type: "string" },
+  "log-level": { type: "string" },
+} as const;
+
+/**
+ * Builds and checks the config; throws {@linkcode ConfigError} (or a
+ * `TypeError` from the flag parser) with what is wrong.
+ */
+export function adhocConfig(type: typeof ADHOC_TYPES[number], args: string[]): ClientConfig {
+  const { values: v, positionals } = parseArgs({
+    args: normalizeFlags(args, ["tls-enable"]),
+    options: OPTIONS,
+    allowPositionals: true,
+  });
+  if (positionals.length > 0) {
+    throw new ConfigError([`unexpected argument "${positionals[0]}"`]);
+  }
+  if (!v["proxy-name"]) throw new ConfigError(["-n/--proxy_name is required"]);
+  const num = (flag: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (!Number.isInteger(n)) throw new ConfigError([`--${flag}: "${value}" is not a number`]);
+    return n;
+  };
+  const list = (value: string | string[] | undefined) =>
+    value === undefined ? undefined : [value].flat().flatMap((s) => s.split(",")).filter(Boolean);
+  const bool = (flag: string, value: string | undefined) => {
+    if (value === undefined) return undefined;
+    if (!["true", "false"].includes(value)) {
+      throw new ConfigError([`--${flag}: "${value}" is not true or false`]);
+    }
+    return value === "true";
+  };
+
+  const proxy = {
+    name: v["proxy-name"],
+    type,
+    localIP: v["local-ip"],
+    localPort: num("local_port", v["local-port"]),
+    remotePort: num("remote_port", v["remote-port"]),
+    customDomains: list(v["custom-domain"]),
+    subdomain: v.sd,
+    locations: list(v.locations),
+    httpUser: v["http-user"],
+    httpPassword: v["http-pwd"],
+    hostHeaderRewrite: v["host-header-rewrite"],
+    multiplexer: v.mux,
+    transport: v["bandwidth-limit"] || v["bandwidth-limit-mode"]
+      ? { bandwidthLimit: v["bandwidth-limit"], bandwidthLimitMode: v["bandwidth-limit-mode"] }
+      : undefined,
+  };
+  const doc = {
+    serverAddr: v["server-addr"],
+    serverPort: num("server_port", v["server-port"]),
+    user: v.user,
+    auth: v.token === undefined ? undefined : { token: v.token },
+    log: v["log-level"] === undefined ? undefined : { level: v["log-level"] },
+    transport: v["tls-enable"] === undefined
+      ? undefined
+      : { tls: { enable: bool("tls_enable", v["tls-enable"]) } },
+    proxies: [proxy],
+  };
+  // undefined keys vanish in JSON, so only the flags given are checked and set.
+  return parseClientConfig(JSON.stringify(doc), "command line").config;
+}
