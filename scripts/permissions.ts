@@ -13,11 +13,11 @@
  *   reads its tuning variables, and the `yaml` package reads `LOG_TOKENS`.
  * - `--allow-sys=hostname` (client only): the login message carries the
  *   hostname, as frpc's does.
+ * - `--allow-write` (client only): the proxy store (`store.path`) and the
+ *   admin API's `PUT /api/config` write files named by the config, so no
+ *   fixed path can be listed; the server writes nothing.
  * - `--unstable-net`: `Deno.listenDatagram` for udp proxies; `deno.json` turns
  *   it on inside the repository, a bundle or binary run elsewhere needs it.
- *
- * Nothing writes files today, so there is no `--allow-write`; a feature that
- * writes (log files, the client store) adds it here, scoped to its path.
  *
  * @example
  * ```ts
@@ -57,6 +57,7 @@ export const CLIENT_FLAGS: readonly string[] = Object.freeze([
   "--allow-net",
   "--allow-read",
   "--allow-env",
+  "--allow-write",
   "--allow-sys=hostname",
   "--unstable-net",
 ]);

@@ -155,10 +155,54 @@ Deno.test("permissions: deno.json's server and client tasks and the README's run
   }
 });
 
+/** A server and a client with its admin API and a proxy store; POSTs one tcp proxy to the store. */
+async function storeOneProxy(clientFlags: readonly string[], localPort: number) {
+  const server = await run("server.ts", SERVER_FLAGS, `bindPort = ${freePort()}`);
+  const bindPort = Number((await server.waitFor(/listen on \S+:(\d+)/))[1]);
+  const adminPort = freePort();
+  const storePath = `${await Deno.makeTempDir({ prefix: "dfrp-store-" })}/store.json`;
+  const client = await run(
+    "client.ts",
+    clientFlags,
+    `serverAddr = "127.0.0.1"\nserverPort = ${bindPort}\n` +
+      `webServer.port = ${adminPort}\nstore.path = "${storePath}"\n`,
+  );
+  await client.waitFor(/admin server listen on/);
+  const remotePort = freePort();
+  const res = await fetch(`http://127.0.0.1:${adminPort}/api/store/proxies`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "s", type: "tcp", tcp: { localPort, remotePort } }),
+  });
+  return { server, client, storePath, remotePort, status: res.status, body: await res.text() };
+}
+
+Deno.test("permissions: the client writes its proxy store under its flags", async () => {
+  using echo = echoServer();
+  const stored = await storeOneProxy(CLIENT_FLAGS, echo.port);
+  await using _server = stored.server;
+  await using client = stored.client;
+  assertEquals(stored.status, 200, stored.body);
+  assertEquals(JSON.parse(await Deno.readTextFile(stored.storePath)).proxies[0].name, "s");
+  await client.waitFor(/\[s\] start proxy success/);
+  assertEquals(dec.decode(await roundTrip(stored.remotePort, enc.encode("stored"))), "stored");
+});
+
+Deno.test("permissions: client.ts without --allow-write cannot write its proxy store", async () => {
+  using echo = echoServer();
+  const flags = CLIENT_FLAGS.filter((f) => f !== "--allow-write");
+  const stored = await storeOneProxy(flags, echo.port);
+  await using _server = stored.server;
+  await using _client = stored.client;
+  assert(stored.status >= 500, `store write answered ${stored.status}: ${stored.body}`);
+  assertMatch(stored.body + stored.client.output, /NotCapable|Requires write access/);
+});
+
 // --unstable-net is not dropped here: deno.json turns it on for the
 // repository; tests/bundle_test.ts runs udp from a folder without deno.json.
+// --allow-write is the store's, tested above.
 for (const [entry, flags] of [["server.ts", SERVER_FLAGS], ["client.ts", CLIENT_FLAGS]] as const) {
-  for (const dropped of flags.filter((f) => f !== "--unstable-net")) {
+  for (const dropped of flags.filter((f) => f !== "--unstable-net" && f !== "--allow-write")) {
     Deno.test(`permissions: ${entry} without ${dropped} fails`, async () => {
       await using server = await run("server.ts", SERVER_FLAGS, `bindPort = ${freePort()}`);
       const bindPort = Number((await server.waitFor(/listen on \S+:(\d+)/))[1]);
