@@ -102,8 +102,9 @@ async function compileOne(program: Program, target: string, outDir: string): Pro
 }
 
 /**
- * Runs a host binary with `--version` and `verify -c` on its sample config,
- * throwing when either fails.
+ * Runs a host binary (or `deno run <flags> bundle.js`, given as `[command,
+ * ...args]`) with `--version` and `verify -c` on its sample config, throwing
+ * when either fails.
  *
  * @example
  * ```ts
@@ -111,16 +112,21 @@ async function compileOne(program: Program, target: string, outDir: string): Pro
  * await smokeTest("dist/dfrps-0.1.0-x86_64-unknown-linux-gnu", "dfrps");
  * ```
  */
-export async function smokeTest(binary: string, program: string): Promise<void> {
+export async function smokeTest(binary: string | string[], program: string): Promise<void> {
+  const [command, ...prefix] = typeof binary === "string" ? [binary] : binary;
+  const name = basename(prefix.at(-1) ?? command);
   const run = async (args: string[]) => {
-    const out = await new Deno.Command(binary, { args, stdout: "piped", stderr: "piped" })
-      .output();
+    const out = await new Deno.Command(command, {
+      args: [...prefix, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
     const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    if (!out.success) throw new Error(`${basename(binary)} ${args.join(" ")} failed:\n${text}`);
+    if (!out.success) throw new Error(`${name} ${args.join(" ")} failed:\n${text}`);
     return text.trim();
   };
   const version = await run(["--version"]);
-  if (version !== VERSION) throw new Error(`${basename(binary)} --version printed "${version}"`);
+  if (version !== VERSION) throw new Error(`${name} --version printed "${version}"`);
   const sample = `${ROOT}packaging/${program === "dfrps" ? "frps" : "frpc"}.toml`;
   const verified = await run(["verify", "-c", sample]);
   if (!verified.includes("syntax is ok")) throw new Error(`verify printed: ${verified}`);
@@ -176,6 +182,11 @@ export async function compileAll(options: CompileOptions): Promise<CompileReport
   const outDir = absolute(options.outDir);
   let targets = options.targets ?? TARGETS;
   const files = await bundleAll(outDir);
+  for (const [i, program] of PROGRAMS.entries()) {
+    // --no-npm --no-remote: the bundle must hold every dependency itself.
+    const run = [Deno.execPath(), "run", "--no-npm", "--no-remote", ...program.flags, files[i]];
+    await smokeTest(run, program.name);
+  }
   const report: CompileReport = { files, binaries: [] };
   if (Deno.env.get("DENORT_BIN")) {
     const skipped = targets.filter((t) => t !== Deno.build.target);
