@@ -28,6 +28,8 @@ import { dialServer, dialWorkConn, HANDSHAKE_TIMEOUT_MS, login, LoginError } fro
 import type { ClientProxy } from "./proxy/proxy.ts";
 import { clientProxyFactory } from "./proxy/registry.ts";
 import { HealthChecker } from "./health_check.ts";
+import { VisitorManager } from "./visitor/manager.ts";
+import { serverChannelOpener } from "./visitor/dial.ts";
 import "./proxy/mod.ts";
 
 /** Status of one proxy as the client sees it. */
@@ -68,11 +70,18 @@ export class DfrpClient extends EventTarget {
   #loop?: Promise<void>;
   #workConns = new Set<Duplex>();
   #checkers = new Map<string, HealthChecker>();
+  /** Visitors (stcp, sudp) by name, with `handOver` and `status()`. */
+  readonly visitors: VisitorManager;
 
   /** @param config a loaded client config (defaults filled, `start` applied) */
   constructor(readonly config: ClientConfig, logger: Logger = rootLog) {
     super();
     this.log = logger;
+    this.visitors = new VisitorManager(
+      config,
+      logger,
+      serverChannelOpener(config, () => this.#current && { ...this.#current, runId: this.#runId }),
+    );
     for (const proxy of config.proxies) {
       if (proxy.enabled === false) continue;
       if (this.#configs.has(proxy.name)) {
@@ -180,6 +189,7 @@ export class DfrpClient extends EventTarget {
    */
   async start(): Promise<void> {
     for (const proxy of this.#configs.values()) this.#startHealthCheck(proxy);
+    await this.visitors.start();
     if (this.config.loginFailExit) {
       const session = await this.#connect();
       this.#loop = this.#run(session);
@@ -428,6 +438,7 @@ export class DfrpClient extends EventTarget {
     this.#closing = true;
     this.#stop.abort();
     for (const checker of this.#checkers.values()) checker.stop();
+    this.visitors.close();
     const current = this.#current;
     if (current) {
       current.mux?.close("client is closing");

@@ -100,8 +100,8 @@ const proxyBase = {
 const domainFields = { customDomains: list(str()), subdomain: str() } as const;
 
 const secretFields = {
-  secretKey: unsupported(str()),
-  allowUsers: unsupported(list(str())),
+  secretKey: str(),
+  allowUsers: list(str()),
 } as const;
 
 /** Proxy types frp has; the key sets below are per type. */
@@ -129,20 +129,20 @@ export const proxySchema = tagged("proxy", proxyBase, {
   stcp: { ...secretFields },
   xtcp: { ...secretFields, natTraversal: natTraversal() },
   sudp: { ...secretFields },
-}, { unsupportedTypes: ["stcp", "xtcp", "sudp"] });
+}, { unsupportedTypes: ["xtcp"] });
 
-/** Visitor types frp has; dfrp does not run visitors yet. */
-export const visitorSchema = unsupported(tagged("visitor", {
+/** Visitor types frp has; dfrp runs stcp and sudp visitors. */
+export const visitorSchema = tagged("visitor", {
   name: str("", { required: true }),
   enabled: bool(true),
-  transport: obj({ useEncryption: bool(false), useCompression: bool(false) }),
+  transport: unsupported(obj({ useEncryption: bool(false), useCompression: bool(false) })),
   secretKey: str(),
   serverUser: str(),
   serverName: str(),
   bindAddr: str("127.0.0.1"),
   // Negative means "no listener, only receive redirected connections".
   bindPort: int(0, { max: 65535 }),
-  plugin: tagged("visitor plugin", {}, { virtual_net: { destinationIP: str() } }),
+  plugin: unsupported(tagged("visitor plugin", {}, { virtual_net: { destinationIP: str() } })),
 }, {
   stcp: {},
   sudp: {},
@@ -155,7 +155,7 @@ export const visitorSchema = unsupported(tagged("visitor", {
     fallbackTimeoutMs: int(1000),
     natTraversal: natTraversal(),
   },
-}));
+}, { unsupportedTypes: ["xtcp"] });
 
 /** Schema of an frpc config file. */
 export const clientSchema = obj({

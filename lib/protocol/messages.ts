@@ -99,6 +99,44 @@ export interface StartWorkConn {
   dstAddr: string;
   dstPort: number;
   error?: string;
+  /** For stcp/sudp: the visiting client's user, checked against `allowUsers`. */
+  visitorUser?: string;
+  /** For stcp/sudp: the server nonce the visitor's proof is bound to. */
+  visitorNonce?: string;
+  /** For stcp/sudp: the visitor's HMAC under the proxy's `secretKey`, checked by the owner. */
+  visitorProof?: string;
+}
+
+/**
+ * A visitor asks to reach a secret (stcp, sudp) proxy. First frame of a
+ * visitor stream (tcpMux on) or of a visitor connection after `ServerHello`
+ * (tcpMux off); see docs/protocol.md, "Visitors".
+ */
+export interface NewVisitorConn {
+  type: "NewVisitorConn";
+  /** The target proxy's name (the visitor's `serverName`). */
+  proxyName: string;
+  /** The target proxy owner's user; empty means the visitor's own user. */
+  serverUser: string;
+  /** The visitor's type: "stcp" or "sudp"; must match the proxy's. */
+  visitorType: string;
+  /** HMAC-SHA256(secretKey, visitor context), hex: see docs/protocol.md. */
+  proof: string;
+  /** tcpMux off: the run id of the visitor's logged-in client. */
+  runId?: string;
+  /** tcpMux off: HMAC-SHA256(token, ["visitor-conn", nonce, runId]), hex. */
+  authProof?: string;
+}
+
+/**
+ * The answer to {@linkcode NewVisitorConn}: from the server when it refuses,
+ * otherwise the owner client's verdict relayed by the server. Raw bytes
+ * follow an empty `error`.
+ */
+export interface NewVisitorConnResp {
+  type: "NewVisitorConnResp";
+  /** Empty when the visitor is accepted. */
+  error: string;
 }
 
 /** Heartbeat from the client. */
@@ -123,6 +161,8 @@ export type Message =
   | ReqWorkConn
   | NewWorkConn
   | StartWorkConn
+  | NewVisitorConn
+  | NewVisitorConnResp
   | Ping
   | Pong;
 
@@ -137,6 +177,8 @@ export const MESSAGE_TYPES: ReadonlySet<string> = new Set<Message["type"]>([
   "ReqWorkConn",
   "NewWorkConn",
   "StartWorkConn",
+  "NewVisitorConn",
+  "NewVisitorConnResp",
   "Ping",
   "Pong",
 ]);

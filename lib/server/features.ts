@@ -14,3 +14,4 @@ import "./vhost/http_vhost.ts";
 import "./vhost/https_vhost.ts";
 import "./vhost/tcpmux_vhost.ts";
 import "../admin/server/feature.ts";
+import "./visitor/secret_proxies.ts";

@@ -31,6 +31,7 @@ import { PortManager } from "./ports.ts";
 import { PrefixedConn } from "../net/prefixed_conn.ts";
 import { type ServerFeature, serverFeatureFactories } from "./feature.ts";
 import { ClientSession, type ServerServices } from "./session.ts";
+import { serveDialedVisitor } from "./visitor/accept.ts";
 import { ClientInfo, type ProxyStats } from "./stats.ts";
 import "./proxy/mod.ts";
 import "./features.ts";
@@ -118,6 +119,9 @@ export class DfrpServer {
       const first = await withTimeout(readMessage(conn), HANDSHAKE_TIMEOUT_MS, "waiting for login");
       if (first?.type === "Login") return await this.#login(conn, first, nonce);
       if (first?.type === "NewWorkConn") return await this.#workConn(conn, first, nonce);
+      if (first?.type === "NewVisitorConn") {
+        return await serveDialedVisitor(this.services, this.sessions, conn, first, nonce);
+      }
       throw new Error(`expected Login or NewWorkConn, got ${first?.type ?? "end of stream"}`);
     } finally {
       this.#handshakes.delete(raw);

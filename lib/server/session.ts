@@ -28,6 +28,7 @@ import type { ConnEnds, ServerProxy } from "./proxy/proxy.ts";
 import { serverProxyFactory } from "./proxy/registry.ts";
 import { type ClientInfo, ProxyStats } from "./stats.ts";
 import type { ServerFeature } from "./feature.ts";
+import { acceptVisitorStreams } from "./visitor/accept.ts";
 
 /** What every session shares with the server. */
 export interface ServerServices {
@@ -105,6 +106,8 @@ export class ClientSession {
       }
     }
     this.mux?.closed.then((reason) => this.close(`connection lost: ${reason}`));
+    // Streams the client opens after its control stream are visitor connections.
+    acceptVisitorStreams(this);
     try {
       for (let msg; (msg = await this.control.receive()) !== null;) {
         this.#lastHeartbeat = Date.now();

@@ -14,3 +14,4 @@ import "./http.ts";
 import "./https.ts";
 import "./tcpmux.ts";
 import "./udp.ts";
+import "./stcp.ts";

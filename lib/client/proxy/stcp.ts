@@ -1,0 +1,102 @@
+/**
+ * `type = "stcp"` and `type = "sudp"` on the client that owns the proxy:
+ * each work connection is one visitor. Before any byte reaches the local
+ * service the visitor's proof (relayed by the server in `StartWorkConn`) is
+ * checked against this proxy's own `secretKey`, and its user against
+ * `allowUsers`; the verdict goes back as a `NewVisitorConnResp` frame. Then
+ * stcp relays to `localIP:localPort` like tcp, and sudp carries framed
+ * datagrams like udp (one set of flows per visitor).
+ *
+ * @example
+ * ```ts
+ * import { clientProxyFactory } from "./registry.ts";
+ * import "./stcp.ts";
+ * const factory = clientProxyFactory("stcp");
+ * ```
+ *
+ * @module
+ */
+
+import type { ProxyConfig } from "../../config/mod.ts";
+import type { Duplex } from "../../net/duplex.ts";
+import { writeMessage } from "../../protocol/codec.ts";
+import type { StartWorkConn } from "../../protocol/messages.ts";
+import { verifyVisitor, visitorAllowed } from "../../protocol/visitor_proof.ts";
+import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
+import { registerClientProxy } from "./registry.ts";
+import { LocalServiceProxy } from "./tcp.ts";
+import { UdpClientProxy } from "./udp.ts";
+
+/** See the module doc. */
+export class SecretServiceProxy implements ClientProxy {
+  #tcp?: LocalServiceProxy;
+  #udp = new Set<UdpClientProxy>();
+
+  /**
+   * @param type "stcp" or "sudp"
+   * @param config the proxy's config (`secretKey`, `allowUsers`, local service)
+   * @param ctx client services
+   */
+  constructor(
+    readonly type: string,
+    readonly config: ProxyConfig,
+    readonly ctx: ClientProxyContext,
+  ) {
+    if (type === "stcp") this.#tcp = new LocalServiceProxy(config, ctx);
+  }
+
+  /** Checks the visitor, answers the verdict, then serves it. Never rejects. */
+  async handleWorkConn(conn: Duplex, start: StartWorkConn): Promise<void> {
+    const error = await this.#check(start);
+    try {
+      await writeMessage(conn, { type: "NewVisitorConnResp", error });
+    } catch {
+      conn.close();
+      return;
+    }
+    if (error) {
+      this.ctx.log.warn(
+        `visitor from user [${start.visitorUser ?? ""}] (${start.srcAddr}) refused: ${error}`,
+      );
+      conn.close();
+      return;
+    }
+    this.ctx.log.debug(`visitor from user [${start.visitorUser}] accepted`);
+    if (this.#tcp) return await this.#tcp.handleWorkConn(conn, start);
+    // One UDP proxy per visitor: its flows are that visitor's senders.
+    const udp = new UdpClientProxy(this.config, this.ctx);
+    this.#udp.add(udp);
+    try {
+      await udp.handleWorkConn(conn, start);
+    } finally {
+      udp.close();
+      this.#udp.delete(udp);
+    }
+  }
+
+  async #check(start: StartWorkConn): Promise<string> {
+    const user = typeof start.visitorUser === "string" ? start.visitorUser : "";
+    const owner = this.ctx.clientConfig.user;
+    if (!visitorAllowed(this.config.allowUsers, owner, user)) {
+      return `user [${user}] is not allowed`;
+    }
+    const ok = typeof start.visitorNonce === "string" && start.visitorNonce.length > 0 &&
+      await verifyVisitor(this.config.secretKey ?? "", {
+        nonce: start.visitorNonce,
+        visitorUser: user,
+        serverUser: owner,
+        proxyName: this.config.name,
+      }, start.visitorProof);
+    return ok ? "" : "wrong secret key";
+  }
+
+  /** Ends the sudp visitors' flows; stcp connections may finish. */
+  close(): void {
+    for (const udp of this.#udp) udp.close();
+    this.#udp.clear();
+  }
+}
+
+for (const type of ["stcp", "sudp"]) {
+  registerClientProxy(type, (config, ctx) => new SecretServiceProxy(type, config, ctx));
+}

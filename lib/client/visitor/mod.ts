@@ -1,0 +1,13 @@
+/**
+ * Registers every visitor type; import it once for its side effects.
+ *
+ * @example
+ * ```ts
+ * import "./mod.ts";
+ * ```
+ *
+ * @module
+ */
+
+import "./stcp.ts";
+import "./sudp.ts";

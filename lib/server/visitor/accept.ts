@@ -1,0 +1,96 @@
+/**
+ * Where visitor connections enter the server: a new mux stream from a
+ * logged-in client (tcpMux on), or a new connection whose first message after
+ * `ServerHello` is `NewVisitorConn` (tcpMux off). Both end in
+ * {@linkcode serveVisitorConn}.
+ *
+ * @example
+ * ```ts
+ * import { acceptVisitorStreams } from "./accept.ts";
+ * import type { ClientSession } from "../session.ts";
+ * declare const session: ClientSession;
+ * acceptVisitorStreams(session); // runs until the session's mux closes
+ * ```
+ *
+ * @module
+ */
+
+import type { Duplex } from "../../net/duplex.ts";
+import { withTimeout } from "../../net/timeout.ts";
+import { randomHex, verifyProof } from "../../protocol/auth.ts";
+import { expectMessage, writeMessage } from "../../protocol/codec.ts";
+import { type NewVisitorConn, PROTOCOL_VERSION } from "../../protocol/messages.ts";
+import type { ClientSession, ServerServices } from "../session.ts";
+import { serveVisitorConn } from "./serve.ts";
+
+/** How long a visitor may take to send its `NewVisitorConn`. */
+export const VISITOR_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * Serves every stream the client opens on its mux session after the control
+ * stream: each is a visitor connection. The stream gets its own fresh
+ * `ServerHello` nonce, so a visitor's proof is bound to it. Never rejects.
+ */
+export async function acceptVisitorStreams(session: ClientSession): Promise<void> {
+  const mux = session.mux;
+  if (!mux) return;
+  for (;;) {
+    let stream: Duplex | null;
+    try {
+      stream = await mux.accept();
+    } catch {
+      return;
+    }
+    if (stream === null) return;
+    visitorStream(session, stream).catch((err) => {
+      session.log.warn(`visitor stream dropped: ${(err as Error).message}`);
+      stream.close();
+    });
+  }
+}
+
+async function visitorStream(session: ClientSession, stream: Duplex): Promise<void> {
+  const nonce = randomHex(32);
+  await writeMessage(stream, { type: "ServerHello", version: PROTOCOL_VERSION, nonce });
+  const msg = await withTimeout(
+    expectMessage(stream, "NewVisitorConn"),
+    VISITOR_HANDSHAKE_TIMEOUT_MS,
+    "waiting for NewVisitorConn",
+  );
+  await serveVisitorConn(session.services, stream, msg, {
+    nonce,
+    user: typeof session.login.user === "string" ? session.login.user : "",
+    addr: session.remoteAddr,
+  });
+}
+
+/**
+ * Serves a visitor connection dialed to `bindPort` (tcpMux off) whose
+ * `ServerHello` carried `nonce`: it must name a logged-in client by run id
+ * and prove the token for this nonce. Never rejects; closes `conn` on
+ * refusal.
+ */
+export async function serveDialedVisitor(
+  services: ServerServices,
+  sessions: ReadonlyMap<string, ClientSession>,
+  conn: Duplex & { remoteAddr: string },
+  msg: NewVisitorConn,
+  nonce: string,
+): Promise<void> {
+  const runId = typeof msg.runId === "string" ? msg.runId : "";
+  const session = sessions.get(runId);
+  const ok = session !== undefined &&
+    await verifyProof(services.config.auth.token, ["visitor-conn", nonce, runId], msg.authProof);
+  if (!ok) {
+    const error = session ? "authorization failed: token mismatch" : `unknown client [${runId}]`;
+    services.log.warn(`visitor connection from ${conn.remoteAddr} refused: ${error}`);
+    await writeMessage(conn, { type: "NewVisitorConnResp", error }).catch(() => {});
+    conn.close();
+    return;
+  }
+  await serveVisitorConn(services, conn, msg, {
+    nonce,
+    user: typeof session.login.user === "string" ? session.login.user : "",
+    addr: conn.remoteAddr,
+  });
+}
