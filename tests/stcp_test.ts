@@ -12,6 +12,10 @@ import { DfrpClient } from "../lib/client/client.ts";
 import { parseClientConfig } from "../lib/config/load.ts";
 import type { StcpVisitor } from "../lib/client/visitor/stcp.ts";
 import { wrapTcp } from "../lib/net/tcp_conn.ts";
+import { writeAll } from "../lib/net/duplex.ts";
+import { MuxSession } from "../lib/mux/mod.ts";
+import { expectMessage, writeMessage } from "../lib/protocol/codec.ts";
+import { dialServer, login } from "../lib/client/login.ts";
 
 /** A TCP service that counts connections and bytes it receives, and echoes. */
 function countingEcho(): { port: number; conns: number; bytes: number } & Disposable {
@@ -225,4 +229,79 @@ Deno.test("stcp: a negative bindPort takes no listener; handed-over connections 
   } finally {
     await client.close();
   }
+});
+
+Deno.test("stcp: bad visitor input is refused and logged; the server keeps serving", async () => {
+  using echo = echoServer();
+  await using server = await startServer(`auth.token = "t"`);
+  await using own = await startClient(owner(server.port, echo.port));
+  await own.waitFor(/\[secret-echo\] start proxy success/);
+  const cfg = parseClientConfig(
+    `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nauth.token = "t"`,
+    "frpc.toml",
+  ).config;
+  // tcpMux on: a logged-in client opens visitor streams by hand.
+  const conn = await dialServer(cfg);
+  await login(conn, cfg, "");
+  const mux = new MuxSession(conn, { client: true });
+  mux.open(); // the control stream
+  try {
+    const garbage = mux.open();
+    await expectMessage(garbage, "ServerHello");
+    await writeAll(garbage, new Uint8Array([0, 0, 0, 3, 0x7b, 0x7d, 0x7d]));
+    await server.waitFor(/visitor stream dropped: frame is not/);
+    // A proof of the wrong shape is refused by the owner, not a crash.
+    const odd = mux.open();
+    await expectMessage(odd, "ServerHello");
+    await writeMessage(odd, {
+      type: "NewVisitorConn",
+      proxyName: "secret-echo",
+      serverUser: "",
+      visitorType: "stcp",
+      proof: "not hex",
+    });
+    const resp = await expectMessage(odd, "NewVisitorConnResp");
+    assertEquals(resp.error, "wrong secret key");
+    const wrongType = mux.open();
+    await expectMessage(wrongType, "ServerHello");
+    await writeMessage(wrongType, {
+      type: "NewVisitorConn",
+      proxyName: "secret-echo",
+      serverUser: "",
+      visitorType: "sudp",
+      proof: "",
+    });
+    assertEquals(
+      (await expectMessage(wrongType, "NewVisitorConnResp")).error,
+      "proxy [secret-echo] is stcp, not sudp",
+    );
+  } finally {
+    mux.close("done");
+    conn.close();
+  }
+  // tcpMux off style: a visitor connection naming no logged-in client.
+  const raw = await dialServer(cfg);
+  try {
+    await writeMessage(raw, {
+      type: "NewVisitorConn",
+      proxyName: "secret-echo",
+      serverUser: "",
+      visitorType: "stcp",
+      proof: "",
+      runId: "0123456789abcdef",
+      authProof: "00",
+    });
+    assertEquals(
+      (await expectMessage(raw, "NewVisitorConnResp")).error,
+      "unknown client [0123456789abcdef]",
+    );
+  } finally {
+    raw.close();
+  }
+  // Still serving: a real visitor gets through.
+  const bindPort = freePort();
+  await using vis = await startClient(visitor(server.port, bindPort));
+  await vis.waitFor(/start stcp visitor success/);
+  const reply = await roundTrip(bindPort, new TextEncoder().encode("still here"));
+  assertEquals(new TextDecoder().decode(reply), "still here");
 });

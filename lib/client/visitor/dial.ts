@@ -32,7 +32,18 @@ import type { ServerChannel, VisitorContext } from "./visitor.ts";
  */
 export const VISITOR_VERDICT_WAIT_MS = 30_000;
 
-/** The server or the proxy's owner refused the visitor; `message` is the reason. */
+/**
+ * The server or the proxy's owner refused the visitor; `message` is the reason.
+ *
+ * @example
+ * ```ts
+ * import { dialVisitor, VisitorRefused } from "./dial.ts";
+ * declare const attempt: ReturnType<typeof dialVisitor>;
+ * await attempt.catch((err) => {
+ *   if (err instanceof VisitorRefused) console.log(`refused: ${err.message}`);
+ * });
+ * ```
+ */
 export class VisitorRefused extends Error {
   override name = "VisitorRefused";
 }

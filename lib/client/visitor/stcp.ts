@@ -21,7 +21,17 @@ import { dialVisitor } from "./dial.ts";
 import { registerVisitor } from "./registry.ts";
 import type { Visitor, VisitorContext } from "./visitor.ts";
 
-/** The name a visitor's target is known by in logs: `user.name`, or `name`. */
+/**
+ * The name a visitor's target is known by in logs: `user.name`, or `name`.
+ *
+ * @example
+ * ```ts
+ * import { targetLabel } from "./stcp.ts";
+ * import type { VisitorConfig } from "../../config/mod.ts";
+ * declare const config: VisitorConfig; // serverUser "", serverName "ssh"
+ * targetLabel(config, "bob"); // "bob.ssh"
+ * ```
+ */
 export function targetLabel(config: VisitorConfig, ownUser: string): string {
   const user = config.serverUser || ownUser;
   return user ? `${user}.${config.serverName}` : config.serverName;
