@@ -27,6 +27,7 @@ import type { TransportConn } from "../transport/transport.ts";
 import { dialServer, dialWorkConn, HANDSHAKE_TIMEOUT_MS, login, LoginError } from "./login.ts";
 import type { ClientProxy } from "./proxy/proxy.ts";
 import { clientProxyFactory } from "./proxy/registry.ts";
+import { pluginProxyFactory } from "./proxy/plugin_proxy.ts";
 import { HealthChecker } from "./health_check.ts";
 import { VisitorManager } from "./visitor/manager.ts";
 import { serverChannelOpener } from "./visitor/dial.ts";
@@ -363,7 +364,7 @@ export class DfrpClient extends EventTarget {
           this.dispatchEvent(new CustomEvent("proxy", { detail: { ...status } }));
           return;
         }
-        const factory = clientProxyFactory(config.type);
+        const factory = config.plugin?.type ? pluginProxyFactory : clientProxyFactory(config.type);
         if (!factory) {
           status.status = "start error";
           status.err = `proxy type ${config.type} is not supported by this client`;

@@ -38,14 +38,14 @@ import {
 
 const headerOps = () => obj({ set: stringMap() });
 
-const pluginSchema = unsupported(tagged("plugin", {}, {
+const pluginSchema = tagged("plugin", {}, {
   http2https: { localAddr: str(), hostHeaderRewrite: str(), requestHeaders: headerOps() },
   http_proxy: { httpUser: str(), httpPassword: str() },
   https2http: {
     localAddr: str(),
     hostHeaderRewrite: str(),
     requestHeaders: headerOps(),
-    enableHTTP2: bool(true),
+    enableHTTP2: unsupported(bool(true)),
     crtPath: str(),
     keyPath: str(),
   },
@@ -53,7 +53,7 @@ const pluginSchema = unsupported(tagged("plugin", {}, {
     localAddr: str(),
     hostHeaderRewrite: str(),
     requestHeaders: headerOps(),
-    enableHTTP2: bool(true),
+    enableHTTP2: unsupported(bool(true)),
     crtPath: str(),
     keyPath: str(),
   },
@@ -63,7 +63,7 @@ const pluginSchema = unsupported(tagged("plugin", {}, {
   unix_domain_socket: { unixPath: str() },
   tls2raw: { localAddr: str(), crtPath: str(), keyPath: str() },
   virtual_net: {},
-}));
+}, { unsupportedTypes: ["virtual_net"] });
 
 const natTraversal = () => unsupported(obj({ disableAssistedAddrs: bool(false) }));
 
