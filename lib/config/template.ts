@@ -1,16 +1,36 @@
 /**
  * The subset of Go's text/template that frp config files use, applied to the
- * raw text before parsing. Now: `{{ .Envs.NAME }}` and `{{/* comments *\/}}`,
- * with `{{-` / `-}}` whitespace trimming.
+ * raw text before parsing:
  *
- * The text is first split into text and action nodes ({@linkcode
- * parseTemplate}), then rendered; a block action such as frp's
- * `{{- range $_, $v := parseNumberRangePair "6000-6006" "7000-7006" }}` can
- * later be added by grouping nodes up to `{{ end }}` and giving
- * `renderTemplate` a scope for `$v`, without changing the parser.
+ * - `{{ .Envs.NAME }}` (also `$.Envs.NAME`), `{{/* comments *\/}}`, `{{-` / `-}}` trimming;
+ * - `{{ range $i, $v := parseNumberRangePair "6000-6006" "7000-7006" }}` … `{{ else }}` …
+ *   `{{ end }}`, nestable, with `$v.First` / `$v.Second`; `parseNumberRange` yields numbers;
+ * - `$x := pipeline` declarations, `|` pipelines, `( ... )` sub-expressions, string and
+ *   number literals.
+ *
+ * Three stages: {@linkcode parseTemplate} splits the text into text and action
+ * nodes; `buildTree` compiles each action's expression once and groups
+ * `range` … `end` into blocks (checking variables are declared, as Go does
+ * at parse time); `renderTemplate` walks the tree with a scope chain. A new
+ * template function is one entry in {@linkcode templateFunctions}.
  *
  * @module
  */
+
+import {
+  compileAction,
+  EnvMap,
+  evaluate,
+  type Expr,
+  formatValue,
+  goType,
+  Root,
+  type Scope,
+  setVar,
+  type TemplateValue,
+} from "./template_expr.ts";
+
+export { templateFunctions } from "./template_expr.ts";
 
 /** A piece of template source. */
 export type TemplateNode =
@@ -31,30 +51,6 @@ export class TemplateError extends Error {
     this.line = line;
   }
 }
-
-/**
- * Evaluates one action expression; returns undefined when it does not
- * recognise the expression, so the next evaluator can try.
- */
-export type Evaluator = (expr: string, ctx: TemplateContext) => string | undefined;
-
-const ENV_REF = /^\.Envs\.([A-Za-z_][A-Za-z0-9_]*)$/;
-
-/**
- * Expression evaluators, tried in order. Add template functions here.
- *
- * @example
- * ```ts
- * import { evaluators } from "./template.ts";
- * evaluators.push((expr) => (expr === '"literal"' ? "literal" : undefined));
- * ```
- */
-export const evaluators: Evaluator[] = [
-  (expr, ctx) => {
-    const m = ENV_REF.exec(expr);
-    return m ? ctx.envs[m[1]] ?? "" : undefined;
-  },
-];
 
 /**
  * Splits template source into nodes, applying `{{-` / `-}}` trimming to the
@@ -103,34 +99,24 @@ export function parseTemplate(src: string): TemplateNode[] {
 }
 
 /**
- * Renders template source. Throws {@linkcode TemplateError} for actions it
- * does not know.
+ * Renders template source. Throws {@linkcode TemplateError} (with the line
+ * of the offending action) for unknown or failing actions.
  *
  * @example
  * ```ts
  * import { renderTemplate } from "./template.ts";
  * renderTemplate('token = "{{ .Envs.TOKEN }}"', { envs: { TOKEN: "abc" } }); // 'token = "abc"'
+ * renderTemplate('{{ range $_, $v := parseNumberRange "1-3" }}{{ $v }} {{ end }}', { envs: {} });
+ * // "1 2 3 "
  * ```
  */
 export function renderTemplate(src: string, ctx: TemplateContext): string {
   if (!src.includes("{{")) return src;
-  let out = "";
-  for (const node of parseTemplate(src)) {
-    if (node.kind === "text") {
-      out += node.text;
-      continue;
-    }
-    let value: string | undefined;
-    for (const ev of evaluators) {
-      value = ev(node.expr, ctx);
-      if (value !== undefined) break;
-    }
-    if (value === undefined) {
-      throw new TemplateError(node.line, `template: unsupported action "{{ ${node.expr} }}"`);
-    }
-    out += value;
-  }
-  return out;
+  const tree = buildTree(parseTemplate(src));
+  const root = new Root(new EnvMap(ctx.envs));
+  const out: string[] = [];
+  renderBlock(tree, { vars: new Map([["$", root]]) }, root, out);
+  return out.join("");
 }
 
 /**
@@ -157,6 +143,133 @@ export function envContext(): TemplateContext {
     },
   });
   return { envs };
+}
+
+// ---------------------------------------------------------------------------
+// The tree: text, output actions, declarations and range blocks.
+
+type TreeNode =
+  | { kind: "text"; text: string }
+  | { kind: "output" | "declare" | "assign"; name: string; expr: Expr; src: string; line: number }
+  | RangeNode;
+
+interface RangeNode {
+  kind: "range";
+  vars: string[];
+  expr: Expr;
+  src: string;
+  line: number;
+  body: TreeNode[];
+  elseBody: TreeNode[];
+}
+
+function buildTree(nodes: TemplateNode[]): TreeNode[] {
+  const top: TreeNode[] = [];
+  // Open ranges; each collects into body, then into elseBody after {{ else }}.
+  const stack: { node: RangeNode; inElse: boolean; outer: Set<string> }[] = [];
+  let declared = new Set<string>(["$"]);
+  const target = (): TreeNode[] => {
+    const f = stack.at(-1);
+    return f ? (f.inElse ? f.node.elseBody : f.node.body) : top;
+  };
+  for (const n of nodes) {
+    if (n.kind === "text") {
+      target().push(n);
+      continue;
+    }
+    const fail = (why: string): never => {
+      throw new TemplateError(n.line, `template: unsupported action "{{ ${n.expr} }}": ${why}`);
+    };
+    let action;
+    try {
+      action = compileAction(n.expr, declared);
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+    const { keyword, vars, expr } = action;
+    const src = `{{ ${n.expr} }}`;
+    if (keyword === "end" || keyword === "else") {
+      const frame = stack.at(-1) ?? fail(`{{ ${keyword} }} outside range`);
+      if (keyword === "else") {
+        if (frame.inElse) fail("a range has at most one {{ else }}");
+        frame.inElse = true;
+        declared = new Set(frame.outer); // range variables are not visible in else
+      } else {
+        stack.pop();
+        declared = frame.outer;
+      }
+    } else if (keyword === "range") {
+      const node: RangeNode = {
+        kind: "range",
+        vars,
+        expr: expr!,
+        src,
+        line: n.line,
+        body: [],
+        elseBody: [],
+      };
+      target().push(node);
+      stack.push({ node, inElse: false, outer: declared });
+      declared = new Set([...declared, ...vars]);
+    } else {
+      const kind = vars.length === 0 ? "output" : action.assign ? "assign" : "declare";
+      target().push({ kind, name: vars[0] ?? "", expr: expr!, src, line: n.line });
+      if (kind === "declare") declared.add(vars[0]);
+    }
+  }
+  const open = stack.at(-1);
+  if (open) {
+    throw new TemplateError(
+      open.node.line,
+      `template: "${open.node.src}" has no matching {{ end }}`,
+    );
+  }
+  return top;
+}
+
+// ---------------------------------------------------------------------------
+// Rendering.
+
+function renderBlock(nodes: TreeNode[], scope: Scope, dot: TemplateValue, out: string[]): void {
+  for (const node of nodes) {
+    if (node.kind === "text") {
+      out.push(node.text);
+      continue;
+    }
+    try {
+      if (node.kind === "range") renderRange(node, scope, dot, out);
+      else {
+        const value = evaluate(node.expr, scope, dot);
+        if (node.kind === "output") out.push(formatValue(value));
+        else if (node.kind === "assign") setVar(scope, node.name, value);
+        else scope.vars.set(node.name, value);
+      }
+    } catch (e) {
+      if (e instanceof TemplateError) throw e;
+      throw new TemplateError(node.line, `template: "${node.src}": ${(e as Error).message}`);
+    }
+  }
+}
+
+function renderRange(node: RangeNode, scope: Scope, dot: TemplateValue, out: string[]): void {
+  const list = evaluate(node.expr, scope, dot);
+  if (!Array.isArray(list)) {
+    throw new Error(`range can't iterate over ${formatValue(list)} (${goType(list)})`);
+  }
+  if (list.length === 0) {
+    renderBlock(node.elseBody, { vars: new Map(), parent: scope }, dot, out);
+    return;
+  }
+  for (let i = 0; i < list.length; i++) {
+    // Go binds one variable to the element, two to index and element; dot is the element.
+    const vars = new Map<string, TemplateValue>();
+    if (node.vars.length === 1) vars.set(node.vars[0], list[i]);
+    else if (node.vars.length === 2) {
+      vars.set(node.vars[0], i);
+      vars.set(node.vars[1], list[i]);
+    }
+    renderBlock(node.body, { vars, parent: scope }, list[i], out);
+  }
 }
 
 function countLines(s: string): number {
