@@ -51,12 +51,14 @@ async function pingPong(port: number, payloads: Uint8Array[]): Promise<Uint8Arra
   try {
     for (const [i, payload] of payloads.entries()) {
       await sock.send(payload, to);
-      for (;;) {
+      for (let resends = 0;;) {
         let timer: ReturnType<typeof setTimeout> | undefined;
         const quiet = new Promise<null>((r) => timer = setTimeout(() => r(null), 500));
         const got = await Promise.race([pending, quiet]);
         clearTimeout(timer);
         if (got === null) {
+          // A tunnel that lost its way would otherwise be retried forever.
+          if (++resends > 40) throw new Error(`no echo of datagram ${i} after ${resends} sends`);
           await sock.send(payload, to);
           continue;
         }
@@ -87,14 +89,16 @@ function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
 }
 
 async function udpTunnel(tcpMux: boolean, localPort: number, extra = "", serverExtra = "") {
+  // Debug logs show the work connection's life when a test fails.
   const server = await startServer(
-    `auth.token = "u"\ntransport.tcpMux = ${tcpMux}\n${serverExtra}`,
+    `auth.token = "u"\ntransport.tcpMux = ${tcpMux}\nlog.level = "debug"\n${serverExtra}`,
   );
   const client = await startClient(`
 serverAddr = "127.0.0.1"
 serverPort = ${server.port}
 auth.token = "u"
 transport.tcpMux = ${tcpMux}
+log.level = "debug"
 
 [[proxies]]
 name = "udp"
@@ -164,7 +168,11 @@ for (const tcpMux of [true, false]) {
           new DataView(p.buffer).setUint32(0, i);
           return p;
         });
-        const echoes = await pingPong(remotePort, payloads);
+        const echoes = await pingPong(remotePort, payloads).catch((err) => {
+          throw new Error(
+            `sender ${s}: ${err.message}\n--- server:\n${server.output}\n--- client:\n${client.output}`,
+          );
+        });
         assertEquals(echoes.map((e) => e.length), payloads.map((p) => p.length), `sender ${s}`);
         return [await sha256(concat(payloads)), await sha256(concat(echoes))];
       }),
@@ -206,7 +214,7 @@ Deno.test("udp proxy: datagrams over udpPacketSize are dropped and logged, small
     true,
     echo.port,
     "",
-    `udpPacketSize = 1000\nlog.level = "debug"`,
+    "udpPacketSize = 1000",
   );
   await using _s = server;
   await using _c = client;
