@@ -5,6 +5,7 @@
  */
 
 import { assertEquals } from "./_assert.ts";
+import { makeCerts } from "./_certs.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
 
 const dec = new TextDecoder();
@@ -108,7 +109,7 @@ Deno.test("socks5 plugin: curl --socks5-hostname without auth", async () => {
     `127.0.0.1:${t.remotePort}`,
     `http://localhost:${web.port}/via-socks?x=1`,
   );
-  assertEquals(r.status, 200, r.stderr);
+  assertEquals(r.status, 200, r.stderr + r.body);
   assertEquals(JSON.parse(r.body).path, "/via-socks?x=1");
 });
 
@@ -159,4 +160,82 @@ Deno.test("unix_domain_socket plugin: socat echo over a unix socket", async () =
     await serving;
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+// The visitor dials from 127.0.0.2 so that its address differs from the
+// plugin's own loopback address (127.0.0.1) that the backend sees as peer.
+const VISITOR = ["--interface", "127.0.0.2"];
+
+Deno.test("https2http plugin: curl -k, headers rewritten, X-Forwarded-For is the visitor", async () => {
+  const certs = await makeCerts();
+  await using web = backend();
+  await using t = await tunnel(`type = "https2http"
+localAddr = "127.0.0.1:${web.port}"
+crtPath = "${certs.serverCert}"
+keyPath = "${certs.serverKey}"
+hostHeaderRewrite = "backend.internal"
+requestHeaders.set.x-extra = "from-plugin"`);
+  const r = await curl(
+    ...VISITOR,
+    "-k",
+    "-H",
+    "X-Forwarded-For: 10.9.8.7",
+    "--data",
+    "payload",
+    `https://localhost:${t.remotePort}/p?q=1`,
+  );
+  assertEquals(r.status, 200, r.stderr + r.body);
+  const seen = JSON.parse(r.body);
+  assertEquals(seen.method, "POST");
+  assertEquals(seen.path, "/p?q=1");
+  assertEquals(seen.host, "backend.internal");
+  assertEquals(seen.extra, "from-plugin");
+  assertEquals(seen.xff, "10.9.8.7, 127.0.0.2");
+  assertEquals(seen.xfp, "https");
+  assertEquals(seen.xfh, `localhost:${t.remotePort}`);
+  assertEquals(seen.body, "payload");
+});
+
+Deno.test("http2https plugin: plain HTTP in, TLS to a self-signed backend", async () => {
+  const certs = await makeCerts();
+  await using web = backend({ cert: certs.serverCert, key: certs.serverKey });
+  await using t = await tunnel(`type = "http2https"
+localAddr = "127.0.0.1:${web.port}"
+requestHeaders.set.x-extra = "tls-backend"`);
+  const r = await curl(...VISITOR, `http://127.0.0.1:${t.remotePort}/secure`);
+  assertEquals(r.status, 200, r.stderr + r.body);
+  const seen = JSON.parse(r.body);
+  assertEquals(seen.path, "/secure");
+  assertEquals(seen.host, `127.0.0.1:${t.remotePort}`);
+  assertEquals(seen.extra, "tls-backend");
+  assertEquals(seen.xff, "127.0.0.2");
+});
+
+Deno.test("http2http and https2https plugins; a dead localAddr is a 502, and serving goes on", async () => {
+  const certs = await makeCerts();
+  await using web = backend();
+  await using t = await tunnel(`type = "http2http"
+localAddr = "127.0.0.1:${web.port}"
+hostHeaderRewrite = "rewritten"`);
+  const r = await curl(...VISITOR, `http://127.0.0.1:${t.remotePort}/plain`);
+  assertEquals(r.status, 200, r.stderr + r.body);
+  assertEquals(JSON.parse(r.body).host, "rewritten");
+  assertEquals(JSON.parse(r.body).xff, "127.0.0.2");
+
+  await using tlsWeb = backend({ cert: certs.serverCert, key: certs.serverKey });
+  await using t2 = await tunnel(`type = "https2https"
+localAddr = "127.0.0.1:${tlsWeb.port}"
+crtPath = "${certs.serverCert}"
+keyPath = "${certs.serverKey}"`);
+  const r2 = await curl(...VISITOR, "-k", `https://127.0.0.1:${t2.remotePort}/both-tls`);
+  assertEquals(r2.status, 200, r2.stderr + r2.body);
+  assertEquals(JSON.parse(r2.body).xff, "127.0.0.2");
+  assertEquals(JSON.parse(r2.body).xfp, "https");
+
+  await using t3 = await tunnel(`type = "http2http"\nlocalAddr = "127.0.0.1:${freePort()}"`);
+  const dead = await curl(`http://127.0.0.1:${t3.remotePort}/`);
+  assertEquals(dead.status, 502);
+  await t3.client.waitFor(/forward GET \/ to 127\.0\.0\.1:\d+: /);
+  const again = await curl(`http://127.0.0.1:${t.remotePort}/still`);
+  assertEquals(again.status, 200);
 });

@@ -11,3 +11,7 @@
 
 import "./unix_domain_socket.ts";
 import "./socks5.ts";
+import "./http2http.ts";
+import "./http2https.ts";
+import "./https2http.ts";
+import "./https2https.ts";
