@@ -61,12 +61,12 @@ export const serverSchema = obj({
   tcpmuxPassthrough: bool(false),
   subDomainHost: str(),
   custom404Page: str(),
-  sshTunnelGateway: unsupported(obj({
+  sshTunnelGateway: obj({
     bindPort: port(),
     privateKeyFile: str(),
     autoGenPrivateKeyPath: str("./.autogen_ssh_key"),
     authorizedKeysFile: str(),
-  })),
+  }),
   webServer: webServerSchema,
   enablePrometheus: bool(false),
   log: logSchema({ maxDaysSupported: false }),

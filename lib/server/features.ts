@@ -15,3 +15,4 @@ import "./vhost/https_vhost.ts";
 import "./vhost/tcpmux_vhost.ts";
 import "../admin/server/feature.ts";
 import "./visitor/secret_proxies.ts";
+import "./ssh_gateway/feature.ts";

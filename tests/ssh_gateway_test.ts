@@ -1,0 +1,221 @@
+/**
+ * The SSH tunnel gateway with the real OpenSSH client: `ssh -R` plus a
+ * command creates tcp and http proxies; `ssh -N -R` alone a tcp proxy;
+ * unknown keys, bad commands and wrong tokens are refused with a message.
+ */
+
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import {
+  DfrpProcess,
+  echoServer,
+  eventually,
+  freePort,
+  randomBytes,
+  roundTrip,
+  sha256,
+  startServer,
+} from "./_harness.ts";
+
+interface Keys {
+  dir: string;
+  /** Listed in the authorized keys file, with comment "alice". */
+  alice: string;
+  /** Not listed. */
+  stranger: string;
+  authorized: string;
+}
+
+async function makeKeys(): Promise<Keys> {
+  const dir = await Deno.makeTempDir({ prefix: "dfrp-ssh-" });
+  for (const [name, comment] of [["alice", "alice"], ["stranger", "mallory"]]) {
+    const out = await new Deno.Command("ssh-keygen", {
+      args: ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", `${dir}/${name}`],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+  }
+  const authorized = `${dir}/authorized_keys`;
+  await Deno.writeTextFile(
+    authorized,
+    `# test keys\n${await Deno.readTextFile(`${dir}/alice.pub`)}`,
+  );
+  return { dir, alice: `${dir}/alice`, stranger: `${dir}/stranger`, authorized };
+}
+
+/** `ssh` to the gateway with `args` (forward flags and command), output collected. */
+function ssh(port: number, identity: string | null, args: string[]): DfrpProcess {
+  const child = new Deno.Command("ssh", {
+    args: [
+      "-F",
+      "/dev/null",
+      "-o",
+      "StrictHostKeyChecking=no",
+      "-o",
+      "UserKnownHostsFile=/dev/null",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "LogLevel=ERROR",
+      "-o",
+      "ExitOnForwardFailure=yes",
+      ...(identity ? ["-o", "IdentitiesOnly=yes", "-i", identity] : []),
+      "-p",
+      String(port),
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return new DfrpProcess(child, "ssh");
+}
+
+async function gatewayServer(keys: Keys | null, extra = "") {
+  const sshPort = freePort();
+  const hostKey = `${await Deno.makeTempDir({ prefix: "dfrp-ssh-host-" })}/host_key`;
+  const server = await startServer(`
+sshTunnelGateway.bindPort = ${sshPort}
+sshTunnelGateway.autoGenPrivateKeyPath = "${hostKey}"
+${keys ? `sshTunnelGateway.authorizedKeysFile = "${keys.authorized}"` : ""}
+${extra}
+`);
+  await server.waitFor(/ssh tunnel gateway listen on \S+:(\d+)/);
+  return Object.assign(server, { sshPort });
+}
+
+Deno.test("ssh gateway: tcp proxy from ssh -R and a command, hash-checked through it", async () => {
+  const keys = await makeKeys();
+  using echo = echoServer();
+  await using server = await gatewayServer(keys);
+  const remotePort = freePort();
+  await using tunnel = ssh(server.sshPort, keys.alice, [
+    "-R",
+    `:80:127.0.0.1:${echo.port}`,
+    "v0@127.0.0.1",
+    "tcp",
+    "--remote_port",
+    String(remotePort),
+    "-n",
+    "web",
+  ]);
+  const info = await tunnel.waitFor(/RemoteAddress: (\S+)/);
+  assertEquals(info[1], `:${remotePort}`);
+  assertMatch(tunnel.output, /User: alice\nProxyName: web\nType: tcp/);
+  const results = await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      const payload = randomBytes(1 + Math.floor(Math.random() * 200 * 1024));
+      const reply = await roundTrip(remotePort, payload);
+      return [await sha256(payload), await sha256(reply as Uint8Array<ArrayBuffer>)];
+    }),
+  );
+  for (const [sent, got] of results) assertEquals(got, sent);
+  // Ending the ssh session ends the proxy and frees its port.
+  await tunnel.stop();
+  await server.waitFor(/\[web\] proxy closed/);
+  // Deno frees a closed listener's socket a moment later: retry, not sleep.
+  await eventually(() => Promise.resolve(Deno.listen({ port: remotePort }).close()));
+});
+
+Deno.test("ssh gateway: ssh -N -R port:host:port alone makes a tcp proxy on that port", async () => {
+  const keys = await makeKeys();
+  using echo = echoServer();
+  await using server = await gatewayServer(keys);
+  const remotePort = freePort();
+  await using _tunnel = ssh(server.sshPort, keys.alice, [
+    "-N",
+    "-R",
+    `${remotePort}:127.0.0.1:${echo.port}`,
+    "v0@127.0.0.1",
+  ]);
+  await server.waitFor(new RegExp(`tcp proxy listen at :${remotePort} success`));
+  const reply = await roundTrip(remotePort, new TextEncoder().encode("plain ssh -R"));
+  assertEquals(new TextDecoder().decode(reply), "plain ssh -R");
+});
+
+Deno.test("ssh gateway: http proxy by custom domain, reached with curl", async () => {
+  const keys = await makeKeys();
+  const web = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req) => new Response(`hello from ${new URL(req.url).pathname} via ${req.headers.get("host")}`),
+  );
+  const vhostPort = freePort();
+  await using server = await gatewayServer(keys, `vhostHTTPPort = ${vhostPort}`);
+  await using tunnel = ssh(server.sshPort, keys.alice, [
+    "-R",
+    `:80:127.0.0.1:${web.addr.port}`,
+    "v0@127.0.0.1",
+    "http",
+    "--custom_domain",
+    "app.example.test",
+  ]);
+  await tunnel.waitFor(/RemoteAddress: /);
+  assertMatch(tunnel.output, /Type: http/);
+  const out = await new Deno.Command("curl", {
+    args: ["-sS", "-H", "Host: app.example.test", `http://127.0.0.1:${vhostPort}/some/path`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  assertEquals(new TextDecoder().decode(out.stdout), "hello from /some/path via app.example.test");
+  await tunnel.stop();
+  await web.shutdown();
+});
+
+Deno.test("ssh gateway: a key not in authorizedKeysFile is refused; the gateway keeps serving", async () => {
+  const keys = await makeKeys();
+  using echo = echoServer();
+  await using server = await gatewayServer(keys);
+  const remotePort = freePort();
+  const forward = ["-R", `:80:127.0.0.1:${echo.port}`, "v0@127.0.0.1", "tcp", "-r"];
+  await using stranger = ssh(server.sshPort, keys.stranger, [...forward, String(remotePort)]);
+  const status = await stranger.exited;
+  assertEquals(status.code, 255);
+  assertMatch(stranger.output, /Permission denied \(publickey\)/);
+  await server.waitFor(/unknown public key \(ssh-ed25519\) from 127\.0\.0\.1:\d+, refused/);
+  await using alice = ssh(server.sshPort, keys.alice, [...forward, String(remotePort)]);
+  await alice.waitFor(/RemoteAddress: /);
+  const reply = await roundTrip(remotePort, new TextEncoder().encode("still serving"));
+  assertEquals(new TextDecoder().decode(reply), "still serving");
+});
+
+Deno.test("ssh gateway: bad commands get a clear message on the ssh session", async () => {
+  const keys = await makeKeys();
+  using echo = echoServer();
+  await using server = await gatewayServer(keys);
+  const cases: Array<[string[], RegExp]> = [
+    [["bogus"], /invalid proxy type: bogus, support types: \[tcp http https tcpmux stcp\]/],
+    [["tcp", "--no_such_flag"], /unknown flag: --no-such-flag/],
+    [["tcp", "-r", "many"], /--remote_port: "many" is not a number/],
+    [["http"], /subdomain and customDomains must not both be empty/],
+  ];
+  for (const [command, message] of cases) {
+    await using session = ssh(server.sshPort, keys.alice, [
+      "-R",
+      `:80:127.0.0.1:${echo.port}`,
+      "v0@127.0.0.1",
+      ...command,
+    ]);
+    const status = await session.exited;
+    assertMatch(session.output, message);
+    assertEquals(status.code, 1, session.output);
+  }
+  await using help = ssh(server.sshPort, keys.alice, ["v0@127.0.0.1", "tcp", "--help"]);
+  assertEquals((await help.exited).code, 0);
+  assertMatch(help.output, /-r, --remote_port int/);
+  await server.waitFor(/refused: invalid proxy type: bogus/);
+});
+
+Deno.test("ssh gateway: without authorizedKeysFile the server's token is required", async () => {
+  using echo = echoServer();
+  await using server = await gatewayServer(null, `auth.token = "s3cret"`);
+  const remotePort = freePort();
+  const forward = ["-R", `:80:127.0.0.1:${echo.port}`, "v0@127.0.0.1", "tcp", "-r"];
+  await using wrong = ssh(server.sshPort, null, [...forward, String(remotePort), "-t", "nope"]);
+  assertEquals((await wrong.exited).code, 1);
+  assertMatch(wrong.output, /token in login doesn't match token from configuration/);
+  await using right = ssh(server.sshPort, null, [...forward, String(remotePort), "-t", "s3cret"]);
+  await right.waitFor(/RemoteAddress: :\d+/);
+  const reply = await roundTrip(remotePort, new TextEncoder().encode("token ok"));
+  assertEquals(new TextDecoder().decode(reply), "token ok");
+});
