@@ -4,9 +4,9 @@
  * (unix socket), openssl s_client (tls2raw).
  */
 
-import { assertEquals } from "./_assert.ts";
+import { assertEquals, assertMatch } from "./_assert.ts";
 import { makeCerts } from "./_certs.ts";
-import { freePort, startClient, startServer } from "./_harness.ts";
+import { echoServer, freePort, randomBytes, sha256, startClient, startServer } from "./_harness.ts";
 
 const dec = new TextDecoder();
 
@@ -238,4 +238,143 @@ keyPath = "${certs.serverKey}"`);
   await t3.client.waitFor(/forward GET \/ to 127\.0\.0\.1:\d+: /);
   const again = await curl(`http://127.0.0.1:${t.remotePort}/still`);
   assertEquals(again.status, 200);
+});
+
+Deno.test("tls2raw plugin: TLS from the user, plain bytes to an echo service, hash-checked", async () => {
+  const certs = await makeCerts();
+  using echo = echoServer();
+  await using t = await tunnel(`type = "tls2raw"
+localAddr = "127.0.0.1:${echo.port}"
+crtPath = "${certs.serverCert}"
+keyPath = "${certs.serverKey}"`);
+  const payload = randomBytes(200 * 1024);
+  const conn = await Deno.connectTls({
+    hostname: "localhost",
+    port: t.remotePort,
+    caCerts: [await Deno.readTextFile(certs.ca)],
+  });
+  try {
+    const writing = (async () => {
+      for (let off = 0; off < payload.length;) off += await conn.write(payload.subarray(off));
+    })();
+    const got = new Uint8Array(payload.length);
+    for (let off = 0; off < got.length;) {
+      const n = await conn.read(got.subarray(off));
+      if (n === null) throw new Error(`ended after ${off} bytes`);
+      off += n;
+    }
+    await writing;
+    assertEquals(await sha256(got), await sha256(payload));
+  } finally {
+    conn.close();
+  }
+  // A plain-text client is refused at the handshake; the plugin keeps serving.
+  const plain = await Deno.connect({ hostname: "127.0.0.1", port: t.remotePort });
+  await plain.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+  await t.client.waitFor(/tls handshake with 127\.0\.0\.1:\d+ error/);
+  plain.close();
+});
+
+Deno.test("http_proxy plugin: 407 without credentials, plain GET and CONNECT with them", async () => {
+  const certs = await makeCerts();
+  await using web = backend();
+  await using tlsWeb = backend({ cert: certs.serverCert, key: certs.serverKey });
+  await using t = await tunnel(`type = "http_proxy"\nhttpUser = "alice"\nhttpPassword = "s3cret"`);
+  const proxy = `http://127.0.0.1:${t.remotePort}`;
+
+  const denied = await curl("-x", proxy, `http://127.0.0.1:${web.port}/x`);
+  assertEquals(denied.status, 407);
+  assertMatch(denied.headers, /proxy-authenticate: Basic/i);
+  const wrong = await curl("-x", proxy, "-U", "alice:nope", `http://127.0.0.1:${web.port}/x`);
+  assertEquals(wrong.status, 407);
+  await t.client.waitFor(/proxy authentication failed/);
+
+  const plain = await curl(
+    "-x",
+    proxy,
+    "-U",
+    "alice:s3cret",
+    "--data",
+    "posted",
+    `http://localhost:${web.port}/plain?a=b`,
+  );
+  assertEquals(plain.status, 200, plain.stderr + plain.body);
+  const seen = JSON.parse(plain.body);
+  assertEquals(seen.path, "/plain?a=b");
+  assertEquals(seen.host, `localhost:${web.port}`);
+  assertEquals(seen.body, "posted");
+  assertEquals(seen.proxyAuth, null);
+
+  const tunnelled = await curl(
+    "-x",
+    proxy,
+    "-U",
+    "alice:s3cret",
+    "--cacert",
+    certs.ca,
+    `https://localhost:${tlsWeb.port}/over-connect`,
+  );
+  assertEquals(tunnelled.status, 200, tunnelled.stderr + tunnelled.body);
+  assertEquals(JSON.parse(tunnelled.body).path, "/over-connect");
+
+  // CONNECT for a plain-HTTP URL too (curl -p), and CONNECT without credentials.
+  const forced = await curl(
+    "-p",
+    "-x",
+    proxy,
+    "-U",
+    "alice:s3cret",
+    `http://127.0.0.1:${web.port}/p`,
+  );
+  assertEquals(forced.status, 200, forced.stderr);
+  const connectDenied = await curl("-p", "-x", proxy, `http://127.0.0.1:${web.port}/p`);
+  // curl reports a refused CONNECT as a tunnel failure, not as the final status.
+  assertMatch(connectDenied.stderr, /CONNECT tunnel failed, response 407/);
+
+  // Not a proxy request: a clear 400, and the plugin goes on serving.
+  const direct = await curl(
+    "-H",
+    `Proxy-Authorization: Basic ${btoa("alice:s3cret")}`,
+    `http://127.0.0.1:${t.remotePort}/`,
+  );
+  assertEquals(direct.status, 400);
+  assertMatch(direct.body, /absolute http:\/\/ URL/);
+  const dead = await curl(
+    "-p",
+    "-x",
+    proxy,
+    "-U",
+    "alice:s3cret",
+    `http://127.0.0.1:${freePort()}/`,
+  );
+  assertMatch(dead.stderr, /CONNECT tunnel failed, response 502/);
+  const deadPlain = await curl(
+    "-x",
+    proxy,
+    "-U",
+    "alice:s3cret",
+    `http://127.0.0.1:${freePort()}/`,
+  );
+  assertEquals(deadPlain.status, 502);
+  const again = await curl("-x", proxy, "-U", "alice:s3cret", `http://127.0.0.1:${web.port}/again`);
+  assertEquals(again.status, 200);
+});
+
+Deno.test("http_proxy plugin: no credentials configured, keep-alive client gets answers", async () => {
+  await using web = backend();
+  await using t = await tunnel(`type = "http_proxy"`);
+  const proxy = `http://127.0.0.1:${t.remotePort}`;
+  // Two URLs in one curl run: the second request must not be lost on a closed connection.
+  const out = await new Deno.Command("curl", {
+    args: [
+      "-s",
+      "-x",
+      proxy,
+      `http://127.0.0.1:${web.port}/one`,
+      `http://127.0.0.1:${web.port}/two`,
+    ],
+    stdout: "piped",
+  }).output();
+  const text = dec.decode(out.stdout);
+  assertMatch(text, /"path":"\/one".*"path":"\/two"/s);
 });

@@ -15,3 +15,5 @@ import "./http2http.ts";
 import "./http2https.ts";
 import "./https2http.ts";
 import "./https2https.ts";
+import "./tls2raw.ts";
+import "./http_proxy.ts";
