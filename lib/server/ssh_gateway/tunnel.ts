@@ -25,11 +25,10 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Logger } from "../../log.ts";
 import { withTimeout } from "../../net/timeout.ts";
-import type { NodeSocketConn } from "../../transport/node_socket_conn.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
 import type { ServerServices } from "../session.ts";
 import { ClientInfo } from "../stats.ts";
-import { channelConn } from "./channel_conn.ts";
+import { ChannelConn } from "./channel_conn.ts";
 import { parseTunnelCommand, tunnelUsage } from "./command.ts";
 import type { SshChannel, SshClientConn } from "./ssh2.ts";
 import { startVirtualProxy, type VirtualProxy } from "./virtual_proxy.ts";
@@ -60,7 +59,7 @@ export class SshTunnel {
   #shell = false;
   #wake?: () => void;
   #proxy?: VirtualProxy;
-  #conns = new Set<NodeSocketConn>();
+  #conns = new Set<ChannelConn>();
   #info: ClientInfo;
   #closed = false;
 
@@ -202,7 +201,7 @@ export class SshTunnel {
     }
   }
 
-  async #openWorkConn(ends: ConnEnds): Promise<NodeSocketConn> {
+  async #openWorkConn(ends: ConnEnds): Promise<ChannelConn> {
     const forward = this.#forward!;
     if (this.#closed) throw new Error("ssh tunnel is closed");
     const channel = await withTimeout(
@@ -218,7 +217,7 @@ export class SshTunnel {
       this.services.config.userConnTimeout * 1000,
       "opening a forwarded-tcpip channel",
     );
-    const conn = channelConn(channel, this.remoteAddr);
+    const conn = new ChannelConn(channel);
     if (this.#closed) {
       conn.close();
       throw new Error("ssh tunnel is closed");
