@@ -17,3 +17,4 @@ import "./https2http.ts";
 import "./https2https.ts";
 import "./tls2raw.ts";
 import "./http_proxy.ts";
+import "./static_file.ts";
