@@ -219,3 +219,36 @@ Deno.test("ssh gateway: without authorizedKeysFile the server's token is require
   const reply = await roundTrip(remotePort, new TextEncoder().encode("token ok"));
   assertEquals(new TextDecoder().decode(reply), "token ok");
 });
+
+Deno.test("ssh gateway: the admin API lists the tunnel's proxy and client, and can disconnect it", async () => {
+  const keys = await makeKeys();
+  using echo = echoServer();
+  const webPort = freePort();
+  await using server = await gatewayServer(keys, `webServer.port = ${webPort}`);
+  await using tunnel = ssh(server.sshPort, keys.alice, [
+    "-R",
+    `:80:127.0.0.1:${echo.port}`,
+    "v0@127.0.0.1",
+    "tcp",
+    "-n",
+    "admin-seen",
+  ]);
+  const port = Number((await tunnel.waitFor(/RemoteAddress: :(\d+)/))[1]);
+  await roundTrip(port, new TextEncoder().encode("count me"));
+  const api = async (path: string, method = "GET") => {
+    const res = await fetch(`http://127.0.0.1:${webPort}/api${path}`, { method });
+    return { status: res.status, body: await res.json() };
+  };
+  const proxy = (await api("/proxies/admin-seen")).body;
+  assertEquals(proxy.status, "online");
+  assertEquals(proxy.user, "alice");
+  assertEquals(proxy.todayTrafficIn, "count me".length);
+  const clients = (await api("/clients?status=online")).body as Array<Record<string, unknown>>;
+  const client = clients.find((c) => c.runID === proxy.clientID);
+  assert(client, `no client ${proxy.clientID} in ${JSON.stringify(clients)}`);
+  assertEquals(client.user, "alice");
+  assertEquals((await api(`/clients/${proxy.clientID}`, "DELETE")).status, 200);
+  await tunnel.exited;
+  await server.waitFor(/\[admin-seen\] proxy closed/);
+  assertEquals((await api("/proxies/admin-seen")).body.status, "offline");
+});

@@ -48,7 +48,8 @@ interface Forward {
 
 /** See the module doc. */
 export class SshTunnel {
-  readonly runId = `ssh-${hex(8)}`;
+  /** 16 hex digits, like a dfrpc run id, so the admin API takes it. */
+  readonly runId = hex(8);
   readonly log: Logger;
   /** The user named by the authorized key's comment ("" = none); set on authentication. */
   keyUser = "";
