@@ -89,8 +89,9 @@ Deno.test("full frpc example loads, unsupported keys are warnings", async () => 
   assertEquals(web.requestHeaders?.set["x-from-where"], "frp");
   assertEquals(web.healthCheck.httpHeaders, [{ name: "x-from-where", value: "frp" }]);
   assertEquals(config.proxies[6].plugin?.type, "unix_domain_socket");
+  assert(!warnings.some((w) => w.includes(":298: proxies[6].plugin")));
   assert(warnings.includes(
-    `${REF}/frpc_full_example.toml:298: proxies[6].plugin.type: not supported yet, ignored`,
+    `${REF}/frpc_full_example.toml:420: proxies[17].plugin.type: plugin type "virtual_net" is not supported yet`,
   ));
   assert(
     warnings.some((w) => /:195: proxies\[0\]\.transport\.useEncryption: not supported/.test(w)),
