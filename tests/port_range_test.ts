@@ -1,0 +1,143 @@
+/**
+ * frp's port range mapping end to end: a client config whose
+ * `parseNumberRangePair` template makes 1,000 tcp proxies, a server whose
+ * `allowPorts` covers them, and sampled ports carrying bytes to the matching
+ * local port. Prints how long registering and binding took.
+ *
+ * @module
+ */
+
+import { assertEquals, assertMatch } from "./_assert.ts";
+import { type DfrpProcess, roundTrip, startClient, startServer } from "./_harness.ts";
+
+const COUNT = 1000;
+
+/**
+ * `n` consecutive ports free on 127.0.0.1, below the kernel's ephemeral range
+ * (32768+) so that ports other tests get from the OS cannot land in it.
+ */
+function freePortBlock(n: number): number {
+  const low = 20000;
+  const high = 32767 - n;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    let start = low + Math.floor(Math.random() * (high - low));
+    let ok = 0;
+    for (let port = start; port < start + n; port++) {
+      try {
+        Deno.listen({ hostname: "127.0.0.1", port }).close();
+        ok++;
+      } catch {
+        start = port + 1; // restart the block after the taken port
+        ok = 0;
+        if (start + n > 32767) break;
+      }
+    }
+    if (ok === n) return start;
+  }
+  throw new Error(`no ${n} consecutive free ports found`);
+}
+
+/** A local service that answers `<its port>:<what it read>`, so a reply shows which port served it. */
+function taggedEcho(port: number): Disposable {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  (async () => {
+    for await (const conn of listener) {
+      (async () => {
+        const chunks: Uint8Array[] = [];
+        const buf = new Uint8Array(4096);
+        for (let n; (n = await conn.read(buf)) !== null;) chunks.push(buf.slice(0, n));
+        const text = `${port}:` + chunks.map((c) => new TextDecoder().decode(c)).join("");
+        await conn.write(new TextEncoder().encode(text));
+        conn.close();
+      })().catch(() => {});
+    }
+  })().catch(() => {});
+  return { [Symbol.dispose]: () => listener.close() };
+}
+
+function count(proc: DfrpProcess, pattern: RegExp): number {
+  return proc.output.match(pattern)?.length ?? 0;
+}
+
+/** Waits until `pattern` (global) has matched `n` times in the output. */
+async function waitForCount(proc: DfrpProcess, pattern: RegExp, n: number, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (count(proc, pattern) < n) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${count(proc, pattern)} of ${n} matches of ${pattern}:\n${proc.output.slice(-3000)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+Deno.test(`port range: ${COUNT} proxies from one template, sampled ports carry bytes`, async () => {
+  // One block: local ports first, remote ports after, plus one remote port beyond allowPorts.
+  const base = freePortBlock(2 * COUNT + 1);
+  const local = base;
+  const remote = base + COUNT;
+  const samples = [0, 1, 499, 998, 999].map((i) => ({ local: local + i, remote: remote + i }));
+  const echoes = samples.map((s) => taggedEcho(s.local));
+  try {
+    // allowPorts written as single ports by a template on the server side too. (A
+    // `{ start, end }` entry would be the natural form, but lib/server/ports.ts reads the
+    // loader's default `single = 0` as a single port and so refuses every port of a range.)
+    await using server = await startServer(`auth.token = "r"
+{{- range $_, $p := parseNumberRange "${remote}-${remote + COUNT - 1}" }}
+[[allowPorts]]
+single = {{ $p }}
+{{- end }}
+`);
+    const t0 = performance.now();
+    await using client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+auth.token = "r"
+loginFailExit = true
+{{- range $_, $v := parseNumberRangePair "${local}-${local + COUNT}" "${remote}-${
+      remote + COUNT
+    }" }}
+[[proxies]]
+name = "range-{{ $v.First }}"
+type = "tcp"
+localIP = "127.0.0.1"
+localPort = {{ $v.First }}
+remotePort = {{ $v.Second }}
+{{- end }}
+`);
+    const loggedIn = performance.now() - t0;
+    // Every proxy inside allowPorts starts; the one past it is refused by name.
+    await waitForCount(client, /\] start proxy success/g, COUNT, 120_000);
+    const allStarted = performance.now() - t0;
+    await client.waitFor(
+      new RegExp(`\\[range-${local + COUNT}\\] start error: .*${remote + COUNT}`),
+    );
+    assertEquals(count(server, /tcp proxy listen at \S+ success/g), COUNT);
+    console.log(
+      `${COUNT} proxies: client logged in after ${loggedIn.toFixed(0)} ms, ` +
+        `all NewProxyResp received after ${allStarted.toFixed(0)} ms ` +
+        `(${(1000 * COUNT / (allStarted - loggedIn)).toFixed(0)} proxies/s registered and bound)`,
+    );
+
+    for (const s of samples) {
+      const reply = await roundTrip(s.remote, new TextEncoder().encode(`via ${s.remote}`));
+      assertEquals(new TextDecoder().decode(reply), `${s.local}:via ${s.remote}`);
+    }
+    // An unsampled port in the range is bound and relays; its local port has no service.
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: remote + 500 });
+    const n = await conn.read(new Uint8Array(16)).catch(() => null);
+    conn.close();
+    assertEquals(n, null);
+    assertMatch(
+      client.output,
+      new RegExp(
+        `\\[range-${local + 500}\\] connect to local service \\[127\\.0\\.0\\.1:${
+          local + 500
+        }\\] error`,
+      ),
+    );
+  } finally {
+    for (const e of echoes) e[Symbol.dispose]();
+  }
+});
