@@ -59,6 +59,14 @@ function count(proc: DfrpProcess, pattern: RegExp): number {
   return proc.output.match(pattern)?.length ?? 0;
 }
 
+/** Milliseconds between the log timestamps of the first and last line matching `pattern`. */
+function span(output: string, pattern: RegExp): number {
+  const times = output.split("\n").filter((l) => pattern.test(l)).map((l) =>
+    Date.parse(l.slice(0, 23).replace(" ", "T"))
+  );
+  return times.length ? times[times.length - 1] - times[0] : NaN;
+}
+
 /** Waits until `pattern` (global) has matched `n` times in the output. */
 async function waitForCount(proc: DfrpProcess, pattern: RegExp, n: number, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
@@ -118,6 +126,13 @@ remotePort = {{ $v.Second }}
       `${COUNT} proxies: client logged in after ${loggedIn.toFixed(0)} ms, ` +
         `all NewProxyResp received after ${allStarted.toFixed(0)} ms ` +
         `(${(1000 * COUNT / (allStarted - loggedIn)).toFixed(0)} proxies/s registered and bound)`,
+    );
+
+    console.log(
+      `server: first to last "listen at" ${span(server.output, /listen at \S+ success/)} ms; ` +
+        `client: first to last "start proxy success" ${
+          span(client.output, /start proxy success/)
+        } ms`,
     );
 
     for (const s of samples) {
