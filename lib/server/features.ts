@@ -16,3 +16,4 @@ import "./vhost/tcpmux_vhost.ts";
 import "../admin/server/feature.ts";
 import "./visitor/secret_proxies.ts";
 import "./ssh_gateway/feature.ts";
+import "./nathole/stun_responder.ts";
