@@ -32,7 +32,7 @@ import { PrefixedConn } from "../net/prefixed_conn.ts";
 import { type ServerFeature, serverFeatureFactories } from "./feature.ts";
 import { ClientSession, type ServerServices } from "./session.ts";
 import { serveDialedVisitor } from "./visitor/accept.ts";
-import { ClientInfo, type ProxyStats } from "./stats.ts";
+import { ClientInfo, forgetOldOfflineClients, type ProxyStats } from "./stats.ts";
 import "./proxy/mod.ts";
 import "./features.ts";
 
@@ -199,6 +199,7 @@ export class DfrpServer {
         const info = this.services.clients?.get(runId);
         if (info) {
           Object.assign(info, { online: false, disconnectedAt: new Date(), disconnect: undefined });
+          forgetOldOfflineClients(this.services.clients!);
         }
       }
     }

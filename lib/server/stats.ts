@@ -77,3 +77,28 @@ export class ClientInfo {
   /** @param runId the client's run id, its key here */
   constructor(readonly runId: string) {}
 }
+
+/** Offline clients the registry keeps; every restart of a client adds one. */
+export const MAX_OFFLINE_CLIENTS = 1000;
+
+/**
+ * Drops the longest-offline entries of `clients` beyond `keep`, so a server
+ * whose clients restart often does not grow without bound.
+ *
+ * @example
+ * ```ts
+ * import { ClientInfo, forgetOldOfflineClients } from "./stats.ts";
+ * const clients = new Map([["0123456789abcdef", new ClientInfo("0123456789abcdef")]]);
+ * forgetOldOfflineClients(clients, 0); // the entry is offline: gone
+ * ```
+ */
+export function forgetOldOfflineClients(
+  clients: Map<string, ClientInfo>,
+  keep = MAX_OFFLINE_CLIENTS,
+): void {
+  const offline = [...clients.values()].filter((c) => !c.online);
+  if (offline.length <= keep) return;
+  const since = (c: ClientInfo) => c.disconnectedAt?.getTime() ?? 0;
+  offline.sort((a, b) => since(a) - since(b));
+  for (const c of offline.slice(0, offline.length - keep)) clients.delete(c.runId);
+}
