@@ -6,9 +6,11 @@
  *
  * The first head of each connection is read here to tell CONNECT from a
  * plain request; plain requests then go through an internal `Deno.serve`
- * (see `http_server.ts`). Each plain-request connection answers one request
- * and closes, because `Deno.serve` cannot tell an absolute-form target from
- * an origin-form one, and only the first head is checked here.
+ * (see `http_server.ts`), keep-alive included. `Deno.serve` cannot tell an
+ * absolute-form target from an origin-form one, so only a connection's
+ * first request is refused for being origin-form; a later one on the same
+ * connection goes to its `Host`, which grants nothing an absolute URL would
+ * not (credentials are checked on every request).
  *
  * @example
  * ```toml
@@ -129,25 +131,21 @@ export class HttpProxyPlugin implements ClientPlugin {
     await relay(conn, remote);
   }
 
-  async #plain(req: Request): Promise<Response> {
-    let res: Response;
+  #plain(req: Request): Promise<Response> | Response {
     if (!this.#creds.checkBasic(req.headers.get("proxy-authorization"))) {
-      res = new Response("proxy authentication required\n", {
+      return new Response("proxy authentication required\n", {
         status: 407,
         headers: { "proxy-authenticate": REALM },
       });
-    } else if (req.method === "CONNECT") {
-      res = new Response("CONNECT must open its own connection\n", { status: 405 });
-    } else {
-      const url = new URL(req.url);
-      res = await this.#forwarder.forward(req, {
-        host: url.hostname.replace(/^\[|\]$/g, ""),
-        port: Number(url.port || 80),
-      });
     }
-    // One request per connection: see the module doc.
-    res.headers.set("connection", "close");
-    return res;
+    if (req.method === "CONNECT") {
+      return new Response("CONNECT must open its own connection\n", { status: 405 });
+    }
+    const url = new URL(req.url);
+    return this.#forwarder.forward(req, {
+      host: url.hostname.replace(/^\[|\]$/g, ""),
+      port: Number(url.port || 80),
+    });
   }
 
   /** Stops the internal server. */
