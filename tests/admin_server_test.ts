@@ -1,4 +1,6 @@
 import parsePrometheus from "parse-prometheus-text-format";
+import { TrafficHistory } from "../lib/admin/server/traffic_history.ts";
+import { ProxyStats } from "../lib/server/stats.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   type DfrpProcess,
@@ -307,3 +309,23 @@ async function assertRejectsStart(config: string): Promise<void> {
   assertEquals(status.success, false);
   assertMatch(proc.output, /webServer 127\.0\.0\.1:\d+: .*(in use|AddrInUse)/i);
 }
+
+Deno.test("admin traffic history: a day's traffic is the counters' growth since local midnight", () => {
+  const history = new TrafficHistory();
+  const stats = new ProxyStats("p", "tcp");
+  const day = (d: number, h = 12) => new Date(2026, 0, d, h);
+  stats.trafficIn = 100;
+  assertEquals(history.days(stats, day(1)).trafficIn, [100, 0, 0, 0, 0, 0, 0]);
+  stats.trafficIn = 150;
+  history.rollAll([stats], day(1, 23));
+  assertEquals(history.days(stats, day(2, 0)).trafficIn, [0, 150, 0, 0, 0, 0, 0]);
+  stats.trafficIn = 180;
+  stats.trafficOut = 7;
+  assertEquals(history.days(stats, day(2, 18)).trafficIn, [30, 150, 0, 0, 0, 0, 0]);
+  // Three days later, with nothing read in between: the quiet days read 0.
+  const later = history.days(stats, day(5));
+  assertEquals(later.trafficIn, [0, 0, 0, 30, 150, 0, 0]);
+  assertEquals(later.trafficOut, [0, 0, 0, 7, 0, 0, 0]);
+  // A month on, only the last week is kept.
+  assertEquals(history.days(stats, day(30)).trafficIn, [0, 0, 0, 0, 0, 0, 0]);
+});

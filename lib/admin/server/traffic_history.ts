@@ -85,9 +85,10 @@ export class TrafficHistory {
       return d;
     }
     if (day <= d.day) return d;
-    const gap = Math.min(day - d.day, HISTORY_DAYS);
-    d.pastIn.unshift(stats.trafficIn - d.baseIn, ...new Array(gap - 1).fill(0));
-    d.pastOut.unshift(stats.trafficOut - d.baseOut, ...new Array(gap - 1).fill(0));
+    // Newest first: the quiet days in between, then the day that just ended.
+    const quiet = new Array(Math.min(day - d.day, HISTORY_DAYS) - 1).fill(0);
+    d.pastIn.unshift(...quiet, stats.trafficIn - d.baseIn);
+    d.pastOut.unshift(...quiet, stats.trafficOut - d.baseOut);
     d.pastIn.length = Math.min(d.pastIn.length, HISTORY_DAYS - 1);
     d.pastOut.length = Math.min(d.pastOut.length, HISTORY_DAYS - 1);
     d.baseIn = stats.trafficIn;
