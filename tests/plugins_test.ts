@@ -463,3 +463,52 @@ keyPath = "/nonexistent/server.key"`);
   );
   assertEquals(ok.status, 200, ok.stderr);
 });
+
+Deno.test("plugins behind vhost proxies: http2http on type http, https2http on type https", async () => {
+  const certs = await makeCerts();
+  await using web = backend();
+  const httpPort = freePort();
+  const httpsPort = freePort();
+  await using server = await startServer(
+    `auth.token = "t"\nvhostHTTPPort = ${httpPort}\nvhostHTTPSPort = ${httpsPort}`,
+  );
+  await using client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+auth.token = "t"
+
+[[proxies]]
+name = "web"
+type = "http"
+customDomains = ["app.test"]
+plugin.type = "http2http"
+plugin.localAddr = "127.0.0.1:${web.port}"
+
+[[proxies]]
+name = "secure"
+type = "https"
+customDomains = ["localhost"]
+plugin.type = "https2http"
+plugin.localAddr = "127.0.0.1:${web.port}"
+plugin.crtPath = "${certs.serverCert}"
+plugin.keyPath = "${certs.serverKey}"
+`);
+  await client.waitFor(/\[web\] start proxy success/);
+  await client.waitFor(/\[secure\] start proxy success/);
+
+  // The server's vhost already appended the visitor; the plugin must not add it twice.
+  const viaHttp = await curl(...VISITOR, "-H", "Host: app.test", `http://127.0.0.1:${httpPort}/v`);
+  assertEquals(viaHttp.status, 200, viaHttp.stderr + viaHttp.body);
+  assertEquals(JSON.parse(viaHttp.body).xff, "127.0.0.2");
+  assertEquals(JSON.parse(viaHttp.body).host, "app.test");
+
+  const viaHttps = await curl(
+    ...VISITOR,
+    "--cacert",
+    certs.ca,
+    `https://localhost:${httpsPort}/s`,
+  );
+  assertEquals(viaHttps.status, 200, viaHttps.stderr + viaHttps.body);
+  assertEquals(JSON.parse(viaHttps.body).xff, "127.0.0.2");
+  assertEquals(JSON.parse(viaHttps.body).xfp, "https");
+});
