@@ -62,6 +62,8 @@ export class LoopbackBridge {
    * The user behind an accepted internal connection, or undefined when the
    * connection did not come through {@linkcode bridge} (someone on this host
    * dialed the internal port directly: such connections are refused).
+   * Ask only after the connection has delivered bytes: the visitor is
+   * recorded when the bridge's connect resolves, which may be after accept.
    */
   visitorOf(remote: Deno.Addr): StartWorkConn | undefined {
     return remote.transport === "tcp" ? this.#visitors.get(remote.port) : undefined;

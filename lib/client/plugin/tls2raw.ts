@@ -67,15 +67,19 @@ export class Tls2RawPlugin implements ClientPlugin {
 
   async #serve(tls: Deno.TlsConn): Promise<void> {
     const user = asDuplex(tls);
-    const start = this.#bridge.visitorOf(tls.remoteAddr);
-    if (!start) return user.close();
-    const who = `${start.srcAddr}:${start.srcPort}`;
+    // Looked up only once bytes have arrived: the bridge records the visitor
+    // after its connect resolves, which may come after this accept.
+    let start: StartWorkConn | undefined;
     try {
       await tls.handshake();
     } catch (err) {
+      start = this.#bridge.visitorOf(tls.remoteAddr);
+      const who = start ? `${start.srcAddr}:${start.srcPort}` : "a local process";
       this.ctx.log.warn(`tls handshake with ${who} error: ${(err as Error).message}`);
       return user.close();
     }
+    start = this.#bridge.visitorOf(tls.remoteAddr);
+    if (!start) return user.close();
     const { host, port } = this.#target;
     let local: Duplex;
     try {
