@@ -96,6 +96,7 @@ Deno.test("admin client: POST /api/stop and client.ts stop end the client", asyn
   await using server = await startServer("");
   for (const how of ["api", "cli"]) {
     await using client = await startAdminClient(server.port, "");
+    await client.waitFor(/login to server success/);
     if (how === "api") {
       assertEquals((await answer(client.api("/api/stop", { method: "POST" }))).status, 200);
     } else {
@@ -106,6 +107,13 @@ Deno.test("admin client: POST /api/stop and client.ts stop end the client", asyn
     assertEquals((await client.exited).code, 0);
     assertMatch(client.output, /shutting down/);
   }
+});
+
+Deno.test("admin client: /api/stop also ends a client still trying to reach its server", async () => {
+  await using client = await startAdminClient(freePort(), "");
+  await client.waitFor(/connect to server error/);
+  assertEquals((await answer(client.api("/api/stop", { method: "POST" }))).status, 200);
+  assertEquals((await client.exited).code, 0);
 });
 
 Deno.test("admin client: sub-commands explain what is missing", async () => {

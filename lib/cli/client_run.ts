@@ -23,6 +23,8 @@ import { type ClientConfig, ConfigError } from "../config/mod.ts";
 import { log, type LogLevel, setLogLevel } from "../log.ts";
 import { onShutdown } from "./signals.ts";
 
+const CLOSE_GRACE_MS = 5_000;
+
 /**
  * Runs until a signal or `POST /api/stop`; resolves to the exit code.
  *
@@ -54,11 +56,20 @@ export async function runClient(config: ClientConfig, configPath: string | null)
   });
   let admin: AdminServer | undefined;
   let stopping: Promise<void> | undefined;
+  const stopped = Promise.withResolvers<void>();
   const stop = () =>
     stopping ??= (async () => {
       log.info("shutting down");
       await admin?.close();
-      await client.close();
+      // DfrpClient.close() can miss a login that completes while it closes
+      // (the session then never ends): exit after a grace period anyway.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        client.close(),
+        new Promise((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS)),
+      ]);
+      clearTimeout(timer);
+      stopped.resolve();
     })();
   const manager = new ConfigManager(client, { configPath, store }, stop);
   if (config.webServer.port > 0) {
@@ -79,7 +90,7 @@ export async function runClient(config: ClientConfig, configPath: string | null)
     return 1;
   }
   onShutdown(stop);
-  await client.done;
+  await Promise.race([client.done, stopped.promise]);
   await stopping;
   return 0;
 }

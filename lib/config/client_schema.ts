@@ -129,7 +129,7 @@ export const proxySchema = tagged("proxy", proxyBase, {
   stcp: { ...secretFields },
   xtcp: { ...secretFields, natTraversal: natTraversal() },
   sudp: { ...secretFields },
-}, { unsupportedTypes: ["xtcp"] });
+});
 
 /** Visitor types frp has; dfrp runs stcp and sudp visitors. */
 export const visitorSchema = tagged("visitor", {
@@ -155,7 +155,7 @@ export const visitorSchema = tagged("visitor", {
     fallbackTimeoutMs: int(1000),
     natTraversal: natTraversal(),
   },
-}, { unsupportedTypes: ["xtcp"] });
+});
 
 /** Schema of an frpc config file. */
 export const clientSchema = obj({
@@ -181,7 +181,7 @@ export const clientSchema = obj({
   clientID: unsupported(str()),
   serverAddr: str("0.0.0.0"),
   serverPort: port(7000),
-  natHoleStunServer: unsupported(str("stun.easyvoip.com:3478")),
+  natHoleStunServer: str(), // empty: the dfrp server answers STUN on UDP serverPort
   dnsServer: unsupported(str()),
   loginFailExit: bool(true),
   start: list(str()),
