@@ -139,6 +139,44 @@ export interface NewVisitorConnResp {
   error: string;
 }
 
+/**
+ * xtcp, visitor → owner, on the visitor connection right after an accepting
+ * `NewVisitorConnResp` (the server relays it): where the visitor's UDP socket
+ * is reachable, and how its NAT maps. See docs/p2p.md.
+ */
+export interface NatHoleVisitor {
+  type: "NatHoleVisitor";
+  /** The visitor's random session id, hex. */
+  sid: string;
+  /** Candidate public addresses of the visitor's socket, "host:port" (STUN answers). */
+  addrs: string[];
+  /** "easy" (endpoint-independent mapping), "hard" or "unknown". */
+  natType: string;
+  /** HMAC-SHA256(secretKey, ["xtcp-visitor", sid, addrs, natType]), hex. */
+  mac: string;
+}
+
+/**
+ * xtcp, owner → visitor, the answer to {@linkcode NatHoleVisitor}: the
+ * owner's addresses and the certificate its QUIC endpoint will present. Both
+ * sides start punching as soon as it is sent / received.
+ */
+export interface NatHoleResp {
+  type: "NatHoleResp";
+  /** The visitor's session id, echoed. */
+  sid: string;
+  /** The owner's random session id, hex. */
+  ownerSid: string;
+  addrs: string[];
+  natType: string;
+  /** PEM of the owner's self-signed QUIC certificate, pinned by the visitor. */
+  cert: string;
+  /** Empty, or why the owner will not punch. */
+  error: string;
+  /** HMAC-SHA256(secretKey, ["xtcp-owner", sid, ownerSid, addrs, natType, cert, error]), hex. */
+  mac: string;
+}
+
 /** Heartbeat from the client. */
 export interface Ping {
   type: "Ping";
@@ -163,6 +201,8 @@ export type Message =
   | StartWorkConn
   | NewVisitorConn
   | NewVisitorConnResp
+  | NatHoleVisitor
+  | NatHoleResp
   | Ping
   | Pong;
 
@@ -179,6 +219,8 @@ export const MESSAGE_TYPES: ReadonlySet<string> = new Set<Message["type"]>([
   "StartWorkConn",
   "NewVisitorConn",
   "NewVisitorConnResp",
+  "NatHoleVisitor",
+  "NatHoleResp",
   "Ping",
   "Pong",
 ]);

@@ -11,3 +11,4 @@
 
 import "./stcp.ts";
 import "./sudp.ts";
+import "./xtcp.ts";

@@ -15,3 +15,4 @@ import "./https.ts";
 import "./tcpmux.ts";
 import "./udp.ts";
 import "./stcp.ts";
+import "./xtcp.ts";

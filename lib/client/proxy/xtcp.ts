@@ -1,0 +1,218 @@
+/**
+ * `type = "xtcp"` on the client that owns the proxy. A visitor arrives as a
+ * work connection, like stcp: its proof under `secretKey` and its user are
+ * checked before anything else. Then, instead of relaying through the
+ * server, the two clients rendezvous on that connection (`NatHoleVisitor`
+ * in, `NatHoleResp` out, each signed under `secretKey`), punch a UDP hole
+ * through both NATs, and the visitor opens a QUIC connection to us over it.
+ * Every QUIC stream that starts with the session's token is one connection
+ * to `localIP:localPort`.
+ *
+ * @example
+ * ```ts
+ * import { clientProxyFactory } from "./registry.ts";
+ * import "./xtcp.ts";
+ * const factory = clientProxyFactory("xtcp");
+ * ```
+ *
+ * @module
+ */
+
+import type { ProxyConfig } from "../../config/mod.ts";
+import { type Duplex, readFull } from "../../net/duplex.ts";
+import { withTimeout } from "../../net/timeout.ts";
+import { punch, PUNCH_TIMEOUT_MS } from "../../p2p/punch.ts";
+import { punchKey, sameBytes, streamToken } from "../../p2p/punch_key.ts";
+import { listenTunnel, tunnelCert } from "../../p2p/quic_tunnel.ts";
+import {
+  type LocalSide,
+  natHoleResp,
+  parseEndpoints,
+  prepareLocalSide,
+  stunServerOf,
+  verifyNatHoleVisitor,
+} from "../../p2p/rendezvous.ts";
+import { expectMessage, writeMessage } from "../../protocol/codec.ts";
+import type { StartWorkConn } from "../../protocol/messages.ts";
+import { verifyVisitor, visitorAllowed } from "../../protocol/visitor_proof.ts";
+import { QuicStreamDuplex } from "../../p2p/quic_stream.ts";
+import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
+import { registerClientProxy } from "./registry.ts";
+import { LocalServiceProxy } from "./tcp.ts";
+
+/** How long the visitor has for its `NatHoleVisitor`, and each stream for its token. */
+const RENDEZVOUS_TIMEOUT_MS = 10_000;
+/** How long after punching the visitor's QUIC handshake may take (it retransmits on loss). */
+const HANDSHAKE_TIMEOUT_MS = 15_000;
+
+/** See the module doc. */
+export class XtcpServiceProxy implements ClientProxy {
+  #local: LocalServiceProxy;
+  #tunnels = new Set<Deno.QuicConn>();
+  #closed = false;
+
+  /**
+   * @param config the proxy's config (`secretKey`, `allowUsers`, local service)
+   * @param ctx client services
+   */
+  constructor(readonly config: ProxyConfig, readonly ctx: ClientProxyContext) {
+    this.#local = new LocalServiceProxy(config, ctx);
+  }
+
+  /** Checks the visitor, rendezvous, punches, then serves the tunnel. Never rejects. */
+  async handleWorkConn(conn: Duplex, start: StartWorkConn): Promise<void> {
+    const error = await this.#check(start);
+    try {
+      await writeMessage(conn, { type: "NewVisitorConnResp", error });
+    } catch {
+      conn.close();
+      return;
+    }
+    const who = `visitor from user [${start.visitorUser ?? ""}] (${start.srcAddr})`;
+    if (error) {
+      this.ctx.log.warn(`${who} refused: ${error}`);
+      conn.close();
+      return;
+    }
+    let side: LocalSide | undefined;
+    try {
+      await this.#rendezvous(conn, who, (s) => side = s);
+    } catch (err) {
+      this.ctx.log.warn(`xtcp ${who}: ${(err as Error).message}`);
+    } finally {
+      side?.port.close();
+      conn.close();
+    }
+  }
+
+  async #rendezvous(conn: Duplex, who: string, keep: (s: LocalSide) => void): Promise<void> {
+    const secretKey = this.config.secretKey ?? "";
+    const hello = await withTimeout(
+      expectMessage(conn, "NatHoleVisitor"),
+      RENDEZVOUS_TIMEOUT_MS,
+      "waiting for the visitor's NatHoleVisitor",
+    );
+    if (!(await verifyNatHoleVisitor(secretKey, hello))) {
+      throw new Error("NatHoleVisitor not signed with our secret key; ignored");
+    }
+    let side: LocalSide;
+    try {
+      side = await prepareLocalSide(stunServerOf(this.ctx.clientConfig));
+    } catch (err) {
+      const resp = await natHoleResp(secretKey, {
+        sid: hello.sid,
+        addrs: [],
+        natType: "unknown",
+        cert: "",
+        error: `owner cannot learn its address: ${(err as Error).message}`,
+      });
+      await writeMessage(conn, resp);
+      throw new Error(resp.error);
+    }
+    keep(side);
+    const pair = await tunnelCert();
+    const resp = await natHoleResp(secretKey, {
+      sid: hello.sid,
+      addrs: side.addrs,
+      natType: side.nat.natType,
+      cert: pair.cert,
+      error: "",
+    });
+    await writeMessage(conn, resp);
+    this.ctx.log.info(
+      `xtcp ${who}: punching to ${hello.addrs.join(", ")} (its NAT ${hello.natType}) from ` +
+        `${side.addrs.join(", ")} (our NAT ${side.nat.natType})`,
+    );
+    const key = await punchKey(secretKey, hello.sid, resp.ownerSid);
+    const peer = await punch(side.port, {
+      role: "owner",
+      key,
+      candidates: parseEndpoints(hello.addrs),
+      timeoutMs: PUNCH_TIMEOUT_MS,
+      debug: (line) => this.ctx.log.debug(`xtcp punch: ${line}`),
+    });
+    const udpPort = side.port.port;
+    side.port.close();
+    const quic = await listenTunnel(udpPort, peer, pair, HANDSHAKE_TIMEOUT_MS);
+    const label = `${peer.hostname}:${peer.port}`;
+    this.ctx.log.info(`xtcp tunnel with ${label} open`);
+    if (this.#closed) return quic.close();
+    this.#serveTunnel(quic, await streamToken(key), label);
+  }
+
+  async #serveTunnel(quic: Deno.QuicConn, token: Uint8Array, label: string): Promise<void> {
+    this.#tunnels.add(quic);
+    const [host, port] = [
+      label.slice(0, label.lastIndexOf(":")),
+      label.slice(label.lastIndexOf(":") + 1),
+    ];
+    const start: StartWorkConn = {
+      type: "StartWorkConn",
+      proxyName: this.config.name,
+      srcAddr: host,
+      srcPort: Number(port),
+      dstAddr: "",
+      dstPort: 0,
+    };
+    try {
+      for await (const stream of quic.incomingBidirectionalStreams) {
+        this.#serveStream(new QuicStreamDuplex(stream), token, start);
+      }
+    } catch {
+      // The tunnel closed.
+    } finally {
+      this.#tunnels.delete(quic);
+      this.ctx.log.info(`xtcp tunnel with ${label} closed`);
+    }
+  }
+
+  async #serveStream(
+    conn: QuicStreamDuplex,
+    token: Uint8Array,
+    start: StartWorkConn,
+  ): Promise<void> {
+    const got = new Uint8Array(token.length);
+    try {
+      await withTimeout(readFull(conn, got), RENDEZVOUS_TIMEOUT_MS, "waiting for a stream token");
+    } catch (err) {
+      this.ctx.log.warn(`xtcp stream dropped: ${(err as Error).message}`);
+      return conn.close();
+    }
+    if (!sameBytes(got, token)) {
+      this.ctx.log.warn("xtcp stream dropped: wrong token");
+      return conn.close();
+    }
+    await this.#local.handleWorkConn(conn, start);
+  }
+
+  async #check(start: StartWorkConn): Promise<string> {
+    const user = typeof start.visitorUser === "string" ? start.visitorUser : "";
+    const owner = this.ctx.clientConfig.user;
+    if (!visitorAllowed(this.config.allowUsers, owner, user)) {
+      return `user [${user}] is not allowed`;
+    }
+    const ok = typeof start.visitorNonce === "string" && start.visitorNonce.length > 0 &&
+      await verifyVisitor(this.config.secretKey ?? "", {
+        nonce: start.visitorNonce,
+        visitorUser: user,
+        serverUser: owner,
+        proxyName: this.config.name,
+      }, start.visitorProof);
+    return ok ? "" : "wrong secret key";
+  }
+
+  /** Closes every tunnel. */
+  close(): void {
+    this.#closed = true;
+    for (const quic of this.#tunnels) {
+      try {
+        quic.close({ closeCode: 0, reason: "proxy closed" });
+      } catch {
+        // Already closed.
+      }
+    }
+    this.#tunnels.clear();
+  }
+}
+
+registerClientProxy("xtcp", (config, ctx) => new XtcpServiceProxy(config, ctx));

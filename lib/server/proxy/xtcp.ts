@@ -1,0 +1,53 @@
+/**
+ * `type = "xtcp"` on the server: like stcp, a secret proxy with no port of
+ * its own. It enters the table visitors are matched against; the visitor
+ * connection it then relays carries only the short rendezvous
+ * (`NatHoleVisitor` / `NatHoleResp`) before the peers punch through their
+ * NATs and talk directly. The server's other part in it is the STUN
+ * responder (`../nathole/stun_responder.ts`).
+ *
+ * @example
+ * ```ts
+ * import { serverProxyFactory } from "./registry.ts";
+ * import "./xtcp.ts";
+ * const factory = serverProxyFactory("xtcp");
+ * ```
+ *
+ * @module
+ */
+
+import {
+  SECRET_PROXIES_FEATURE,
+  type SecretProxies,
+  type SecretProxyEntry,
+} from "../visitor/secret_proxies.ts";
+import type { ProxyContext, ServerProxy } from "./proxy.ts";
+import { registerServerProxy } from "./registry.ts";
+
+class XtcpProxy implements ServerProxy {
+  #entry?: SecretProxyEntry;
+
+  constructor(readonly config: Record<string, unknown>, readonly ctx: ProxyContext) {}
+
+  start(): Promise<string> {
+    const allow = this.config.allowUsers;
+    if (
+      allow !== undefined && (!Array.isArray(allow) || allow.some((u) => typeof u !== "string"))
+    ) {
+      throw new Error("allowUsers must be a list of user names");
+    }
+    const table = this.ctx.services.features.get(SECRET_PROXIES_FEATURE) as SecretProxies;
+    const entry = { type: "xtcp", ctx: this.ctx, config: this.config };
+    table.add(entry);
+    this.#entry = entry;
+    return Promise.resolve("");
+  }
+
+  close(): void {
+    if (!this.#entry) return;
+    (this.ctx.services.features.get(SECRET_PROXIES_FEATURE) as SecretProxies).remove(this.#entry);
+    this.#entry = undefined;
+  }
+}
+
+registerServerProxy("xtcp", (config, ctx) => new XtcpProxy(config, ctx));
