@@ -274,6 +274,8 @@ export class DfrpClient extends EventTarget {
     };
     const onStop = () => end("client is closing");
     this.#stop.signal.addEventListener("abort", onStop, { once: true });
+    // close() may have run while this session was still logging in.
+    if (this.#stop.signal.aborted) end("client is closing");
     mux?.closed.then((why) => end(why));
     if (mux) this.#acceptStreams(mux);
     const heartbeat = this.#startHeartbeat(control, end);
