@@ -71,9 +71,12 @@ function ssh(port: number, identity: string | null, args: string[]): DfrpProcess
   return new DfrpProcess(child, "ssh");
 }
 
-async function gatewayServer(keys: Keys | null, extra = "") {
+async function gatewayServer(
+  keys: Keys | null,
+  extra = "",
+  hostKey = `${Deno.makeTempDirSync({ prefix: "dfrp-ssh-host-" })}/host_key`,
+) {
   const sshPort = freePort();
-  const hostKey = `${await Deno.makeTempDir({ prefix: "dfrp-ssh-host-" })}/host_key`;
   const server = await startServer(`
 sshTunnelGateway.bindPort = ${sshPort}
 sshTunnelGateway.autoGenPrivateKeyPath = "${hostKey}"
@@ -158,6 +161,34 @@ Deno.test("ssh gateway: http proxy by custom domain, reached with curl", async (
   }).output();
   assert(out.success, new TextDecoder().decode(out.stderr));
   assertEquals(new TextDecoder().decode(out.stdout), "hello from /some/path via app.example.test");
+  await tunnel.stop();
+  await web.shutdown();
+});
+
+Deno.test("ssh gateway: tcpmux proxy, reached with curl through HTTP CONNECT", async () => {
+  const keys = await makeKeys();
+  const web = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response("tcpmux via ssh"),
+  );
+  const muxPort = freePort();
+  await using server = await gatewayServer(keys, `tcpmuxHTTPConnectPort = ${muxPort}`);
+  await using tunnel = ssh(server.sshPort, keys.alice, [
+    "-R",
+    `:80:127.0.0.1:${web.addr.port}`,
+    "v0@127.0.0.1",
+    "tcpmux",
+    "-d",
+    "mux.example.test",
+  ]);
+  await tunnel.waitFor(/RemoteAddress: /);
+  const out = await new Deno.Command("curl", {
+    args: ["-sS", "-p", "-x", `http://127.0.0.1:${muxPort}`, "http://mux.example.test/"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  assertEquals(new TextDecoder().decode(out.stdout), "tcpmux via ssh");
   await tunnel.stop();
   await web.shutdown();
 });
@@ -251,4 +282,15 @@ Deno.test("ssh gateway: the admin API lists the tunnel's proxy and client, and c
   await tunnel.exited;
   await server.waitFor(/\[admin-seen\] proxy closed/);
   assertEquals((await api("/proxies/admin-seen")).body.status, "offline");
+});
+
+Deno.test("ssh gateway: the generated host key is saved (mode 0600) and reused after a restart", async () => {
+  const hostKey = `${await Deno.makeTempDir({ prefix: "dfrp-ssh-host-" })}/host_key`;
+  const first = await gatewayServer(null, "", hostKey);
+  await first.stop();
+  const saved = await Deno.readTextFile(hostKey);
+  assertMatch(saved, /BEGIN OPENSSH PRIVATE KEY/);
+  assertEquals((await Deno.stat(hostKey)).mode! & 0o777, 0o600);
+  await using _second = await gatewayServer(null, "", hostKey);
+  assertEquals(await Deno.readTextFile(hostKey), saved);
 });
