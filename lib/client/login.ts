@@ -18,11 +18,11 @@ import type { ClientConfig } from "../config/mod.ts";
 import { writeAll } from "../net/duplex.ts";
 import { withTimeout } from "../net/timeout.ts";
 import { prove, randomHex, verifyProof } from "../protocol/auth.ts";
-import { expectMessage } from "../protocol/codec.ts";
+import { expectMessage, ProtocolError, readMessage } from "../protocol/codec.ts";
 import { ControlChannel } from "../protocol/control_channel.ts";
 import { MAGIC } from "../protocol/magic.ts";
 import { PROTOCOL_VERSION, type ServerHello } from "../protocol/messages.ts";
-import { tcpTransport } from "../transport/tcp.ts";
+import { dialServerTransport } from "../transport/select.ts";
 import type { TransportConn } from "../transport/transport.ts";
 import { VERSION } from "../version.ts";
 
@@ -47,13 +47,11 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 export async function dialServer(
   cfg: ClientConfig,
 ): Promise<TransportConn & { hello: ServerHello }> {
-  const conn = await tcpTransport.connect(cfg.serverAddr, cfg.serverPort, {
-    timeoutMs: cfg.transport.dialServerTimeout * 1000,
-  });
+  const conn = await dialServerTransport(cfg);
   try {
     await writeAll(conn, MAGIC);
     const hello = await withTimeout(
-      expectMessage(conn, "ServerHello"),
+      expectHello(conn),
       HANDSHAKE_TIMEOUT_MS,
       "waiting for the server's hello",
     );
@@ -62,6 +60,18 @@ export async function dialServer(
     conn.close();
     throw err;
   }
+}
+
+/** The server's hello, or its reason for refusing the connection outright. */
+async function expectHello(conn: TransportConn): Promise<ServerHello> {
+  const msg = await readMessage(conn);
+  if (msg?.type === "LoginResp" && msg.error) throw new LoginError(msg.error);
+  if (msg?.type === "ServerHello") return msg;
+  throw new ProtocolError(
+    msg === null
+      ? "connection closed while waiting for the server's hello"
+      : `expected ServerHello, got ${msg.type}`,
+  );
 }
 
 /**

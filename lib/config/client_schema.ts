@@ -188,13 +188,13 @@ export const clientSchema = obj({
   log: logSchema({ maxDaysSupported: true }),
   webServer: webServerSchema,
   transport: obj({
-    protocol: unsupported(enumOf(["tcp", "kcp", "quic", "websocket", "wss"] as const, "tcp")),
+    protocol: enumOf(["tcp", "kcp", "quic", "websocket", "wss"] as const, "tcp"),
     wireProtocol: unsupported(enumOf(["v1", "v2"] as const, "v1")),
     dialServerTimeout: int(10),
     dialServerKeepalive: unsupported(int(7200)),
     connectServerLocalIP: unsupported(str()),
     /** Defaults to $http_proxy (see completeClient). */
-    proxyURL: unsupported(str()),
+    proxyURL: str(),
     poolCount: int(1, { min: 0 }),
     tcpMux: bool(true),
     tcpMuxKeepaliveInterval: int(30),

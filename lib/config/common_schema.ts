@@ -40,18 +40,18 @@ export const authMethodSchema = enumOf(["token", "oidc"] as const, "token", {
 });
 
 /** `quic.*` transport options. */
-export const quicSchema = unsupported(obj({
+export const quicSchema = obj({
   keepalivePeriod: int(10),
   maxIdleTimeout: int(30),
   maxIncomingStreams: int(100000),
-}));
+});
 
 /** Certificate files shared by TLS sections. */
 export const tlsFileFields = {
-  certFile: unsupported(str()),
-  keyFile: unsupported(str()),
-  trustedCaFile: unsupported(str()),
-  serverName: unsupported(str()),
+  certFile: str(),
+  keyFile: str(),
+  trustedCaFile: str(),
+  serverName: str(),
 } as const;
 
 /** `webServer.*` (dashboard / admin API). */

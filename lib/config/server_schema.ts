@@ -51,7 +51,7 @@ export const serverSchema = obj({
   bindAddr: str("0.0.0.0"),
   bindPort: port(7000),
   kcpBindPort: unsupported(port()),
-  quicBindPort: unsupported(port()),
+  quicBindPort: port(),
   /** Defaults to bindAddr (see completeServer). */
   proxyBindAddr: str(),
   vhostHTTPPort: port(),
@@ -78,7 +78,7 @@ export const serverSchema = obj({
     /** Defaults to -1 with tcpMux, else 90 (see completeServer). */
     heartbeatTimeout: int(0),
     quic: quicSchema,
-    tls: obj({ force: unsupported(bool(false)), ...tlsFileFields }),
+    tls: obj({ force: bool(false), ...tlsFileFields }),
   }),
   detailedErrorsToClient: unsupported(bool(true)),
   maxPortsPerClient: int(0, { min: 0 }),

@@ -17,20 +17,19 @@
 
 import type { ServerConfig } from "../config/mod.ts";
 import { log as rootLog, type Logger } from "../log.ts";
-import { readFull } from "../net/duplex.ts";
 import { withTimeout } from "../net/timeout.ts";
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
 import { prove, randomHex, verifyProof } from "../protocol/auth.ts";
 import { readMessage } from "../protocol/codec.ts";
 import { ControlChannel } from "../protocol/control_channel.ts";
-import { isMagic, MAGIC } from "../protocol/magic.ts";
+import { isMagic } from "../protocol/magic.ts";
 import { type Login, type NewWorkConn, PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { tcpTransport } from "../transport/tcp.ts";
 import type { TransportConn, TransportListener } from "../transport/transport.ts";
 import { PortManager } from "./ports.ts";
-import { PrefixedConn } from "../net/prefixed_conn.ts";
 import { type ServerFeature, serverFeatureFactories } from "./feature.ts";
 import { ClientSession, type ServerServices } from "./session.ts";
+import { ServerTransports } from "./transports.ts";
 import { serveDialedVisitor } from "./visitor/accept.ts";
 import { ClientInfo, forgetOldOfflineClients, type ProxyStats } from "./stats.ts";
 import "./proxy/mod.ts";
@@ -48,6 +47,7 @@ export class DfrpServer {
   #listener?: TransportListener;
   #accepting?: Promise<void>;
   #handshakes = new Set<TransportConn>();
+  #transports?: ServerTransports;
 
   /** @param config a loaded (defaults filled) server config */
   constructor(readonly config: ServerConfig, logger: Logger = rootLog) {
@@ -70,6 +70,7 @@ export class DfrpServer {
   /** Binds `bindAddr:bindPort` and starts accepting clients. */
   async start(): Promise<void> {
     const { bindAddr, bindPort } = this.config;
+    this.#transports = new ServerTransports(this.services);
     this.#listener = await tcpTransport.bind(bindAddr, bindPort);
     this.log.info(`dfrps tcp listen on ${bindAddr}:${this.port}`);
     try {
@@ -77,6 +78,7 @@ export class DfrpServer {
         const feature = await factory(this.services);
         if (feature) this.services.features.set(name, feature);
       }
+      await this.#transports.startQuic((stream) => this.#dropOnError(stream, ["quic"]));
     } catch (err) {
       await this.close();
       throw err;
@@ -86,27 +88,28 @@ export class DfrpServer {
 
   async #acceptLoop(listener: TransportListener): Promise<void> {
     for (let conn; (conn = await listener.accept()) !== null;) {
-      this.#handle(conn).catch((err) => {
-        this.log.warn(`connection from ${conn!.remoteAddr} dropped: ${(err as Error).message}`);
-        conn!.close();
-      });
+      this.#dropOnError(conn);
     }
   }
 
-  async #handle(raw: TransportConn): Promise<void> {
+  #dropOnError(conn: TransportConn, outer: string[] = []): void {
+    this.#handle(conn, outer).catch((err) => {
+      this.log.warn(`connection from ${conn.remoteAddr} dropped: ${(err as Error).message}`);
+      conn.close();
+    });
+  }
+
+  async #handle(raw: TransportConn, outer: string[] = []): Promise<void> {
     this.#handshakes.add(raw);
     try {
-      const conn = await withTimeout(
-        tcpTransport.handshake(raw),
+      const { conn, head, layers } = await withTimeout(
+        this.#transports!.unwrap(raw, outer),
         HANDSHAKE_TIMEOUT_MS,
-        "handshake",
+        "reading the protocol magic",
       );
-      const head = new Uint8Array(MAGIC.length);
-      await withTimeout(readFull(conn, head), HANDSHAKE_TIMEOUT_MS, "reading the protocol magic");
       if (!isMagic(head)) {
-        const replay = new PrefixedConn(conn, head);
         for (const feature of this.services.features.values()) {
-          if (feature.takeConnection?.(replay, head)) return;
+          if (layers.length === 0 && feature.takeConnection?.(conn, head)) return;
         }
         throw new Error("not a dfrp client (bad magic)");
       }
@@ -117,7 +120,7 @@ export class DfrpServer {
         nonce,
       });
       const first = await withTimeout(readMessage(conn), HANDSHAKE_TIMEOUT_MS, "waiting for login");
-      if (first?.type === "Login") return await this.#login(conn, first, nonce);
+      if (first?.type === "Login") return await this.#login(conn, first, nonce, layers);
       if (first?.type === "NewWorkConn") return await this.#workConn(conn, first, nonce);
       if (first?.type === "NewVisitorConn") {
         return await serveDialedVisitor(this.services, this.sessions, conn, first, nonce);
@@ -128,7 +131,7 @@ export class DfrpServer {
     }
   }
 
-  async #login(conn: TransportConn, login: Login, nonce: string): Promise<void> {
+  async #login(conn: TransportConn, login: Login, nonce: string, layers: string[]): Promise<void> {
     const token = this.config.auth.token;
     const user = typeof login.user === "string" ? login.user : "";
     const clientNonce = typeof login.clientNonce === "string" ? login.clientNonce : "";
@@ -188,7 +191,9 @@ export class DfrpServer {
     this.sessions.set(runId, session);
     this.#clientOnline(session);
     this.log.info(
-      `client login info: ip [${conn.remoteAddr}] version [${login.software}] hostname [${login.hostname}] ` +
+      `client login info: ip [${conn.remoteAddr}] transport [${
+        layers.join("+") || "tcp"
+      }] version [${login.software}] hostname [${login.hostname}] ` +
         `os [${login.os}] arch [${login.arch}] user [${user}] run id [${runId}]`,
     );
     try {
@@ -238,6 +243,7 @@ export class DfrpServer {
   /** Stops accepting, disconnects every client and frees every port. */
   async close(): Promise<void> {
     this.#listener?.close();
+    this.#transports?.close();
     for (const conn of this.#handshakes) conn.close();
     for (const session of this.sessions.values()) session.close("server is shutting down");
     for (const feature of this.services.features.values()) await feature.close();

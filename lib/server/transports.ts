@@ -1,0 +1,85 @@
+/**
+ * The server's transports besides plain TCP: TLS and WebSocket on `bindPort`
+ * (told apart by their first bytes), QUIC on `quicBindPort`.
+ *
+ * Sharing rule for `vhostHTTPSPort == bindPort`: a TLS connection whose SNI
+ * routes to an `https` proxy goes to the https vhost; every other TLS
+ * connection is a dfrp client.
+ *
+ * @example
+ * ```ts
+ * import { ServerTransports } from "./transports.ts";
+ * import type { ServerServices } from "./session.ts";
+ * declare const services: ServerServices;
+ * const transports = new ServerTransports(services);
+ * ```
+ *
+ * @module
+ */
+
+import { PrefixedConn } from "../net/prefixed_conn.ts";
+import { listenQuic, type QuicServer } from "../transport/quic.ts";
+import { serverTlsSource } from "../transport/select.ts";
+import { type Unwrapped, unwrapServerConn } from "../transport/server_unwrap.ts";
+import type { ServerTlsOptions } from "../transport/tls.ts";
+import type { TransportConn } from "../transport/transport.ts";
+import type { VhostFeature } from "./proxy/vhost_proxy.ts";
+import type { ServerServices } from "./session.ts";
+import { readClientHello } from "./vhost/sni.ts";
+
+/** How long a TLS client may take to send its ClientHello. */
+const CLIENT_HELLO_TIMEOUT_MS = 10_000;
+
+/** See the module doc. */
+export class ServerTransports {
+  readonly tls: () => Promise<ServerTlsOptions>;
+  #quic?: QuicServer;
+
+  /** Reads the certificate files now, so a bad path fails the start. */
+  constructor(readonly services: ServerServices) {
+    this.tls = serverTlsSource(services.config);
+  }
+
+  /**
+   * Peels TLS / WebSocket off a connection accepted on `bindPort` (or a QUIC
+   * stream, `outer = ["quic"]`).
+   */
+  unwrap(raw: TransportConn, outer: string[] = []): Promise<Unwrapped> {
+    const { config } = this.services;
+    const shared = config.vhostHTTPSPort !== 0 && config.vhostHTTPSPort === config.bindPort;
+    return unwrapServerConn(raw, {
+      tls: this.tls,
+      force: config.transport.tls.force,
+      outer,
+      foreignTls: shared ? (conn) => this.#httpsOwns(conn) : undefined,
+    });
+  }
+
+  async #httpsOwns(conn: TransportConn): Promise<{ conn: TransportConn; foreign: boolean }> {
+    const https = this.services.features.get("vhostHTTPS") as Partial<VhostFeature> | undefined;
+    if (!https?.router) return { conn, foreign: false };
+    const hello = await readClientHello(conn, CLIENT_HELLO_TIMEOUT_MS);
+    const owned = hello.serverName !== null &&
+      https.router.find(hello.serverName, "/", "") !== undefined;
+    return { conn: new PrefixedConn(conn, hello.head), foreign: owned };
+  }
+
+  /** Starts the QUIC listener when `quicBindPort` is set; streams go to `onStream`. */
+  async startQuic(onStream: (conn: TransportConn) => void): Promise<void> {
+    const { config, log } = this.services;
+    if (!config.quicBindPort) return;
+    this.#quic = listenQuic(
+      config.bindAddr,
+      config.quicBindPort,
+      await this.tls(),
+      onStream,
+      config.transport.quic,
+    );
+    log.info(`dfrps quic listen on ${config.bindAddr}:${this.#quic.port}`);
+  }
+
+  /** Stops the QUIC listener. */
+  close(): void {
+    this.#quic?.close();
+  }
+}

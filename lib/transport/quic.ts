@@ -1,0 +1,272 @@
+/**
+ * QUIC transport (`transport.protocol = "quic"`, server `quicBindPort`), over
+ * Deno's unstable `Deno.QuicEndpoint` / `Deno.connectQuic`. A client keeps
+ * one QUIC connection per server and opens one bidirectional stream per dfrp
+ * connection (control or work): streams have their own flow control, so no
+ * head-of-line blocking between them, and a stream's FIN is a half-close.
+ *
+ * QUIC is always TLS 1.3 and Deno's QUIC client always verifies the server.
+ * Without `transport.tls.trustedCaFile` (frp then skips verification) the
+ * client fetches the server's certificate once over TLS on the server's TCP
+ * port (`serverPort`) and pins it: the same trust as frp's unverified TLS.
+ *
+ * @example
+ * ```ts
+ * import { dialQuic } from "./quic.ts";
+ * const conn = await dialQuic("127.0.0.1", 7000, { serverName: "127.0.0.1" }, 5000);
+ * ```
+ *
+ * @module
+ */
+
+import tls from "node:tls";
+import { withTimeout } from "../net/timeout.ts";
+import type { ClientTlsOptions, ServerTlsOptions } from "./tls.ts";
+import type { TransportConn } from "./transport.ts";
+
+/** ALPN protocol id both sides announce. */
+export const QUIC_ALPN = "dfrp";
+
+/** `transport.quic.*`, frp's names and units (seconds). */
+export interface QuicTuning {
+  keepalivePeriod: number;
+  maxIdleTimeout: number;
+  maxIncomingStreams: number;
+}
+
+/** frp's defaults. */
+export const DEFAULT_QUIC: QuicTuning = {
+  keepalivePeriod: 10,
+  maxIdleTimeout: 30,
+  maxIncomingStreams: 100000,
+};
+
+function transportOptions(q: QuicTuning): Deno.QuicTransportOptions {
+  return {
+    keepAliveInterval: q.keepalivePeriod > 0 ? q.keepalivePeriod * 1000 : undefined,
+    maxIdleTimeout: q.maxIdleTimeout > 0 ? q.maxIdleTimeout * 1000 : undefined,
+    maxConcurrentBidirectionalStreams: q.maxIncomingStreams,
+  };
+}
+
+/** A QUIC bidirectional stream as a {@linkcode TransportConn}. */
+export class QuicStreamConn implements TransportConn {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #pending: Uint8Array | null = null;
+  #closed = false;
+
+  /**
+   * @param stream the stream to own
+   * @param remoteAddr "host:port" of the peer
+   */
+  constructor(stream: Deno.QuicBidirectionalStream, readonly remoteAddr: string) {
+    this.#reader = stream.readable.getReader();
+    this.#writer = stream.writable.getWriter();
+  }
+
+  /** Next chunk as QUIC delivered it, or null at the stream's FIN. */
+  async readChunk(): Promise<Uint8Array | null> {
+    if (this.#pending) {
+      const chunk = this.#pending;
+      this.#pending = null;
+      return chunk;
+    }
+    for (;;) {
+      const { value, done } = await this.#reader.read();
+      if (done) return null;
+      if (value.length > 0) return value;
+    }
+  }
+
+  /** Reads into `p`. */
+  async read(p: Uint8Array): Promise<number | null> {
+    const chunk = await this.readChunk();
+    if (chunk === null) return null;
+    const n = Math.min(p.length, chunk.length);
+    p.set(n === chunk.length ? chunk : chunk.subarray(0, n));
+    if (n < chunk.length) this.#pending = chunk.subarray(n);
+    return n;
+  }
+
+  /** Writes all of `p`; it is copied, so the caller may reuse it. */
+  async write(p: Uint8Array): Promise<number> {
+    await this.#writer.write(p.slice());
+    return p.length;
+  }
+
+  /** Sends FIN on the stream. */
+  async closeWrite(): Promise<void> {
+    try {
+      await this.#writer.close();
+    } catch {
+      // Already closed or reset.
+    }
+  }
+
+  /** Resets both directions. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#writer.abort().catch(() => {});
+    this.#reader.cancel().catch(() => {});
+  }
+}
+
+function addr(a: Deno.NetAddr): string {
+  return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+}
+
+/** A running QUIC listener. */
+export interface QuicServer {
+  /** The UDP port bound. */
+  readonly port: number;
+  /** Stops listening and closes every QUIC connection. */
+  close(): void;
+}
+
+/**
+ * Listens for QUIC on `hostname:port` (UDP) and hands every incoming stream
+ * to `onStream`, as the TCP listener hands connections.
+ *
+ * @example
+ * ```ts
+ * import { listenQuic } from "./quic.ts";
+ * declare const cert: string, key: string;
+ * const server = listenQuic("0.0.0.0", 7001, { cert, key }, (conn) => conn.close());
+ * ```
+ */
+export function listenQuic(
+  hostname: string,
+  port: number,
+  tlsOpts: ServerTlsOptions,
+  onStream: (conn: QuicStreamConn) => void,
+  tuning: QuicTuning = DEFAULT_QUIC,
+): QuicServer {
+  const endpoint = new Deno.QuicEndpoint({ hostname, port });
+  const listener = endpoint.listen({
+    cert: tlsOpts.cert,
+    key: tlsOpts.key,
+    alpnProtocols: [QUIC_ALPN],
+    ...transportOptions(tuning),
+  });
+  const conns = new Set<Deno.QuicConn>();
+  (async () => {
+    for await (const incoming of listener) {
+      (async () => {
+        const conn = await incoming.accept();
+        conns.add(conn);
+        conn.closed.finally(() => conns.delete(conn)).catch(() => {});
+        const remote = addr(conn.remoteAddr);
+        for await (const stream of conn.incomingBidirectionalStreams) {
+          onStream(new QuicStreamConn(stream, remote));
+        }
+      })().catch(() => {});
+    }
+  })().catch(() => {});
+  return {
+    port: endpoint.addr.port,
+    close() {
+      try {
+        listener.stop();
+      } catch { /* stopped */ }
+      for (const c of conns) {
+        try {
+          c.close({ closeCode: 0, reason: "server closing" });
+        } catch { /* closed */ }
+      }
+      try {
+        endpoint.close();
+      } catch { /* closed */ }
+    },
+  };
+}
+
+/** The pinned certificate and the name to check it against, for servers without a CA. */
+async function fetchServerCert(
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<{ pem: string; name: string }> {
+  const socket = tls.connect({ host, port, rejectUnauthorized: false });
+  try {
+    await withTimeout(
+      new Promise<void>((resolve, reject) => {
+        socket.once("secureConnect", () => resolve());
+        socket.once("error", reject);
+      }),
+      timeoutMs,
+      `fetching the server certificate from ${host}:${port}`,
+    );
+    const peer = socket.getPeerCertificate();
+    const b64 = btoa(String.fromCharCode(...new Uint8Array(peer.raw)));
+    const pem = `-----BEGIN CERTIFICATE-----\n${
+      b64.match(/.{1,64}/g)!.join("\n")
+    }\n-----END CERTIFICATE-----\n`;
+    const dns = /DNS:([^,\s]+)/.exec(peer.subjectaltname ?? "")?.[1];
+    return { pem, name: dns ?? String(peer.subject?.CN ?? host) };
+  } finally {
+    socket.destroy();
+  }
+}
+
+const clientConns = new Map<string, Promise<Deno.QuicConn>>();
+
+/**
+ * Opens a stream to the server's QUIC port, on the client's one QUIC
+ * connection to it (made on first use, and again after it closed).
+ * `tcpPort` is where the certificate is fetched when `opts.ca` is unset.
+ *
+ * @example
+ * ```ts
+ * import { dialQuic } from "./quic.ts";
+ * const conn = await dialQuic("127.0.0.1", 7001, { serverName: "127.0.0.1", ca: "..." }, 5000);
+ * ```
+ */
+export async function dialQuic(
+  host: string,
+  port: number,
+  opts: ClientTlsOptions,
+  timeoutMs: number,
+  tuning: QuicTuning = DEFAULT_QUIC,
+  tcpPort = port,
+): Promise<TransportConn> {
+  const key = `${host}:${port}`;
+  let connecting = clientConns.get(key);
+  if (!connecting) {
+    connecting = (async () => {
+      let caCerts: string[] | undefined;
+      let serverName = opts.serverName;
+      if (opts.ca) caCerts = [opts.ca];
+      else {
+        const pinned = await fetchServerCert(host, tcpPort, timeoutMs);
+        caCerts = [pinned.pem];
+        serverName = pinned.name;
+      }
+      const conn = await withTimeout(
+        Deno.connectQuic<false>({
+          hostname: host,
+          port,
+          serverName,
+          caCerts,
+          alpnProtocols: [QUIC_ALPN],
+          ...transportOptions(tuning),
+        }) as Promise<Deno.QuicConn>,
+        timeoutMs,
+        `QUIC connection to ${key}`,
+      );
+      conn.closed.finally(() => clientConns.delete(key)).catch(() => {});
+      return conn;
+    })();
+    clientConns.set(key, connecting);
+    connecting.catch(() => clientConns.delete(key));
+  }
+  let conn: Deno.QuicConn;
+  try {
+    conn = await connecting;
+  } catch (err) {
+    throw new Error(`QUIC handshake with the server failed: ${(err as Error).message}`);
+  }
+  const stream = await conn.createBidirectionalStream();
+  return new QuicStreamConn(stream, key);
+}

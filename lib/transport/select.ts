@@ -1,0 +1,135 @@
+/**
+ * Picks the transport from the config: how the client reaches the server
+ * (`transport.protocol`, `transport.proxyURL`, `transport.tls.*`), and the
+ * certificate the server answers TLS with (`transport.tls.*`).
+ *
+ * Client stacks, outermost first:
+ *
+ * | protocol    | stack                                                   |
+ * | ----------- | ------------------------------------------------------- |
+ * | `tcp`       | TCP (or proxyURL tunnel) → TLS if `tls.enable`          |
+ * | `websocket` | TCP (or tunnel) → WebSocket → TLS if `tls.enable`       |
+ * | `wss`       | TCP (or tunnel) → TLS → WebSocket                       |
+ * | `quic`      | a QUIC stream (QUIC is always TLS 1.3)                   |
+ *
+ * @example
+ * ```ts
+ * import { dialServerTransport } from "./select.ts";
+ * import { defaultClientConfig } from "../config/mod.ts";
+ * const conn = await dialServerTransport(defaultClientConfig());
+ * ```
+ *
+ * @module
+ */
+
+import type { ClientConfig, ServerConfig } from "../config/mod.ts";
+import { dialTcp } from "../net/tcp_conn.ts";
+import { dialViaProxy } from "./proxy_url.ts";
+import { dialQuic } from "./quic.ts";
+import { selfSignedCert } from "./self_signed.ts";
+import { clientTls, type ClientTlsOptions, type ServerTlsOptions } from "./tls.ts";
+import type { TransportConn } from "./transport.ts";
+import { connectWebSocket } from "./websocket.ts";
+
+function readPem(path: string, key: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (err) {
+    throw new Error(`${key} ${path}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The client's TLS settings from `transport.tls`; files are read now, so a
+ * missing file fails the dial with its key and path.
+ *
+ * @example
+ * ```ts
+ * import { clientTlsOptions } from "./select.ts";
+ * import { defaultClientConfig } from "../config/mod.ts";
+ * clientTlsOptions(defaultClientConfig()).serverName; // "0.0.0.0"
+ * ```
+ */
+export function clientTlsOptions(cfg: ClientConfig): ClientTlsOptions {
+  const t = cfg.transport.tls;
+  const opts: ClientTlsOptions = { serverName: t.serverName || cfg.serverAddr };
+  if (t.trustedCaFile) opts.ca = readPem(t.trustedCaFile, "transport.tls.trustedCaFile");
+  if (t.certFile || t.keyFile) {
+    if (!t.certFile || !t.keyFile) {
+      throw new Error("transport.tls.certFile and keyFile must be set together");
+    }
+    opts.cert = readPem(t.certFile, "transport.tls.certFile");
+    opts.key = readPem(t.keyFile, "transport.tls.keyFile");
+  }
+  return opts;
+}
+
+/**
+ * Dials the server as the config says and completes every layer's handshake;
+ * dfrp's magic goes next.
+ *
+ * @example
+ * ```ts
+ * import { dialServerTransport } from "./select.ts";
+ * import { defaultClientConfig } from "../config/mod.ts";
+ * const conn = await dialServerTransport({ ...defaultClientConfig(), serverPort: 7000 });
+ * ```
+ */
+export async function dialServerTransport(cfg: ClientConfig): Promise<TransportConn> {
+  const t = cfg.transport;
+  const timeoutMs = t.dialServerTimeout * 1000;
+  const host = cfg.serverAddr, port = cfg.serverPort;
+  if (t.protocol === "quic") {
+    return await dialQuic(host, port, clientTlsOptions(cfg), timeoutMs, t.quic);
+  }
+  if (t.protocol !== "tcp" && t.protocol !== "websocket" && t.protocol !== "wss") {
+    throw new Error(`transport.protocol ${t.protocol} is not supported by dfrp`);
+  }
+  let conn = t.proxyURL
+    ? await dialViaProxy(t.proxyURL, host, port, timeoutMs)
+    : await dialTcp(host, port, timeoutMs);
+  try {
+    const hostHeader = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+    if (t.protocol === "wss") {
+      conn = await clientTls(conn, clientTlsOptions(cfg));
+      return await connectWebSocket(conn, hostHeader);
+    }
+    if (t.protocol === "websocket") conn = await connectWebSocket(conn, hostHeader);
+    if (t.tls.enable) conn = await clientTls(conn, clientTlsOptions(cfg));
+    return conn;
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+}
+
+/**
+ * The server's certificate: `transport.tls.certFile`/`keyFile` read at once
+ * (a bad path stops the server at start-up), else a self-signed one made on
+ * first use. `trustedCaFile` turns on mutual TLS.
+ *
+ * @example
+ * ```ts
+ * import { serverTlsSource } from "./select.ts";
+ * import { defaultServerConfig } from "../config/mod.ts";
+ * const tls = serverTlsSource(defaultServerConfig());
+ * const { cert } = await tls();
+ * ```
+ */
+export function serverTlsSource(cfg: ServerConfig): () => Promise<ServerTlsOptions> {
+  const t = cfg.transport.tls;
+  const ca = t.trustedCaFile ? readPem(t.trustedCaFile, "transport.tls.trustedCaFile") : undefined;
+  if (t.certFile || t.keyFile) {
+    if (!t.certFile || !t.keyFile) {
+      throw new Error("transport.tls.certFile and keyFile must be set together");
+    }
+    const opts: ServerTlsOptions = {
+      cert: readPem(t.certFile, "transport.tls.certFile"),
+      key: readPem(t.keyFile, "transport.tls.keyFile"),
+      ca,
+    };
+    return () => Promise.resolve(opts);
+  }
+  let made: Promise<ServerTlsOptions> | undefined;
+  return () => made ??= selfSignedCert("dfrp").then((pair) => ({ ...pair, ca }));
+}
