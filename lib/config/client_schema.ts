@@ -73,8 +73,8 @@ const proxyBase = {
   enabled: bool(true),
   annotations: stringMap(),
   transport: obj({
-    useEncryption: unsupported(bool(false)),
-    useCompression: unsupported(bool(false)),
+    useEncryption: bool(false),
+    useCompression: bool(false),
     bandwidthLimit: str("", {
       pattern: { re: /^\s*\d+(\.\d+)?(MB|KB)\s*$/, desc: "e.g. 1MB or 512KB" },
     }),
@@ -135,7 +135,7 @@ export const proxySchema = tagged("proxy", proxyBase, {
 export const visitorSchema = tagged("visitor", {
   name: str("", { required: true }),
   enabled: bool(true),
-  transport: unsupported(obj({ useEncryption: bool(false), useCompression: bool(false) })),
+  transport: obj({ useEncryption: bool(false), useCompression: bool(false) }),
   secretKey: str(),
   serverUser: str(),
   serverName: str(),

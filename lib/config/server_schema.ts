@@ -47,6 +47,19 @@ export const serverSchema = obj({
       skipExpiryCheck: bool(false),
       skipIssuerCheck: bool(false),
     })),
+    /** Beyond frp: per-client credentials and limits (docs/auth.md). */
+    users: list(obj({
+      user: str("", { required: true }),
+      token: str(),
+      allowPorts: list(obj({ start: port(), end: port(), single: port() })),
+      allowDomains: list(str()),
+      maxProxies: int(0, { min: 0 }),
+      bandwidthLimit: str("", {
+        pattern: { re: /^\s*\d+(\.\d+)?(MB|KB)\s*$/, desc: "e.g. 1MB or 512KB" },
+      }),
+    })),
+    /** Beyond frp: failed logins per address per minute before a cooldown; 0 = no limit. */
+    maxFailedLogins: int(5, { min: 0 }),
   }),
   bindAddr: str("0.0.0.0"),
   bindPort: port(7000),

@@ -21,6 +21,7 @@ import type { ClientPlugin } from "../plugin/plugin.ts";
 import { pluginFactory } from "../plugin/registry.ts";
 import "../plugin/mod.ts";
 import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
+import { wrapClientWorkConn } from "./work_conn.ts";
 
 /** Wraps one plugin instance as a {@linkcode ClientProxy}. */
 export class PluginProxy implements ClientProxy {
@@ -57,7 +58,7 @@ export class PluginProxy implements ClientProxy {
       return;
     }
     try {
-      await plugin.handle(conn, start);
+      await plugin.handle(wrapClientWorkConn(conn, this.config, this.ctx), start);
     } catch (err) {
       // Plugins should not reject; if one does, the connection still must not leak.
       this.ctx.log.warn(`plugin error: ${(err as Error).message}`);

@@ -19,6 +19,7 @@
 
 import type { ProxyConfig } from "../../config/mod.ts";
 import type { Duplex } from "../../net/duplex.ts";
+import { wrapWorkConn } from "../../net/work_conn_options.ts";
 import { writeMessage } from "../../protocol/codec.ts";
 import type { StartWorkConn } from "../../protocol/messages.ts";
 import { verifyVisitor, visitorAllowed } from "../../protocol/visitor_proof.ts";
@@ -62,6 +63,13 @@ export class SecretServiceProxy implements ClientProxy {
       return;
     }
     this.ctx.log.debug(`visitor from user [${start.visitorUser}] accepted`);
+    // End to end with the visitor, keyed from the secret both hold; the server relays opaque bytes.
+    conn = wrapWorkConn(
+      conn,
+      this.config,
+      this.config.secretKey ?? "",
+      (r) => this.ctx.log.warn(r),
+    );
     if (this.#tcp) return await this.#tcp.handleWorkConn(conn, start);
     // One UDP proxy per visitor: its flows are that visitor's senders.
     const udp = new UdpClientProxy(this.config, this.ctx);

@@ -22,6 +22,7 @@ import { dialTcp } from "../../net/tcp_conn.ts";
 import type { StartWorkConn } from "../../protocol/messages.ts";
 import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
 import { registerClientProxy } from "./registry.ts";
+import { wrapClientWorkConn } from "./work_conn.ts";
 
 /** How long dialing the local service may take. */
 export const LOCAL_DIAL_TIMEOUT_MS = 10_000;
@@ -90,7 +91,11 @@ export class LocalServiceProxy implements ClientProxy {
       }
     }
     const limit = this.#limiter;
-    await relay(conn, local, limit ? { limitAToB: limit, limitBToA: limit } : undefined);
+    await relay(
+      wrapClientWorkConn(conn, this.config, this.ctx),
+      local,
+      limit ? { limitAToB: limit, limitBToA: limit } : undefined,
+    );
   }
 
   /** Nothing of its own to stop. */

@@ -33,6 +33,7 @@ import type { StartWorkConn } from "../../protocol/messages.ts";
 import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
 import { registerClientProxy } from "./registry.ts";
 import { clientRateLimiter } from "./tcp.ts";
+import { wrapClientWorkConn } from "./work_conn.ts";
 
 /** A flow with no datagram either way for this long is closed. */
 export const UDP_FLOW_IDLE_MS = 60_000;
@@ -93,7 +94,8 @@ export class UdpClientProxy implements ClientProxy {
   async handleWorkConn(conn: Duplex, start: StartWorkConn): Promise<void> {
     if (this.#closed) return conn.close();
     this.#work?.close();
-    const stream = this.#limiter ? limitDuplex(conn, this.#limiter) : conn;
+    const sealed = wrapClientWorkConn(conn, this.config, this.ctx);
+    const stream = this.#limiter ? limitDuplex(sealed, this.#limiter) : sealed;
     const writer = new UdpFrameWriter(stream, UDP_MAX_BACKLOG, (err) => {
       this.ctx.log.debug(`udp work connection write: ${err.message}`);
       conn.close();

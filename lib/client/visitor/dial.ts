@@ -19,6 +19,7 @@
 import type { ClientConfig, VisitorConfig } from "../../config/mod.ts";
 import type { Duplex } from "../../net/duplex.ts";
 import { withTimeout } from "../../net/timeout.ts";
+import { wrapWorkConn } from "../../net/work_conn_options.ts";
 import type { MuxSession } from "../../mux/mod.ts";
 import { prove } from "../../protocol/auth.ts";
 import { expectMessage, writeMessage } from "../../protocol/codec.ts";
@@ -117,7 +118,7 @@ export async function dialVisitor(ctx: VisitorContext, config: VisitorConfig): P
       "waiting for the visitor to be accepted",
     );
     if (resp.error) throw new VisitorRefused(resp.error);
-    return conn;
+    return wrapWorkConn(conn, config, config.secretKey, (r) => ctx.log.warn(r));
   } catch (err) {
     conn.close();
     throw err;

@@ -23,6 +23,7 @@
 
 import type { Duplex } from "../../net/duplex.ts";
 import { limitDuplex } from "../../net/rate_limit.ts";
+import { wrapWorkConn } from "../../net/work_conn_options.ts";
 import { sleep } from "../../net/timeout.ts";
 import {
   formatUdpAddr,
@@ -35,7 +36,7 @@ import type { PortRange } from "../ports.ts";
 import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
 import { remotePortOf } from "./tcp.ts";
-import { serverRateLimiter } from "./user_conn.ts";
+import { serverRateLimiter, serverSecret } from "./user_conn.ts";
 
 /**
  * Longest wait before opening a new work connection after one dropped or
@@ -187,7 +188,8 @@ class UdpProxy implements ServerProxy {
       }
       if (signal.aborted) return work.close();
       const limiter = serverRateLimiter(this.config);
-      const stream = limiter ? limitDuplex(work, limiter) : work;
+      const sealed = wrapWorkConn(work, this.config, serverSecret(ctx), (r) => ctx.log.warn(r));
+      const stream = limiter ? limitDuplex(sealed, limiter) : sealed;
       const writer = new UdpFrameWriter(stream, UDP_MAX_BACKLOG, (err) => {
         ctx.log.debug(`udp work connection write: ${err.message}`);
         work.close();

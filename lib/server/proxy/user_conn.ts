@@ -24,6 +24,8 @@
 import type { Duplex } from "../../net/duplex.ts";
 import { parseBandwidth, RateLimiter } from "../../net/rate_limit.ts";
 import { relay, type RelayOptions } from "../../net/relay.ts";
+import { wrapWorkConn } from "../../net/work_conn_options.ts";
+import { loginToken } from "../auth/users.ts";
 import type { ConnEnds, ProxyContext } from "./proxy.ts";
 
 // Keyed by the proxy's config record: one bucket per registered proxy,
@@ -61,6 +63,22 @@ export function serverRateLimiter(config: Record<string, unknown>): RateLimiter 
 }
 
 /**
+ * The secret a proxy's `transport.useEncryption` keys from on the server:
+ * the token its owner logged in with.
+ *
+ * @example
+ * ```ts
+ * import { serverSecret } from "./user_conn.ts";
+ * import type { ProxyContext } from "./proxy.ts";
+ * declare const ctx: ProxyContext;
+ * const secret = serverSecret(ctx);
+ * ```
+ */
+export function serverSecret(ctx: Pick<ProxyContext, "serverConfig" | "user">): string {
+  return loginToken(ctx.serverConfig, String(ctx.user ?? "")) ?? ctx.serverConfig.auth.token;
+}
+
+/**
  * See the module doc. `config` is the proxy's config record; with
  * `bandwidthLimitMode = "server"` its limit paces both directions. Never
  * rejects; closes `user` when done.
@@ -86,6 +104,8 @@ export async function serveUserConn(
       return;
     }
     ctx.log.debug(`join connections, user ${ends.srcAddr}:${ends.srcPort}`);
+    // The client keys from the token it logged in with: its user's entry token.
+    if (config) work = wrapWorkConn(work, config, serverSecret(ctx), (r) => ctx.log.warn(r));
     const opts: RelayOptions = {
       onAToB: (n) => stats.trafficIn += n,
       onBToA: (n) => stats.trafficOut += n,
