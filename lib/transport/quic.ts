@@ -5,21 +5,19 @@
  * connection (control or work): streams have their own flow control, so no
  * head-of-line blocking between them, and a stream's FIN is a half-close.
  *
- * QUIC is always TLS 1.3 and Deno's QUIC client always verifies the server.
- * Without `transport.tls.trustedCaFile` (frp then skips verification) the
- * client fetches the server's certificate once over TLS on the server's TCP
- * port (`serverPort`) and pins it: the same trust as frp's unverified TLS.
+ * QUIC is always TLS 1.3, and Deno's QUIC client always verifies the server
+ * (it has no per-connection switch to skip it), so unlike frp a QUIC client
+ * needs `transport.tls.trustedCaFile`, and the server a real certificate.
  *
  * @example
  * ```ts
  * import { dialQuic } from "./quic.ts";
- * const conn = await dialQuic("127.0.0.1", 7000, { serverName: "127.0.0.1" }, 5000);
+ * const conn = await dialQuic("127.0.0.1", 7001, { serverName: "localhost", ca: "..." }, 5000);
  * ```
  *
  * @module
  */
 
-import tls from "node:tls";
 import { withTimeout } from "../net/timeout.ts";
 import type { ClientTlsOptions, ServerTlsOptions } from "./tls.ts";
 import type { TransportConn } from "./transport.ts";
@@ -182,40 +180,11 @@ export function listenQuic(
   };
 }
 
-/** The pinned certificate and the name to check it against, for servers without a CA. */
-async function fetchServerCert(
-  host: string,
-  port: number,
-  timeoutMs: number,
-): Promise<{ pem: string; name: string }> {
-  const socket = tls.connect({ host, port, rejectUnauthorized: false });
-  try {
-    await withTimeout(
-      new Promise<void>((resolve, reject) => {
-        socket.once("secureConnect", () => resolve());
-        socket.once("error", reject);
-      }),
-      timeoutMs,
-      `fetching the server certificate from ${host}:${port}`,
-    );
-    const peer = socket.getPeerCertificate();
-    const b64 = btoa(String.fromCharCode(...new Uint8Array(peer.raw)));
-    const pem = `-----BEGIN CERTIFICATE-----\n${
-      b64.match(/.{1,64}/g)!.join("\n")
-    }\n-----END CERTIFICATE-----\n`;
-    const dns = /DNS:([^,\s]+)/.exec(peer.subjectaltname ?? "")?.[1];
-    return { pem, name: dns ?? String(peer.subject?.CN ?? host) };
-  } finally {
-    socket.destroy();
-  }
-}
-
 const clientConns = new Map<string, Promise<Deno.QuicConn>>();
 
 /**
  * Opens a stream to the server's QUIC port, on the client's one QUIC
  * connection to it (made on first use, and again after it closed).
- * `tcpPort` is where the certificate is fetched when `opts.ca` is unset.
  *
  * @example
  * ```ts
@@ -229,26 +198,23 @@ export async function dialQuic(
   opts: ClientTlsOptions,
   timeoutMs: number,
   tuning: QuicTuning = DEFAULT_QUIC,
-  tcpPort = port,
 ): Promise<TransportConn> {
+  if (!opts.ca) {
+    throw new Error(
+      'transport.protocol = "quic" needs transport.tls.trustedCaFile: Deno\'s QUIC client ' +
+        "always verifies the server's certificate",
+    );
+  }
   const key = `${host}:${port}`;
   let connecting = clientConns.get(key);
   if (!connecting) {
     connecting = (async () => {
-      let caCerts: string[] | undefined;
-      let serverName = opts.serverName;
-      if (opts.ca) caCerts = [opts.ca];
-      else {
-        const pinned = await fetchServerCert(host, tcpPort, timeoutMs);
-        caCerts = [pinned.pem];
-        serverName = pinned.name;
-      }
       const conn = await withTimeout(
         Deno.connectQuic<false>({
           hostname: host,
           port,
-          serverName,
-          caCerts,
+          serverName: opts.serverName,
+          caCerts: [opts.ca!],
           alpnProtocols: [QUIC_ALPN],
           ...transportOptions(tuning),
         }) as Promise<Deno.QuicConn>,
