@@ -130,4 +130,5 @@ if (import.meta.main) {
   await throughput();
   await idleMemory();
   await (await import("./http_bench.ts")).httpBench();
+  if (Deno.uid?.() === 0) await (await import("./p2p_bench.ts")).p2pBench();
 }

@@ -104,14 +104,24 @@ export class NatLab implements AsyncDisposable {
 
   private constructor(readonly id: string, readonly ns: LabNamespaces) {}
 
-  /** Removes labs a crashed earlier run left behind. */
+  /**
+   * Removes labs a crashed earlier run left behind: those whose creating
+   * process (its pid is in the name) is gone. Labs of tests running in
+   * parallel are left alone.
+   */
   static async cleanStale(): Promise<void> {
     const list = await sh(["ip", "netns", "list"], true);
     for (const line of list.split("\n")) {
       const name = line.split(" ")[0];
-      if (new RegExp(`^${PREFIX}[0-9a-f]{4}-`).test(name)) {
-        await sh(["ip", "netns", "del", name], true);
+      const m = new RegExp(`^${PREFIX}[0-9a-f]{4}-(\\d+)-`).exec(name);
+      if (!m) continue;
+      let alive = true;
+      try {
+        await Deno.stat(`/proc/${m[1]}`);
+      } catch {
+        alive = false;
       }
+      if (!alive) await sh(["ip", "netns", "del", name], true);
     }
   }
 
@@ -121,12 +131,13 @@ export class NatLab implements AsyncDisposable {
     const id = `${PREFIX}${
       crypto.getRandomValues(new Uint16Array(1))[0].toString(16).padStart(4, "0")
     }`;
+    const tag = `${id}-${Deno.pid}`;
     const ns = {
-      pub: `${id}-pub`,
-      routerA: `${id}-ra`,
-      routerB: `${id}-rb`,
-      hostA: `${id}-ha`,
-      hostB: `${id}-hb`,
+      pub: `${tag}-pub`,
+      routerA: `${tag}-ra`,
+      routerB: `${tag}-rb`,
+      hostA: `${tag}-ha`,
+      hostB: `${tag}-hb`,
     };
     const lab = new NatLab(id, ns);
     try {

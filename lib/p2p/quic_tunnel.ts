@@ -29,11 +29,21 @@ import { makeTunnelCert, type TunnelCert } from "./tunnel_cert.ts";
 export const TUNNEL_ALPN = "dfrp-xtcp";
 const CERT_NAME = "dfrp-xtcp";
 
+/**
+ * Congestion control of the tunnel ("default", "throughput", "low-latency");
+ * overridable for measurements with DFRP_XTCP_CC.
+ */
+const CONGESTION = (Deno.env.get("DFRP_XTCP_CC") ?? "throughput") as
+  | "default"
+  | "throughput"
+  | "low-latency";
+
 /** Keepalives hold the NAT mappings open; an idle or vanished peer is noticed in 30 s. */
 const TRANSPORT: Deno.QuicTransportOptions = {
   keepAliveInterval: 5_000,
   maxIdleTimeout: 30_000,
   maxConcurrentBidirectionalStreams: 10_000,
+  congestionControl: CONGESTION,
 };
 
 let cert: Promise<TunnelCert> | undefined;

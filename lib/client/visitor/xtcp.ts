@@ -47,6 +47,8 @@ import type { Visitor, VisitorContext } from "./visitor.ts";
 /** The owner may need a STUN round trip and a certificate before it answers. */
 const RESP_TIMEOUT_MS = 20_000;
 const HANDSHAKE_TIMEOUT_MS = 15_000;
+/** How often `keepTunnelOpen` looks again while the client is not logged in. */
+const LOGIN_WAIT_MS = 500;
 
 interface Tunnel {
   quic: Deno.QuicConn;
@@ -180,6 +182,15 @@ export class XtcpVisitor implements Visitor {
     }
     this.#attempts.push(now);
     const attempt = this.#establish().catch((err) => {
+      if (/not logged in/.test((err as Error).message)) {
+        // Not an attempt at all: the client is still logging in (visitors
+        // start first). Do not spend the retry budget on it.
+        this.#attempts.pop();
+        if (this.config.keepTunnelOpen && !this.#closed) {
+          setTimeout(() => this.#ensure(), LOGIN_WAIT_MS);
+        }
+        return null;
+      }
       this.#lastFailure = Date.now();
       const target = targetLabel(this.config, this.ctx.clientConfig.user);
       this.ctx.log.warn(`xtcp to [${target}] failed: ${(err as Error).message}`);
