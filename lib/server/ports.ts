@@ -34,10 +34,9 @@ export class PortManager {
   /** Whether `allowPorts` admits `port`. */
   allowed(port: number): boolean {
     if (this.allow.length === 0) return true;
+    // The loader fills absent numbers with 0, so 0 means "not given" here.
     return this.allow.some((r) =>
-      r.single !== undefined
-        ? r.single === port
-        : (r.start ?? 0) <= port && port <= (r.end ?? r.start ?? 0)
+      r.single ? r.single === port : (r.start || 0) <= port && port <= (r.end || r.start || 0)
     );
   }
 
@@ -76,8 +75,8 @@ export class PortManager {
     if (port !== 0) return bindOrExplain(hostname, port);
     if (this.allow.length === 0) return bindOrExplain(hostname, 0);
     for (const range of this.allow) {
-      const start = range.single ?? range.start ?? 0;
-      const end = range.single ?? range.end ?? start;
+      const start = range.single || range.start || 0;
+      const end = range.single || range.end || start;
       for (let p = start; p <= end; p++) {
         try {
           return Deno.listen({ hostname, port: p, transport: "tcp" });
