@@ -10,6 +10,7 @@
  * ```ts
  * import { ServerTransports } from "./transports.ts";
  * import type { ServerServices } from "./session.ts";
+import type { ServerConfig } from "../config/mod.ts";
  * declare const services: ServerServices;
  * const transports = new ServerTransports(services);
  * ```
@@ -19,16 +20,49 @@
 
 import { PrefixedConn } from "../net/prefixed_conn.ts";
 import { listenQuic, type QuicServer } from "../transport/quic.ts";
-import { serverTlsSource } from "../transport/select.ts";
+import { readPem } from "../transport/select.ts";
+import { selfSignedCert } from "../transport/self_signed.ts";
 import { type Unwrapped, unwrapServerConn } from "../transport/server_unwrap.ts";
 import type { ServerTlsOptions } from "../transport/tls.ts";
 import type { TransportConn } from "../transport/transport.ts";
 import type { VhostFeature } from "./proxy/vhost_proxy.ts";
 import type { ServerServices } from "./session.ts";
+import type { ServerConfig } from "../config/mod.ts";
 import { readClientHello } from "./vhost/sni.ts";
 
 /** How long a TLS client may take to send its ClientHello. */
 const CLIENT_HELLO_TIMEOUT_MS = 10_000;
+
+/**
+ * The server's certificate: `transport.tls.certFile`/`keyFile` read at once
+ * (a bad path stops the server at start-up), else a self-signed one made on
+ * first use. `trustedCaFile` turns on mutual TLS.
+ *
+ * @example
+ * ```ts
+ * import { serverTlsSource } from "./transports.ts";
+ * import { defaultServerConfig } from "../config/mod.ts";
+ * const tls = serverTlsSource(defaultServerConfig());
+ * const { cert } = await tls();
+ * ```
+ */
+export function serverTlsSource(cfg: ServerConfig): () => Promise<ServerTlsOptions> {
+  const t = cfg.transport.tls;
+  const ca = t.trustedCaFile ? readPem(t.trustedCaFile, "transport.tls.trustedCaFile") : undefined;
+  if (t.certFile || t.keyFile) {
+    if (!t.certFile || !t.keyFile) {
+      throw new Error("transport.tls.certFile and keyFile must be set together");
+    }
+    const opts: ServerTlsOptions = {
+      cert: readPem(t.certFile, "transport.tls.certFile"),
+      key: readPem(t.keyFile, "transport.tls.keyFile"),
+      ca,
+    };
+    return () => Promise.resolve(opts);
+  }
+  let made: Promise<ServerTlsOptions> | undefined;
+  return () => made ??= selfSignedCert("dfrp").then((pair) => ({ ...pair, ca }));
+}
 
 /** See the module doc. */
 export class ServerTransports {

@@ -1,7 +1,6 @@
 /**
  * Picks the transport from the config: how the client reaches the server
- * (`transport.protocol`, `transport.proxyURL`, `transport.tls.*`), and the
- * certificate the server answers TLS with (`transport.tls.*`).
+ * (`transport.protocol`, `transport.proxyURL`, `transport.tls.*`).
  *
  * Client stacks, outermost first:
  *
@@ -22,16 +21,24 @@
  * @module
  */
 
-import type { ClientConfig, ServerConfig } from "../config/mod.ts";
+import type { ClientConfig } from "../config/mod.ts";
 import { dialTcp } from "../net/tcp_conn.ts";
 import { dialViaProxy } from "./proxy_url.ts";
 import { dialQuic } from "./quic.ts";
-import { selfSignedCert } from "./self_signed.ts";
-import { clientTls, type ClientTlsOptions, type ServerTlsOptions } from "./tls.ts";
+import { clientTls, type ClientTlsOptions } from "./tls.ts";
 import type { TransportConn } from "./transport.ts";
 import { connectWebSocket } from "./websocket.ts";
 
-function readPem(path: string, key: string): string {
+/**
+ * Reads a PEM file named by config key `key`; the error names both.
+ *
+ * @example
+ * ```ts
+ * import { readPem } from "./select.ts";
+ * const ca = readPem("/etc/dfrp/ca.pem", "transport.tls.trustedCaFile");
+ * ```
+ */
+export function readPem(path: string, key: string): string {
   try {
     return Deno.readTextFileSync(path);
   } catch (err) {
@@ -101,35 +108,4 @@ export async function dialServerTransport(cfg: ClientConfig): Promise<TransportC
     conn.close();
     throw err;
   }
-}
-
-/**
- * The server's certificate: `transport.tls.certFile`/`keyFile` read at once
- * (a bad path stops the server at start-up), else a self-signed one made on
- * first use. `trustedCaFile` turns on mutual TLS.
- *
- * @example
- * ```ts
- * import { serverTlsSource } from "./select.ts";
- * import { defaultServerConfig } from "../config/mod.ts";
- * const tls = serverTlsSource(defaultServerConfig());
- * const { cert } = await tls();
- * ```
- */
-export function serverTlsSource(cfg: ServerConfig): () => Promise<ServerTlsOptions> {
-  const t = cfg.transport.tls;
-  const ca = t.trustedCaFile ? readPem(t.trustedCaFile, "transport.tls.trustedCaFile") : undefined;
-  if (t.certFile || t.keyFile) {
-    if (!t.certFile || !t.keyFile) {
-      throw new Error("transport.tls.certFile and keyFile must be set together");
-    }
-    const opts: ServerTlsOptions = {
-      cert: readPem(t.certFile, "transport.tls.certFile"),
-      key: readPem(t.keyFile, "transport.tls.keyFile"),
-      ca,
-    };
-    return () => Promise.resolve(opts);
-  }
-  let made: Promise<ServerTlsOptions> | undefined;
-  return () => made ??= selfSignedCert("dfrp").then((pair) => ({ ...pair, ca }));
 }

@@ -14,6 +14,8 @@
  * @module
  */
 
+import selfsigned from "selfsigned";
+
 /** A PEM certificate and its PEM (PKCS#8) key. */
 export interface CertPair {
   cert: string;
@@ -31,8 +33,6 @@ export interface CertPair {
  * ```
  */
 export async function selfSignedCert(commonName: string): Promise<CertPair> {
-  // Loaded on demand: servers with their own certificate never pay for it.
-  const { default: selfsigned } = await import("selfsigned");
   const now = Date.now();
   const pems = await selfsigned.generate([{ name: "commonName", value: commonName }], {
     keyType: "ec",
