@@ -5,6 +5,9 @@
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { labAvailable, NatLab, PUBLIC_A, PUBLIC_B } from "./_netns.ts";
+import { punch, PunchFailed } from "../lib/p2p/punch.ts";
+import { punchKey } from "../lib/p2p/punch_key.ts";
+import { UdpPort } from "../lib/p2p/udp_port.ts";
 
 const ignore = !(await labAvailable());
 const SERVER_PORT = 7000;
@@ -171,5 +174,86 @@ Deno.test({
     assertEquals(r.n, 0);
     await vis.waitFor(/xtcp to \[alice\.svc\] failed: wrong secret key/);
     await owner.waitFor(/refused: wrong secret key/);
+  },
+});
+
+Deno.test("punch: forged and foreign probes are ignored; the peer with the key is found", async () => {
+  const visitor = UdpPort.bind("127.0.0.1", 0);
+  const owner = UdpPort.bind("127.0.0.1", 0);
+  const attacker = UdpPort.bind("127.0.0.1", 0);
+  const key = await punchKey("k", "vsid", "osid");
+  const wrongKey = await punchKey("guessed", "vsid", "osid");
+  try {
+    // The attacker floods both with garbage and with probes under a wrong key.
+    const flood = setInterval(async () => {
+      for (const to of [visitor.port, owner.port]) {
+        const ep = { hostname: "127.0.0.1", port: to };
+        await attacker.send(new TextEncoder().encode("DXP1 not a probe"), ep);
+        const forged = new Uint8Array(24);
+        forged.set([0x44, 0x58, 0x50, 0x31, 1, 1]);
+        await attacker.send(forged, ep);
+      }
+    }, 20);
+    // A side keyed wrongly, from the attacker's socket, punching at the owner.
+    const impostor = punch(attacker, {
+      role: "visitor",
+      key: wrongKey,
+      candidates: [{ hostname: "127.0.0.1", port: owner.port }],
+      timeoutMs: 1500,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const [v, o] = await Promise.all([
+      punch(visitor, {
+        role: "visitor",
+        key,
+        candidates: [{ hostname: "127.0.0.1", port: owner.port }],
+        timeoutMs: 3000,
+      }),
+      punch(owner, {
+        role: "owner",
+        key,
+        candidates: [{ hostname: "127.0.0.1", port: visitor.port }],
+        timeoutMs: 3000,
+      }),
+    ]);
+    clearInterval(flood);
+    assertEquals(v, { hostname: "127.0.0.1", port: owner.port });
+    assertEquals(o, { hostname: "127.0.0.1", port: visitor.port });
+    const failed = await impostor.then(() => null, (err) => err);
+    assert(failed instanceof PunchFailed, String(failed));
+  } finally {
+    visitor.close();
+    owner.close();
+    attacker.close();
+  }
+});
+
+Deno.test({
+  name:
+    "xtcp: keepTunnelOpen opens the tunnel before any connection, and again after the owner returns",
+  ignore,
+  sanitizeResources: false,
+  async fn() {
+    const { lab, owner } = await lab3();
+    await using _ = lab;
+    const vis = await lab.client(
+      lab.ns.hostA,
+      visitorConf(6000).replace(
+        "minRetryInterval = 1",
+        "minRetryInterval = 1\nkeepTunnelOpen = true",
+      ),
+    );
+    await vis.waitFor(/xtcp tunnel to \S+ open \(peer to peer\)/, 20_000);
+    const r = await lab.send(lab.ns.hostA, 6000, 1 * MiB);
+    assertEquals(r.got, r.sent);
+    // The owner goes away (closing its tunnels): the visitor notices at once,
+    // and makes the tunnel again once the owner is back.
+    await owner.stop("SIGTERM");
+    await vis.waitFor(/xtcp tunnel to \S+ closed/, 40_000);
+    const back = await lab.client(lab.ns.hostB, ownerConf(9000));
+    await back.waitFor(/xtcp tunnel with \S+ open/, 40_000);
+    const again = await lab.send(lab.ns.hostA, 6000, 1 * MiB);
+    if (again.got !== again.sent) console.log(again, vis.output, back.output);
+    assertEquals(again.got, again.sent);
   },
 });

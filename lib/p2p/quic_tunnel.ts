@@ -38,10 +38,10 @@ const CONGESTION = (Deno.env.get("DFRP_XTCP_CC") ?? "throughput") as
   | "throughput"
   | "low-latency";
 
-/** Keepalives hold the NAT mappings open; an idle or vanished peer is noticed in 30 s. */
+/** Keepalives hold the NAT mappings open; a vanished peer is noticed in 15 s. */
 const TRANSPORT: Deno.QuicTransportOptions = {
   keepAliveInterval: 5_000,
-  maxIdleTimeout: 30_000,
+  maxIdleTimeout: 15_000,
   maxConcurrentBidirectionalStreams: 10_000,
   congestionControl: CONGESTION,
 };

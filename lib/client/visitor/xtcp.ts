@@ -74,6 +74,7 @@ export class XtcpVisitor implements Visitor {
   #establishing?: Promise<Tunnel | null>;
   #attempts: number[] = [];
   #lastFailure = 0;
+  #retryTimer?: ReturnType<typeof setTimeout>;
   readonly config: XtcpConfig;
 
   /**
@@ -178,6 +179,7 @@ export class XtcpVisitor implements Visitor {
     const perHour = this.config.maxRetriesAnHour ?? 8;
     const gap = (this.config.minRetryInterval ?? 90) * 1000;
     if (this.#attempts.length >= perHour || (this.#lastFailure && now - this.#lastFailure < gap)) {
+      this.#keepOpenLater();
       return Promise.resolve(null);
     }
     this.#attempts.push(now);
@@ -194,10 +196,26 @@ export class XtcpVisitor implements Visitor {
       this.#lastFailure = Date.now();
       const target = targetLabel(this.config, this.ctx.clientConfig.user);
       this.ctx.log.warn(`xtcp to [${target}] failed: ${(err as Error).message}`);
+      this.#keepOpenLater();
       return null;
     }).finally(() => this.#establishing = undefined);
     this.#establishing = attempt;
     return attempt;
+  }
+
+  /** With `keepTunnelOpen`: tries again as soon as the retry budget allows. */
+  #keepOpenLater(): void {
+    if (!this.config.keepTunnelOpen || this.#closed || this.#retryTimer !== undefined) return;
+    const now = Date.now();
+    const gap = (this.config.minRetryInterval ?? 90) * 1000;
+    let at = this.#lastFailure + gap;
+    if (this.#attempts.length >= (this.config.maxRetriesAnHour ?? 8)) {
+      at = Math.max(at, this.#attempts[0] + 3600_000);
+    }
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (!this.#closed) this.#ensure();
+    }, Math.max(10, at - now));
   }
 
   async #establish(): Promise<Tunnel> {
@@ -256,6 +274,7 @@ export class XtcpVisitor implements Visitor {
   /** Stops listening and closes the tunnel and every connection. */
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#retryTimer);
     try {
       this.#listener?.close();
     } catch {
