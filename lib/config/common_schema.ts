@@ -24,7 +24,7 @@ export function logSchema(opts: { maxDaysSupported: boolean }) {
 export const AUTH_SCOPES = ["HeartBeats", "NewWorkConns"] as const;
 
 /** `auth.tokenSource` / `auth.oidc.tokenSource` (frp's ValueSource). */
-export const tokenSourceSchema = unsupported(obj({
+export const tokenSourceSchema = obj({
   type: enumOf(["file", "exec"] as const, ""),
   file: obj({ path: str() }),
   exec: obj({
@@ -32,7 +32,7 @@ export const tokenSourceSchema = unsupported(obj({
     args: list(str()),
     env: list(obj({ name: str(), value: str() })),
   }),
-}));
+});
 
 /** `auth.method`: dfrp implements token auth only. */
 export const authMethodSchema = enumOf(["token", "oidc"] as const, "token", {

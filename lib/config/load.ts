@@ -19,6 +19,7 @@ import type { LineMap } from "./locate.ts";
 import { parseConfigText } from "./parse.ts";
 import { defaultOf, type Infer, type Node } from "./schema.ts";
 import { completeServer, type ServerConfig, serverSchema } from "./server_schema.ts";
+import { resolveTokenSource } from "./token_source.ts";
 import { envContext, renderTemplate, TemplateError } from "./template.ts";
 import { validate } from "./validate.ts";
 
@@ -236,7 +237,9 @@ function checkUniqueNames<T extends { name: string }>(
  * ```
  */
 export async function loadServerConfig(path: string): Promise<LoadResult<ServerConfig>> {
-  return parseServerConfig(await read(path), path);
+  const result = parseServerConfig(await read(path), path);
+  await resolveTokenSource(result.config.auth, path);
+  return result;
 }
 
 /**
@@ -251,7 +254,9 @@ export async function loadServerConfig(path: string): Promise<LoadResult<ServerC
  * ```
  */
 export async function loadClientConfig(path: string): Promise<LoadResult<ClientConfig>> {
-  return parseClientConfig(await read(path), path, dirName(path));
+  const result = parseClientConfig(await read(path), path, dirName(path));
+  await resolveTokenSource(result.config.auth, path);
+  return result;
 }
 
 /**

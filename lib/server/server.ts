@@ -19,7 +19,7 @@ import type { ServerConfig } from "../config/mod.ts";
 import { log as rootLog, type Logger } from "../log.ts";
 import { withTimeout } from "../net/timeout.ts";
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
-import { prove, randomHex, verifyProof } from "../protocol/auth.ts";
+import { prove, randomHex } from "../protocol/auth.ts";
 import { readMessage } from "../protocol/codec.ts";
 import { ControlChannel } from "../protocol/control_channel.ts";
 import { isMagic } from "../protocol/magic.ts";
@@ -27,6 +27,8 @@ import { type Login, type NewWorkConn, PROTOCOL_VERSION } from "../protocol/mess
 import { tcpTransport } from "../transport/tcp.ts";
 import type { TransportConn, TransportListener } from "../transport/transport.ts";
 import { PortManager } from "./ports.ts";
+import { checkLogin, checkWorkConn } from "./auth/login_check.ts";
+import { handshakeTimeoutMs } from "./auth/handshake_deadline.ts";
 import { type ServerFeature, serverFeatureFactories } from "./feature.ts";
 import { ClientSession, type ServerServices } from "./session.ts";
 import { ServerTransports } from "./transports.ts";
@@ -36,7 +38,7 @@ import "./proxy/mod.ts";
 import "./features.ts";
 
 /** How long a new connection may take to send its magic and first message. */
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
+export const HANDSHAKE_TIMEOUT_MS = handshakeTimeoutMs();
 
 /** See the module doc. */
 export class DfrpServer {
@@ -132,7 +134,6 @@ export class DfrpServer {
   }
 
   async #login(conn: TransportConn, login: Login, nonce: string, layers: string[]): Promise<void> {
-    const token = this.config.auth.token;
     const user = typeof login.user === "string" ? login.user : "";
     const clientNonce = typeof login.clientNonce === "string" ? login.clientNonce : "";
     const channel = new ControlChannel(conn);
@@ -148,10 +149,9 @@ export class DfrpServer {
         `protocol version ${login.version} is not supported (server speaks ${PROTOCOL_VERSION})`,
       );
     }
-    const context = ["login", nonce, clientNonce, user, String(login.tcpMux)];
-    if (!await verifyProof(token, context, login.proof)) {
-      return refuse("authorization failed: token mismatch");
-    }
+    // Rate limit, per-user token, proof and Login plugins: lib/server/auth/login_check.ts.
+    const { error: denied, token } = await checkLogin(this.services, login, nonce, conn.remoteAddr);
+    if (denied) return refuse(denied);
     if (Boolean(login.tcpMux) !== this.config.transport.tcpMux) {
       return refuse(
         `transport.tcpMux is ${login.tcpMux} on the client but ${this.config.transport.tcpMux} on the server`,
@@ -234,9 +234,8 @@ export class DfrpServer {
   async #workConn(conn: TransportConn, msg: NewWorkConn, nonce: string): Promise<void> {
     const session = this.sessions.get(String(msg.runId));
     if (!session) throw new Error(`work connection for unknown client ${msg.runId}`);
-    if (!await verifyProof(this.config.auth.token, ["work", nonce, msg.runId], msg.proof)) {
-      throw new Error("work connection authorization failed");
-    }
+    const denied = await checkWorkConn(this.services, session.login, msg, nonce);
+    if (denied) throw new Error(denied);
     session.addPoolConn(conn);
   }
 

@@ -29,6 +29,8 @@ import { serverProxyFactory } from "./proxy/registry.ts";
 import { type ClientInfo, ProxyStats } from "./stats.ts";
 import type { ServerFeature } from "./feature.ts";
 import { acceptVisitorStreams } from "./visitor/accept.ts";
+import { admitProxy, portsFor } from "./auth/admission.ts";
+import { notifyCloseProxy, pongFor } from "./plugin/ops.ts";
 
 /** What every session shares with the server. */
 export interface ServerServices {
@@ -129,7 +131,7 @@ export class ClientSession {
         this.#closeProxy(msg.proxyName);
         break;
       case "Ping":
-        await this.control.send({ type: "Pong" });
+        await this.control.send(await pongFor(this.services, this.login, this.runId));
         break;
       default:
         this.log.warn(`unexpected ${msg.type} message on the control channel, ignored`);
@@ -147,6 +149,12 @@ export class ClientSession {
     if (this.#proxies.has(name) || this.#nameTakenElsewhere(name)) {
       return reply("", `proxy [${name}] is already in use`);
     }
+    // [[auth.users]] limits and NewProxy plugins (lib/server/auth/admission.ts).
+    const denied = await admitProxy(this.services, this.login, this.runId, msg);
+    if (denied) {
+      log.warn(`proxy refused for user [${this.login.user}]: ${denied}`);
+      return reply("", denied);
+    }
     // A proxy that comes back keeps its counters, as frp's dashboard does.
     const previous = this.services.stats.get(name);
     const stats = previous?.type === msg.proxyType ? previous : new ProxyStats(name, msg.proxyType);
@@ -154,7 +162,7 @@ export class ClientSession {
       name,
       services: this.services,
       serverConfig: this.services.config,
-      ports: this.services.ports,
+      ports: portsFor(this.services, String(this.login.user ?? "")),
       clientId: this.runId,
       user: this.login.user,
       log,
@@ -197,6 +205,7 @@ export class ClientSession {
     const stats = this.services.stats.get(name);
     if (stats) Object.assign(stats, { owner: undefined, lastCloseTime: new Date() });
     this.log.info(`[${name}] proxy closed`);
+    notifyCloseProxy(this.services, this.login, this.runId, name);
   }
 
   /** Adds a pooled work connection (tcpMux off) that the client dialed in. */

@@ -53,3 +53,21 @@ export function loginToken(config: ServerConfig, user: string): string | null {
   if (config.auth.users.length > 0 && config.auth.token === "") return null;
   return config.auth.token;
 }
+
+/**
+ * The token a logged-in client's proofs use (work and visitor connections).
+ *
+ * @example
+ * ```ts
+ * import { sessionToken } from "./users.ts";
+ * import { defaultServerConfig } from "../../config/mod.ts";
+ * sessionToken({ config: defaultServerConfig() }, { login: { user: "alice" } }); // ""
+ * ```
+ */
+export function sessionToken(
+  services: { readonly config: ServerConfig },
+  session: { readonly login: { user?: unknown } },
+): string {
+  const user = typeof session.login.user === "string" ? session.login.user : "";
+  return loginToken(services.config, user) ?? services.config.auth.token;
+}

@@ -26,6 +26,7 @@ import { parseBandwidth, RateLimiter } from "../../net/rate_limit.ts";
 import { relay, type RelayOptions } from "../../net/relay.ts";
 import { wrapWorkConn } from "../../net/work_conn_options.ts";
 import { loginToken } from "../auth/users.ts";
+import { checkUserConn } from "../plugin/ops.ts";
 import type { ConnEnds, ProxyContext } from "./proxy.ts";
 
 // Keyed by the proxy's config record: one bucket per registered proxy,
@@ -93,6 +94,21 @@ export async function serveUserConn(
   stats.curConns++;
   stats.totalConns++;
   try {
+    const userAddr = `${ends.srcAddr}:${ends.srcPort}`;
+    const denied = await checkUserConn(
+      ctx.services,
+      ctx.user,
+      ctx.clientId,
+      ctx.name,
+      ctx.stats.type,
+      userAddr,
+    )
+      .catch((err) => `NewUserConn plugins failed: ${(err as Error).message}`);
+    if (denied) {
+      ctx.log.warn(`user connection from ${userAddr} rejected: ${denied}`);
+      user.close();
+      return;
+    }
     let work: Duplex;
     try {
       work = await ctx.openWorkConn(ends);

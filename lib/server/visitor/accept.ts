@@ -22,6 +22,7 @@ import { expectMessage, writeMessage } from "../../protocol/codec.ts";
 import { type NewVisitorConn, PROTOCOL_VERSION } from "../../protocol/messages.ts";
 import type { ClientSession, ServerServices } from "../session.ts";
 import { serveVisitorConn } from "./serve.ts";
+import { sessionToken } from "../auth/users.ts";
 
 /** How long a visitor may take to send its `NewVisitorConn`. */
 export const VISITOR_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -80,7 +81,11 @@ export async function serveDialedVisitor(
   const runId = typeof msg.runId === "string" ? msg.runId : "";
   const session = sessions.get(runId);
   const ok = session !== undefined &&
-    await verifyProof(services.config.auth.token, ["visitor-conn", nonce, runId], msg.authProof);
+    await verifyProof(
+      sessionToken(services, session),
+      ["visitor-conn", nonce, runId],
+      msg.authProof,
+    );
   if (!ok) {
     const error = session ? "authorization failed: token mismatch" : `unknown client [${runId}]`;
     services.log.warn(`visitor connection from ${conn.remoteAddr} refused: ${error}`);
