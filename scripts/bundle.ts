@@ -107,13 +107,17 @@ export async function bundle(program: Program, outDir: string): Promise<string> 
     "--quiet",
     "--platform=deno",
     "--packages=bundle",
+    // ssh2's optional native add-ons: it require()s them in a try and falls back to JS.
+    "--external=*.node",
     "-o",
     out,
     program.entry,
   ]);
   const code = await Deno.readTextFile(out);
   const head = `#!/usr/bin/env -S deno run ${program.flags.join(" ")}\n` +
-    `// ${program.name} ${VERSION}: single-file bundle of ${program.entry}\n`;
+    `// ${program.name} ${VERSION}: single-file bundle of ${program.entry}\n` +
+    // Inlined CommonJS (ssh2's wasm loader) reads these at load time.
+    "var __dirname = import.meta.dirname, __filename = import.meta.filename;\n";
   await Deno.writeTextFile(out, head + code.replace(/^#!.*\n/, ""));
   if (Deno.build.os !== "windows") await Deno.chmod(out, 0o755);
   return out;

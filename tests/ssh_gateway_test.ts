@@ -14,7 +14,9 @@ import {
   roundTrip,
   sha256,
   startServer,
+  tempFile,
 } from "./_harness.ts";
+import { bundle, PROGRAMS } from "../scripts/bundle.ts";
 
 interface Keys {
   dir: string;
@@ -293,4 +295,47 @@ Deno.test("ssh gateway: the generated host key is saved (mode 0600) and reused a
   assertEquals((await Deno.stat(hostKey)).mode! & 0o777, 0o600);
   await using _second = await gatewayServer(null, "", hostKey);
   assertEquals(await Deno.readTextFile(hostKey), saved);
+});
+
+Deno.test("ssh gateway: works from the dfrps.js bundle with least-privilege flags and no npm", async () => {
+  const keys = await makeKeys();
+  using echo = echoServer();
+  const dir = await Deno.makeTempDir({ prefix: "dfrp-ssh-bundle-" });
+  const server = PROGRAMS.find((p) => p.name === "dfrps")!;
+  const file = await bundle(server, dir);
+  // Without --allow-write the host key must exist already.
+  const hostKey = `${keys.dir}/host_key`;
+  const made = await new Deno.Command("ssh-keygen", {
+    args: ["-q", "-t", "ed25519", "-N", "", "-f", hostKey],
+  }).output();
+  assert(made.success);
+  const sshPort = freePort();
+  const config = await tempFile(`
+bindPort = ${freePort()}
+sshTunnelGateway.bindPort = ${sshPort}
+sshTunnelGateway.privateKeyFile = "${hostKey}"
+sshTunnelGateway.authorizedKeysFile = "${keys.authorized}"
+`);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...server.flags, "--no-npm", "--no-remote", file, "-c", config],
+    cwd: dir,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  await using proc = new DfrpProcess(child, "dfrps.js");
+  await proc.waitFor(/ssh tunnel gateway listen on/);
+  const remotePort = freePort();
+  await using tunnel = ssh(sshPort, keys.alice, [
+    "-R",
+    `:80:127.0.0.1:${echo.port}`,
+    "v0@127.0.0.1",
+    "tcp",
+    "-r",
+    String(remotePort),
+  ]);
+  await tunnel.waitFor(/RemoteAddress: /);
+  const reply = await roundTrip(remotePort, new TextEncoder().encode("bundled"));
+  assertEquals(new TextDecoder().decode(reply), "bundled");
 });

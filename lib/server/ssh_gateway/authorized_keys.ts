@@ -6,14 +6,16 @@
  * @example
  * ```ts
  * import { parseAuthorizedKeys } from "./authorized_keys.ts";
- * const keys = parseAuthorizedKeys("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE... alice\n");
+ * import { loadSsh2 } from "./ssh2.ts";
+ * const ssh2 = await loadSsh2();
+ * const keys = parseAuthorizedKeys(ssh2, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE... alice\n");
  * for (const k of keys) console.log(k.user);
  * ```
  *
  * @module
  */
 
-import { ssh2, type SshKey } from "./ssh2.ts";
+import type { Ssh2, SshKey } from "./ssh2.ts";
 
 /** One usable line of the file. */
 export interface AuthorizedKey {
@@ -32,7 +34,11 @@ const KEY_TYPE = /^(ssh-|ecdsa-sha2-|sk-ssh-|sk-ecdsa-)/;
  * Parses the file's text. Throws an Error with the line number for a line
  * that holds no key it can read, like frps, which refuses a broken file.
  */
-export function parseAuthorizedKeys(text: string, path = "authorized_keys"): AuthorizedKey[] {
+export function parseAuthorizedKeys(
+  ssh2: Ssh2,
+  text: string,
+  path = "authorized_keys",
+): AuthorizedKey[] {
   const out: AuthorizedKey[] = [];
   text.split("\n").forEach((raw, i) => {
     const line = raw.trim();

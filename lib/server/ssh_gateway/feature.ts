@@ -22,7 +22,7 @@ import { registerServerFeature, type ServerFeature } from "../feature.ts";
 import type { ServerServices } from "../session.ts";
 import { type AuthorizedKey, parseAuthorizedKeys } from "./authorized_keys.ts";
 import { loadHostKey } from "./host_key.ts";
-import { type AuthContext, ssh2 } from "./ssh2.ts";
+import { type AuthContext, loadSsh2, type Ssh2 } from "./ssh2.ts";
 import { SshTunnel } from "./tunnel.ts";
 
 /** The feature's name in `ServerServices.features`. */
@@ -32,11 +32,12 @@ async function startGateway(services: ServerServices): Promise<ServerFeature | n
   const config = services.config.sshTunnelGateway;
   if (!config.bindPort) return null;
   const log = services.log.with("sshTunnelGateway");
+  const ssh2 = await loadSsh2();
   const hostKey = await loadHostKey(config);
   const keysFile = config.authorizedKeysFile;
   if (keysFile) {
     // Refuse to start on a broken file rather than refuse every user later.
-    parseAuthorizedKeys(await Deno.readTextFile(keysFile), keysFile);
+    parseAuthorizedKeys(ssh2, await Deno.readTextFile(keysFile), keysFile);
   }
   const tunnels = new Set<SshTunnel>();
   const server = new ssh2.Server(
@@ -46,7 +47,7 @@ async function startGateway(services: ServerServices): Promise<ServerFeature | n
       const tunnel = new SshTunnel(services, client, remote, !!keysFile);
       client.on("authentication", (ctx) => {
         if (!keysFile) return ctx.accept();
-        checkKey(ctx, keysFile, remote, log).then((user) => {
+        checkKey(ssh2, ctx, keysFile, remote, log).then((user) => {
           if (user === null) return ctx.reject(["publickey"]);
           tunnel.keyUser = user;
           ctx.accept();
@@ -81,6 +82,7 @@ async function startGateway(services: ServerServices): Promise<ServerFeature | n
  * next login): resolves to the key's user, or null to refuse.
  */
 async function checkKey(
+  ssh2: Ssh2,
   ctx: AuthContext,
   path: string,
   remote: string,
@@ -89,7 +91,7 @@ async function checkKey(
   if (ctx.method !== "publickey" || !ctx.key) return null;
   let keys: AuthorizedKey[];
   try {
-    keys = parseAuthorizedKeys(await Deno.readTextFile(path), path);
+    keys = parseAuthorizedKeys(ssh2, await Deno.readTextFile(path), path);
   } catch (err) {
     log.error(`load authorized keys file error: ${(err as Error).message}`);
     return null;

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { ssh2 } from "./ssh2.ts";
+import { loadSsh2 } from "./ssh2.ts";
 
 /** The config keys that say where the host key lives. */
 export interface HostKeyConfig {
@@ -27,6 +27,7 @@ export interface HostKeyConfig {
  * Error naming the file when it cannot be read or is not a private key.
  */
 export async function loadHostKey(config: HostKeyConfig): Promise<string> {
+  const ssh2 = await loadSsh2();
   let text = "";
   let source = "";
   if (config.privateKeyFile) {
@@ -47,7 +48,15 @@ export async function loadHostKey(config: HostKeyConfig): Promise<string> {
         try {
           await Deno.writeTextFile(source, text, { mode: 0o600 });
         } catch (err) {
-          throw keyError(source, err);
+          if (!(err instanceof Deno.errors.NotCapable)) throw keyError(source, err);
+          // dfrps runs without --allow-write by default: say how to get a key in.
+          throw keyError(
+            source,
+            new Error(
+              "cannot save the generated key without --allow-write; make one with " +
+                `ssh-keygen -t ed25519 -N "" -f ${source} or set privateKeyFile`,
+            ),
+          );
         }
       }
     }

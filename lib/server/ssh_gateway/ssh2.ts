@@ -1,18 +1,18 @@
 /**
  * The slice of `npm:ssh2` the gateway uses, typed here: ssh2 ships no types
- * of its own, and these few signatures are all we rely on.
+ * of its own, and these few signatures are all we rely on. The module is
+ * loaded on first use, so a server without the gateway never pays for it.
  *
  * @example
  * ```ts
- * import { ssh2 } from "./ssh2.ts";
+ * import { loadSsh2 } from "./ssh2.ts";
+ * const ssh2 = await loadSsh2();
  * const pair = ssh2.utils.generateKeyPairSync("ed25519");
  * console.log(pair.public.startsWith("ssh-ed25519"));
  * ```
  *
  * @module
  */
-
-import ssh2Module from "ssh2";
 
 /** A parsed key (`utils.parseKey`). */
 export interface SshKey {
@@ -116,5 +116,10 @@ export interface Ssh2 {
   };
 }
 
-/** `npm:ssh2`, typed. */
-export const ssh2 = ssh2Module as unknown as Ssh2;
+let loaded: Promise<Ssh2> | undefined;
+
+/** `npm:ssh2`, typed; loaded once. */
+export function loadSsh2(): Promise<Ssh2> {
+  loaded ??= import("ssh2").then((m) => (m.default ?? m) as unknown as Ssh2);
+  return loaded;
+}
