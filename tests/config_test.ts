@@ -70,7 +70,8 @@ Deno.test("full frps example loads, unsupported keys are warnings", async () => 
   assert(
     warnings.some((w) => /frps_full_example\.toml:11: kcpBindPort: not supported yet/.test(w)),
   );
-  assert(warnings.some((w) => /:159: httpPlugins: not supported yet/.test(w)));
+  assertEquals(config.httpPlugins[0].ops, ["Login"]);
+  assert(!warnings.some((w) => /httpPlugins/.test(w)));
   assert(!warnings.some((w) => /bindPort:|allowPorts|subDomainHost|vhostHTTPPort/.test(w)));
 });
 

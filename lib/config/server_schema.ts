@@ -99,13 +99,13 @@ export const serverSchema = obj({
   udpPacketSize: int(1500, { min: 0 }),
   natholeAnalysisDataReserveHours: unsupported(int(168)),
   allowPorts: list(obj({ start: port(), end: port(), single: port() })),
-  httpPlugins: unsupported(list(obj({
+  httpPlugins: list(obj({
     name: str(),
     addr: str(),
     path: str(),
     ops: list(enumOf(HTTP_PLUGIN_OPS, "")),
     tlsVerify: bool(false),
-  }))),
+  })),
 });
 
 /**
