@@ -255,3 +255,32 @@ transport.useEncryption = true
   assertEquals(reply.length, 0);
   await vis.waitFor(/\[sealed\] encrypted connection dropped: the peer reflected our salt/);
 });
+
+Deno.test("encryption/compression: tcpmux (http CONNECT) works with both flags on", async () => {
+  using echo = echoServer();
+  const muxPort = freePort();
+  await using server = await startServer(`auth.token = "tk"\ntcpmuxHTTPConnectPort = ${muxPort}`);
+  await using client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+auth.token = "tk"
+[[proxies]]
+name = "mux"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localPort = ${echo.port}
+customDomains = ["mux.example.com"]
+transport.useEncryption = true
+transport.useCompression = true
+`);
+  await client.waitFor(/\[mux\] start proxy success/);
+  const body = "payload ".repeat(4000);
+  const request = `CONNECT mux.example.com:1 HTTP/1.1\r\nHost: mux.example.com:1\r\n\r\n${body}`;
+  const reply = new TextDecoder().decode(
+    await roundTrip(muxPort, new TextEncoder().encode(request)),
+  );
+  assertEquals(reply, `HTTP/1.1 200 Connection established\r\n\r\n${body}`);
+  assert(
+    !/encrypted connection dropped|compressed stream dropped/.test(client.output + server.output),
+  );
+});

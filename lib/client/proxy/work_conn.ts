@@ -1,10 +1,10 @@
 /**
  * The client's half of `transport.useEncryption` / `useCompression` for the
- * types whose server side wraps the work connection too (tcp and udp: both
- * end in `serveUserConn` or the udp work loop there). Secret types (stcp,
+ * types whose server side wraps the work connection too (tcp, https and
+ * tcpmux end in `serveUserConn`, udp in its work loop). Secret types (stcp,
  * sudp) wrap end to end with their `secretKey` instead, after the visitor
- * verdict; http-family connections are read by the server's vhost and are
- * not wrapped.
+ * verdict; http connections are parsed by the server's vhost and are not
+ * wrapped.
  *
  * @example
  * ```ts
@@ -24,7 +24,7 @@ import type { Duplex } from "../../net/duplex.ts";
 import { wrapWorkConn } from "../../net/work_conn_options.ts";
 import type { ClientProxyContext } from "./proxy.ts";
 
-const WRAPPED_BY_SERVER = new Set(["tcp", "udp"]);
+const WRAPPED_BY_SERVER = new Set(["tcp", "udp", "https", "tcpmux"]);
 
 /**
  * `conn` wrapped as the proxy's `transport` asks when the server wraps its

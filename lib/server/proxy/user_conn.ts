@@ -121,6 +121,8 @@ export async function serveUserConn(
     }
     ctx.log.debug(`join connections, user ${ends.srcAddr}:${ends.srcPort}`);
     // The client keys from the token it logged in with: its user's entry token.
+    // Callers without the config at hand (https, tcpmux, tcp groups): the registered one.
+    config ??= ctx.services?.stats?.get(ctx.name)?.config;
     if (config) work = wrapWorkConn(work, config, serverSecret(ctx), (r) => ctx.log.warn(r));
     const opts: RelayOptions = {
       onAToB: (n) => stats.trafficIn += n,
