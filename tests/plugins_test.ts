@@ -194,6 +194,11 @@ requestHeaders.set.x-extra = "from-plugin"`);
   assertEquals(seen.xfp, "https");
   assertEquals(seen.xfh, `localhost:${t.remotePort}`);
   assertEquals(seen.body, "payload");
+  // The TLS side offers HTTP/2 by ALPN (frp's enableHTTP2 default).
+  const h2 = await curl("-k", "--http2", `https://localhost:${t.remotePort}/h2`);
+  assertEquals(h2.status, 200, h2.stderr);
+  assertMatch(h2.headers, /^HTTP\/2 200/);
+  assertEquals(JSON.parse(h2.body).path, "/h2");
 });
 
 Deno.test("http2https plugin: plain HTTP in, TLS to a self-signed backend", async () => {
