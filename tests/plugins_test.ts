@@ -412,6 +412,12 @@ httpPassword = "pw"`);
     assertEquals((await get("/static/site")).status, 301);
     assertEquals((await get("/static/empty/")).status, 404); // no listing
     assertEquals((await get("/static/missing.txt")).status, 404);
+    const part = await get("/static/hello.txt", "-r", "6-11");
+    assertEquals(part.status, 206);
+    assertEquals(part.body, "static");
+    assertMatch(part.headers, /content-range: bytes 6-11\/13/i);
+    assertEquals((await get("/static/hello.txt", "-r", "-7")).body, "static\n");
+    assertEquals((await get("/static/hello.txt", "-r", "50-")).status, 416);
 
     // Every way out of localPath is refused and the secret never shows.
     for (

@@ -183,15 +183,29 @@ export class StaticFilePlugin implements ClientPlugin {
     const headers = new Headers({
       "content-type": contentType(file),
       "content-length": String(info.size),
+      "accept-ranges": "bytes",
     });
     if (info.mtime) headers.set("last-modified", info.mtime.toUTCString());
     const since = Date.parse(req.headers.get("if-modified-since") ?? "");
     if (info.mtime && since >= Math.floor(info.mtime.getTime() / 1000) * 1000) {
       return new Response(null, { status: 304, headers });
     }
-    if (req.method === "HEAD") return new Response(null, { headers });
+    const range = parseRange(req.headers.get("range"), info.size);
+    if (range === "unsatisfiable") {
+      headers.set("content-range", `bytes */${info.size}`);
+      headers.set("content-length", "0");
+      return new Response(null, { status: 416, headers });
+    }
+    let status = 200;
+    if (range) {
+      status = 206;
+      headers.set("content-range", `bytes ${range.start}-${range.end}/${info.size}`);
+      headers.set("content-length", String(range.end - range.start + 1));
+    }
+    if (req.method === "HEAD") return new Response(null, { status, headers });
     const handle = await Deno.open(file);
-    return new Response(handle.readable, { headers });
+    if (!range) return new Response(handle.readable, { status, headers });
+    return new Response(fileSlice(handle, range.start, range.end + 1), { status, headers });
   }
 
   /** Relays the user's bytes to the internal server. */
@@ -203,6 +217,64 @@ export class StaticFilePlugin implements ClientPlugin {
   close(): void {
     this.#server.close();
   }
+}
+
+/**
+ * One `Range: bytes=` range resolved against `size` (inclusive end), null to
+ * serve the whole file (no header, a malformed one, or several ranges, which
+ * a plain 200 also satisfies), or "unsatisfiable" for 416.
+ *
+ * @example
+ * ```ts
+ * import { parseRange } from "./static_file.ts";
+ * parseRange("bytes=-5", 100); // { start: 95, end: 99 }
+ * ```
+ */
+export function parseRange(
+  header: string | null,
+  size: number,
+): { start: number; end: number } | null | "unsatisfiable" {
+  const m = header?.match(/^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i);
+  if (!m || (m[1] === "" && m[2] === "")) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === "") {
+    // A suffix: the last N bytes.
+    const n = Number(m[2]);
+    if (n === 0) return "unsatisfiable";
+    start = Math.max(0, size - n);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (Number(m[2] || start) < start) return null;
+  }
+  return start >= size ? "unsatisfiable" : { start, end };
+}
+
+/** Bytes `from` up to `to` (exclusive) of an open file, closing it at the end. */
+function fileSlice(file: Deno.FsFile, from: number, to: number): ReadableStream<Uint8Array> {
+  let pos = from;
+  return new ReadableStream<Uint8Array>({
+    async start() {
+      await file.seek(from, Deno.SeekMode.Start);
+    },
+    async pull(controller) {
+      // A fresh chunk each time: the stream hands it to the response, which owns it.
+      const chunk = new Uint8Array(Math.min(64 * 1024, to - pos));
+      const n = chunk.length > 0 ? await file.read(chunk) : null;
+      if (n === null) {
+        file.close();
+        controller.close();
+        return;
+      }
+      pos += n;
+      controller.enqueue(chunk.subarray(0, n));
+    },
+    cancel() {
+      file.close();
+    },
+  });
 }
 
 function notFound(): Response {
