@@ -144,17 +144,28 @@ Deno.test("unix_domain_socket plugin: socat echo over a unix socket", async () =
     }
   })().catch(() => {});
   try {
+    const socat = async (port: number) => {
+      const child = new Deno.Command("socat", {
+        args: ["-t", "5", "-", `TCP:127.0.0.1:${port},bind=127.0.0.2`],
+        stdin: "piped",
+        stdout: "piped",
+      }).spawn();
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode("hello unix socket\n"));
+      await w.close();
+      return dec.decode((await child.output()).stdout);
+    };
     await using t = await tunnel(`type = "unix_domain_socket"\nunixPath = "${path}"`);
-    const out = await new Deno.Command("socat", {
-      args: ["-t", "5", "-", `TCP:127.0.0.1:${t.remotePort}`],
-      stdin: "piped",
-      stdout: "piped",
-    }).spawn();
-    const w = out.stdin.getWriter();
-    await w.write(new TextEncoder().encode("hello unix socket\n"));
-    await w.close();
-    const res = await out.output();
-    assertEquals(dec.decode(res.stdout), "hello unix socket\n");
+    assertEquals(await socat(t.remotePort), "hello unix socket\n");
+    // With the PROXY protocol the socket learns the user's address first.
+    await using p = await tunnel(
+      `type = "unix_domain_socket"\nunixPath = "${path}"`,
+      `transport.proxyProtocolVersion = "v1"`,
+    );
+    assertMatch(
+      await socat(p.remotePort),
+      /^PROXY TCP4 127\.0\.0\.2 \S+ \d+ \d+\r\nhello unix socket\n$/,
+    );
   } finally {
     listener.close();
     await serving;
