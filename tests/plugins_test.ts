@@ -534,3 +534,93 @@ plugin.keyPath = "${certs.serverKey}"
   assertEquals(JSON.parse(viaHttps.body).xff, "127.0.0.2");
   assertEquals(JSON.parse(viaHttps.body).xfp, "https");
 });
+
+/** A WebSocket backend: first message is what it saw, then it echoes. */
+function wsBackend() {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    if (req.headers.get("upgrade") !== "websocket") return new Response("ws only", { status: 400 });
+    // Read before the upgrade: the request is gone afterwards.
+    const seen = JSON.stringify({
+      host: req.headers.get("host"),
+      xff: req.headers.get("x-forwarded-for"),
+      path: new URL(req.url).pathname,
+    });
+    const { socket, response } = Deno.upgradeWebSocket(req, { protocol: "chat" });
+    socket.onopen = () => socket.send(seen);
+    socket.onmessage = (e) => socket.send(e.data);
+    return response;
+  });
+  return {
+    port: server.addr.port,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+    },
+  };
+}
+
+/** Opens `url`, returns the first message, then echoes `text` and a binary frame. */
+async function wsExchange(url: string, client?: Deno.HttpClient) {
+  const ws = new WebSocket(url, { protocols: ["chat"], ...(client ? { client } : {}) });
+  ws.binaryType = "arraybuffer";
+  const messages: (string | ArrayBuffer)[] = [];
+  const waiters: (() => void)[] = [];
+  ws.onmessage = (e) => {
+    messages.push(e.data);
+    waiters.splice(0).forEach((w) => w());
+  };
+  const next = async () => {
+    while (messages.length === 0) await new Promise<void>((r) => waiters.push(r));
+    return messages.shift()!;
+  };
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = (e) => reject(new Error((e as ErrorEvent).message));
+  });
+  const seen = JSON.parse(await next() as string);
+  ws.send("ping text");
+  const text = await next();
+  ws.send(new Uint8Array([1, 2, 3]));
+  const binary = new Uint8Array(await next() as ArrayBuffer);
+  const closed = new Promise((r) => ws.onclose = r);
+  ws.close(1000, "done");
+  await closed;
+  return { seen, text, binary: [...binary], protocol: ws.protocol };
+}
+
+Deno.test("WebSocket through http2http and https2http: messages both ways, headers rewritten", async () => {
+  const certs = await makeCerts();
+  await using back = wsBackend();
+  await using plain = await tunnel(
+    `type = "http2http"\nlocalAddr = "127.0.0.1:${back.port}"\nhostHeaderRewrite = "ws.internal"`,
+  );
+  const r = await wsExchange(`ws://127.0.0.1:${plain.remotePort}/socket`);
+  assertEquals(r.seen, { host: "ws.internal", xff: "127.0.0.1", path: "/socket" });
+  assertEquals(r.text, "ping text");
+  assertEquals(r.binary, [1, 2, 3]);
+  assertEquals(r.protocol, "chat");
+
+  await using secure = await tunnel(`type = "https2http"
+localAddr = "127.0.0.1:${back.port}"
+crtPath = "${certs.serverCert}"
+keyPath = "${certs.serverKey}"`);
+  using client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(certs.ca)] });
+  const s = await wsExchange(`wss://localhost:${secure.remotePort}/tls`, client);
+  assertEquals(s.seen.path, "/tls");
+  assertEquals(s.text, "ping text");
+
+  // A dead backend: the upgrade is refused with 502 and logged.
+  await using dead = await tunnel(`type = "http2http"\nlocalAddr = "127.0.0.1:${freePort()}"`);
+  const refused = await curl(
+    "-H",
+    "Connection: Upgrade",
+    "-H",
+    "Upgrade: websocket",
+    "-H",
+    "Sec-WebSocket-Version: 13",
+    "-H",
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    `http://127.0.0.1:${dead.remotePort}/`,
+  );
+  assertEquals(refused.status, 502);
+  await dead.client.waitFor(/websocket to ws:\/\/127\.0\.0\.1:\d+\/: /);
+});

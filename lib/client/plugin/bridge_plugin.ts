@@ -20,7 +20,8 @@
 
 import type { Duplex } from "../../net/duplex.ts";
 import type { StartWorkConn } from "../../protocol/messages.ts";
-import { Forwarder } from "./forward.ts";
+import { endToEnd, Forwarder } from "./forward.ts";
+import { isWebSocketRequest, relayWebSocket } from "./websocket_relay.ts";
 import { LoopbackHttpServer, readPemPair } from "./http_server.ts";
 import {
   type ClientPlugin,
@@ -92,21 +93,28 @@ export class BridgePlugin implements ClientPlugin {
     this.#server = new LoopbackHttpServer(
       (req, visitor) => {
         const host = req.headers.get("host") ?? new URL(req.url).host;
-        return this.#forwarder.forward(req, {
-          ...target,
-          edit: (headers) => {
-            headers.set(
-              "x-forwarded-for",
-              forwardedFor(headers.get("x-forwarded-for"), visitor.srcAddr),
-            );
-            if (spec.from === "https") {
-              headers.set("x-forwarded-host", host);
-              headers.set("x-forwarded-proto", "https");
-            }
-            headers.set("host", rewrite || host);
-            for (const [k, v] of set) headers.set(k, v);
-          },
-        });
+        const edit = (headers: Headers) => {
+          headers.set(
+            "x-forwarded-for",
+            forwardedFor(headers.get("x-forwarded-for"), visitor.srcAddr),
+          );
+          if (spec.from === "https") {
+            headers.set("x-forwarded-host", host);
+            headers.set("x-forwarded-proto", "https");
+          }
+          headers.set("host", rewrite || host);
+          for (const [k, v] of set) headers.set(k, v);
+        };
+        if (isWebSocketRequest(req)) {
+          const headers = endToEnd(req.headers);
+          edit(headers);
+          const url = new URL(req.url);
+          const authority = target.host.includes(":") ? `[${target.host}]` : target.host;
+          const scheme = spec.to === "https" ? "wss" : "ws";
+          const wsUrl = `${scheme}://${authority}:${target.port}${url.pathname}${url.search}`;
+          return relayWebSocket(req, wsUrl, headers, ctx.log);
+        }
+        return this.#forwarder.forward(req, { ...target, edit });
       },
       ctx.log,
       tls,
