@@ -26,8 +26,9 @@ import type { Logger } from "../../log.ts";
 /** How long the backend's WebSocket handshake may take. */
 export const WS_OPEN_TIMEOUT_MS = 10_000;
 
-// The Host header is ours to set (hostHeaderRewrite): Deno refuses it unless allowed.
-const client = Deno.createHttpClient({ allowHost: true });
+// The Host header is ours to set (hostHeaderRewrite): Deno refuses it unless
+// allowed. Made on first use, so importing the client costs no resource.
+let client: Deno.HttpClient | undefined;
 
 /**
  * Whether `req` asks for a WebSocket upgrade.
@@ -67,6 +68,7 @@ export async function relayWebSocket(
   for (const name of [...headers.keys()]) {
     if (name.startsWith("sec-websocket-")) headers.delete(name);
   }
+  client ??= Deno.createHttpClient({ allowHost: true });
   const backend = new WebSocket(url, { protocols, headers, client });
   backend.binaryType = "arraybuffer";
   try {
