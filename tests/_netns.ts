@@ -113,11 +113,12 @@ export class NatLab implements AsyncDisposable {
     const list = await sh(["ip", "netns", "list"], true);
     for (const line of list.split("\n")) {
       const name = line.split(" ")[0];
-      const m = new RegExp(`^${PREFIX}[0-9a-f]{4}-(\\d+)-`).exec(name);
+      const m = new RegExp(`^${PREFIX}[0-9a-f]{4}-(?:(\\d+)-)?(?:pub|ra|rb|ha|hb)$`).exec(name);
       if (!m) continue;
-      let alive = true;
+      // Names without a pid come from before pids were recorded: stale.
+      let alive = m[1] !== undefined;
       try {
-        await Deno.stat(`/proc/${m[1]}`);
+        if (alive) await Deno.stat(`/proc/${m[1]}`);
       } catch {
         alive = false;
       }
