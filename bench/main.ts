@@ -33,7 +33,7 @@ function rssKiB(pid: number): number {
   return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]);
 }
 
-async function tunnel(tcpMux: boolean, localPort: number) {
+async function tunnel(tcpMux: boolean, localPort: number, tls = true) {
   const server = await startServer(`transport.tcpMux = ${tcpMux}\ntransport.maxPoolCount = 100`);
   const remotePort = freePort();
   const client = await startClient(`
@@ -41,6 +41,7 @@ serverAddr = "127.0.0.1"
 serverPort = ${server.port}
 transport.tcpMux = ${tcpMux}
 transport.poolCount = ${tcpMux ? 1 : 50}
+transport.tls.enable = ${tls}
 [[proxies]]
 name = "bench"
 type = "tcp"
@@ -70,12 +71,13 @@ async function throughput(): Promise<void> {
   try {
     const direct = await iperf(port);
     console.log(`throughput direct:            ${direct.toFixed(2)} Gbit/s`);
-    for (const tcpMux of [true, false]) {
-      const t = await tunnel(tcpMux, port);
+    // TLS is the default; the plain row shows what it costs.
+    for (const [tcpMux, tls] of [[true, true], [false, true], [true, false]]) {
+      const t = await tunnel(tcpMux, port, tls);
       try {
         const up = await iperf(t.remotePort);
         const down = await iperf(t.remotePort, true);
-        const label = `tunnel tcpMux ${tcpMux ? "on " : "off"}`;
+        const label = `tunnel tcpMux ${tcpMux ? "on " : "off"} ${tls ? "tls  " : "plain"}`;
         console.log(
           `throughput ${label}:   ${up.toFixed(2)} Gbit/s (ratio ${(up / direct).toFixed(2)}), ` +
             `reverse ${down.toFixed(2)} Gbit/s (ratio ${(down / direct).toFixed(2)})`,

@@ -144,16 +144,29 @@ export class NodeSocketConn implements TransportConn {
   }
 
   /**
-   * Writes all of `p`; resolves once the socket is done with it, so the caller
-   * may reuse its buffer (the socket keeps a reference until then).
+   * Writes all of `p`. The socket gets a copy, so the caller may reuse `p` at
+   * once; the promise resolves at once too unless the socket's buffer is
+   * full (then on 'drain'). Waiting for each write's callback instead would
+   * cost a round trip through the TLS engine per chunk (3x slower).
    */
   write(p: Uint8Array): Promise<number> {
     if (this.#error) return Promise.reject(this.#error);
     if (this.#closed || this.socket.destroyed) {
       return Promise.reject(new Deno.errors.BrokenPipe("connection closed"));
     }
+    if (this.socket.write(p.slice())) return Promise.resolve(p.length);
     return new Promise((resolve, reject) => {
-      this.socket.write(p, (err) => err ? reject(err) : resolve(p.length));
+      const done = (err?: Error) => {
+        this.socket.removeListener("drain", onDrain);
+        this.socket.removeListener("close", onClose);
+        this.socket.removeListener("error", done);
+        err ? reject(err) : resolve(p.length);
+      };
+      const onDrain = () => done();
+      const onClose = () => done(new Deno.errors.BrokenPipe("connection closed"));
+      this.socket.once("drain", onDrain);
+      this.socket.once("close", onClose);
+      this.socket.once("error", done);
     });
   }
 

@@ -233,6 +233,11 @@ export async function dialQuic(
   } catch (err) {
     throw new Error(`QUIC handshake with the server failed: ${(err as Error).message}`);
   }
-  const stream = await conn.createBidirectionalStream();
-  return new QuicStreamConn(stream, key);
+  try {
+    return new QuicStreamConn(await conn.createBidirectionalStream(), key);
+  } catch (err) {
+    // A connection that cannot open streams is dead: the next dial makes a new one.
+    if (clientConns.get(key) === connecting) clientConns.delete(key);
+    throw err;
+  }
 }
