@@ -3,7 +3,7 @@
  * https2http, https2https) and http_proxy's plain requests: send a
  * `Request` on to another HTTP server and stream the answer back.
  *
- * Built on `node:http` / `node:https` rather than `fetch` because a proxy
+ * Built on `node:http` (with `node:tls` for https) rather than `fetch` because a proxy
  * must pass bodies through untouched (fetch decodes gzip), must not follow
  * redirects, and must reach TLS backends with self-signed certificates as
  * frp does (`InsecureSkipVerify`), which `fetch` cannot do per request.
@@ -19,8 +19,8 @@
  */
 
 import http from "node:http";
-import https from "node:https";
 import type { IncomingMessage } from "node:http";
+import tls from "node:tls";
 import type { Logger } from "../../log.ts";
 
 /** Where and how to send one request. */
@@ -85,17 +85,31 @@ export function appendForwardedFor(headers: Headers, addr: string): void {
 /** Sends requests to one scheme's servers over keep-alive connections. */
 export class Forwarder {
   #agent: http.Agent;
-  #request: typeof https.request;
 
   /**
    * @param scheme "https" skips certificate checks, as frp's plugins do
    * @param log where failed forwards are reported
    */
   constructor(readonly scheme: "http" | "https", readonly log?: Logger) {
-    this.#agent = scheme === "https"
-      ? new https.Agent({ keepAlive: true, rejectUnauthorized: false })
-      : new http.Agent({ keepAlive: true });
-    this.#request = scheme === "https" ? https.request : http.request as typeof https.request;
+    this.#agent = new http.Agent({ keepAlive: true });
+    if (scheme === "https") {
+      // Our own TLS dial instead of an https.Agent: Deno's https agent reads
+      // the system CA store on every connection, which needs --allow-sys=ca
+      // even when nothing is verified; tls.connect without checks does not.
+      const agent = this.#agent as unknown as {
+        createConnection(opts: { host?: string | null; port?: number | string | null }): unknown;
+      };
+      agent.createConnection = (opts) => {
+        const host = String(opts.host ?? "");
+        return tls.connect({
+          host,
+          port: Number(opts.port),
+          rejectUnauthorized: false,
+          // SNI names localAddr as Go's transport does; an IP literal gets none.
+          ...(isIpLiteral(host) ? {} : { servername: host }),
+        });
+      };
+    }
   }
 
   /** Forwards `req`; a failure becomes a 502 answer, never a rejection. */
@@ -112,15 +126,13 @@ export class Forwarder {
     let response: IncomingMessage;
     try {
       response = await new Promise<IncomingMessage>((resolve, reject) => {
-        const out = this.#request({
+        const out = http.request({
           host: target.host,
           port: target.port,
           method: req.method,
           path: target.path ?? url.pathname + url.search,
           headers: outHeaders,
           agent: this.#agent,
-          // SNI names localAddr as Go's transport does; an IP literal gets none.
-          ...(isIpLiteral(target.host) ? {} : { servername: target.host }),
         }, resolve);
         out.on("error", reject);
         sendBody(req.body, out).catch((err) => out.destroy(err));
