@@ -252,15 +252,17 @@ Deno.test("handshake deadline: a silent TCP client is dropped while a good clien
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", DFRP_HANDSHAKE_TIMEOUT_MS: "1000" },
+    env: { NO_COLOR: "1", DFRP_HANDSHAKE_TIMEOUT_MS: "2000" },
   }).spawn();
   await using server = new DfrpProcess(child, "server.ts");
   await server.waitFor(/listen on \S+:\d+/);
   const silent = await Deno.connect({ hostname: "127.0.0.1", port });
   const remotePort = freePort();
+  // Plain TCP: the deadline is short, and a first TLS handshake waits for a certificate to be made.
   await using client = await startClient(clientToml(
     port,
     `auth.token = "t"
+transport.tls.enable = false
 [[proxies]]
 name = "echo"
 type = "tcp"
