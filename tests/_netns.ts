@@ -71,6 +71,8 @@ export async function labAvailable(): Promise<boolean> {
 export interface LabOptions {
   /** Router b maps every flow to a random port (`MASQUERADE --random-fully`): a "hard" NAT. */
   hardB?: boolean;
+  /** The same for router a. */
+  hardA?: boolean;
   /** Both routers drop this fraction of forwarded UDP packets, each direction. */
   udpLoss?: number;
 }
@@ -195,7 +197,7 @@ export class NatLab implements AsyncDisposable {
       const wan = `${id}w${side}`;
       const ipt = (...args: string[]) => sh(["ip", "netns", "exec", router, "iptables", ...args]);
       const masq = ["-t", "nat", "-A", "POSTROUTING", "-o", wan, "-j", "MASQUERADE"];
-      if (side === "b" && opts.hardB) masq.push("--random-fully");
+      if (side === "b" ? opts.hardB : opts.hardA) masq.push("--random-fully");
       await ipt(...masq);
       if (opts.udpLoss) {
         await ipt(

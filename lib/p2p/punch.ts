@@ -6,10 +6,11 @@
  *
  * Roles are asymmetric so each side knows when to hand the port over to the
  * QUIC endpoint: the visitor finishes on the first authenticated packet from
- * the owner (then sends three DONE packets); the owner acknowledges every
- * probe and finishes on a DONE, on the first non-probe packet from the peer
- * (the visitor's QUIC handshake already arriving), or 1.5 s after it first
- * heard the peer.
+ * the owner (then sends three DONE packets from the socket that heard it, to
+ * the address it heard); the owner acknowledges every probe and finishes on
+ * a DONE (whose sender and receiving socket become the tunnel's ends), on
+ * the first non-probe packet from the peer (the visitor's QUIC handshake
+ * already arriving), or 1.5 s after it first heard the peer.
  *
  * Packet (24 bytes): "DXP1" | kind u8 (1 probe, 2 ack, 3 done) | role u8
  * (0 visitor, 1 owner) | seq u16 | first 16 bytes of HMAC-SHA256 under the
@@ -34,7 +35,7 @@
 
 import { mac, sameBytes } from "./punch_key.ts";
 import type { Endpoint } from "./stun.ts";
-import type { UdpPort } from "./udp_port.ts";
+import { UdpPort } from "./udp_port.ts";
 
 const MAGIC = [0x44, 0x58, 0x50, 0x31]; // "DXP1"
 const PROBE = 1;
@@ -90,68 +91,135 @@ function isProbePacket(data: Uint8Array): boolean {
   return data.length === SIZE && MAGIC.every((b, i) => data[i] === b);
 }
 
+/** What {@linkcode punch} found. */
+export interface PunchResult {
+  /** The peer's address that answered. */
+  peer: Endpoint;
+  /** The socket that heard it: the caller's own, or one of the extra sockets. */
+  port: UdpPort;
+}
+
+/** How many extra sockets a side behind a symmetric NAT punches from. */
+export const EXTRA_SOCKETS = 256;
+/** Random ports of a symmetric peer probed per second by the other side. */
+export const SPRAY_RATE = 2000;
+
 /**
- * Punches; resolves to the peer's address that answered. Rejects with
- * {@linkcode PunchFailed} after `timeoutMs`. Leaves `port` open: the caller
- * closes it and binds its QUIC endpoint on the same port number.
+ * How to punch given both NAT types: a symmetric ("hard") side opens
+ * {@linkcode EXTRA_SOCKETS} more sockets, each of which its NAT maps to a
+ * random port; the other side sprays probes at random ports of the hard
+ * side's address. With 257 mappings among ~64,500 ports, 2,000 probes miss
+ * them all with probability e^-8. Both hard: nothing meets, so no attempt.
+ *
+ * @example
+ * ```ts
+ * import { punchPlan } from "./punch.ts";
+ * punchPlan("easy", "hard"); // { extraSockets: 0, spray: true }
+ * ```
  */
-export function punch(port: UdpPort, opts: PunchOptions): Promise<Endpoint> {
+export function punchPlan(mine: string, peer: string): { extraSockets: number; spray: boolean } {
+  if (mine === "hard" && peer === "hard") {
+    throw new PunchFailed("both NATs are symmetric (port-dependent mapping): no hole can meet");
+  }
+  return { extraSockets: mine === "hard" ? EXTRA_SOCKETS : 0, spray: peer === "hard" };
+}
+
+/**
+ * Punches; resolves to the peer's address that answered and the socket
+ * that heard it. Rejects with {@linkcode PunchFailed} after `timeoutMs`.
+ * Leaves `port` (and the winning socket) open: the caller closes them and
+ * binds its QUIC endpoint on the winner's port number. Extra sockets that
+ * did not win are closed here.
+ */
+export async function punch(
+  port: UdpPort,
+  opts: PunchOptions & { extraSockets?: number; spray?: boolean },
+): Promise<PunchResult> {
   const me = opts.role === "visitor" ? 0 : 1;
   const debug = opts.debug ?? (() => {});
-  return new Promise<Endpoint>((resolve, reject) => {
+  const extras: UdpPort[] = [];
+  for (let i = 0; i < (opts.extraSockets ?? 0); i++) extras.push(UdpPort.bind("0.0.0.0", 0));
+  const ports = [port, ...extras];
+  const probe = await packet(opts.key, PROBE, me, 0);
+  return await new Promise<PunchResult>((resolve, reject) => {
     let peer: Endpoint | undefined;
+    let winner: UdpPort | undefined;
     let settled = false;
-    let seq = 0;
+    let seq = 1;
     const timers: ReturnType<typeof setTimeout>[] = [];
     const finish = (err?: Error) => {
       if (settled) return;
       settled = true;
       for (const t of timers) clearTimeout(t);
       clearInterval(ticker);
-      port.onPacket = () => {};
+      clearInterval(sprayer);
+      for (const p of ports) p.onPacket = () => {};
+      for (const p of extras) if (p !== winner || err) p.close();
       if (err) reject(err);
-      else resolve(peer!);
+      else resolve({ peer: peer!, port: winner! });
     };
-    const send = async (kind: number, to: Endpoint) =>
-      await port.send(await packet(opts.key, kind, me, seq++), to);
-    const ticker = setInterval(() => {
-      for (const c of opts.candidates) send(PROBE, c);
-    }, PROBE_INTERVAL_MS);
-    for (const c of opts.candidates) send(PROBE, c);
+    const send = async (from: UdpPort, kind: number, to: Endpoint) =>
+      await from.send(await packet(opts.key, kind, me, seq++), to);
+    const probeAll = () => {
+      for (const p of ports) for (const c of opts.candidates) p.send(probe, c);
+    };
+    const ticker = setInterval(probeAll, PROBE_INTERVAL_MS);
+    probeAll();
+    // Towards a symmetric NAT: random ports of its address, SPRAY_RATE a second.
+    const host = opts.candidates[0]?.hostname;
+    const sprayer = setInterval(() => {
+      if (!opts.spray || !host) return;
+      for (let i = 0; i < SPRAY_RATE / 100; i++) {
+        port.send(probe, { hostname: host, port: 1024 + Math.floor(Math.random() * 64512) });
+      }
+    }, 10);
     timers.push(setTimeout(() => {
       finish(new PunchFailed(`no answer from the peer within ${opts.timeoutMs} ms`));
     }, opts.timeoutMs));
-    port.onPacket = (view, from) => {
-      const data = view.slice();
-      if (!isProbePacket(data)) {
-        // The visitor's QUIC handshake: it is done, so the owner is too.
-        if (me === 1 && peer && from.hostname === peer.hostname && from.port === peer.port) {
-          debug(`peer ${from.hostname}:${from.port} already speaks QUIC`);
-          finish();
-        }
-        return;
-      }
-      authentic(opts.key, data).then(async (ok) => {
-        if (!ok || settled || data[5] === me) return;
-        const kind = data[4];
-        if (me === 0) {
-          peer = from;
-          debug(`heard the owner from ${from.hostname}:${from.port} (kind ${kind})`);
-          for (let i = 0; i < 3; i++) {
-            await send(DONE, from);
-            await new Promise((r) => setTimeout(r, 10));
+    for (const local of ports) {
+      local.onPacket = (view, from) => {
+        const data = view.slice();
+        if (!isProbePacket(data)) {
+          // The visitor's QUIC handshake: it is done, so the owner is too.
+          if (
+            me === 1 && peer && local === winner && from.hostname === peer.hostname &&
+            from.port === peer.port
+          ) {
+            debug(`peer ${from.hostname}:${from.port} already speaks QUIC`);
+            finish();
           }
-          finish();
           return;
         }
-        if (!peer) {
-          debug(`heard the visitor from ${from.hostname}:${from.port}`);
-          peer = from;
-          timers.push(setTimeout(() => finish(), OWNER_GRACE_MS));
-        }
-        if (kind === PROBE) await send(ACK, from);
-        else if (kind === DONE) finish();
-      });
-    };
+        authentic(opts.key, data).then(async (ok) => {
+          if (!ok || settled || data[5] === me) return;
+          const kind = data[4];
+          if (me === 0) {
+            if (peer) return;
+            peer = from;
+            winner = local;
+            debug(`heard the owner from ${from.hostname}:${from.port} on :${local.port} (kind ${kind})`);
+            for (let i = 0; i < 3; i++) {
+              await send(local, DONE, from);
+              await new Promise((r) => setTimeout(r, 10));
+            }
+            finish();
+            return;
+          }
+          if (kind === DONE) {
+            // The visitor decides which pair of sockets the tunnel uses.
+            peer = from;
+            winner = local;
+            return finish();
+          }
+          if (!peer) {
+            debug(`heard the visitor from ${from.hostname}:${from.port} on :${local.port}`);
+            peer = from;
+            winner = local;
+            timers.push(setTimeout(() => finish(), OWNER_GRACE_MS));
+          }
+          if (kind === PROBE) await send(local, ACK, from);
+        });
+      };
+    }
   });
 }

@@ -21,7 +21,7 @@
 import type { ProxyConfig } from "../../config/mod.ts";
 import { type Duplex, readFull } from "../../net/duplex.ts";
 import { withTimeout } from "../../net/timeout.ts";
-import { punch, PUNCH_TIMEOUT_MS } from "../../p2p/punch.ts";
+import { punch, punchPlan, PUNCH_TIMEOUT_MS } from "../../p2p/punch.ts";
 import { punchKey, sameBytes, streamToken } from "../../p2p/punch_key.ts";
 import { listenTunnel, tunnelCert } from "../../p2p/quic_tunnel.ts";
 import {
@@ -124,14 +124,16 @@ export class XtcpServiceProxy implements ClientProxy {
         `${side.addrs.join(", ")} (our NAT ${side.nat.natType})`,
     );
     const key = await punchKey(secretKey, hello.sid, resp.ownerSid);
-    const peer = await punch(side.port, {
+    const { peer, port: winner } = await punch(side.port, {
       role: "owner",
       key,
       candidates: parseEndpoints(hello.addrs),
       timeoutMs: PUNCH_TIMEOUT_MS,
       debug: (line) => this.ctx.log.debug(`xtcp punch: ${line}`),
+      ...punchPlan(side.nat.natType, hello.natType),
     });
-    const udpPort = side.port.port;
+    const udpPort = winner.port;
+    winner.close();
     side.port.close();
     const quic = await listenTunnel(udpPort, peer, pair, HANDSHAKE_TIMEOUT_MS);
     const label = `${peer.hostname}:${peer.port}`;

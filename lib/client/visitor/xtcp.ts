@@ -26,7 +26,7 @@ import { type Duplex, writeAll } from "../../net/duplex.ts";
 import { relay } from "../../net/relay.ts";
 import { formatAddr, wrapTcp } from "../../net/tcp_conn.ts";
 import { withTimeout } from "../../net/timeout.ts";
-import { punch, PUNCH_TIMEOUT_MS } from "../../p2p/punch.ts";
+import { punch, punchPlan, PUNCH_TIMEOUT_MS } from "../../p2p/punch.ts";
 import { punchKey, streamToken } from "../../p2p/punch_key.ts";
 import { connectTunnel } from "../../p2p/quic_tunnel.ts";
 import {
@@ -240,14 +240,16 @@ export class XtcpVisitor implements Visitor {
           `${side.addrs.join(", ")} (our NAT ${side.nat.natType})`,
       );
       const key = await punchKey(secretKey, hello.sid, resp.ownerSid);
-      const peer = await punch(side.port, {
+      const { peer, port: winner } = await punch(side.port, {
         role: "visitor",
         key,
         candidates: parseEndpoints(resp.addrs),
         timeoutMs: PUNCH_TIMEOUT_MS,
         debug: (line) => this.ctx.log.debug(`xtcp punch: ${line}`),
+        ...punchPlan(side.nat.natType, resp.natType),
       });
-      const udpPort = side.port.port;
+      const udpPort = winner.port;
+      winner.close();
       side.port.close();
       const quic = await connectTunnel(udpPort, peer, resp.cert, HANDSHAKE_TIMEOUT_MS);
       const label = `${peer.hostname}:${peer.port}`;
