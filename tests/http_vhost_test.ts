@@ -491,7 +491,9 @@ customDomains = ["127.0.0.1"]
   assertEquals(res.status, 200);
   assertEquals((await res.json()).bytes, total);
   const growthMiB = (peak - before) / 1024;
-  assert(growthMiB < 64, `server RSS grew by ${growthMiB.toFixed(1)} MiB during the upload`);
+  // Half the upload: full buffering would need all 256 MiB; garbage awaiting
+  // collection measured 9 MiB on an idle machine and up to 82 MiB on a busy one.
+  assert(growthMiB < 128, `server RSS grew by ${growthMiB.toFixed(1)} MiB during the upload`);
 });
 
 Deno.test("http vhost: vhostHTTPPort equal to bindPort serves HTTP and tunnel clients on one port", async () => {
