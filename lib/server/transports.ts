@@ -72,6 +72,9 @@ export class ServerTransports {
   /** Reads the certificate files now, so a bad path fails the start. */
   constructor(readonly services: ServerServices) {
     this.tls = serverTlsSource(services.config);
+    // Make the self-signed certificate now, in the background, so the first
+    // TLS client does not wait for it.
+    this.tls().catch((err) => services.log.warn(`TLS certificate: ${(err as Error).message}`));
   }
 
   /**
