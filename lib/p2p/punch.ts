@@ -197,7 +197,9 @@ export async function punch(
             if (peer) return;
             peer = from;
             winner = local;
-            debug(`heard the owner from ${from.hostname}:${from.port} on :${local.port} (kind ${kind})`);
+            debug(
+              `heard the owner from ${from.hostname}:${from.port} on :${local.port} (kind ${kind})`,
+            );
             for (let i = 0; i < 3; i++) {
               await send(local, DONE, from);
               await new Promise((r) => setTimeout(r, 10));

@@ -21,7 +21,7 @@
 import type { ProxyConfig } from "../../config/mod.ts";
 import { type Duplex, readFull } from "../../net/duplex.ts";
 import { withTimeout } from "../../net/timeout.ts";
-import { punch, punchPlan, PUNCH_TIMEOUT_MS } from "../../p2p/punch.ts";
+import { punch, PUNCH_TIMEOUT_MS, punchPlan } from "../../p2p/punch.ts";
 import { punchKey, sameBytes, streamToken } from "../../p2p/punch_key.ts";
 import { listenTunnel, tunnelCert } from "../../p2p/quic_tunnel.ts";
 import {

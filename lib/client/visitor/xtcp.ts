@@ -26,7 +26,7 @@ import { type Duplex, writeAll } from "../../net/duplex.ts";
 import { relay } from "../../net/relay.ts";
 import { formatAddr, wrapTcp } from "../../net/tcp_conn.ts";
 import { withTimeout } from "../../net/timeout.ts";
-import { punch, punchPlan, PUNCH_TIMEOUT_MS } from "../../p2p/punch.ts";
+import { punch, PUNCH_TIMEOUT_MS, punchPlan } from "../../p2p/punch.ts";
 import { punchKey, streamToken } from "../../p2p/punch_key.ts";
 import { connectTunnel } from "../../p2p/quic_tunnel.ts";
 import {
