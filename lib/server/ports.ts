@@ -62,6 +62,7 @@ export class PortManager {
 
   /** Forgets that `client` holds `port`. */
   release(client: string, port: number): void {
+    releasedAt.set(port, Date.now());
     const set = this.#byClient.get(client);
     set?.delete(port);
     if (set?.size === 0) this.#byClient.delete(client);
@@ -98,5 +99,39 @@ function bindOrExplain(hostname: string, port: number): Deno.TcpListener {
       throw new Error(`no permission to bind port ${port}`);
     }
     throw new Error(`cannot listen on ${hostname}:${port}: ${(err as Error).message}`);
+  }
+}
+
+/** When each port was last given back, process-wide (see {@linkcode listenTcpSettled}). */
+const releasedAt = new Map<number, number>();
+/** How long a port given back may still be held by its closing listener. */
+const SETTLE_MS = 1_000;
+
+/**
+ * `ports.listenTcp`, retried for a moment when the port was given back just
+ * before: Deno frees a closed listener's socket only once its pending accept
+ * has unwound, so a proxy restarted on the same port (a reload, a health
+ * check coming back) can briefly find it still in use.
+ *
+ * @example
+ * ```ts
+ * import { listenTcpSettled, PortManager } from "./ports.ts";
+ * const listener = await listenTcpSettled(new PortManager([], 0), "127.0.0.1", 0);
+ * listener.close();
+ * ```
+ */
+export async function listenTcpSettled(
+  ports: PortManager,
+  hostname: string,
+  port: number,
+): Promise<Deno.TcpListener> {
+  for (;;) {
+    try {
+      return ports.listenTcp(hostname, port);
+    } catch (err) {
+      const released = releasedAt.get(port);
+      if (port === 0 || released === undefined || Date.now() - released > SETTLE_MS) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
   }
 }

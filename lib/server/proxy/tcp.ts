@@ -16,6 +16,7 @@ import { formatAddr } from "../../net/tcp_conn.ts";
 import { wrapTcp } from "../../net/tcp_conn.ts";
 import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
+import { listenTcpSettled } from "../ports.ts";
 import { TCP_GROUPS_FEATURE, type TcpGroups } from "../group/tcp_group.ts";
 import { serveUserConn } from "./user_conn.ts";
 
@@ -46,14 +47,19 @@ class TcpProxy implements ServerProxy {
       const port = groups.join(balance.group, balance.groupKey ?? "", wanted, ctx);
       return Promise.resolve(`:${port}`);
     }
+    return this.#listen(wanted);
+  }
+
+  async #listen(wanted: number): Promise<string> {
+    const { ctx } = this;
     const refusal = ctx.ports.check(ctx.clientId, wanted);
     if (refusal) throw new Error(refusal);
-    const listener = ctx.ports.listenTcp(ctx.serverConfig.proxyBindAddr, wanted);
+    const listener = await listenTcpSettled(ctx.ports, ctx.serverConfig.proxyBindAddr, wanted);
     this.#listener = listener;
     this.#port = listener.addr.port;
     ctx.ports.claim(ctx.clientId, this.#port);
     this.#acceptLoop(listener);
-    return Promise.resolve(`:${this.#port}`);
+    return `:${this.#port}`;
   }
 
   async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
