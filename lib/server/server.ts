@@ -25,6 +25,7 @@ import { ControlChannel } from "../protocol/control_channel.ts";
 import { isMagic } from "../protocol/magic.ts";
 import { type Login, type NewWorkConn, PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { tcpTransport } from "../transport/tcp.ts";
+import { QuietClose } from "../transport/server_unwrap.ts";
 import type { TransportConn, TransportListener } from "../transport/transport.ts";
 import { PortManager } from "./ports.ts";
 import { checkLogin, checkWorkConn } from "./auth/login_check.ts";
@@ -96,7 +97,9 @@ export class DfrpServer {
 
   #dropOnError(conn: TransportConn, outer: string[] = []): void {
     this.#handle(conn, outer).catch((err) => {
-      this.log.warn(`connection from ${conn.remoteAddr} dropped: ${(err as Error).message}`);
+      const line = `connection from ${conn.remoteAddr} dropped: ${(err as Error).message}`;
+      if (err instanceof QuietClose) this.log.debug(line);
+      else this.log.warn(line);
       conn.close();
     });
   }

@@ -22,7 +22,9 @@
  */
 
 import type { ClientConfig } from "../config/mod.ts";
-import { dialTcp } from "../net/tcp_conn.ts";
+import { dialTcp, TcpConn } from "../net/tcp_conn.ts";
+import { nativeClientTls } from "./native_tls.ts";
+import { serverCertificateChain } from "./server_cert.ts";
 import { dialViaProxy } from "./proxy_url.ts";
 import { dialQuic } from "./quic.ts";
 import { clientTls, type ClientTlsOptions } from "./tls.ts";
@@ -102,10 +104,62 @@ export async function dialServerTransport(cfg: ClientConfig): Promise<TransportC
       return await connectWebSocket(conn, hostHeader);
     }
     if (t.protocol === "websocket") conn = await connectWebSocket(conn, hostHeader);
-    if (t.tls.enable) conn = await clientTls(conn, clientTlsOptions(cfg));
+    if (t.tls.enable) conn = await dialTls(conn, clientTlsOptions(cfg), cfg);
     return conn;
   } catch (err) {
     conn.close();
     throw err;
+  }
+}
+
+/** Chains seen from each server ("host:port"), pinned for Deno's own TLS. */
+const pins = new Map<string, string[]>();
+
+/**
+ * TLS over a direct TCP connection with Deno's own implementation when it
+ * can verify (a CA, or the server's certificate pinned from a first
+ * handshake), else with `node:tls`. Client certificates need `node:tls`.
+ */
+async function dialTls(
+  conn: TransportConn,
+  opts: ClientTlsOptions,
+  cfg: ClientConfig,
+): Promise<TransportConn> {
+  // Through a proxyURL the TCP half-close Deno's TLS sends can end both
+  // directions at the proxy, so only direct connections take it.
+  if (
+    !(conn instanceof TcpConn) || opts.cert || cfg.transport.proxyURL
+  ) {
+    return await clientTls(conn, opts);
+  }
+  if (opts.ca) {
+    return await nativeClientTls(conn.conn, conn.remoteAddr, {
+      serverName: opts.serverName,
+      caCerts: [opts.ca],
+      pinned: false,
+    });
+  }
+  const server = `${cfg.serverAddr}:${cfg.serverPort}`;
+  let chain = pins.get(server);
+  if (!chain) {
+    chain = await serverCertificateChain(cfg.serverAddr, cfg.serverPort, opts.serverName);
+    pins.set(server, chain);
+  }
+  try {
+    return await nativeClientTls(conn.conn, conn.remoteAddr, {
+      serverName: opts.serverName,
+      caCerts: chain,
+      pinned: true,
+    });
+  } catch {
+    // The server changed its certificate, or rustls refuses this chain as an
+    // anchor: look again next time, and take node:tls (no verification, as frp).
+    pins.delete(server);
+    const fresh = await dialTcp(
+      cfg.serverAddr,
+      cfg.serverPort,
+      cfg.transport.dialServerTimeout * 1000,
+    );
+    return await clientTls(fresh, opts);
   }
 }

@@ -31,8 +31,14 @@ import { writeMessage } from "../protocol/codec.ts";
 import { isMagic, MAGIC } from "../protocol/magic.ts";
 import { PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { serverTls, type ServerTlsOptions, TLS_HANDSHAKE_BYTE } from "./tls.ts";
+import { nativeServerTls } from "./native_tls.ts";
 import type { TransportConn } from "./transport.ts";
 import { acceptWebSocket, WEBSOCKET_PATH } from "./websocket.ts";
+
+/** A peer that left without saying anything: logged at debug level only. */
+export class QuietClose extends Error {
+  override name = "QuietClose";
+}
 
 /** How the server treats what arrives on `bindPort`. */
 export interface UnwrapOptions {
@@ -91,7 +97,11 @@ export async function unwrapServerConn(
   let conn = raw;
   for (;;) {
     const head = new Uint8Array(MAGIC.length);
-    await readFull(conn, head);
+    const first = await conn.read(head);
+    // Closed before a byte (a port check, or a client that only fetched the
+    // certificate to pin it): nothing to report above debug level.
+    if (first === null) throw new QuietClose("closed before sending anything");
+    if (first < head.length) await readFull(conn, head.subarray(first));
     if (isMagic(head)) {
       if (opts.force && !layers.includes("tls") && !layers.includes("quic")) {
         const error = "plain (non-TLS) client refused: transport.tls.force is set on the server " +
@@ -110,7 +120,11 @@ export async function unwrapServerConn(
         if (owner.foreign) return { conn: owner.conn, head, layers };
         replay = owner.conn;
       }
-      conn = await serverTls(replay, await opts.tls());
+      const tlsOptions = await opts.tls();
+      // Deno's own TLS is much faster; only node:tls can check client certificates.
+      conn = tlsOptions.ca
+        ? await serverTls(replay, tlsOptions)
+        : await nativeServerTls(replay, tlsOptions);
       layers.push("tls");
       continue;
     }

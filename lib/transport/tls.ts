@@ -73,7 +73,7 @@ export function describeTlsError(err: unknown): string {
       "certificate signed by an unknown authority",
     ],
     [
-      /NotValidForName|altnames|Hostname\/IP does not match|ERR_TLS_CERT_ALTNAME/i,
+      /NotValidForName|not valid for name|altnames|Hostname\/IP does not match|ERR_TLS_CERT_ALTNAME/i,
       "certificate is not valid for the server name",
     ],
     [/Expired|CERT_HAS_EXPIRED/i, "certificate has expired"],
