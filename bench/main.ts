@@ -25,7 +25,9 @@ async function iperf(port: number, reverse = false): Promise<number> {
     throw new Error(`iperf3 failed: ${new TextDecoder().decode(out.stdout).slice(0, 500)}`);
   }
   const json = JSON.parse(new TextDecoder().decode(out.stdout));
-  return json.end.sum_received.bits_per_second / 1e9;
+  const bps = json.end?.sum_received?.bits_per_second;
+  if (typeof bps !== "number") throw new Error(`iperf3 gave no result: ${json.error ?? "?"}`);
+  return bps / 1e9;
 }
 
 function rssKiB(pid: number): number {
