@@ -21,6 +21,9 @@
 import { withTimeout } from "../net/timeout.ts";
 import type { ClientTlsOptions, ServerTlsOptions } from "./tls.ts";
 import type { TransportConn } from "./transport.ts";
+import { QuicStreamConn } from "./quic_stream.ts";
+
+export { QuicStreamConn };
 
 /** ALPN protocol id both sides announce. */
 export const QUIC_ALPN = "dfrp";
@@ -45,70 +48,6 @@ function transportOptions(q: QuicTuning): Deno.QuicTransportOptions {
     maxIdleTimeout: q.maxIdleTimeout > 0 ? q.maxIdleTimeout * 1000 : undefined,
     maxConcurrentBidirectionalStreams: q.maxIncomingStreams,
   };
-}
-
-/** A QUIC bidirectional stream as a {@linkcode TransportConn}. */
-export class QuicStreamConn implements TransportConn {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #pending: Uint8Array | null = null;
-  #closed = false;
-
-  /**
-   * @param stream the stream to own
-   * @param remoteAddr "host:port" of the peer
-   */
-  constructor(stream: Deno.QuicBidirectionalStream, readonly remoteAddr: string) {
-    this.#reader = stream.readable.getReader();
-    this.#writer = stream.writable.getWriter();
-  }
-
-  /** Next chunk as QUIC delivered it, or null at the stream's FIN. */
-  async readChunk(): Promise<Uint8Array | null> {
-    if (this.#pending) {
-      const chunk = this.#pending;
-      this.#pending = null;
-      return chunk;
-    }
-    for (;;) {
-      const { value, done } = await this.#reader.read();
-      if (done) return null;
-      if (value.length > 0) return value;
-    }
-  }
-
-  /** Reads into `p`. */
-  async read(p: Uint8Array): Promise<number | null> {
-    const chunk = await this.readChunk();
-    if (chunk === null) return null;
-    const n = Math.min(p.length, chunk.length);
-    p.set(n === chunk.length ? chunk : chunk.subarray(0, n));
-    if (n < chunk.length) this.#pending = chunk.subarray(n);
-    return n;
-  }
-
-  /** Writes all of `p`; it is copied, so the caller may reuse it. */
-  async write(p: Uint8Array): Promise<number> {
-    await this.#writer.write(p.slice());
-    return p.length;
-  }
-
-  /** Sends FIN on the stream. */
-  async closeWrite(): Promise<void> {
-    try {
-      await this.#writer.close();
-    } catch {
-      // Already closed or reset.
-    }
-  }
-
-  /** Resets both directions. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#writer.abort().catch(() => {});
-    this.#reader.cancel().catch(() => {});
-  }
 }
 
 function addr(a: Deno.NetAddr): string {

@@ -35,7 +35,7 @@ import {
 import { expectMessage, writeMessage } from "../../protocol/codec.ts";
 import type { StartWorkConn } from "../../protocol/messages.ts";
 import { verifyVisitor, visitorAllowed } from "../../protocol/visitor_proof.ts";
-import { QuicStreamDuplex } from "../../p2p/quic_stream.ts";
+import { QuicStreamConn } from "../../transport/quic_stream.ts";
 import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
 import { registerClientProxy } from "./registry.ts";
 import { LocalServiceProxy } from "./tcp.ts";
@@ -158,7 +158,7 @@ export class XtcpServiceProxy implements ClientProxy {
     };
     try {
       for await (const stream of quic.incomingBidirectionalStreams) {
-        this.#serveStream(new QuicStreamDuplex(stream), token, start);
+        this.#serveStream(new QuicStreamConn(stream, label), token, start);
       }
     } catch {
       // The tunnel closed.
@@ -169,7 +169,7 @@ export class XtcpServiceProxy implements ClientProxy {
   }
 
   async #serveStream(
-    conn: QuicStreamDuplex,
+    conn: QuicStreamConn,
     token: Uint8Array,
     start: StartWorkConn,
   ): Promise<void> {

@@ -38,7 +38,7 @@ import {
   verifyNatHoleResp,
 } from "../../p2p/rendezvous.ts";
 import { expectMessage, writeMessage } from "../../protocol/codec.ts";
-import { QuicStreamDuplex } from "../../p2p/quic_stream.ts";
+import { QuicStreamConn } from "../../transport/quic_stream.ts";
 import { dialVisitor } from "./dial.ts";
 import { registerVisitor } from "./registry.ts";
 import { targetLabel } from "./stcp.ts";
@@ -143,10 +143,10 @@ export class XtcpVisitor implements Visitor {
       }
     }
     if (!tunnel) return this.#fallback(user, "no peer-to-peer tunnel");
-    let stream: QuicStreamDuplex;
+    let stream: QuicStreamConn;
     try {
       const bidi = await tunnel.quic.createBidirectionalStream();
-      stream = new QuicStreamDuplex(bidi);
+      stream = new QuicStreamConn(bidi, formatAddr(tunnel.quic.remoteAddr));
       await writeAll(stream, tunnel.token);
     } catch (err) {
       if (this.#tunnel === tunnel) this.#tunnel = undefined;

@@ -1,36 +1,40 @@
 /**
- * One QUIC bidirectional stream of an xtcp tunnel as a `Duplex`, so the
- * ordinary relay loop carries it. QUIC delivers chunks of its own choosing;
- * `read` copies from the current chunk into the caller's reused buffer and
- * keeps the rest for the next call.
+ * A QUIC bidirectional stream as a {@linkcode TransportConn}, so the
+ * ordinary relay loop carries it: the QUIC transport to the server and the
+ * xtcp tunnel between peers both use it. QUIC delivers chunks of its own
+ * choosing; `read` copies from the current chunk into the caller's reused
+ * buffer and keeps the rest for the next call.
  *
  * @example
  * ```ts
- * import { QuicStreamDuplex } from "./quic_stream.ts";
+ * import { QuicStreamConn } from "./quic_stream.ts";
  * declare const conn: Deno.QuicConn;
- * const stream = new QuicStreamDuplex(await conn.createBidirectionalStream());
+ * const stream = new QuicStreamConn(await conn.createBidirectionalStream(), "10.0.0.2:7000");
  * await stream.write(new TextEncoder().encode("hi"));
  * ```
  *
  * @module
  */
 
-import type { Duplex } from "../net/duplex.ts";
+import type { TransportConn } from "./transport.ts";
 
-/** See the module doc. */
-export class QuicStreamDuplex implements Duplex {
+/** A QUIC bidirectional stream as a {@linkcode TransportConn}. */
+export class QuicStreamConn implements TransportConn {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #pending: Uint8Array | null = null;
   #closed = false;
 
-  /** @param stream the stream to own */
-  constructor(stream: Deno.QuicBidirectionalStream) {
+  /**
+   * @param stream the stream to own
+   * @param remoteAddr "host:port" of the peer
+   */
+  constructor(stream: Deno.QuicBidirectionalStream, readonly remoteAddr: string) {
     this.#reader = stream.readable.getReader();
     this.#writer = stream.writable.getWriter();
   }
 
-  /** The next chunk as QUIC delivered it (the caller owns it), or null at FIN. */
+  /** Next chunk as QUIC delivered it, or null at the stream's FIN. */
   async readChunk(): Promise<Uint8Array | null> {
     if (this.#pending) {
       const chunk = this.#pending;
@@ -54,16 +58,13 @@ export class QuicStreamDuplex implements Duplex {
     return n;
   }
 
-  /**
-   * Writes all of `p`. The stream keeps the bytes it is given until they are
-   * acknowledged, and relays reuse their buffer, so it gets a copy.
-   */
+  /** Writes all of `p`; it is copied, so the caller may reuse it. */
   async write(p: Uint8Array): Promise<number> {
     await this.#writer.write(p.slice());
     return p.length;
   }
 
-  /** Sends FIN. */
+  /** Sends FIN on the stream. */
   async closeWrite(): Promise<void> {
     try {
       await this.#writer.close();
