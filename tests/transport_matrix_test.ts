@@ -1,0 +1,150 @@
+// Every proxy type over every transport: tcp, udp, http and stcp (through a
+// visitor client on the same transport) with the client reaching the server
+// over plain TCP, TLS (the default), WebSocket, wss and QUIC.
+import { assertEquals } from "./_assert.ts";
+import { makeCerts, type TestCerts } from "./_certs.ts";
+import {
+  echoServer,
+  eventually,
+  freePort,
+  randomBytes,
+  roundTrip,
+  sha256,
+  startClient,
+  startServer,
+} from "./_harness.ts";
+
+let certsOnce: Promise<TestCerts> | undefined;
+const certs = () => certsOnce ??= makeCerts();
+
+interface Transport {
+  name: string;
+  /** Client keys selecting the transport. */
+  client: (c: TestCerts) => string;
+  /** Server keys it needs, and which port the client dials (bindPort or quicBindPort). */
+  server: (c: TestCerts, quicPort: number) => string;
+  quic?: boolean;
+}
+
+const transports: Transport[] = [
+  { name: "plain tcp", client: () => "transport.tls.enable = false", server: () => "" },
+  { name: "tls", client: () => "", server: () => "" },
+  { name: "websocket", client: () => `transport.protocol = "websocket"`, server: () => "" },
+  { name: "wss", client: () => `transport.protocol = "wss"`, server: () => "" },
+  {
+    name: "quic",
+    quic: true,
+    client: (c) => `transport.protocol = "quic"\ntransport.tls.trustedCaFile = "${c.ca}"`,
+    server: (c, quicPort) =>
+      `quicBindPort = ${quicPort}\ntransport.tls.certFile = "${c.serverCert}"\n` +
+      `transport.tls.keyFile = "${c.serverKey}"`,
+  },
+];
+
+function udpEcho(): { port: number; close(): void } {
+  const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  (async () => {
+    for await (const [data, from] of socket) await socket.send(data, from);
+  })().catch(() => {});
+  return { port: (socket.addr as Deno.NetAddr).port, close: () => socket.close() };
+}
+
+async function udpRoundTrip(port: number, payload: Uint8Array): Promise<Uint8Array> {
+  const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  try {
+    return await eventually(async () => {
+      await socket.send(payload, { transport: "udp", hostname: "127.0.0.1", port });
+      const timer = setTimeout(() => socket.close(), 1000);
+      try {
+        const [reply] = await socket.receive();
+        return reply;
+      } finally {
+        clearTimeout(timer);
+      }
+    }, 2000);
+  } finally {
+    try {
+      socket.close();
+    } catch { /* closed by the timer */ }
+  }
+}
+
+for (const t of transports) {
+  Deno.test(`every proxy type over ${t.name}: tcp, udp, http and stcp`, async () => {
+    const c = await certs();
+    using echo = echoServer();
+    const udp = udpEcho();
+    const web = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen() {} },
+      (req) => new Response(`web ${new URL(req.url).pathname}`),
+    );
+    try {
+      const quicPort = freePort();
+      const vhostPort = freePort();
+      await using server = await startServer(
+        `vhostHTTPPort = ${vhostPort}\n${t.server(c, quicPort)}`,
+      );
+      const dialPort = t.quic ? quicPort : server.port;
+      const [tcpPort, udpPort, visitorPort] = [freePort(), freePort(), freePort()];
+      await using owner = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${dialPort}
+${t.client(c)}
+
+[[proxies]]
+name = "t-tcp"
+type = "tcp"
+localPort = ${echo.port}
+remotePort = ${tcpPort}
+
+[[proxies]]
+name = "t-udp"
+type = "udp"
+localPort = ${udp.port}
+remotePort = ${udpPort}
+
+[[proxies]]
+name = "t-http"
+type = "http"
+localPort = ${web.addr.port}
+customDomains = ["127.0.0.1"]
+
+[[proxies]]
+name = "t-stcp"
+type = "stcp"
+secretKey = "matrix"
+localPort = ${echo.port}
+`);
+      for (const name of ["t-tcp", "t-udp", "t-http", "t-stcp"]) {
+        await owner.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
+      }
+      await using visitor = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${dialPort}
+${t.client(c)}
+
+[[visitors]]
+name = "t-visit"
+type = "stcp"
+serverName = "t-stcp"
+secretKey = "matrix"
+bindAddr = "127.0.0.1"
+bindPort = ${visitorPort}
+`);
+      await visitor.waitFor(/login to server success/);
+
+      const data = randomBytes(128 * 1024);
+      const want = await sha256(data);
+      assertEquals(await sha256(await roundTrip(tcpPort, data) as Uint8Array<ArrayBuffer>), want);
+      const stcpReply = await eventually(() => roundTrip(visitorPort, data), 5000);
+      assertEquals(await sha256(stcpReply as Uint8Array<ArrayBuffer>), want);
+      const datagram = randomBytes(1200);
+      assertEquals(await udpRoundTrip(udpPort, datagram), datagram);
+      const res = await fetch(`http://127.0.0.1:${vhostPort}/over-${t.name.replace(" ", "-")}`);
+      assertEquals(await res.text(), `web /over-${t.name.replace(" ", "-")}`);
+    } finally {
+      udp.close();
+      await web.shutdown();
+    }
+  });
+}
