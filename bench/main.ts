@@ -13,6 +13,8 @@
  */
 
 import { echoServer, freePort, startClient, startServer } from "../tests/_harness.ts";
+import { makeCerts } from "../tests/_certs.ts";
+import { sshdAvailable, startSshd } from "../tests/_sshd.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const IDLE_CONNS = Number(Deno.env.get("BENCH_IDLE_CONNS") ?? 1000);
@@ -35,15 +37,28 @@ function rssKiB(pid: number): number {
   return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]);
 }
 
-async function tunnel(tcpMux: boolean, localPort: number, tls = true) {
-  const server = await startServer(`transport.tcpMux = ${tcpMux}\ntransport.maxPoolCount = 100`);
+/** How a benchmark client reaches the server. */
+interface Via {
+  label: string;
+  tcpMux: boolean;
+  /** Extra client keys. */
+  client?: string;
+  /** Extra server keys; QUIC also needs the port it listens on. */
+  server?: string;
+  quicPort?: number;
+}
+
+async function tunnel(via: Via, localPort: number) {
+  const server = await startServer(
+    `transport.tcpMux = ${via.tcpMux}\ntransport.maxPoolCount = 100\n${via.server ?? ""}`,
+  );
   const remotePort = freePort();
   const client = await startClient(`
 serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-transport.tcpMux = ${tcpMux}
-transport.poolCount = ${tcpMux ? 1 : 50}
-transport.tls.enable = ${tls}
+serverPort = ${via.quicPort ?? server.port}
+transport.tcpMux = ${via.tcpMux}
+transport.poolCount = ${via.tcpMux ? 1 : 50}
+${via.client ?? ""}
 [[proxies]]
 name = "bench"
 type = "tcp"
@@ -62,6 +77,28 @@ remotePort = ${remotePort}
   };
 }
 
+/** Every transport the client can use, TLS (the default) first. */
+async function transports(): Promise<Via[]> {
+  const certs = await makeCerts();
+  const quicPort = freePort();
+  return [
+    { label: "tcpMux on,  tls      ", tcpMux: true },
+    { label: "tcpMux off, tls      ", tcpMux: false },
+    { label: "tcpMux on,  plain    ", tcpMux: true, client: "transport.tls.enable = false" },
+    { label: "tcpMux off, plain    ", tcpMux: false, client: "transport.tls.enable = false" },
+    { label: "websocket (tls in)   ", tcpMux: true, client: `transport.protocol = "websocket"` },
+    { label: "wss                  ", tcpMux: true, client: `transport.protocol = "wss"` },
+    {
+      label: "quic                 ",
+      tcpMux: true,
+      quicPort,
+      client: `transport.protocol = "quic"\ntransport.tls.trustedCaFile = "${certs.ca}"`,
+      server: `quicBindPort = ${quicPort}\ntransport.tls.certFile = "${certs.serverCert}"\n` +
+        `transport.tls.keyFile = "${certs.serverKey}"`,
+    },
+  ];
+}
+
 async function throughput(): Promise<void> {
   const port = freePort();
   const iperfServer = new Deno.Command("iperf3", {
@@ -73,31 +110,73 @@ async function throughput(): Promise<void> {
   try {
     const direct = await iperf(port);
     console.log(`throughput direct:            ${direct.toFixed(2)} Gbit/s`);
-    // TLS is the default; the plain row shows what it costs.
-    for (const [tcpMux, tls] of [[true, true], [false, true], [true, false]]) {
-      const t = await tunnel(tcpMux, port, tls);
+    for (const via of await transports()) {
+      const t = await tunnel(via, port);
       try {
         const up = await iperf(t.remotePort);
         const down = await iperf(t.remotePort, true);
-        const label = `tunnel tcpMux ${tcpMux ? "on " : "off"} ${tls ? "tls  " : "plain"}`;
         console.log(
-          `throughput ${label}:   ${up.toFixed(2)} Gbit/s (ratio ${(up / direct).toFixed(2)}), ` +
+          `throughput ${via.label}: ${up.toFixed(2)} Gbit/s (ratio ${(up / direct).toFixed(2)}), ` +
             `reverse ${down.toFixed(2)} Gbit/s (ratio ${(down / direct).toFixed(2)})`,
         );
+      } catch (err) {
+        console.log(`throughput ${via.label}: failed: ${(err as Error).message}`);
       } finally {
         await t.close();
       }
     }
+    await sshBaseline(port, direct);
   } finally {
     iperfServer.kill("SIGKILL");
     await iperfServer.status;
   }
 }
 
+/** The same stream through OpenSSH's `ssh -R` (aes128-gcm), the yardstick for TLS. */
+async function sshBaseline(iperfPort: number, direct: number): Promise<void> {
+  if (!sshdAvailable()) return console.log("throughput ssh -R: skipped (needs root and sshd)");
+  await using sshd = await startSshd();
+  const remotePort = freePort();
+  const ssh = new Deno.Command("ssh", {
+    args: [
+      ...sshd.sshOptions,
+      "-N",
+      "-c",
+      "aes128-gcm@openssh.com",
+      "-o",
+      "ExitOnForwardFailure=yes",
+      "-R",
+      `${remotePort}:127.0.0.1:${iperfPort}`,
+      "-p",
+      String(sshd.port),
+      "root@127.0.0.1",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    for (let i = 0; i < 100; i++) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port: remotePort })).close();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const up = await iperf(remotePort);
+    console.log(
+      `throughput ssh -R aes128-gcm:  ${up.toFixed(2)} Gbit/s (ratio ${(up / direct).toFixed(2)})`,
+    );
+  } finally {
+    ssh.kill("SIGKILL");
+    await ssh.status;
+  }
+}
+
 async function idleMemory(): Promise<void> {
   using echo = echoServer();
   for (const tcpMux of [true, false]) {
-    const t = await tunnel(tcpMux, echo.port);
+    const t = await tunnel({ label: "", tcpMux }, echo.port);
     const conns: Deno.Conn[] = [];
     try {
       await new Promise((r) => setTimeout(r, 1000));
