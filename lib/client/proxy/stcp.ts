@@ -22,7 +22,7 @@ import type { Duplex } from "../../net/duplex.ts";
 import { wrapWorkConn } from "../../net/work_conn_options.ts";
 import { writeMessage } from "../../protocol/codec.ts";
 import type { StartWorkConn } from "../../protocol/messages.ts";
-import { verifyVisitor, visitorAllowed } from "../../protocol/visitor_proof.ts";
+import { checkVisitor } from "./visitor_check.ts";
 import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
 import { registerClientProxy } from "./registry.ts";
 import { LocalServiceProxy } from "./tcp.ts";
@@ -82,20 +82,8 @@ export class SecretServiceProxy implements ClientProxy {
     }
   }
 
-  async #check(start: StartWorkConn): Promise<string> {
-    const user = typeof start.visitorUser === "string" ? start.visitorUser : "";
-    const owner = this.ctx.clientConfig.user;
-    if (!visitorAllowed(this.config.allowUsers, owner, user)) {
-      return `user [${user}] is not allowed`;
-    }
-    const ok = typeof start.visitorNonce === "string" && start.visitorNonce.length > 0 &&
-      await verifyVisitor(this.config.secretKey ?? "", {
-        nonce: start.visitorNonce,
-        visitorUser: user,
-        serverUser: owner,
-        proxyName: this.config.name,
-      }, start.visitorProof);
-    return ok ? "" : "wrong secret key";
+  #check(start: StartWorkConn): Promise<string> {
+    return checkVisitor(this.config, this.ctx.clientConfig.user, start);
   }
 
   /** Ends the sudp visitors' flows; stcp connections may finish. */

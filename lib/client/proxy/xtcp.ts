@@ -34,7 +34,7 @@ import {
 } from "../../p2p/rendezvous.ts";
 import { expectMessage, writeMessage } from "../../protocol/codec.ts";
 import type { StartWorkConn } from "../../protocol/messages.ts";
-import { verifyVisitor, visitorAllowed } from "../../protocol/visitor_proof.ts";
+import { checkVisitor } from "./visitor_check.ts";
 import { QuicStreamConn } from "../../transport/quic_stream.ts";
 import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
 import { registerClientProxy } from "./registry.ts";
@@ -187,20 +187,8 @@ export class XtcpServiceProxy implements ClientProxy {
     await this.#local.handleWorkConn(conn, start);
   }
 
-  async #check(start: StartWorkConn): Promise<string> {
-    const user = typeof start.visitorUser === "string" ? start.visitorUser : "";
-    const owner = this.ctx.clientConfig.user;
-    if (!visitorAllowed(this.config.allowUsers, owner, user)) {
-      return `user [${user}] is not allowed`;
-    }
-    const ok = typeof start.visitorNonce === "string" && start.visitorNonce.length > 0 &&
-      await verifyVisitor(this.config.secretKey ?? "", {
-        nonce: start.visitorNonce,
-        visitorUser: user,
-        serverUser: owner,
-        proxyName: this.config.name,
-      }, start.visitorProof);
-    return ok ? "" : "wrong secret key";
+  #check(start: StartWorkConn): Promise<string> {
+    return checkVisitor(this.config, this.ctx.clientConfig.user, start);
   }
 
   /** Closes every tunnel. */
