@@ -20,6 +20,7 @@ import { formatAddr, wrapTcp } from "../../net/tcp_conn.ts";
 import { dialVisitor } from "./dial.ts";
 import { registerVisitor } from "./registry.ts";
 import type { Visitor, VisitorContext } from "./visitor.ts";
+import { acceptEach } from "../../net/accept_loop.ts";
 
 /**
  * The name a visitor's target is known by in logs: `user.name`, or `name`.
@@ -72,19 +73,8 @@ export class StcpVisitor implements Visitor {
     return Promise.resolve();
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch (err) {
-        if (this.#closed || err instanceof Deno.errors.BadResource) return;
-        // Out of descriptors and the like: back off instead of spinning.
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-      this.handOver(wrapTcp(conn));
-    }
+  #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+    return acceptEach(listener, (conn) => this.handOver(wrapTcp(conn)));
   }
 
   /** Serves `conn` through a new visitor connection. */

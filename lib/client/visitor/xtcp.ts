@@ -43,6 +43,7 @@ import { dialVisitor } from "./dial.ts";
 import { registerVisitor } from "./registry.ts";
 import { targetLabel } from "./stcp.ts";
 import type { Visitor, VisitorContext } from "./visitor.ts";
+import { acceptEach } from "../../net/accept_loop.ts";
 
 /** The owner may need a STUN round trip and a certificate before it answers. */
 const RESP_TIMEOUT_MS = 20_000;
@@ -105,18 +106,8 @@ export class XtcpVisitor implements Visitor {
     return Promise.resolve();
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch (err) {
-        if (this.#closed || err instanceof Deno.errors.BadResource) return;
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-      this.handOver(wrapTcp(conn));
-    }
+  #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+    return acceptEach(listener, (conn) => this.handOver(wrapTcp(conn)));
   }
 
   /** Serves `conn` through the tunnel, or the fallback. */

@@ -19,7 +19,8 @@
 import { wrapTcp } from "../../net/tcp_conn.ts";
 import { registerServerFeature, type ServerFeature } from "../feature.ts";
 import type { ProxyContext } from "../proxy/proxy.ts";
-import { serveUserConn } from "../proxy/user_conn.ts";
+import { connEnds, serveUserConn } from "../proxy/user_conn.ts";
+import { acceptEach } from "../../net/accept_loop.ts";
 
 interface TcpGroup {
   name: string;
@@ -84,32 +85,12 @@ export class TcpGroups implements ServerFeature {
     ctx.ports.release(`group:${group}`, g.port);
   }
 
-  async #acceptLoop(g: TcpGroup): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await g.listener.accept();
-      } catch (err) {
-        if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) {
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
+  #acceptLoop(g: TcpGroup): Promise<void> {
+    return acceptEach(g.listener, (conn) => {
       const member = g.members[g.next++ % g.members.length];
-      if (!member) {
-        conn.close();
-        continue;
-      }
-      const src = conn.remoteAddr as Deno.NetAddr;
-      const dst = conn.localAddr as Deno.NetAddr;
-      serveUserConn(member, wrapTcp(conn), {
-        srcAddr: src.hostname,
-        srcPort: src.port,
-        dstAddr: dst.hostname,
-        dstPort: dst.port,
-      });
-    }
+      if (!member) return conn.close();
+      serveUserConn(member, wrapTcp(conn), connEnds(conn));
+    });
   }
 
   /** Closes every group's listener. */

@@ -12,13 +12,13 @@
  * @module
  */
 
-import { formatAddr } from "../../net/tcp_conn.ts";
-import { wrapTcp } from "../../net/tcp_conn.ts";
+import { formatAddr, wrapTcp } from "../../net/tcp_conn.ts";
 import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
 import { listenTcpSettled } from "../ports.ts";
 import { TCP_GROUPS_FEATURE, type TcpGroups } from "../group/tcp_group.ts";
-import { serveUserConn } from "./user_conn.ts";
+import { connEnds, serveUserConn } from "./user_conn.ts";
+import { acceptEach } from "../../net/accept_loop.ts";
 
 /** Reads `remotePort` from a client's proxy config, or throws a user-facing Error. */
 export function remotePortOf(config: Record<string, unknown>): number {
@@ -62,29 +62,13 @@ class TcpProxy implements ServerProxy {
     return `:${this.#port}`;
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
-    for (;;) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await listener.accept();
-      } catch (err) {
-        if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) {
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
+  #acceptLoop(listener: Deno.TcpListener): Promise<void> {
+    return acceptEach(listener, (conn) => {
       this.#conns.add(conn);
-      const src = conn.remoteAddr as Deno.NetAddr;
-      const dst = conn.localAddr as Deno.NetAddr;
-      this.ctx.log.trace(`user connection from ${formatAddr(src)}`);
-      serveUserConn(this.ctx, wrapTcp(conn), {
-        srcAddr: src.hostname,
-        srcPort: src.port,
-        dstAddr: dst.hostname,
-        dstPort: dst.port,
-      }, this.config).finally(() => this.#conns.delete(conn));
-    }
+      this.ctx.log.trace(`user connection from ${formatAddr(conn.remoteAddr)}`);
+      serveUserConn(this.ctx, wrapTcp(conn), connEnds(conn), this.config)
+        .finally(() => this.#conns.delete(conn));
+    });
   }
 
   close(): void {

@@ -135,3 +135,19 @@ export async function serveUserConn(
     stats.curConns--;
   }
 }
+
+/**
+ * The ends of an accepted TCP user connection, as `StartWorkConn` carries them.
+ *
+ * @example
+ * ```ts
+ * import { connEnds } from "./user_conn.ts";
+ * const listener = Deno.listen({ port: 0 });
+ * const ends = connEnds(await listener.accept());
+ * ```
+ */
+export function connEnds(conn: Deno.TcpConn): ConnEnds {
+  const src = conn.remoteAddr as Deno.NetAddr;
+  const dst = conn.localAddr as Deno.NetAddr;
+  return { srcAddr: src.hostname, srcPort: src.port, dstAddr: dst.hostname, dstPort: dst.port };
+}
