@@ -33,21 +33,18 @@ export function formatAddr(addr: Deno.Addr): string {
   return "path" in addr ? String(addr.path) : String(addr.transport);
 }
 
-/** A TCP connection as the upper layers see it. */
-export class TcpConn implements TransportConn {
-  readonly remoteAddr: string;
+/**
+ * A Deno connection (TCP, TLS) as the upper layers see it: close is
+ * idempotent, and a half-close of a connection already gone is not an error.
+ */
+export class DenoConn<C extends Deno.Conn = Deno.Conn> implements TransportConn {
   #closed = false;
 
-  /** @param conn the socket to own */
-  constructor(readonly conn: Deno.TcpConn) {
-    this.remoteAddr = formatAddr(conn.remoteAddr);
-    try {
-      conn.setNoDelay(true);
-      conn.setKeepAlive(true);
-    } catch {
-      // The peer may already have gone; the first read will tell.
-    }
-  }
+  /**
+   * @param conn the connection to own
+   * @param remoteAddr "host:port" of the peer, for logs and limits
+   */
+  constructor(readonly conn: C, readonly remoteAddr: string) {}
 
   /** Reads into `p`. */
   read(p: Uint8Array): Promise<number | null> {
@@ -59,7 +56,7 @@ export class TcpConn implements TransportConn {
     return this.conn.write(p);
   }
 
-  /** Sends FIN. */
+  /** Ends the writing half (FIN; close_notify first on TLS). */
   async closeWrite(): Promise<void> {
     if (this.#closed) return;
     try {
@@ -69,7 +66,7 @@ export class TcpConn implements TransportConn {
     }
   }
 
-  /** Closes the socket once. */
+  /** Closes the connection once. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -77,6 +74,20 @@ export class TcpConn implements TransportConn {
       this.conn.close();
     } catch {
       // Closing twice from two relay directions is expected.
+    }
+  }
+}
+
+/** A TCP connection as the upper layers see it. */
+export class TcpConn extends DenoConn<Deno.TcpConn> {
+  /** @param conn the socket to own */
+  constructor(conn: Deno.TcpConn) {
+    super(conn, formatAddr(conn.remoteAddr));
+    try {
+      conn.setNoDelay(true);
+      conn.setKeepAlive(true);
+    } catch {
+      // The peer may already have gone; the first read will tell.
     }
   }
 }

@@ -20,7 +20,7 @@
  */
 
 import { relay } from "../net/relay.ts";
-import { wrapTcp } from "../net/tcp_conn.ts";
+import { DenoConn, wrapTcp } from "../net/tcp_conn.ts";
 import { withTimeout } from "../net/timeout.ts";
 import { describeTlsError, type ServerTlsOptions } from "./tls.ts";
 import type { TransportConn } from "./transport.ts";
@@ -28,9 +28,13 @@ import type { TransportConn } from "./transport.ts";
 /** How long a TLS handshake may take. */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-/** A `Deno.TlsConn` as the upper layers see it. */
-class NativeTlsConn implements TransportConn {
-  #closed = false;
+/**
+ * A `Deno.TlsConn` as the upper layers see it: a TCP end of stream without
+ * TLS close_notify reads as end of stream, as node:tls and Go take it (peers
+ * such as node:tls over a proxy half-close without one, and what the stream
+ * carries has its own framing).
+ */
+class NativeTlsConn extends DenoConn<Deno.TlsConn> {
   #heard = false;
 
   /**
@@ -40,12 +44,14 @@ class NativeTlsConn implements TransportConn {
    *   means (with TLS 1.3 a server refuses a client certificate only then)
    */
   constructor(
-    readonly conn: Deno.TlsConn,
-    readonly remoteAddr: string,
+    conn: Deno.TlsConn,
+    remoteAddr: string,
     readonly silentPeerError?: () => Error,
-  ) {}
+  ) {
+    super(conn, remoteAddr);
+  }
 
-  async read(p: Uint8Array): Promise<number | null> {
+  override async read(p: Uint8Array): Promise<number | null> {
     if (this.#heard || !this.silentPeerError) return await this.#readLenient(p);
     let n: number | null;
     try {
@@ -58,40 +64,12 @@ class NativeTlsConn implements TransportConn {
     return n;
   }
 
-  /**
-   * A TCP end of stream without TLS close_notify counts as end of stream, as
-   * node:tls and Go take it: peers such as node:tls over a proxy half-close
-   * without one, and what the stream carries has its own framing.
-   */
   async #readLenient(p: Uint8Array): Promise<number | null> {
     try {
       return await this.conn.read(p);
     } catch (err) {
       if (err instanceof Deno.errors.UnexpectedEof || /close_notify/.test(String(err))) return null;
       throw err;
-    }
-  }
-
-  write(p: Uint8Array): Promise<number> {
-    return this.conn.write(p);
-  }
-
-  async closeWrite(): Promise<void> {
-    if (this.#closed) return;
-    try {
-      await this.conn.closeWrite();
-    } catch {
-      // Already shut down by the peer.
-    }
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // Closed from the other direction first.
     }
   }
 }
