@@ -33,6 +33,8 @@ export const MAX_UDP_PAYLOAD = 0xffff;
 export const MAX_UDP_ADDR = 0xff;
 /** The largest frame on the wire. */
 export const MAX_UDP_FRAME = UDP_FRAME_HEADER + MAX_UDP_ADDR + MAX_UDP_PAYLOAD;
+/** Framed bytes a work connection may have queued before new datagrams are dropped, as UDP may. */
+export const UDP_MAX_BACKLOG = 1 << 20;
 
 /**
  * Writes `hostname:port`, bracketing IPv6 hosts.

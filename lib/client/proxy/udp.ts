@@ -26,6 +26,7 @@ import { limitDuplex, type RateLimiter } from "../../net/rate_limit.ts";
 import {
   MAX_UDP_PAYLOAD,
   parseUdpAddr,
+  UDP_MAX_BACKLOG,
   UdpFrameReader,
   UdpFrameWriter,
 } from "../../net/udp_frame.ts";
@@ -37,8 +38,6 @@ import { wrapClientWorkConn } from "./work_conn.ts";
 
 /** A flow with no datagram either way for this long is closed. */
 export const UDP_FLOW_IDLE_MS = 60_000;
-/** Framed bytes the work connection may have queued before replies are dropped. */
-export const UDP_MAX_BACKLOG = 1 << 20;
 
 interface Flow {
   /** The user's address, as framed. */

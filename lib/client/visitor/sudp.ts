@@ -21,6 +21,7 @@ import {
   formatUdpAddr,
   MAX_UDP_PAYLOAD,
   parseUdpAddr,
+  UDP_MAX_BACKLOG,
   UdpFrameReader,
   UdpFrameWriter,
 } from "../../net/udp_frame.ts";
@@ -29,8 +30,6 @@ import { registerVisitor } from "./registry.ts";
 import { targetLabel } from "./stcp.ts";
 import type { Visitor, VisitorContext } from "./visitor.ts";
 
-/** Framed bytes the visitor connection may have queued before datagrams are dropped. */
-export const SUDP_MAX_BACKLOG = 1 << 20;
 /** Datagrams kept while the visitor connection is being opened; later ones are dropped. */
 export const SUDP_CONNECT_QUEUE = 256;
 /** After a failed attempt, datagrams are dropped for this long instead of redialing. */
@@ -140,7 +139,7 @@ export class SudpVisitor implements Visitor {
       this.#connecting = false;
     }
     if (this.#closed) return conn.close();
-    const writer = new UdpFrameWriter(conn, SUDP_MAX_BACKLOG, () => conn.close());
+    const writer = new UdpFrameWriter(conn, UDP_MAX_BACKLOG, () => conn.close());
     const tunnel = { conn, writer };
     this.#tunnel = tunnel;
     for (const [addr, data] of this.#queue.splice(0)) writer.send(addr, data);

@@ -29,6 +29,7 @@ import {
   formatUdpAddr,
   MAX_UDP_PAYLOAD,
   parseUdpAddr,
+  UDP_MAX_BACKLOG,
   UdpFrameReader,
   UdpFrameWriter,
 } from "../../net/udp_frame.ts";
@@ -43,8 +44,6 @@ import { serverRateLimiter, serverSecret } from "./user_conn.ts";
  * could not be had; the wait starts at 50 ms and doubles up to this.
  */
 export const UDP_REOPEN_DELAY_MS = 1000;
-/** Framed bytes a work connection may have queued before new datagrams are dropped. */
-export const UDP_MAX_BACKLOG = 1 << 20;
 
 /**
  * Binds a UDP socket on `hostname:port` (0 = a free port within `allow`), or
