@@ -424,7 +424,8 @@ export class DfrpClient extends EventTarget {
         conn.close();
         return;
       }
-      const proxy = this.#proxies.get(start.proxyName);
+      const proxy = this.#proxies.get(start.proxyName) ??
+        await this.#awaitStart(start.proxyName);
       if (!proxy) {
         this.log.warn(`work connection for unknown proxy [${start.proxyName}], closed`);
         conn.close();
@@ -434,6 +435,28 @@ export class DfrpClient extends EventTarget {
     } finally {
       this.#workConns.delete(conn);
     }
+  }
+
+  /**
+   * The server only hands out work connections for proxies it accepted, but a
+   * pooled work connection travels apart from the control connection, so its
+   * StartWorkConn can overtake the NewProxyResp: wait for that answer.
+   */
+  async #awaitStart(name: string): Promise<ClientProxy | undefined> {
+    if (this.#status.get(name)?.status !== "new") return undefined;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const onProxy = (event: Event) => {
+      if ((event as CustomEvent<ProxyStatus>).detail.name === name) resolve();
+    };
+    const timer = setTimeout(resolve, HANDSHAKE_TIMEOUT_MS);
+    const onStop = () => resolve();
+    this.addEventListener("proxy", onProxy);
+    this.#stop.signal.addEventListener("abort", onStop);
+    await promise;
+    clearTimeout(timer);
+    this.removeEventListener("proxy", onProxy);
+    this.#stop.signal.removeEventListener("abort", onStop);
+    return this.#proxies.get(name);
   }
 
   /** Closes the session and every connection; no reconnect follows. */
