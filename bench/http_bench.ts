@@ -1,8 +1,10 @@
 /**
  * HTTP requests/s and p99 latency (`wrk -c50 -t2 -d5s --latency`) against
  * one small HTTP backend: direct, through a tcp proxy, and through the HTTP
- * vhost (`type = "http"`), all with tcpMux on. Needs `wrk` on PATH
- * (Debian's package). `BENCH_SECONDS` sets the duration.
+ * vhost (`type = "http"`), all with tcpMux on; then through two chained
+ * haproxy relays as a yardstick for what two extra processes cost here.
+ * Needs `wrk` on PATH (Debian's package), and `haproxy` for the yardstick.
+ * `BENCH_SECONDS` sets the duration.
  *
  * @example
  * ```ts
@@ -49,6 +51,48 @@ export async function wrk(url: string, host?: string): Promise<WrkResult> {
   if (!out.success || !rps || !p99) throw new Error(`wrk failed: ${text.slice(0, 500)}`);
   if (/Non-2xx/.test(text)) throw new Error(`wrk saw errors: ${text.slice(0, 500)}`);
   return { requestsPerSecond: Number(rps[1]), p99Ms: toMs(p99[1]) };
+}
+
+/**
+ * Two chained haproxy relays (TCP mode, one thread each) in front of
+ * `backendPort`: what any two extra relay processes cost on this machine,
+ * the ceiling for a server plus a client. Returns null without haproxy.
+ */
+async function haproxyChain(backendPort: number) {
+  const dir = await Deno.makeTempDir({ prefix: "dfrp-bench-haproxy-" });
+  const front = freePort(), middle = freePort();
+  const config = (listen: number, to: number) =>
+    `global\n  nbthread 1\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n` +
+    `  timeout server 30s\nfrontend f\n  bind 127.0.0.1:${listen}\n  default_backend b\n` +
+    `backend b\n  server s1 127.0.0.1:${to}\n`;
+  const relays: Deno.ChildProcess[] = [];
+  try {
+    for (const [name, listen, to] of [["a", front, middle], ["b", middle, backendPort]] as const) {
+      await Deno.writeTextFile(`${dir}/${name}.cfg`, config(listen, to));
+      relays.push(
+        new Deno.Command("haproxy", {
+          args: ["-db", "-f", `${dir}/${name}.cfg`],
+          stdout: "null",
+          stderr: "null",
+        }).spawn(),
+      );
+    }
+  } catch (err) {
+    for (const r of relays) r.kill("SIGKILL");
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  return {
+    port: front,
+    async [Symbol.asyncDispose]() {
+      for (const r of relays) {
+        r.kill("SIGKILL");
+        await r.status;
+      }
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 }
 
 /**
@@ -99,6 +143,9 @@ remotePort = ${remotePort}
     line("direct:    ", direct);
     line("tcp proxy: ", tcp);
     line("vhost:     ", vhost);
+    await using chain = await haproxyChain(backend.addr.port);
+    if (chain) line("2x haproxy:", await wrk(`http://127.0.0.1:${chain.port}/`));
+    else console.log("http 2x haproxy: skipped (no haproxy on PATH)");
   } finally {
     await client.stop("SIGKILL");
     await server.stop("SIGKILL");

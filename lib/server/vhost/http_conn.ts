@@ -76,8 +76,9 @@ export interface HttpConnOptions {
 }
 
 /**
- * Sessions waiting for a response head. One interval checks all their
- * deadlines, instead of a timer per request on the hot path.
+ * Sessions that have waited for a response head; each stays in until it
+ * closes, so the hot path does no set operations. One interval checks all
+ * their deadlines, instead of a timer per request.
  */
 const waiting = new Set<HttpSession>();
 /** How often deadlines are checked: a 504 comes at most this late. */
@@ -85,6 +86,7 @@ const SWEEP_MS = 200;
 let sweeper: ReturnType<typeof setInterval> | undefined;
 
 function watch(session: HttpSession): void {
+  if (waiting.has(session)) return;
   waiting.add(session);
   if (sweeper !== undefined) return;
   const timer = setInterval(() => {
@@ -123,11 +125,21 @@ export async function serveHttpConn(
   }
 }
 
+/**
+ * Room for a request or response head and a small body, per direction and
+ * per connection: allocating a small Uint8Array per request showed up in
+ * the vhost's profile.
+ */
+const SCRATCH = 4 * 1024;
+
 class HttpSession {
   #reader: HttpReader;
+  #requestScratch: Uint8Array | null = null;
+  #responseScratch: Uint8Array | null = null;
   #work: Work | null = null;
   #responding = false;
   #deadline = Infinity;
+  #awaitingHead = false;
   #timedOut = false;
 
   constructor(
@@ -204,7 +216,7 @@ class HttpSession {
     const framing = requestFraming(req);
     const wantsKeepAlive = keepsAlive(req.version, req.headers);
     this.#rewrite(req, route, host, proxyForm);
-    const reqHead = serializeRequestHead(req);
+    const reqHead = serializeRequestHead(req, this.#requestScratch ??= new Uint8Array(SCRATCH));
     const stats = route.ctx.stats;
 
     let work: Work;
@@ -216,7 +228,7 @@ class HttpSession {
       work.used = true;
       bodyDone = pumpBody(this.#reader, work.conn, framing, reqHead, 400, (n) => {
         stats.trafficIn += n;
-      });
+      }, this.#requestScratch!);
       // Whatever happens to the response, a failed body must not go unhandled.
       bodyDone.catch(() => {});
       let head: Uint8Array | null = null;
@@ -260,10 +272,13 @@ class HttpSession {
     const respFraming = responseFraming(resp, req.method);
     const backendKeeps = keepsAlive(resp.version, resp.headers) && respFraming.kind !== "close";
     // Unchanged heads go out as received: no re-serialising on the common path.
-    const outHead = route.responseHeaders.length > 0 ? serializeResponseHead(resp) : respHead;
+    const scratch = this.#responseScratch ??= new Uint8Array(SCRATCH);
+    const outHead = route.responseHeaders.length > 0
+      ? serializeResponseHead(resp, scratch)
+      : respHead;
     await pumpBody(work.reader, this.user, respFraming, outHead, 502, (n) => {
       stats.trafficOut += n;
-    });
+    }, scratch);
     await bodyDone;
     if (!backendKeeps) this.#dropWork();
     return wantsKeepAlive && backendKeeps;
@@ -298,19 +313,20 @@ class HttpSession {
     let bodyError: unknown = null;
     // Like Go's ResponseHeaderTimeout, the clock starts once the request is sent.
     bodyDone.then(() => {
-      if (ms > 0 && waiting.has(this)) this.#deadline = Date.now() + ms;
+      if (ms > 0 && this.#awaitingHead) this.#deadline = Date.now() + ms;
     }, (err) => {
       bodyError = err;
       work.conn.close();
     });
     if (ms > 0) watch(this);
+    this.#awaitingHead = true;
     let head: Uint8Array | null = null;
     try {
       head = await work.reader.readHead(MAX_HEAD, 502);
     } catch (err) {
       if (!this.#timedOut && !bodyError) throw err;
     } finally {
-      waiting.delete(this);
+      this.#awaitingHead = false;
       this.#deadline = Infinity;
     }
     if (bodyError) throw bodyError;
@@ -370,6 +386,7 @@ class HttpSession {
   }
 
   close(): void {
+    waiting.delete(this);
     this.#dropWork();
     this.user.close();
   }
@@ -406,7 +423,9 @@ function decodePath(path: string): string {
  * Streams one message body from `reader` to `dst`, keeping its framing, with
  * `head` in front. The head goes out with the body bytes already buffered
  * in one write when they are small, and alone at once otherwise, so a
- * backend that sends its head and then thinks is not held up.
+ * backend that sends its head and then thinks is not held up. The joined
+ * write is built in `scratch` when it fits (the head may already sit at its
+ * start), not in a fresh array.
  */
 async function pumpBody(
   reader: HttpReader,
@@ -415,6 +434,7 @@ async function pumpBody(
   head: Uint8Array,
   errorStatus: number,
   onBytes: (n: number) => void,
+  scratch?: Uint8Array,
 ): Promise<void> {
   let pendingHead: Uint8Array | null = head;
   const buffered = reader.buffered;
@@ -425,9 +445,7 @@ async function pumpBody(
   }
   const write = async (data: Uint8Array) => {
     if (pendingHead) {
-      const both = new Uint8Array(pendingHead.length + data.length);
-      both.set(pendingHead);
-      both.set(data, pendingHead.length);
+      const both = join(pendingHead, data, scratch);
       pendingHead = null;
       await writeAll(dst, both);
       onBytes(both.length);
@@ -470,4 +488,18 @@ async function pumpBody(
       await dst.closeWrite();
       return;
   }
+}
+
+/** `head` then `data` in one array: in `scratch` when both fit, else a new one. */
+function join(head: Uint8Array, data: Uint8Array, scratch?: Uint8Array): Uint8Array {
+  const total = head.length + data.length;
+  if (!scratch || total > scratch.length) {
+    const both = new Uint8Array(total);
+    both.set(head);
+    both.set(data, head.length);
+    return both;
+  }
+  if (head.buffer !== scratch.buffer || head.byteOffset !== scratch.byteOffset) scratch.set(head);
+  scratch.set(data, head.length);
+  return scratch.subarray(0, total);
 }

@@ -90,12 +90,19 @@ export function findHeadEnd(buf: Uint8Array, from: number): number {
  * ```
  */
 export function latin1(bytes: Uint8Array): string {
+  // Heads are nearly always ASCII, where UTF-8 decoding (native) gives the
+  // same string: one char per byte and no replacement character.
+  const ascii = utf8.decode(bytes);
+  if (ascii.length === bytes.length && !ascii.includes("\uFFFD")) return ascii;
   let out = "";
   for (let i = 0; i < bytes.length; i += 8192) {
     out += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192) as unknown as number[]);
   }
   return out;
 }
+
+const utf8 = new TextDecoder();
+const utf8Encoder = new TextEncoder();
 
 /**
  * A Latin-1 string to bytes (chars above 0xFF are cut to their low byte).
@@ -114,7 +121,18 @@ export function latin1Bytes(text: string): Uint8Array {
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-/** Splits a head into its start line and headers; `status` is the error status to throw. */
+/** `TOKEN_CHAR[c]` is 1 when char code `c` may appear in a header name (RFC 9110 tchar). */
+const TOKEN_CHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+  TOKEN_CHAR[c.charCodeAt(0)] = 1;
+}
+
+/**
+ * Splits a head into its start line and headers; `status` is the error
+ * status to throw. One pass of `charCodeAt` per line: this runs for every
+ * request and response through the vhost, where regular expressions and
+ * repeated scans showed up in profiles.
+ */
 function parseLines(head: Uint8Array, status: number): { first: string; headers: Header[] } {
   const text = latin1(head);
   const headers: Header[] = [];
@@ -122,29 +140,47 @@ function parseLines(head: Uint8Array, status: number): { first: string; headers:
   for (let start = 0, i = 0; start < text.length; i++) {
     let end = text.indexOf("\n", start);
     if (end < 0) end = text.length;
-    const line = text.slice(start, text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    const lineEnd = text.charCodeAt(end - 1) === CR && end > start ? end - 1 : end;
+    const lineStart = start;
     start = end + 1;
-    // A CR or NUL left inside a line could split it differently downstream.
-    if (line.includes("\r") || line.includes("\0")) {
-      throw new HttpError(status, "stray CR or NUL in the message head");
+    if (i > 0 && lineEnd === lineStart) break;
+    // A CR or NUL left inside a line could split it differently downstream;
+    // the same pass finds the colon and checks the name's characters.
+    let colon = -1;
+    let nameOk = i > 0;
+    for (let j = lineStart; j < lineEnd; j++) {
+      const c = text.charCodeAt(j);
+      if (c === CR || c === 0) throw new HttpError(status, "stray CR or NUL in the message head");
+      if (colon >= 0 || i === 0) continue;
+      if (c === 0x3a) colon = j;
+      else if (c >= 128 || TOKEN_CHAR[c] === 0) nameOk = false;
     }
     if (i === 0) {
-      first = line;
+      first = text.slice(lineStart, lineEnd);
       continue;
     }
-    if (line === "") break;
-    const c = line.charCodeAt(0);
-    if (c === 32 || c === 9) {
+    const c0 = text.charCodeAt(lineStart);
+    if (c0 === 32 || c0 === 9) {
       throw new HttpError(status, "obsolete header line folding is not accepted");
     }
-    const colon = line.indexOf(":");
-    const name = colon > 0 ? line.slice(0, colon) : "";
-    if (!TOKEN.test(name)) {
-      throw new HttpError(status, `malformed header line "${line.slice(0, 60)}"`);
+    if (colon <= lineStart || !nameOk) {
+      throw new HttpError(
+        status,
+        `malformed header line "${text.slice(lineStart, lineEnd).slice(0, 60)}"`,
+      );
     }
-    headers.push([name, line.slice(colon + 1).trim()]);
+    let v = colon + 1;
+    let w = lineEnd;
+    while (v < w && isSpace(text.charCodeAt(v))) v++;
+    while (w > v && isSpace(text.charCodeAt(w - 1))) w--;
+    headers.push([text.slice(lineStart, colon), text.slice(v, w)]);
   }
   return { first, headers };
+}
+
+/** Whitespace that `String.prototype.trim` would take off a header value. */
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 11 || c === 12 || c === 0xa0;
 }
 
 /**
@@ -160,14 +196,17 @@ function parseLines(head: Uint8Array, status: number): { first: string; headers:
  */
 export function parseRequestHead(head: Uint8Array): RequestHead {
   const { first, headers } = parseLines(head, 400);
-  const parts = first.split(" ");
-  if (parts.length !== 3 || !TOKEN.test(parts[0]) || parts[1] === "") {
+  const sp1 = first.indexOf(" ");
+  const sp2 = sp1 < 0 ? -1 : first.indexOf(" ", sp1 + 1);
+  const method = first.slice(0, sp1);
+  if (sp2 < 0 || sp2 === sp1 + 1 || first.includes(" ", sp2 + 1) || !TOKEN.test(method)) {
     throw new HttpError(400, `malformed request line "${first.slice(0, 80)}"`);
   }
-  if (parts[2] !== "HTTP/1.1" && parts[2] !== "HTTP/1.0") {
-    throw new HttpError(400, `unsupported protocol version "${parts[2].slice(0, 20)}"`);
+  const version = first.slice(sp2 + 1);
+  if (version !== "HTTP/1.1" && version !== "HTTP/1.0") {
+    throw new HttpError(400, `unsupported protocol version "${version.slice(0, 20)}"`);
   }
-  return { method: parts[0], target: parts[1], version: parts[2], headers };
+  return { method, target: first.slice(sp1 + 1, sp2), version, headers };
 }
 
 /**
@@ -189,14 +228,22 @@ export function parseResponseHead(head: Uint8Array): ResponseHead {
   return { version: match[1], status: Number(match[2]), reason: match[3] ?? "", headers };
 }
 
-function serialize(startLine: string, headers: Header[]): Uint8Array {
+function serialize(startLine: string, headers: Header[], scratch?: Uint8Array): Uint8Array {
   let text = startLine + "\r\n";
   for (const [name, value] of headers) text += name + ": " + value + "\r\n";
-  return latin1Bytes(text + "\r\n");
+  text += "\r\n";
+  if (scratch) {
+    // A fresh small Uint8Array costs more than parsing the head (see
+    // docs/performance.md); ASCII text encodes byte for byte into the caller's buffer.
+    const { read, written } = utf8Encoder.encodeInto(text, scratch);
+    if (read === text.length && written === read) return scratch.subarray(0, written);
+  }
+  return latin1Bytes(text);
 }
 
 /**
- * A request head as bytes.
+ * A request head as bytes: a view into `scratch` when it fits there (and
+ * the head is ASCII), else a new array.
  *
  * @example
  * ```ts
@@ -204,12 +251,13 @@ function serialize(startLine: string, headers: Header[]): Uint8Array {
  * serializeRequestHead({ method: "GET", target: "/", version: "HTTP/1.1", headers: [["Host", "a"]] });
  * ```
  */
-export function serializeRequestHead(head: RequestHead): Uint8Array {
-  return serialize(`${head.method} ${head.target} ${head.version}`, head.headers);
+export function serializeRequestHead(head: RequestHead, scratch?: Uint8Array): Uint8Array {
+  return serialize(`${head.method} ${head.target} ${head.version}`, head.headers, scratch);
 }
 
 /**
- * A response head as bytes.
+ * A response head as bytes: a view into `scratch` when it fits there (and
+ * the head is ASCII), else a new array.
  *
  * @example
  * ```ts
@@ -217,8 +265,8 @@ export function serializeRequestHead(head: RequestHead): Uint8Array {
  * serializeResponseHead({ version: "HTTP/1.1", status: 204, reason: "No Content", headers: [] });
  * ```
  */
-export function serializeResponseHead(head: ResponseHead): Uint8Array {
-  return serialize(`${head.version} ${head.status} ${head.reason}`, head.headers);
+export function serializeResponseHead(head: ResponseHead, scratch?: Uint8Array): Uint8Array {
+  return serialize(`${head.version} ${head.status} ${head.reason}`, head.headers, scratch);
 }
 
 /**
@@ -293,13 +341,16 @@ export function hasToken(headers: Header[], name: string, token: string): boolea
   return list.split(",").some((t) => t.trim().toLowerCase() === want);
 }
 
+const DIGITS = /^\d{1,15}$/;
+
 function lengthOf(headers: Header[], status: number): number | undefined {
   const raw = getHeaderList(headers, "content-length");
   if (raw === undefined) return undefined;
+  if (DIGITS.test(raw)) return Number(raw);
   // Repeated identical values ("5, 5") are tolerated, as RFC 9112 allows.
   const values = new Set(raw.split(",").map((v) => v.trim()));
   const [only] = values;
-  if (values.size !== 1 || !/^\d{1,15}$/.test(only)) {
+  if (values.size !== 1 || !DIGITS.test(only)) {
     throw new HttpError(status, `invalid Content-Length "${raw.slice(0, 40)}"`);
   }
   return Number(only);

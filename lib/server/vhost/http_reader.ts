@@ -1,8 +1,10 @@
 /**
  * A buffered reader for HTTP/1.x over a {@linkcode Duplex}: finds message
  * heads, then hands the body out in the chunks it already holds, so bodies
- * stream through one reused buffer (or, on a mux stream, the stream's own
- * chunks) without being copied or collected.
+ * stream through one reused buffer without being collected. It reads with
+ * `read()` even where the source offers `readChunk()`: a mux stream copies
+ * straight into a waiting reader's buffer, while a chunk handed over is a
+ * fresh small array per message, which costs more than the copy.
  *
  * @example
  * ```ts
@@ -27,7 +29,7 @@ const MAX_BUFFER = 256 * 1024;
 /** See the module doc. */
 export class HttpReader {
   #buf: Uint8Array = EMPTY;
-  /** Unread bytes: a view of `#buf`, or a chunk the source handed over. */
+  /** Unread bytes: a view of `#buf`. */
   #data: Uint8Array = EMPTY;
   #scanned = 0;
 
@@ -91,12 +93,6 @@ export class HttpReader {
   async #fill(): Promise<boolean> {
     const src = this.src;
     if (this.#data.length === 0) {
-      if (src.readChunk) {
-        const chunk = await src.readChunk();
-        if (chunk === null) return false;
-        this.#data = chunk;
-        return true;
-      }
       if (this.#buf.length === 0) this.#buf = new Uint8Array(INITIAL_BUFFER);
       const n = await src.read(this.#buf);
       if (n === null) return false;
@@ -115,25 +111,8 @@ export class HttpReader {
       const bigger = new Uint8Array(Math.max(INITIAL_BUFFER, held * 2));
       bigger.set(this.#data);
       this.#buf = bigger;
-    } else if (this.#data.buffer !== this.#buf.buffer || this.#data.byteOffset !== 0) {
-      if (this.#data.buffer === this.#buf.buffer) {
-        this.#buf.copyWithin(0, this.#data.byteOffset, this.#data.byteOffset + held);
-      } else {
-        this.#buf.set(this.#data);
-      }
-    }
-    let more: Uint8Array | null;
-    if (src.readChunk) {
-      more = await src.readChunk();
-      if (more === null) return false;
-      if (held + more.length > this.#buf.length) {
-        const bigger = new Uint8Array(held + more.length);
-        bigger.set(this.#buf.subarray(0, held));
-        this.#buf = bigger;
-      }
-      this.#buf.set(more, held);
-      this.#data = this.#buf.subarray(0, held + more.length);
-      return true;
+    } else if (this.#data.byteOffset !== 0) {
+      this.#buf.copyWithin(0, this.#data.byteOffset, this.#data.byteOffset + held);
     }
     const n = await src.read(this.#buf.subarray(held));
     if (n === null) return false;

@@ -1,0 +1,134 @@
+import { assert, assertEquals } from "./_assert.ts";
+import {
+  HttpError,
+  latin1,
+  parseRequestHead,
+  parseResponseHead,
+  requestFraming,
+  responseFraming,
+  serializeRequestHead,
+  serializeResponseHead,
+} from "../lib/server/vhost/http_parser.ts";
+
+const bytes = (text: string) => new Uint8Array([...text].map((c) => c.charCodeAt(0)));
+
+function refused(head: string, status: number): string {
+  try {
+    parseRequestHead(bytes(head));
+  } catch (err) {
+    assert(err instanceof HttpError, `not an HttpError: ${err}`);
+    assertEquals(err.status, status);
+    return err.message;
+  }
+  throw new Error(`accepted: ${JSON.stringify(head)}`);
+}
+
+Deno.test("http parser: a request head parses and serialises back unchanged", () => {
+  const text = "POST /a/b?q=1 HTTP/1.1\r\nHost: x.example.com\r\nX-Empty:\r\n" +
+    "Content-Length: 5\r\nX-Spaced:   v  w \t\r\n\r\n";
+  const head = parseRequestHead(bytes(text));
+  assertEquals(head.method, "POST");
+  assertEquals(head.target, "/a/b?q=1");
+  assertEquals(head.version, "HTTP/1.1");
+  assertEquals(head.headers, [
+    ["Host", "x.example.com"],
+    ["X-Empty", ""],
+    ["Content-Length", "5"],
+    ["X-Spaced", "v  w"],
+  ]);
+  assertEquals(requestFraming(head), { kind: "length", length: 5 });
+  const out = serializeRequestHead(head, new Uint8Array(4096));
+  assertEquals(
+    latin1(out),
+    "POST /a/b?q=1 HTTP/1.1\r\nHost: x.example.com\r\nX-Empty: \r\nContent-Length: 5\r\n" +
+      "X-Spaced: v  w\r\n\r\n",
+  );
+});
+
+Deno.test("http parser: bare LF line ends and bytes above 0x7f pass through byte for byte", () => {
+  const text = "GET / HTTP/1.0\nHost: a\nX-Latin: caf\xe9 \xff\xfd\n\n";
+  const head = parseRequestHead(bytes(text));
+  assertEquals(head.headers[1], ["X-Latin", "caf\xe9 \xff\xfd"]);
+  // Too small a scratch buffer, and non-ASCII text: both fall back to a fresh array.
+  for (const scratch of [undefined, new Uint8Array(8), new Uint8Array(4096)]) {
+    const out = serializeRequestHead(head, scratch);
+    assertEquals([...out], [
+      ...bytes("GET / HTTP/1.0\r\nHost: a\r\nX-Latin: caf\xe9 \xff\xfd\r\n\r\n"),
+    ]);
+  }
+  // A literal U+FFFD in UTF-8 (EF BF BD) is three bytes, three chars.
+  assertEquals(latin1(new Uint8Array([0xef, 0xbf, 0xbd, 0x41])), "\xef\xbf\xbdA");
+});
+
+Deno.test("http parser: malformed request heads are refused with 400", () => {
+  refused("GET /  HTTP/1.1\r\n\r\n", 400);
+  refused("GET / HTTP/1.1 extra\r\n\r\n", 400);
+  refused("GET\r\n\r\n", 400);
+  refused("G(T / HTTP/1.1\r\n\r\n", 400);
+  refused(" GET / HTTP/1.1\r\n\r\n", 400);
+  refused("GET / HTTP/2.0\r\n\r\n", 400);
+  refused("GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", 400);
+  refused("GET / HTTP/1.1\r\nBad Name: a\r\n\r\n", 400);
+  refused("GET / HTTP/1.1\r\n: no name\r\n\r\n", 400);
+  refused("GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400);
+  refused("GET / HTTP/1.1\r\nX-\xe9: a\r\n\r\n", 400);
+  assertEquals(
+    refused("GET / HTTP/1.1\r\nX-A: a\rb\r\n\r\n", 400),
+    "stray CR or NUL in the message head",
+  );
+  refused("GET / HTTP/1.1\r\nX-A: a\0b\r\n\r\n", 400);
+  refused("GET /\0 HTTP/1.1\r\n\r\n", 400);
+});
+
+Deno.test("http parser: request framing from Content-Length and Transfer-Encoding", () => {
+  const framing = (headers: string) =>
+    requestFraming(parseRequestHead(bytes(`POST / HTTP/1.1\r\n${headers}\r\n`)));
+  assertEquals(framing(""), { kind: "none" });
+  assertEquals(framing("Content-Length: 0\r\n"), { kind: "none" });
+  assertEquals(framing("Content-Length: 7, 7\r\n"), { kind: "length", length: 7 });
+  assertEquals(framing("Transfer-Encoding: gzip, chunked\r\n"), { kind: "chunked" });
+  for (
+    const bad of [
+      "Content-Length: 7, 8\r\n",
+      "Content-Length: -1\r\n",
+      "Content-Length: 1e3\r\n",
+      "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+      "Transfer-Encoding: chunked, gzip\r\n",
+    ]
+  ) {
+    let status = 0;
+    try {
+      framing(bad);
+    } catch (err) {
+      status = (err as HttpError).status;
+    }
+    assertEquals(status, 400, bad);
+  }
+});
+
+Deno.test("http parser: response heads and their framing", () => {
+  const resp = parseResponseHead(
+    bytes("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 92\r\n\r\n"),
+  );
+  assertEquals([resp.status, resp.reason], [200, "OK"]);
+  assertEquals(responseFraming(resp, "GET"), { kind: "length", length: 92 });
+  assertEquals(responseFraming(resp, "HEAD"), { kind: "none" });
+  const noReason = parseResponseHead(bytes("HTTP/1.0 204\r\n\r\n"));
+  assertEquals([noReason.status, noReason.reason], [204, ""]);
+  assertEquals(
+    responseFraming(parseResponseHead(bytes("HTTP/1.1 200 OK\r\n\r\n")), "GET"),
+    { kind: "close" },
+  );
+  const scratch = new Uint8Array(4096);
+  assertEquals(
+    latin1(serializeResponseHead(resp, scratch)),
+    "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 92\r\n\r\n",
+  );
+  let status = 0;
+  try {
+    parseResponseHead(bytes("HTTP/1.1 2000 OK\r\n\r\n"));
+  } catch (err) {
+    status = (err as HttpError).status;
+  }
+  assertEquals(status, 502);
+});
