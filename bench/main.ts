@@ -1,35 +1,60 @@
 /**
  * `deno task bench`: dfrp against a direct connection, in one run.
  *
- * - single-stream TCP throughput (iperf3, 5 s): direct, through the tunnel
- *   with tcpMux on, and with tcpMux off; reported as ratios of direct;
+ * - single-stream TCP throughput (iperf3, 5 s): direct, then through the
+ *   tunnel over every transport (tcpMux on and off, TLS and plain, WebSocket,
+ *   wss, QUIC) and through OpenSSH's `ssh -R` as the yardstick for TLS;
+ *   reported as ratios of direct and as the machine's CPU seconds per GB
+ *   moved (every process counted, so the rows compare total work);
  * - memory per idle tunneled connection: RSS of the server and the client
- *   before and after opening 1,000 connections through a tcp proxy.
+ *   before and after opening 1,000 connections through a tcp proxy;
+ * - HTTP requests/s (`http_bench.ts`) and, as root, P2P (`p2p_bench.ts`).
  *
- * Needs `iperf3` on PATH (Debian's package). Figures go to stdout; copy them
- * to docs/performance.md with the date.
+ * Needs `iperf3` on PATH (Debian's package; `ssh`/`sshd`, `wrk`, `haproxy`
+ * for their rows). Figures go to stdout; copy them to docs/performance.md
+ * with the date.
  *
  * @module
  */
 
 import { echoServer, freePort, startClient, startServer } from "../tests/_harness.ts";
 import { makeCerts } from "../tests/_certs.ts";
-import { sshdAvailable, startSshd } from "../tests/_sshd.ts";
+import { type Sshd, sshdAvailable, startSshd } from "../tests/_sshd.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const IDLE_CONNS = Number(Deno.env.get("BENCH_IDLE_CONNS") ?? 1000);
 
-async function iperf(port: number, reverse = false): Promise<number> {
+/** Seconds of CPU the whole machine has spent busy (user, nice, system, irq, softirq). */
+function machineBusySeconds(): number {
+  const fields = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq] = fields.slice(1).map(Number);
+  return (user + nice + system + irq + softirq) / 100;
+}
+
+/** One iperf3 stream's rate, and the machine's CPU seconds per GB it moved. */
+interface Stream {
+  gbps: number;
+  cpuPerGB: number;
+}
+
+async function iperfRun(port: number, reverse = false): Promise<Stream> {
   const args = ["-c", "127.0.0.1", "-p", String(port), "-t", String(SECONDS), "-J"];
   if (reverse) args.push("-R");
+  const busyBefore = machineBusySeconds();
   const out = await new Deno.Command("iperf3", { args, stdout: "piped", stderr: "piped" }).output();
+  const busy = machineBusySeconds() - busyBefore;
   if (!out.success) {
     throw new Error(`iperf3 failed: ${new TextDecoder().decode(out.stdout).slice(0, 500)}`);
   }
   const json = JSON.parse(new TextDecoder().decode(out.stdout));
   const bps = json.end?.sum_received?.bits_per_second;
+  const bytes = json.end?.sum_received?.bytes;
   if (typeof bps !== "number") throw new Error(`iperf3 gave no result: ${json.error ?? "?"}`);
-  return bps / 1e9;
+  return { gbps: bps / 1e9, cpuPerGB: busy / (bytes / 1e9) };
+}
+
+async function iperf(port: number, reverse = false): Promise<number> {
+  return (await iperfRun(port, reverse)).gbps;
 }
 
 function rssKiB(pid: number): number {
@@ -113,10 +138,12 @@ async function throughput(): Promise<void> {
     for (const via of await transports()) {
       const t = await tunnel(via, port);
       try {
-        const up = await iperf(t.remotePort);
+        const up = await iperfRun(t.remotePort);
         const down = await iperf(t.remotePort, true);
         console.log(
-          `throughput ${via.label}: ${up.toFixed(2)} Gbit/s (ratio ${(up / direct).toFixed(2)}), ` +
+          `throughput ${via.label}: ${up.gbps.toFixed(2)} Gbit/s (ratio ${
+            (up.gbps / direct).toFixed(2)
+          }, machine ${up.cpuPerGB.toFixed(2)} CPU-s/GB), ` +
             `reverse ${down.toFixed(2)} Gbit/s (ratio ${(down / direct).toFixed(2)})`,
         );
       } catch (err) {
@@ -132,17 +159,32 @@ async function throughput(): Promise<void> {
   }
 }
 
-/** The same stream through OpenSSH's `ssh -R` (aes128-gcm), the yardstick for TLS. */
+/**
+ * The same stream through OpenSSH's `ssh -R`, the yardstick for TLS: with
+ * aes128-gcm (the issue's yardstick) and aes256-gcm, the cipher Deno's TLS
+ * negotiates (TLS_AES_256_GCM_SHA384, not configurable), for a like-for-like row.
+ */
 async function sshBaseline(iperfPort: number, direct: number): Promise<void> {
   if (!sshdAvailable()) return console.log("throughput ssh -R: skipped (needs root and sshd)");
   await using sshd = await startSshd();
+  for (const cipher of ["aes128-gcm", "aes256-gcm"]) {
+    await sshTunnel(sshd, cipher, iperfPort, direct);
+  }
+}
+
+async function sshTunnel(
+  sshd: Sshd,
+  cipher: string,
+  iperfPort: number,
+  direct: number,
+): Promise<void> {
   const remotePort = freePort();
   const ssh = new Deno.Command("ssh", {
     args: [
       ...sshd.sshOptions,
       "-N",
       "-c",
-      "aes128-gcm@openssh.com",
+      `${cipher}@openssh.com`,
       "-o",
       "ExitOnForwardFailure=yes",
       "-R",
@@ -163,9 +205,11 @@ async function sshBaseline(iperfPort: number, direct: number): Promise<void> {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const up = await iperf(remotePort);
+    const up = await iperfRun(remotePort);
     console.log(
-      `throughput ssh -R aes128-gcm:  ${up.toFixed(2)} Gbit/s (ratio ${(up / direct).toFixed(2)})`,
+      `throughput ssh -R ${cipher}:  ${up.gbps.toFixed(2)} Gbit/s (ratio ${
+        (up.gbps / direct).toFixed(2)
+      }, machine ${up.cpuPerGB.toFixed(2)} CPU-s/GB)`,
     );
   } finally {
     ssh.kill("SIGKILL");

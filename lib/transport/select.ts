@@ -100,7 +100,7 @@ export async function dialServerTransport(cfg: ClientConfig): Promise<TransportC
   try {
     const hostHeader = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
     if (t.protocol === "wss") {
-      conn = await clientTls(conn, clientTlsOptions(cfg));
+      conn = await dialTls(conn, clientTlsOptions(cfg), cfg);
       return await connectWebSocket(conn, hostHeader);
     }
     if (t.protocol === "websocket") conn = await connectWebSocket(conn, hostHeader);
