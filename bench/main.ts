@@ -37,7 +37,21 @@ interface Stream {
   cpuPerGB: number;
 }
 
+/**
+ * One iperf3 run, tried a second time if the first fails: iperf3's server
+ * takes one test at a time and refuses the next control connection while it
+ * still winds down the last one, which a tunnel's buffers can stretch.
+ */
 async function iperfRun(port: number, reverse = false): Promise<Stream> {
+  try {
+    return await iperfOnce(port, reverse);
+  } catch {
+    await new Promise((r) => setTimeout(r, 2000));
+    return await iperfOnce(port, reverse);
+  }
+}
+
+async function iperfOnce(port: number, reverse: boolean): Promise<Stream> {
   const args = ["-c", "127.0.0.1", "-p", String(port), "-t", String(SECONDS), "-J"];
   if (reverse) args.push("-R");
   const busyBefore = machineBusySeconds();
