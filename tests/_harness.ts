@@ -135,8 +135,11 @@ export async function startClient(config: string, waitForLogin = true): Promise<
   return proc;
 }
 
-/** An in-process TCP echo service on a free loopback port. */
-export function echoServer(): { port: number; close(): void } & Disposable {
+/**
+ * An in-process TCP echo service on a free loopback port. With `greeting`,
+ * each connection first receives it (tells backends apart).
+ */
+export function echoServer(greeting?: string): { port: number; close(): void } & Disposable {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const conns = new Set<Deno.Conn>();
   (async () => {
@@ -145,6 +148,7 @@ export function echoServer(): { port: number; close(): void } & Disposable {
       (async () => {
         const buf = new Uint8Array(64 * 1024);
         try {
+          if (greeting !== undefined) await conn.write(new TextEncoder().encode(greeting));
           for (let n; (n = await conn.read(buf)) !== null;) {
             let off = 0;
             while (off < n) off += await conn.write(buf.subarray(off, n));

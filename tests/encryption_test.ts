@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "./_assert.ts";
+import { udpEcho } from "./_udp.ts";
 import {
   echoServer,
   freePort,
@@ -25,18 +26,6 @@ function freeUdpPort(): number {
   const port = (sock.addr as Deno.NetAddr).port;
   sock.close();
   return port;
-}
-
-function udpEcho(): { port: number } & Disposable {
-  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-  (async () => {
-    const buf = new Uint8Array(65536);
-    for (;;) {
-      const [data, from] = await sock.receive(buf);
-      await sock.send(data, from);
-    }
-  })().catch(() => {});
-  return { port: (sock.addr as Deno.NetAddr).port, [Symbol.dispose]: () => sock.close() };
 }
 
 /** Sends 20 tagged datagrams one by one (resending on silence) and checks each echo. */

@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { DfrpProcess, echoServer, freePort, roundTrip, tempFile } from "./_harness.ts";
 import { CLIENT_FLAGS, runLine, SERVER_FLAGS } from "../scripts/permissions.ts";
+import { udpEcho } from "./_udp.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const enc = new TextEncoder();
@@ -29,18 +30,6 @@ async function run(
     env: { NO_COLOR: "1" },
   }).spawn();
   return new DfrpProcess(child, `${entry} ${flags.join(" ")}`);
-}
-
-/** A UDP echo service on a free loopback port. */
-function udpEcho(): { port: number } & Disposable {
-  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-  (async () => {
-    for await (const [data, addr] of sock) await sock.send(data, addr);
-  })().catch(() => {});
-  return {
-    port: (sock.addr as Deno.NetAddr).port,
-    [Symbol.dispose]: () => sock.close(),
-  };
 }
 
 /** An HTTP backend answering every request with its Host header. */

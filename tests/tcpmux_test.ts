@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { type DfrpProcess, freePort, startClient, startServer } from "./_harness.ts";
+import { type DfrpProcess, echoServer, freePort, startClient, startServer } from "./_harness.ts";
 import { sshdAvailable, startSshd } from "./_sshd.ts";
 import { BadRequestError, parseRequestHead } from "../lib/server/vhost/connect_request.ts";
 import { credentialsMatch, parseBasicAuth } from "../lib/server/vhost/proxy_auth.ts";
@@ -9,44 +9,7 @@ const decoder = new TextDecoder();
 
 /** A TCP service that first says `tag\n`, then echoes: tells backends apart. */
 function taggedEcho(tag: string) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns = new Set<Deno.Conn>();
-  (async () => {
-    for await (const conn of listener) {
-      conns.add(conn);
-      (async () => {
-        const buf = new Uint8Array(16 * 1024);
-        try {
-          await conn.write(encoder.encode(`${tag}\n`));
-          for (let n; (n = await conn.read(buf)) !== null;) {
-            let off = 0;
-            while (off < n) off += await conn.write(buf.subarray(off, n));
-          }
-          await conn.closeWrite();
-        } catch {
-          /* peer went away */
-        } finally {
-          conns.delete(conn);
-          try {
-            conn.close();
-          } catch { /* closed */ }
-        }
-      })();
-    }
-  })().catch(() => {});
-  return {
-    port: listener.addr.port,
-    [Symbol.dispose]() {
-      try {
-        listener.close();
-      } catch { /* closed */ }
-      for (const c of conns) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
-    },
-  };
+  return echoServer(`${tag}\n`);
 }
 
 /**

@@ -2,6 +2,7 @@
 // visitor client on the same transport) with the client reaching the server
 // over plain TCP, TLS (the default), WebSocket, wss and QUIC.
 import { assertEquals } from "./_assert.ts";
+import { udpEcho } from "./_udp.ts";
 import { makeCerts, type TestCerts } from "./_certs.ts";
 import {
   echoServer,
@@ -41,14 +42,6 @@ const transports: Transport[] = [
   },
 ];
 
-function udpEcho(): { port: number; close(): void } {
-  const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-  (async () => {
-    for await (const [data, from] of socket) await socket.send(data, from);
-  })().catch(() => {});
-  return { port: (socket.addr as Deno.NetAddr).port, close: () => socket.close() };
-}
-
 async function udpRoundTrip(port: number, payload: Uint8Array): Promise<Uint8Array> {
   const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
   try {
@@ -73,7 +66,7 @@ for (const t of transports) {
   Deno.test(`every proxy type over ${t.name}: tcp, udp, http and stcp`, async () => {
     const c = await certs();
     using echo = echoServer();
-    const udp = udpEcho();
+    using udp = udpEcho();
     const web = Deno.serve(
       { hostname: "127.0.0.1", port: 0, onListen() {} },
       (req) => new Response(`web ${new URL(req.url).pathname}`),
@@ -143,7 +136,6 @@ bindPort = ${visitorPort}
       const res = await fetch(`http://127.0.0.1:${vhostPort}/over-${t.name.replace(" ", "-")}`);
       assertEquals(await res.text(), `web /over-${t.name.replace(" ", "-")}`);
     } finally {
-      udp.close();
       await web.shutdown();
     }
   });
