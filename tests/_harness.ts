@@ -15,12 +15,51 @@
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-/** A free TCP port on 127.0.0.1 (the OS picks; released before returning). */
+/**
+ * Where {@linkcode freePort} picks: below Linux's ephemeral range (read from
+ * `/proc`, 32768-60999 by default), from 10000 up. A port the OS hands out for `port: 0` or
+ * an outgoing connection never lands there, so between the check and the
+ * test binding it, only another pick can take it. A port from `port: 0`
+ * itself could be handed to a parallel test's listener in that gap, which
+ * failed CI once ("port ... is already in use").
+ */
+const PICK_RANGE: [number, number] = (() => {
+  try {
+    const low = Number(
+      Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").split(/\s+/)[0],
+    );
+    if (low > 12_000) return [10_000, low];
+  } catch {
+    // Not Linux: below every common default (Linux 32768, BSDs and macOS 49152).
+  }
+  return [10_000, 32_768];
+})();
+
+/** A free TCP port on 127.0.0.1 (checked by binding it; released before returning). */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
+  return freePortBlock(1);
+}
+
+/** The first of `n` consecutive TCP ports free on 127.0.0.1, from the range above. */
+export function freePortBlock(n: number): number {
+  const [low, top] = PICK_RANGE;
+  const high = top - n;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    let start = low + Math.floor(Math.random() * (high - low));
+    let ok = 0;
+    for (let port = start; port < start + n; port++) {
+      try {
+        Deno.listen({ hostname: "127.0.0.1", port }).close();
+        ok++;
+      } catch {
+        start = port + 1; // restart the block after the taken port
+        ok = 0;
+        if (start + n > top) break;
+      }
+    }
+    if (ok === n) return start;
+  }
+  throw new Error(`no ${n} consecutive free ports found`);
 }
 
 /** A spawned dfrp process with its output collected. */

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./_assert.ts";
-import { udpEcho } from "./_udp.ts";
+import { freeUdpPort, udpEcho } from "./_udp.ts";
 import {
   echoServer,
   freePort,
@@ -19,13 +19,6 @@ const COMBOS = [
 
 function transportLines([enc, comp]: readonly [boolean, boolean]): string {
   return `transport.useEncryption = ${enc}\ntransport.useCompression = ${comp}\n`;
-}
-
-function freeUdpPort(): number {
-  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-  const port = (sock.addr as Deno.NetAddr).port;
-  sock.close();
-  return port;
 }
 
 /** Sends 20 tagged datagrams one by one (resending on silence) and checks each echo. */

@@ -8,34 +8,15 @@
  */
 
 import { assertEquals, assertMatch } from "./_assert.ts";
-import { type DfrpProcess, roundTrip, startClient, startServer } from "./_harness.ts";
+import {
+  type DfrpProcess,
+  freePortBlock,
+  roundTrip,
+  startClient,
+  startServer,
+} from "./_harness.ts";
 
 const COUNT = 1000;
-
-/**
- * `n` consecutive ports free on 127.0.0.1, below the kernel's ephemeral range
- * (32768+) so that ports other tests get from the OS cannot land in it.
- */
-function freePortBlock(n: number): number {
-  const low = 20000;
-  const high = 32767 - n;
-  for (let attempt = 0; attempt < 50; attempt++) {
-    let start = low + Math.floor(Math.random() * (high - low));
-    let ok = 0;
-    for (let port = start; port < start + n; port++) {
-      try {
-        Deno.listen({ hostname: "127.0.0.1", port }).close();
-        ok++;
-      } catch {
-        start = port + 1; // restart the block after the taken port
-        ok = 0;
-        if (start + n > 32767) break;
-      }
-    }
-    if (ok === n) return start;
-  }
-  throw new Error(`no ${n} consecutive free ports found`);
-}
 
 /** A local service that answers `<its port>:<what it read>`, so a reply shows which port served it. */
 function taggedEcho(port: number): Disposable {
