@@ -53,8 +53,11 @@ async function waitForCount(proc: DfrpProcess, pattern: RegExp, n: number, timeo
   const deadline = Date.now() + timeoutMs;
   while (count(proc, pattern) < n) {
     if (Date.now() > deadline) {
+      // The lines that are not the awaited one say why a proxy is missing.
+      const others = proc.output.split("\n").filter((line) => !line.match(pattern));
       throw new Error(
-        `${count(proc, pattern)} of ${n} matches of ${pattern}:\n${proc.output.slice(-3000)}`,
+        `${count(proc, pattern)} of ${n} matches of ${pattern}; other lines:\n` +
+          others.slice(-40).join("\n"),
       );
     }
     await new Promise((r) => setTimeout(r, 50));
