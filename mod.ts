@@ -1,7 +1,8 @@
 /**
- * dfrp as a library: expose a local port through a dfrp (or frp-compatible
- * dfrp) server, or run the server, from a Deno program. The options are the
- * config files' keys (frp v1 names), validated and completed the same way.
+ * dfrp as a library: expose a local port through a dfrp server, or run the
+ * server, from a Deno program. The options are the config files' keys (frp v1
+ * names), validated and completed the same way. The wire protocol is dfrp's
+ * own: the other end must be dfrp too (frp's frps and frpc cannot talk to it).
  *
  * @example
  * ```ts

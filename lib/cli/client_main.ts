@@ -21,7 +21,8 @@ import { ADHOC_HELP, ADHOC_TYPES, adhocConfig } from "./client_adhoc.ts";
 import { ADMIN_COMMANDS, adminCommand } from "./client_admin_cmd.ts";
 import { runClient } from "./client_run.ts";
 
-const HELP = `dfrpc ${VERSION}: the dfrp client (frpc compatible)
+const HELP = `dfrpc ${VERSION}: the dfrp client
+Reads frpc's config files unchanged; speaks dfrp's own wire, so the server must be dfrps.
 
 Usage:
   client.ts [-c FILE]             run the client (default file ./frpc.toml)

@@ -20,7 +20,8 @@ import { onShutdown } from "./signals.ts";
 import { normalizeFlags } from "./flags.ts";
 import { applyServerFlags } from "./server_flags.ts";
 
-const HELP = `dfrps ${VERSION}: the dfrp server (frps compatible)
+const HELP = `dfrps ${VERSION}: the dfrp server
+Reads frps's config files unchanged; speaks dfrp's own wire, so clients must be dfrpc.
 
 Usage:
   server.ts [-c FILE] [flags]     run the server (built-in defaults without -c)
