@@ -23,6 +23,7 @@ export { connect, type Tunnel } from "./lib/api/connect.ts";
 export { serve, type TunnelServer } from "./lib/api/serve.ts";
 export type { ConnectOptions, DeepPartial, ProxyOptions, ServeOptions } from "./lib/api/options.ts";
 export { DfrpServer } from "./lib/server/server.ts";
+import "./lib/admin/server/feature.ts"; // a DfrpServer made here serves webServer too
 export { DfrpClient, type ProxyStatus } from "./lib/client/client.ts";
 export { LoginError } from "./lib/client/login.ts";
 export {

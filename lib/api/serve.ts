@@ -13,6 +13,7 @@
  */
 
 import { DfrpServer } from "../server/server.ts";
+import "../admin/server/feature.ts"; // the admin API and dashboard, when webServer asks for them
 import { type ServeOptions, toServerConfig } from "./options.ts";
 
 /** A running embedded server. */

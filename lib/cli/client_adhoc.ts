@@ -15,7 +15,7 @@
 
 import { parseArgs } from "node:util";
 import { type ClientConfig, ConfigError, parseClientConfig } from "../config/mod.ts";
-import { normalizeFlags } from "./flags.ts";
+import { normalizeFlags } from "../config/flags.ts";
 
 /** Proxy types with an ad-hoc command. */
 export const ADHOC_TYPES = ["tcp", "udp", "http", "https", "tcpmux"] as const;

@@ -15,9 +15,10 @@ import { ConfigError, defaultServerConfig, loadServerConfig } from "../config/mo
 import type { ServerConfig } from "../config/mod.ts";
 import { log, type LogLevel, setLogLevel } from "../log.ts";
 import { DfrpServer } from "../server/server.ts";
+import "../admin/server/feature.ts"; // the admin API and dashboard, when webServer asks for them
 import { VERSION } from "../version.ts";
 import { onShutdown } from "./signals.ts";
-import { normalizeFlags } from "./flags.ts";
+import { normalizeFlags } from "../config/flags.ts";
 import { applyServerFlags } from "./server_flags.ts";
 
 const HELP = `dfrps ${VERSION}: the dfrp server

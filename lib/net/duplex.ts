@@ -34,6 +34,23 @@ export interface Duplex {
 }
 
 /**
+ * A connection to a peer, as a transport (TCP, TLS, WebSocket, QUIC) produces
+ * it: a {@linkcode Duplex} with the peer's address for logs and limits.
+ *
+ * @example
+ * ```ts
+ * import type { TransportConn } from "./duplex.ts";
+ * function describe(conn: TransportConn): string {
+ *   return `connection from ${conn.remoteAddr}`;
+ * }
+ * ```
+ */
+export interface TransportConn extends Duplex {
+  /** "host:port" of the peer. */
+  readonly remoteAddr: string;
+}
+
+/**
  * Writes all of `data`, looping over short writes.
  *
  * @example

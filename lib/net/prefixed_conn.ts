@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { TransportConn } from "../transport/transport.ts";
+import type { TransportConn } from "./duplex.ts";
 
 /** See the module doc. */
 export class PrefixedConn implements TransportConn {

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { TransportConn } from "../transport/transport.ts";
+import type { TransportConn } from "./duplex.ts";
 
 /**
  * Formats a Deno address as "host:port" ("[::1]:80" for IPv6).

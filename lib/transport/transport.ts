@@ -14,13 +14,9 @@
  * @module
  */
 
-import type { Duplex } from "../net/duplex.ts";
+import type { TransportConn } from "../net/duplex.ts";
 
-/** A connection a transport produced, with the addresses for logs and limits. */
-export interface TransportConn extends Duplex {
-  /** "host:port" of the peer. */
-  readonly remoteAddr: string;
-}
+export type { TransportConn };
 
 /** A bound listening endpoint. */
 export interface TransportListener {

@@ -18,7 +18,7 @@
 
 import { parseArgs } from "node:util";
 import { ConfigError, parseClientConfig, type ProxyConfig } from "../../config/mod.ts";
-import { normalizeFlags } from "../../cli/flags.ts";
+import { normalizeFlags } from "../../config/flags.ts";
 
 /** Proxy types the gateway creates, as frps's. */
 export const TUNNEL_TYPES = ["tcp", "http", "https", "tcpmux", "stcp"] as const;
