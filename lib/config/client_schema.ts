@@ -213,6 +213,8 @@ export const clientSchema = obj({
   udpPacketSize: int(1500, { min: 0 }),
   metadatas: unsupported(stringMap()),
   includes: list(str()),
+  /** Beyond frp: the folder `includes` may reach; "" = the config file's folder. */
+  includesRoot: str(),
   store: obj({ path: str() }),
   proxies: list(proxySchema),
   visitors: list(visitorSchema),

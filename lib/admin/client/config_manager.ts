@@ -19,7 +19,12 @@
  */
 
 import type { DfrpClient } from "../../client/client.ts";
-import { ConfigError, loadClientConfig, parseClientConfig } from "../../config/mod.ts";
+import {
+  ConfigError,
+  includesRootOf,
+  loadClientConfig,
+  parseClientConfig,
+} from "../../config/mod.ts";
 import type { ClientConfig, ProxyConfig } from "../../config/mod.ts";
 import { log } from "../../log.ts";
 import { type ProxyDefinition, toProxyConfig } from "./proxy_definition.ts";
@@ -58,6 +63,11 @@ export interface ConfigSources {
 export class ConfigManager {
   #fileProxies: ProxyConfig[];
   #queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Where `includes` may reach, fixed at start: a file written through the
+   * API cannot widen it (its own `includesRoot` counts after a restart only).
+   */
+  #includesRoot: string | undefined;
 
   /**
    * @param client the running client, built from the file's proxies plus the store's
@@ -70,6 +80,9 @@ export class ConfigManager {
   ) {
     const stored = new Set(sources.store?.list().map((e) => e.config.name));
     this.#fileProxies = client.proxies.filter((p) => !stored.has(p.name));
+    if (sources.configPath !== null) {
+      this.#includesRoot = includesRootOf(client.config, dirName(sources.configPath));
+    }
   }
 
   /** Runs changes one after another: each reads state the previous one wrote. */
@@ -107,7 +120,7 @@ export class ConfigManager {
       const path = this.#path();
       let loaded;
       try {
-        loaded = await loadClientConfig(path);
+        loaded = await loadClientConfig(path, this.#includesRoot);
       } catch (err) {
         if (err instanceof ConfigError) throw new AdminError(400, err.errors.join("\n"));
         throw err;
@@ -149,7 +162,7 @@ export class ConfigManager {
       const path = this.#path();
       if (text.trim() === "") throw new AdminError(400, "body can't be empty");
       try {
-        parseClientConfig(text, path, dirName(path));
+        parseClientConfig(text, path, dirName(path), this.#includesRoot);
       } catch (err) {
         if (err instanceof ConfigError) throw new AdminError(400, err.errors.join("\n"));
         throw err;
