@@ -82,3 +82,22 @@ Deno.test("admin includes: includesRoot in the file at start allows a wider fold
   assertEquals(status.tcp.map((p: { name: string }) => p.name), ["shared"]);
   await Deno.remove(shared, { recursive: true });
 });
+
+Deno.test("admin includes: PUT /api/config errors do not quote environment values", async () => {
+  await using server = await startServer("");
+  Deno.env.set("DFRP_TEST_SECRET_ENV", "env-secret-4711");
+  let client;
+  try {
+    client = await startAdminClient(server.port, "");
+  } finally {
+    Deno.env.delete("DFRP_TEST_SECRET_ENV");
+  }
+  await using _c = client;
+  const res = await answer(client.api("/api/config", {
+    method: "PUT",
+    body: client.header + 'log.level = "{{ .Envs.DFRP_TEST_SECRET_ENV }}"\n',
+  }));
+  assertEquals(res.status, 400);
+  assertMatch(res.text, /log\.level: invalid value "<env DFRP_TEST_SECRET_ENV>"/);
+  assertNotMatch(res.text, /env-secret-4711/);
+});

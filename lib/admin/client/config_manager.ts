@@ -122,7 +122,7 @@ export class ConfigManager {
       try {
         loaded = await loadClientConfig(path, this.#includesRoot);
       } catch (err) {
-        if (err instanceof ConfigError) throw new AdminError(400, err.errors.join("\n"));
+        if (err instanceof ConfigError) throw new AdminError(400, redactEnv(err.errors));
         throw err;
       }
       if (strict && loaded.warnings.length > 0) {
@@ -164,7 +164,7 @@ export class ConfigManager {
       try {
         parseClientConfig(text, path, dirName(path), this.#includesRoot);
       } catch (err) {
-        if (err instanceof ConfigError) throw new AdminError(400, err.errors.join("\n"));
+        if (err instanceof ConfigError) throw new AdminError(400, redactEnv(err.errors));
         throw err;
       }
       const tmp = `${path}.tmp-${Deno.pid}`;
@@ -291,6 +291,28 @@ function warnCommonChanges(running: ClientConfig, next: ClientConfig): void {
   if (strip(running) !== strip(next)) {
     log.warn("changes outside proxies and visitors take effect after a restart");
   }
+}
+
+/**
+ * The errors of a config checked through the API, with every environment
+ * value the client sees (6+ characters) that appears in a quoted value
+ * replaced by `<env NAME>`: a file written through the API may template
+ * `{{ .Envs.X }}` into a key whose error quotes the value.
+ */
+function redactEnv(errors: string[]): string {
+  let env: [string, string][];
+  try {
+    env = Object.entries(Deno.env.toObject()).filter(([, v]) => v.length >= 6);
+  } catch {
+    return errors.join("\n"); // no env permission: templates saw no values either
+  }
+  return errors.map((line) =>
+    line.replace(/"([^"\n]*)"/g, (quoted, inner: string) => {
+      let out = inner;
+      for (const [name, value] of env) out = out.split(value).join(`<env ${name}>`);
+      return out === inner ? quoted : `"${out}"`;
+    })
+  ).join("\n");
 }
 
 function dirName(path: string): string {
