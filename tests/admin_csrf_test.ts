@@ -111,6 +111,9 @@ Deno.test("admin csrf: the client's API refuses forged Host, foreign Origin and 
 
   // GET /api/reload changes state: an <img> cannot send the header.
   assertEquals((await curl([`${base}/api/reload`])).status, 403);
+  assertEquals((await curl(["-I", `${base}/api/reload`])).status, 403); // HEAD runs GET's handler
+  assertEquals((await curl([`${base}/api/%72eload`])).status, 403);
+  assertNotMatch(client.output, /reloaded/);
   assertEquals((await curl(["-H", "X-Requested-With: curl", `${base}/api/reload`])).status, 200);
   // PUT from another origin.
   const put = await curl([

@@ -8,8 +8,8 @@
  *   loopback name (`localhost`, `*.localhost`), the listen address itself or
  *   one of `allowedHosts`. A page whose DNS name was rebound to 127.0.0.1
  *   sends its own name and is refused (421), so it cannot read the API.
- * - **State changes** (every method but GET/HEAD/OPTIONS, plus the listed
- *   state-changing GETs such as frp's `GET /api/reload`) are refused (403)
+ * - **State changes** (every method but GET/HEAD/OPTIONS, plus GET and HEAD
+ *   of the listed state-changing paths such as frp's `/api/reload`) are refused (403)
  *   when `Origin` names another origin (or is `null`) or `Sec-Fetch-Site` is
  *   `cross-site`/`same-site`. A POST or such a GET must also be a request a
  *   page cannot send without the server's CORS consent: it needs
@@ -86,7 +86,8 @@ export function requestGuard(opts: GuardOptions): MiddlewareHandler {
     if (site === "cross-site" || site === "same-site") {
       return refuse(c, 403, `cross-site request refused (Sec-Fetch-Site: ${site})`);
     }
-    if (method === "POST" || method === "GET") {
+    // HEAD runs the GET handler in Hono, so it is as state-changing.
+    if (method === "POST" || method === "GET" || method === "HEAD") {
       const json = /^application\/(.+\+)?json\b/i.test(c.req.header("content-type") ?? "");
       if (!(method === "POST" && json) && c.req.header(CSRF_HEADER) === undefined) {
         return refuse(
