@@ -33,6 +33,7 @@ export interface AdminClient extends DfrpProcess {
 /**
  * Starts `client.ts` against 127.0.0.1:`serverPort` with `proxies` (TOML) and
  * the admin API on a free port; `extra` adds common keys (e.g. `store.path`).
+ * `api()` sends an `X-Requested-With` header unless the test sets its own.
  */
 export async function startAdminClient(
   serverPort: number,
@@ -53,6 +54,8 @@ ${extra}
   await proc.waitFor(/admin server listen on/);
   const api = (path: string, init: RequestInit & { auth?: boolean } = {}) => {
     const headers = new Headers(init.headers);
+    // As client.ts reload/stop do: state changes need it (lib/admin/request_guard.ts).
+    if (!headers.has("x-requested-with")) headers.set("x-requested-with", "dfrp-test");
     if (init.auth !== false) {
       headers.set("authorization", `Basic ${btoa(`${ADMIN_USER}:${ADMIN_PASSWORD}`)}`);
     }

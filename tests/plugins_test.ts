@@ -20,6 +20,12 @@ import {
 
 const dec = new TextDecoder();
 
+/**
+ * The backends here listen on loopback, which http_proxy and socks5 refuse
+ * by default (tests/plugin_destinations_test.ts): these tests allow it.
+ */
+const LOOPBACK_OK = 'allowDestinations = ["127.0.0.0/8"]';
+
 interface CurlResult {
   status: number;
   headers: string;
@@ -113,7 +119,7 @@ ${plugin}
 
 Deno.test("socks5 plugin: curl --socks5-hostname without auth", async () => {
   await using web = backend();
-  await using t = await tunnel(`type = "socks5"`);
+  await using t = await tunnel(`type = "socks5"\n${LOOPBACK_OK}`);
   const r = await curl(
     "--socks5-hostname",
     `127.0.0.1:${t.remotePort}`,
@@ -125,7 +131,9 @@ Deno.test("socks5 plugin: curl --socks5-hostname without auth", async () => {
 
 Deno.test("socks5 plugin: user/password required and checked", async () => {
   await using web = backend();
-  await using t = await tunnel(`type = "socks5"\nusername = "alice"\npassword = "s3cret"`);
+  await using t = await tunnel(
+    `type = "socks5"\nusername = "alice"\npassword = "s3cret"\n${LOOPBACK_OK}`,
+  );
   const url = `http://127.0.0.1:${web.port}/auth`;
   const ok = await curl("--socks5-hostname", `alice:s3cret@127.0.0.1:${t.remotePort}`, url);
   assertEquals(ok.status, 200, ok.stderr);
@@ -305,7 +313,9 @@ Deno.test("http_proxy plugin: 407 without credentials, plain GET and CONNECT wit
   const certs = await makeCerts();
   await using web = backend();
   await using tlsWeb = backend({ cert: certs.serverCert, key: certs.serverKey });
-  await using t = await tunnel(`type = "http_proxy"\nhttpUser = "alice"\nhttpPassword = "s3cret"`);
+  await using t = await tunnel(
+    `type = "http_proxy"\nhttpUser = "alice"\nhttpPassword = "s3cret"\n${LOOPBACK_OK}`,
+  );
   const proxy = `http://127.0.0.1:${t.remotePort}`;
 
   const denied = await curl("-x", proxy, `http://127.0.0.1:${web.port}/x`);
@@ -388,7 +398,7 @@ Deno.test("http_proxy plugin: 407 without credentials, plain GET and CONNECT wit
 
 Deno.test("http_proxy plugin: no credentials configured, keep-alive client gets answers", async () => {
   await using web = backend();
-  await using t = await tunnel(`type = "http_proxy"`);
+  await using t = await tunnel(`type = "http_proxy"\n${LOOPBACK_OK}`);
   const proxy = `http://127.0.0.1:${t.remotePort}`;
   // Two URLs in one curl run: the second request must not be lost on a closed connection.
   const out = await new Deno.Command("curl", {
@@ -482,7 +492,7 @@ keyPath = "/nonexistent/server.key"`);
   await t.client.waitFor(/connection from 127\.0\.0\.1:\d+ closed: read crtPath/);
 
   await using web = backend();
-  await using s = await tunnel(`type = "socks5"`);
+  await using s = await tunnel(`type = "socks5"\n${LOOPBACK_OK}`);
   const junk = await Deno.connect({ hostname: "127.0.0.1", port: s.remotePort });
   await junk.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
   assertEquals(await junk.read(new Uint8Array(16)), null); // closed without an answer

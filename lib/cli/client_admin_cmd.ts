@@ -14,6 +14,7 @@
 
 import { type ClientConfig, ConfigError, loadClientConfig } from "../config/mod.ts";
 import type { ProxyStatusEntry } from "../admin/client/config_manager.ts";
+import { CSRF_HEADER } from "../admin/request_guard.ts";
 
 /** The admin sub-commands. */
 export const ADMIN_COMMANDS = ["reload", "status", "stop"] as const;
@@ -42,7 +43,8 @@ export async function adminCommand(
   }
   const host = web.addr.includes(":") ? `[${web.addr}]` : web.addr;
   const base = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${web.port}`;
-  const headers: Record<string, string> = {};
+  // Reload and stop change state: the admin API wants proof this is no web page.
+  const headers: Record<string, string> = { [CSRF_HEADER]: "dfrpc" };
   if (web.user !== "" || web.password !== "") {
     headers.authorization = `Basic ${btoa(`${web.user}:${web.password}`)}`;
   }

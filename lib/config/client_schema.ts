@@ -40,7 +40,12 @@ const headerOps = () => obj({ set: stringMap() });
 
 const pluginSchema = tagged("plugin", {}, {
   http2https: { localAddr: str(), hostHeaderRewrite: str(), requestHeaders: headerOps() },
-  http_proxy: { httpUser: str(), httpPassword: str() },
+  http_proxy: {
+    httpUser: str(),
+    httpPassword: str(),
+    allowDestinations: list(str()),
+    denyDestinations: list(str()),
+  },
   https2http: {
     localAddr: str(),
     hostHeaderRewrite: str(),
@@ -58,7 +63,12 @@ const pluginSchema = tagged("plugin", {}, {
     keyPath: str(),
   },
   http2http: { localAddr: str(), hostHeaderRewrite: str(), requestHeaders: headerOps() },
-  socks5: { username: str(), password: str() },
+  socks5: {
+    username: str(),
+    password: str(),
+    allowDestinations: list(str()),
+    denyDestinations: list(str()),
+  },
   static_file: { localPath: str(), stripPrefix: str(), httpUser: str(), httpPassword: str() },
   unix_domain_socket: { unixPath: str() },
   tls2raw: { localAddr: str(), crtPath: str(), keyPath: str() },
@@ -213,6 +223,8 @@ export const clientSchema = obj({
   udpPacketSize: int(1500, { min: 0 }),
   metadatas: unsupported(stringMap()),
   includes: list(str()),
+  /** Beyond frp: the folder `includes` may reach; "" = the config file's folder. */
+  includesRoot: str(),
   store: obj({ path: str() }),
   proxies: list(proxySchema),
   visitors: list(visitorSchema),

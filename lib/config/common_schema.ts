@@ -60,6 +60,10 @@ export const webServerSchema = obj({
   port: port(),
   user: str(),
   password: str(),
+  /** Beyond frp: extra `Host` names the admin API answers (see docs/admin.md). */
+  allowedHosts: list(str()),
+  /** Beyond frp: wrong basic-auth passwords per address per minute before a 429 cooldown; 0 = no limit. */
+  maxFailedLogins: int(5, { min: 0 }),
   assetsDir: unsupported(str()),
   pprofEnable: unsupported(bool(false)),
   tls: unsupported(obj({ ...tlsFileFields })),

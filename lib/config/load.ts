@@ -114,7 +114,11 @@ export function parseServerConfig(text: string, fileName: string): LoadResult<Se
 
 /**
  * Parses and validates frpc config text. `includes` are resolved (relative
- * to `baseDir`, synchronously) only when `baseDir` is given.
+ * to `baseDir`, synchronously) only when `baseDir` is given, and only files
+ * inside `includesRoot` (default: the text's own `includesRoot` key, else
+ * `baseDir`) are read; see {@linkcode includesRootOf}. Errors about
+ * included files never quote them: a file that is no config with
+ * `proxies`/`visitors` is refused as a whole.
  * Throws {@linkcode ConfigError} listing every problem.
  *
  * @example
@@ -129,6 +133,7 @@ export function parseClientConfig(
   text: string,
   fileName: string,
   baseDir?: string,
+  includesRoot?: string,
 ): LoadResult<ClientConfig> {
   const report = new Report();
   const { value, src } = loadDoc<ClientConfig>(clientSchema, text, fileName, report);
@@ -144,13 +149,26 @@ export function parseClientConfig(
   }));
 
   if (baseDir !== undefined) {
+    const root = includesRoot ?? includesRootOf(value, baseDir);
+    const realRoot = realPath(root);
     value.includes.forEach((pattern, i) => {
-      const files = globSync(joinPath(baseDir, pattern));
+      const full = normalizePath(joinPath(absolutePath(baseDir), pattern));
+      if (realRoot === null || !inside(fixedPrefix(full), root)) {
+        report.at(src, ["includes", i], outsideRoot(pattern, root));
+        return;
+      }
+      const files = globSync(full);
       if (files.length === 0) report.at(src, ["includes", i], `no file matches "${pattern}"`, true);
       for (const file of files) {
+        // A symlink inside the root may still point outside it.
+        const real = realPath(file);
+        if (real === null || !inside(real, realRoot)) {
+          report.at(src, ["includes", i], outsideRoot(pattern, root));
+          return;
+        }
         let inc: { value: Infer<typeof includeSchema>; src: Source };
         try {
-          inc = loadDoc<Infer<typeof includeSchema>>(includeSchema, readSync(file), file, report);
+          inc = loadInclude(readSync(file), file, report);
         } catch (e) {
           if (!(e instanceof ConfigError)) throw e;
           report.errors.push(...e.errors);
@@ -184,6 +202,63 @@ export function parseClientConfig(
   value.proxies = keep(proxies);
   value.visitors = keep(visitors);
   return { config: completeClient(value), warnings: report.warnings };
+}
+
+/**
+ * The folder `includes` may reach: `includesRoot` (relative to the config's
+ * folder) or, when empty, the config's folder itself; absolute.
+ *
+ * @example
+ * ```ts
+ * import { includesRootOf } from "./load.ts";
+ * includesRootOf({ includesRoot: "" }, "/etc/frp"); // "/etc/frp"
+ * ```
+ */
+export function includesRootOf(config: { includesRoot?: string }, baseDir: string): string {
+  const root = config.includesRoot ?? "";
+  return normalizePath(joinPath(absolutePath(baseDir), root === "" ? "." : root));
+}
+
+function outsideRoot(pattern: string, root: string): string {
+  return `"${pattern}" reaches outside ${root} (includes stay inside the config's folder; ` +
+    `set includesRoot in the file to allow more)`;
+}
+
+/**
+ * An included file: templated and parsed like the main file, but no error
+ * quotes it (an include pattern may have caught a file that is no config).
+ */
+function loadInclude(
+  text: string,
+  fileName: string,
+  report: Report,
+): { value: Infer<typeof includeSchema>; src: Source } {
+  const unreadable = (line?: number) =>
+    new ConfigError([
+      formatIssue(fileName, line, [], "not a TOML, YAML or JSON config (contents not shown)"),
+    ]);
+  let rendered: string;
+  let doc: ReturnType<typeof parseConfigText>;
+  try {
+    rendered = renderTemplate(text, envContext());
+    doc = parseConfigText(rendered, fileName);
+  } catch (e) {
+    if (e instanceof TemplateError) throw unreadable(e.line);
+    if (e instanceof ConfigError) {
+      const line = /^[^:]*:(\d+):/.exec(e.errors[0] ?? "");
+      throw unreadable(line ? Number(line[1]) : undefined);
+    }
+    throw e;
+  }
+  if (!("proxies" in doc.data) && !("visitors" in doc.data)) {
+    throw new ConfigError([
+      formatIssue(fileName, undefined, [], "no proxies or visitors in it (contents not shown)"),
+    ]);
+  }
+  const src = { fileName, lines: doc.lines };
+  const { value, issues } = validate(includeSchema, doc.data);
+  report.add(src, issues);
+  return { value: value as Infer<typeof includeSchema>, src };
 }
 
 /** A proxy/visitor with the file and path it was defined at. */
@@ -244,7 +319,8 @@ export async function loadServerConfig(path: string): Promise<LoadResult<ServerC
 
 /**
  * Reads and loads an frpc config file, with its `includes` (globs relative
- * to the file's directory). Throws {@linkcode ConfigError}.
+ * to the file's directory, kept inside `includesRoot`: the argument, else
+ * the file's key, else the file's folder). Throws {@linkcode ConfigError}.
  *
  * @example
  * ```ts
@@ -253,8 +329,11 @@ export async function loadServerConfig(path: string): Promise<LoadResult<ServerC
  * for (const p of config.proxies) console.log(p.name, p.type);
  * ```
  */
-export async function loadClientConfig(path: string): Promise<LoadResult<ClientConfig>> {
-  const result = parseClientConfig(await read(path), path, dirName(path));
+export async function loadClientConfig(
+  path: string,
+  includesRoot?: string,
+): Promise<LoadResult<ClientConfig>> {
+  const result = parseClientConfig(await read(path), path, dirName(path), includesRoot);
   await resolveTokenSource(result.config.auth, path);
   return result;
 }
@@ -321,4 +400,38 @@ function joinPath(base: string, rel: string): string {
   if (rel.startsWith("/")) return rel;
   const parts = (base === "." ? [] : [base]).concat(rel.split("/").filter((s) => s !== "."));
   return parts.join("/").replace(/\/{2,}/g, "/");
+}
+
+function absolutePath(p: string): string {
+  return p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
+}
+
+/** Resolves `.` and `..` segments of an absolute path, without touching the disk. */
+function normalizePath(p: string): string {
+  const out: string[] = [];
+  for (const seg of p.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  return "/" + out.join("/");
+}
+
+/** The part of a glob pattern before its first wildcard segment. */
+function fixedPrefix(pattern: string): string {
+  const segs = pattern.split("/");
+  const i = segs.findIndex((s) => /[*?[]/.test(s));
+  return i < 0 ? pattern : segs.slice(0, i).join("/") || "/";
+}
+
+function inside(path: string, root: string): boolean {
+  return root === "/" || path === root || path.startsWith(root + "/");
+}
+
+function realPath(p: string): string | null {
+  try {
+    return Deno.realPathSync(p);
+  } catch {
+    return null;
+  }
 }

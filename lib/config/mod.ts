@@ -22,6 +22,7 @@ export { ConfigError } from "./errors.ts";
 export {
   defaultClientConfig,
   defaultServerConfig,
+  includesRootOf,
   loadClientConfig,
   type LoadResult,
   loadServerConfig,

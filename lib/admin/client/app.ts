@@ -2,8 +2,11 @@
  * The client's admin API as a Hono app (frpc's routes): `/healthz` without
  * auth; `/api/status`, `/api/reload`, `/api/stop`, `/api/config` and
  * `/api/store/proxies[/:name]` behind basic auth when `webServer.user` or
- * `webServer.password` is set. Errors are answered as text with the reason
- * (frp does the same), and bodies are checked before anything changes.
+ * `webServer.password` is set (wrong passwords counted per address, see
+ * `../limited_basic_auth.ts`), and behind `../request_guard.ts`, which keeps
+ * web pages out (foreign `Host`, cross-site state changes). Errors are
+ * answered as text with the reason (frp does the same), and bodies are
+ * checked before anything changes.
  *
  * @example
  * ```ts
@@ -18,18 +21,25 @@
  */
 
 import { Hono } from "hono";
-import { basicAuth } from "hono/basic-auth";
 import { createMiddleware } from "hono/factory";
 import { zValidator } from "@hono/zod-validator";
 import { z } from "zod";
 import { AdminError, type ConfigManager } from "./config_manager.ts";
 import { proxyDefinitionSchema, toDefinition } from "./proxy_definition.ts";
 import { log } from "../../log.ts";
+import { limitedBasicAuth } from "../limited_basic_auth.ts";
+import { requestGuard } from "../request_guard.ts";
 
-/** Basic auth credentials; both empty means no auth, as in frp. */
+/** Basic auth credentials (both empty means no auth, as in frp) and the guard's keys. */
 export interface AdminAuth {
   user: string;
   password: string;
+  /** `webServer.addr`; loopback (the default) turns the `Host` check on. */
+  addr?: string;
+  /** `webServer.allowedHosts`. */
+  allowedHosts?: readonly string[];
+  /** `webServer.maxFailedLogins` (default 5). */
+  maxFailedLogins?: number;
 }
 
 /** Turns a failed zod check into a 400 that says what is wrong. */
@@ -72,10 +82,28 @@ export function clientAdminApp(manager: ConfigManager, auth: AdminAuth): Hono {
     return c.text(`internal error: ${(err as Error).message}`, 500);
   });
   app.get("/healthz", (c) => c.body(null, 200));
+  app.use(
+    "*",
+    requestGuard({
+      addr: auth.addr ?? "127.0.0.1",
+      allowedHosts: auth.allowedHosts ?? [],
+      stateChangingGets: ["/api/reload"],
+      refuse: (c, status, msg) => {
+        log.warn(`admin API: ${c.req.method} ${c.req.path}: ${status} ${msg}`);
+        return c.text(`${msg}\n`, status);
+      },
+    }),
+  );
 
   const api = new Hono();
   if (auth.user !== "" || auth.password !== "") {
-    api.use(basicAuth({ username: auth.user, password: auth.password, realm: "dfrpc" }));
+    api.use(limitedBasicAuth({
+      user: auth.user,
+      password: auth.password,
+      realm: "dfrpc",
+      maxFailures: auth.maxFailedLogins ?? 5,
+      log: log.with("admin API"),
+    }));
   }
   api.use("/store/*", async (_c, next) => {
     if (!manager.sources.store) throw new AdminError(404, "the store is disabled (set store.path)");

@@ -19,7 +19,12 @@
  */
 
 import type { DfrpClient } from "../../client/client.ts";
-import { ConfigError, loadClientConfig, parseClientConfig } from "../../config/mod.ts";
+import {
+  ConfigError,
+  includesRootOf,
+  loadClientConfig,
+  parseClientConfig,
+} from "../../config/mod.ts";
 import type { ClientConfig, ProxyConfig } from "../../config/mod.ts";
 import { log } from "../../log.ts";
 import { type ProxyDefinition, toProxyConfig } from "./proxy_definition.ts";
@@ -58,6 +63,11 @@ export interface ConfigSources {
 export class ConfigManager {
   #fileProxies: ProxyConfig[];
   #queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Where `includes` may reach, fixed at start: a file written through the
+   * API cannot widen it (its own `includesRoot` counts after a restart only).
+   */
+  #includesRoot: string | undefined;
 
   /**
    * @param client the running client, built from the file's proxies plus the store's
@@ -70,6 +80,9 @@ export class ConfigManager {
   ) {
     const stored = new Set(sources.store?.list().map((e) => e.config.name));
     this.#fileProxies = client.proxies.filter((p) => !stored.has(p.name));
+    if (sources.configPath !== null) {
+      this.#includesRoot = includesRootOf(client.config, dirName(sources.configPath));
+    }
   }
 
   /** Runs changes one after another: each reads state the previous one wrote. */
@@ -107,9 +120,9 @@ export class ConfigManager {
       const path = this.#path();
       let loaded;
       try {
-        loaded = await loadClientConfig(path);
+        loaded = await loadClientConfig(path, this.#includesRoot);
       } catch (err) {
-        if (err instanceof ConfigError) throw new AdminError(400, err.errors.join("\n"));
+        if (err instanceof ConfigError) throw new AdminError(400, redactEnv(err.errors));
         throw err;
       }
       if (strict && loaded.warnings.length > 0) {
@@ -149,9 +162,9 @@ export class ConfigManager {
       const path = this.#path();
       if (text.trim() === "") throw new AdminError(400, "body can't be empty");
       try {
-        parseClientConfig(text, path, dirName(path));
+        parseClientConfig(text, path, dirName(path), this.#includesRoot);
       } catch (err) {
-        if (err instanceof ConfigError) throw new AdminError(400, err.errors.join("\n"));
+        if (err instanceof ConfigError) throw new AdminError(400, redactEnv(err.errors));
         throw err;
       }
       const tmp = `${path}.tmp-${Deno.pid}`;
@@ -278,6 +291,28 @@ function warnCommonChanges(running: ClientConfig, next: ClientConfig): void {
   if (strip(running) !== strip(next)) {
     log.warn("changes outside proxies and visitors take effect after a restart");
   }
+}
+
+/**
+ * The errors of a config checked through the API, with every environment
+ * value the client sees (6+ characters) that appears in a quoted value
+ * replaced by `<env NAME>`: a file written through the API may template
+ * `{{ .Envs.X }}` into a key whose error quotes the value.
+ */
+function redactEnv(errors: string[]): string {
+  let env: [string, string][];
+  try {
+    env = Object.entries(Deno.env.toObject()).filter(([, v]) => v.length >= 6);
+  } catch {
+    return errors.join("\n"); // no env permission: templates saw no values either
+  }
+  return errors.map((line) =>
+    line.replace(/"([^"\n]*)"/g, (quoted, inner: string) => {
+      let out = inner;
+      for (const [name, value] of env) out = out.split(value).join(`<env ${name}>`);
+      return out === inner ? quoted : `"${out}"`;
+    })
+  ).join("\n");
 }
 
 function dirName(path: string): string {

@@ -15,15 +15,13 @@
  */
 
 import { log } from "../../log.ts";
-import { clientAdminApp } from "./app.ts";
+import { type AdminAuth, clientAdminApp } from "./app.ts";
 import type { ConfigManager } from "./config_manager.ts";
 
 /** The `webServer` keys the admin API uses. */
-export interface AdminListen {
+export interface AdminListen extends AdminAuth {
   addr: string;
   port: number;
-  user: string;
-  password: string;
 }
 
 /** A running admin API. */

@@ -1,7 +1,8 @@
 /**
- * The admin web app (Hono): `/healthz` without auth, then basic auth in
- * front of `/metrics` (when `enablePrometheus`), the `/api` routes and the
- * dashboard at `/`.
+ * The admin web app (Hono): `/healthz` without auth, then the request guard
+ * (`../request_guard.ts`: no foreign `Host`, no cross-site state change) and
+ * basic auth (failures counted per address) in front of `/metrics` (when
+ * `enablePrometheus`), the `/api` routes and the dashboard at `/`.
  *
  * @example
  * ```ts
@@ -19,7 +20,8 @@ import { Hono } from "hono";
 import { apiRoutes } from "./api.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
 import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "./metrics.ts";
-import { basicAuthIfSet, installJsonErrors } from "./middleware.ts";
+import { basicAuthIfSet, fail, installJsonErrors } from "./middleware.ts";
+import { requestGuard } from "../request_guard.ts";
 import type { AdminViews } from "./views.ts";
 
 /**
@@ -40,7 +42,16 @@ export function adminApp(views: AdminViews): Hono {
   installJsonErrors(app, adminLog);
   // Load balancers probe this without credentials.
   app.get("/healthz", (c) => c.body(null, 200));
-  app.use("*", basicAuthIfSet(config.webServer.user, config.webServer.password, adminLog));
+  const web = config.webServer;
+  app.use(
+    "*",
+    requestGuard({
+      addr: web.addr,
+      allowedHosts: web.allowedHosts ?? [],
+      refuse: (c, status, msg) => fail(c, status, msg, adminLog),
+    }),
+  );
+  app.use("*", basicAuthIfSet(web.user, web.password, adminLog, web.maxFailedLogins ?? 5));
   app.use("*", async (c, next) => {
     await next();
     adminLog.debug(`${c.req.method} ${c.req.path} ${c.res.status}`);

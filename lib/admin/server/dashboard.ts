@@ -109,7 +109,9 @@ function table(headers, rows) {
 }
 
 async function api(path, init) {
-  const res = await fetch(path, { credentials: "same-origin", ...init });
+  // X-Requested-With: the admin API refuses state changes without it (no form can send it).
+  const headers = { "X-Requested-With": "dfrp-dashboard", ...(init && init.headers) };
+  const res = await fetch(path, { credentials: "same-origin", ...init, headers });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(body.msg || res.status + " " + res.statusText);
   return body;

@@ -19,12 +19,12 @@
  */
 
 import type { Context, Hono, MiddlewareHandler, ValidationTargets } from "hono";
-import { basicAuth } from "hono/basic-auth";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { zValidator } from "@hono/zod-validator";
 import type { z } from "zod";
 import type { Logger } from "../../log.ts";
+import { limitedBasicAuth } from "../limited_basic_auth.ts";
 
 /**
  * Answers `{ code, msg }` with `status`, and logs the reason: a refused
@@ -69,7 +69,9 @@ export function installJsonErrors(app: Hono, log: Logger): void {
 
 /**
  * Basic auth on every request when `user` or `password` is non-empty (as
- * frp: either one turns it on); a pass-through otherwise.
+ * frp: either one turns it on); a pass-through otherwise. Wrong passwords
+ * are counted per address: after `maxFailures` in a minute, 429 for a
+ * minute (`../limited_basic_auth.ts`).
  *
  * @example
  * ```ts
@@ -78,23 +80,21 @@ export function installJsonErrors(app: Hono, log: Logger): void {
  * const auth = basicAuthIfSet("", "", log); // lets everything through
  * ```
  */
-export function basicAuthIfSet(user: string, password: string, log: Logger): MiddlewareHandler {
+export function basicAuthIfSet(
+  user: string,
+  password: string,
+  log: Logger,
+  maxFailures = 5,
+): MiddlewareHandler {
   if (!user && !password) return (_c, next) => next();
-  const check = basicAuth({ username: user, password, realm: "dfrps" });
-  return async (c, next) => {
-    try {
-      await check(c, next);
-    } catch (err) {
-      if (err instanceof HTTPException && err.status === 401) {
-        const msg = c.req.header("authorization") ? "wrong credentials" : "no credentials";
-        log.warn(`${c.req.method} ${c.req.path}: 401 ${msg}`);
-        // Keep the WWW-Authenticate challenge so browsers prompt for a login.
-        const challenge = err.getResponse().headers.get("www-authenticate") ?? "Basic";
-        return c.json({ code: 401, msg }, 401, { "www-authenticate": challenge });
-      }
-      throw err;
-    }
-  };
+  return limitedBasicAuth({
+    user,
+    password,
+    realm: "dfrps",
+    maxFailures,
+    log,
+    refuse: (c, status, msg, headers) => c.json({ code: status, msg }, status, headers),
+  });
 }
 
 /**

@@ -12,6 +12,11 @@
  * connection goes to its `Host`, which grants nothing an absolute URL would
  * not (credentials are checked on every request).
  *
+ * Destinations are checked by `destinations.ts` (no loopback, link-local
+ * or own address unless `allowDestinations` says so): refused ones get 403.
+ * The checked address is the one dialed; a plain request's `Host` header
+ * goes through unchanged.
+ *
  * @example
  * ```toml
  * [[proxies]]
@@ -34,6 +39,7 @@ import type { StartWorkConn } from "../../protocol/messages.ts";
 import { LOCAL_DIAL_TIMEOUT_MS } from "../proxy/tcp.ts";
 import { parseHostPort } from "./bridge_plugin.ts";
 import { Credentials } from "./credentials.ts";
+import { Destinations, warnOpen } from "./destinations.ts";
 import { Forwarder } from "./forward.ts";
 import { LoopbackHttpServer } from "./http_server.ts";
 import type { ClientPlugin, PluginContext, PluginOptions } from "./plugin.ts";
@@ -50,13 +56,20 @@ export class HttpProxyPlugin implements ClientPlugin {
   #creds: Credentials;
   #server: LoopbackHttpServer;
   #forwarder: Forwarder;
+  #destinations: Destinations;
 
   /**
-   * @param options `httpUser`, `httpPassword`
+   * @param options `httpUser`, `httpPassword`, `allowDestinations`, `denyDestinations`
    * @param ctx the proxy's logger
    */
   constructor(options: PluginOptions, readonly ctx: PluginContext) {
     this.#creds = new Credentials(options.httpUser ?? "", options.httpPassword ?? "");
+    this.#destinations = new Destinations(
+      options.allowDestinations ?? [],
+      options.denyDestinations ?? [],
+      "http_proxy",
+    );
+    if (!this.#creds.required) warnOpen(ctx, "http_proxy", "httpUser/httpPassword");
     this.#forwarder = new Forwarder("http", ctx.log);
     this.#server = new LoopbackHttpServer((req) => this.#plain(req), ctx.log);
   }
@@ -103,9 +116,17 @@ export class HttpProxyPlugin implements ClientPlugin {
       conn.close();
       return;
     }
+    const verdict = await this.#destinations.check(target.host, target.port);
+    if (!verdict.ok) {
+      this.ctx.log.warn(`http_proxy ${who}: CONNECT ${head.target}: ${verdict.reason}`);
+      await answer(conn, verdict.refused ? 403 : 502, destinationMessage(verdict))
+        .catch(() => {});
+      conn.close();
+      return;
+    }
     let remote: Duplex;
     try {
-      remote = await dialTcp(target.host, target.port, LOCAL_DIAL_TIMEOUT_MS);
+      remote = await dialTcp(verdict.ip, target.port, LOCAL_DIAL_TIMEOUT_MS);
     } catch (err) {
       const message = `connect to ${head.target}: ${(err as Error).message}`;
       this.ctx.log.warn(`http_proxy ${who}: ${message}`);
@@ -131,7 +152,7 @@ export class HttpProxyPlugin implements ClientPlugin {
     await relay(conn, remote);
   }
 
-  #plain(req: Request): Promise<Response> | Response {
+  async #plain(req: Request): Promise<Response> {
     if (!this.#creds.checkBasic(req.headers.get("proxy-authorization"))) {
       return new Response("proxy authentication required\n", {
         status: 407,
@@ -142,10 +163,16 @@ export class HttpProxyPlugin implements ClientPlugin {
       return new Response("CONNECT must open its own connection\n", { status: 405 });
     }
     const url = new URL(req.url);
-    return this.#forwarder.forward(req, {
-      host: url.hostname.replace(/^\[|\]$/g, ""),
-      port: Number(url.port || 80),
-    });
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    const port = Number(url.port || 80);
+    const verdict = await this.#destinations.check(host, port);
+    if (!verdict.ok) {
+      this.ctx.log.warn(`http_proxy: ${req.method} ${url.origin}: ${verdict.reason}`);
+      return new Response(`${destinationMessage(verdict)}\n`, {
+        status: verdict.refused ? 403 : 502,
+      });
+    }
+    return await this.#forwarder.forward(req, { host: verdict.ip, port });
   }
 
   /** Stops the internal server. */
@@ -155,10 +182,18 @@ export class HttpProxyPlugin implements ClientPlugin {
   }
 }
 
+/** The body of a refused destination's answer. */
+function destinationMessage(verdict: { refused: boolean; reason: string }): string {
+  return verdict.refused
+    ? `destination refused: ${verdict.reason} (plugin.allowDestinations can allow it)`
+    : verdict.reason;
+}
+
 /** Writes a short plain-text answer with `Connection: close`. */
 async function answer(conn: Duplex, status: number, message: string, extra = ""): Promise<void> {
   const reasons: Record<number, string> = {
     400: "Bad Request",
+    403: "Forbidden",
     407: "Proxy Authentication Required",
     431: "Request Header Fields Too Large",
     502: "Bad Gateway",

@@ -2,6 +2,9 @@
  * `plugin.type = "socks5"`: a SOCKS5 server (RFC 1928, CONNECT only) on each
  * user connection, with the user/password method (RFC 1929) when
  * `username` or `password` is set, no authentication otherwise.
+ * Destinations are checked by `destinations.ts` (no loopback, link-local
+ * or own address unless `allowDestinations` says so); a refused one gets
+ * reply 2, "connection not allowed by ruleset".
  *
  * @example
  * ```toml
@@ -23,6 +26,7 @@ import { dialTcp } from "../../net/tcp_conn.ts";
 import { withTimeout } from "../../net/timeout.ts";
 import type { StartWorkConn } from "../../protocol/messages.ts";
 import { Credentials } from "./credentials.ts";
+import { Destinations, warnOpen } from "./destinations.ts";
 import type { ClientPlugin, PluginContext } from "./plugin.ts";
 import { registerPlugin } from "./registry.ts";
 
@@ -44,6 +48,7 @@ const ATYP_IPV6 = 4;
 export const Reply = {
   succeeded: 0,
   generalFailure: 1,
+  notAllowed: 2,
   hostUnreachable: 4,
   connectionRefused: 5,
   commandNotSupported: 7,
@@ -62,8 +67,15 @@ export class Socks5Plugin implements ClientPlugin {
   /**
    * @param creds the configured user and password (both empty: no auth)
    * @param ctx the proxy's logger
+   * @param destinations where it may connect (default: not this machine)
    */
-  constructor(readonly creds: Credentials, readonly ctx: PluginContext) {}
+  constructor(
+    readonly creds: Credentials,
+    readonly ctx: PluginContext,
+    readonly destinations: Destinations = new Destinations([], [], "socks5"),
+  ) {
+    if (!creds.required) warnOpen(ctx, "socks5", "username/password");
+  }
 
   /** Runs the SOCKS handshake, dials the target, relays. */
   async handle(conn: Duplex, start: StartWorkConn): Promise<void> {
@@ -81,9 +93,17 @@ export class Socks5Plugin implements ClientPlugin {
       conn.close();
       return;
     }
+    const verdict = await this.destinations.check(target.host, target.port);
+    if (!verdict.ok) {
+      this.ctx.log.warn(`socks5 connect to ${target.host}:${target.port}: ${verdict.reason}`);
+      await sendReply(conn, verdict.refused ? Reply.notAllowed : Reply.hostUnreachable)
+        .catch(() => {});
+      conn.close();
+      return;
+    }
     let remote: Awaited<ReturnType<typeof dialTcp>>;
     try {
-      remote = await dialTcp(target.host, target.port, SOCKS_DIAL_TIMEOUT_MS);
+      remote = await dialTcp(verdict.ip, target.port, SOCKS_DIAL_TIMEOUT_MS);
     } catch (err) {
       const message = (err as Error).message;
       this.ctx.log.warn(`socks5 connect to ${target.host}:${target.port}: ${message}`);
@@ -195,5 +215,13 @@ async function sendReply(conn: Duplex, reply: number, bound?: Deno.Addr): Promis
 registerPlugin(
   "socks5",
   (options, ctx) =>
-    new Socks5Plugin(new Credentials(options.username ?? "", options.password ?? ""), ctx),
+    new Socks5Plugin(
+      new Credentials(options.username ?? "", options.password ?? ""),
+      ctx,
+      new Destinations(
+        options.allowDestinations ?? [],
+        options.denyDestinations ?? [],
+        "socks5",
+      ),
+    ),
 );
