@@ -1,6 +1,6 @@
 // Every proxy type over every transport: tcp, udp, http and stcp (through a
 // visitor client on the same transport) with the client reaching the server
-// over plain TCP, TLS (the default), WebSocket, wss and QUIC.
+// over plain TCP, TLS (the default), WebSocket, wss, QUIC and KCP.
 import { assertEquals } from "./_assert.ts";
 import { udpEcho } from "./_udp.ts";
 import { makeCerts, type TestCerts } from "./_certs.ts";
@@ -22,9 +22,10 @@ interface Transport {
   name: string;
   /** Client keys selecting the transport. */
   client: (c: TestCerts) => string;
-  /** Server keys it needs, and which port the client dials (bindPort or quicBindPort). */
-  server: (c: TestCerts, quicPort: number) => string;
-  quic?: boolean;
+  /** Server keys it needs, and which port the client dials (bindPort, or a UDP port). */
+  server: (c: TestCerts, udpPort: number) => string;
+  /** The client dials the UDP port given to `server` (QUIC, KCP), not bindPort. */
+  udp?: boolean;
 }
 
 const transports: Transport[] = [
@@ -34,11 +35,17 @@ const transports: Transport[] = [
   { name: "wss", client: () => `transport.protocol = "wss"`, server: () => "" },
   {
     name: "quic",
-    quic: true,
+    udp: true,
     client: (c) => `transport.protocol = "quic"\ntransport.tls.trustedCaFile = "${c.ca}"`,
     server: (c, quicPort) =>
       `quicBindPort = ${quicPort}\ntransport.tls.certFile = "${c.serverCert}"\n` +
       `transport.tls.keyFile = "${c.serverKey}"`,
+  },
+  {
+    name: "kcp",
+    udp: true,
+    client: () => `transport.protocol = "kcp"`,
+    server: (_c, kcpPort) => `kcpBindPort = ${kcpPort}`,
   },
 ];
 
@@ -77,7 +84,7 @@ for (const t of transports) {
       await using server = await startServer(
         `vhostHTTPPort = ${vhostPort}\n${t.server(c, quicPort)}`,
       );
-      const dialPort = t.quic ? quicPort : server.port;
+      const dialPort = t.udp ? quicPort : server.port;
       const [tcpPort, udpPort, visitorPort] = [freePort(), freePort(), freePort()];
       await using owner = await startClient(`
 serverAddr = "127.0.0.1"

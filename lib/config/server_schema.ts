@@ -63,7 +63,7 @@ export const serverSchema = obj({
   }),
   bindAddr: str("0.0.0.0"),
   bindPort: port(7000),
-  kcpBindPort: unsupported(port()),
+  kcpBindPort: port(),
   quicBindPort: port(),
   /** Defaults to bindAddr (see completeServer). */
   proxyBindAddr: str(),

@@ -82,6 +82,7 @@ export class DfrpServer {
         if (feature) this.services.features.set(name, feature);
       }
       await this.#transports.startQuic((stream) => this.#dropOnError(stream, ["quic"]));
+      this.#transports.startKcp((conn) => this.#dropOnError(conn, ["kcp"]));
     } catch (err) {
       await this.close();
       throw err;

@@ -1,6 +1,7 @@
 /**
  * The server's transports besides plain TCP: TLS and WebSocket on `bindPort`
- * (told apart by their first bytes), QUIC on `quicBindPort`.
+ * (told apart by their first bytes), QUIC on `quicBindPort`, KCP on
+ * `kcpBindPort` (UDP; TLS inside it is peeled like on `bindPort`).
  *
  * Sharing rule for `vhostHTTPSPort == bindPort`: a TLS connection whose SNI
  * routes to an `https` proxy goes to the https vhost; every other TLS
@@ -19,6 +20,8 @@ import type { ServerConfig } from "../config/mod.ts";
  */
 
 import { PrefixedConn } from "../net/prefixed_conn.ts";
+import { kcpInput, type KcpServer, listenKcp } from "../transport/kcp.ts";
+import { STUN_FEATURE, type StunResponder } from "./nathole/stun_responder.ts";
 import { listenQuic, type QuicServer } from "../transport/quic.ts";
 import { readPem } from "../transport/select.ts";
 import { selfSignedCert } from "../transport/self_signed.ts";
@@ -68,6 +71,7 @@ export function serverTlsSource(cfg: ServerConfig): () => Promise<ServerTlsOptio
 export class ServerTransports {
   readonly tls: () => Promise<ServerTlsOptions>;
   #quic?: QuicServer;
+  #kcp?: KcpServer;
 
   /** Reads the certificate files now, so a bad path fails the start. */
   constructor(readonly services: ServerServices) {
@@ -115,8 +119,25 @@ export class ServerTransports {
     log.info(`dfrps quic listen on ${config.bindAddr}:${this.#quic.port}`);
   }
 
-  /** Stops the QUIC listener. */
+  /** Starts the KCP listener (UDP) when `kcpBindPort` is set; conversations go to `onConn`. */
+  startKcp(onConn: (conn: TransportConn) => void): void {
+    const { config, log } = this.services;
+    if (!config.kcpBindPort) return;
+    const stun = this.services.features.get(STUN_FEATURE) as StunResponder | undefined;
+    if (config.kcpBindPort === config.bindPort && stun) {
+      // UDP bindPort is the STUN responder's: KCP takes what is not STUN.
+      const input = kcpInput(stun, onConn);
+      stun.shared = (datagram, from) => input.take(datagram, from);
+      this.#kcp = { port: config.kcpBindPort, close: () => input.close() };
+    } else {
+      this.#kcp = listenKcp(config.bindAddr, config.kcpBindPort, onConn);
+    }
+    log.info(`dfrps kcp listen on ${config.bindAddr}:${this.#kcp.port}`);
+  }
+
+  /** Stops the QUIC and KCP listeners. */
   close(): void {
     this.#quic?.close();
+    this.#kcp?.close();
   }
 }

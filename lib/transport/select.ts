@@ -10,6 +10,7 @@
  * | `websocket` | TCP (or tunnel) → WebSocket → TLS if `tls.enable`       |
  * | `wss`       | TCP (or tunnel) → TLS → WebSocket                       |
  * | `quic`      | a QUIC stream (QUIC is always TLS 1.3)                   |
+ * | `kcp`       | KCP over UDP → TLS if `tls.enable`                      |
  *
  * @example
  * ```ts
@@ -26,6 +27,7 @@ import { dialTcp, TcpConn } from "../net/tcp_conn.ts";
 import { nativeClientTls } from "./native_tls.ts";
 import { serverCertificateChain } from "./server_cert.ts";
 import { dialViaProxy } from "./proxy_url.ts";
+import { dialKcp } from "./kcp.ts";
 import { dialQuic } from "./quic.ts";
 import { clientTls, type ClientTlsOptions } from "./tls.ts";
 import type { TransportConn } from "./transport.ts";
@@ -90,6 +92,15 @@ export async function dialServerTransport(cfg: ClientConfig): Promise<TransportC
   const host = cfg.serverAddr, port = cfg.serverPort;
   if (t.protocol === "quic") {
     return await dialQuic(host, port, clientTlsOptions(cfg), timeoutMs, t.quic);
+  }
+  if (t.protocol === "kcp") {
+    const conn = await dialKcp(host, port);
+    try {
+      return t.tls.enable ? await clientTls(conn, clientTlsOptions(cfg)) : conn;
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
   }
   if (t.protocol !== "tcp" && t.protocol !== "websocket" && t.protocol !== "wss") {
     throw new Error(`transport.protocol ${t.protocol} is not supported by dfrp`);

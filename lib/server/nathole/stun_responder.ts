@@ -22,7 +22,7 @@
  */
 
 import type { Logger } from "../../log.ts";
-import { bindingResponse, type Endpoint, parseStun } from "../../p2p/stun.ts";
+import { bindingResponse, type Endpoint, isStun, parseStun } from "../../p2p/stun.ts";
 import { registerServerFeature, type ServerFeature } from "../feature.ts";
 
 /** The feature's name in `ServerServices.features`. */
@@ -34,6 +34,11 @@ export class StunResponder implements ServerFeature {
   #closed = false;
   /** Binding requests answered, and datagrams ignored as malformed. */
   readonly counts = { answered: 0, ignored: 0 };
+  /**
+   * Takes what arrives on `bindPort` that is not STUN, when another service
+   * shares the port (KCP with `kcpBindPort = bindPort`, as frp's example has it).
+   */
+  shared?: (datagram: Uint8Array, from: Deno.NetAddr) => void;
 
   private constructor(readonly log: Logger) {}
 
@@ -58,6 +63,11 @@ export class StunResponder implements ServerFeature {
     return responder;
   }
 
+  /** Sends from the `bindPort` socket (for the service that shares it). */
+  send(datagram: Uint8Array, to: Deno.NetAddr): Promise<number> {
+    return this.#socks[0].send(datagram, to);
+  }
+
   /** The two UDP ports answered on: `bindPort` first. */
   get ports(): number[] {
     return this.#socks.map((s) => (s.addr as Deno.NetAddr).port);
@@ -74,6 +84,10 @@ export class StunResponder implements ServerFeature {
         continue; // An ICMP error from an earlier send; the socket is fine.
       }
       const peer = from as Deno.NetAddr;
+      if (this.shared && sock === this.#socks[0] && !isStun(data)) {
+        this.shared(data, peer);
+        continue;
+      }
       const msg = parseStun(data);
       if (msg?.kind !== "request") {
         this.counts.ignored++;
