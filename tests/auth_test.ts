@@ -246,6 +246,15 @@ Deno.test("failed logins: the counter forgets after the window and cooldown", ()
   assertEquals(failed.blockedFor("a"), 0);
   // Old failures fell out of the window: one more does not block again.
   assert(!failed.record("a"));
+  // While an address cools down its refusals are logged once per 10 s, with a count.
+  failed.record("a");
+  failed.record("a");
+  assertEquals(failed.logTurn("a"), 0);
+  assertEquals(failed.logTurn("a"), -1);
+  assertEquals(failed.logTurn("a"), -1);
+  now += 10_000;
+  assertEquals(failed.logTurn("a"), 2);
+  assertEquals(failed.logTurn("b"), 0);
 });
 
 Deno.test("handshake deadline: a silent TCP client is dropped while a good client keeps working", async () => {

@@ -274,3 +274,18 @@ Deno.test("wrong NewWorkConn and NewVisitorConn proofs feed the login limiter; t
     assertEquals(dec.decode(await roundTrip(remotePort, enc.encode(`w${i}`))), `w${i}`);
   }
 });
+
+Deno.test("a refusal that names a delay (retryAfter) makes the client wait, not exit", async () => {
+  await using server = await startServer(`auth.token = "right"`);
+  for (let i = 0; i < 5; i++) await wrongLogin(server.port);
+  // loginFailExit = true (the default): a plain refusal ends the client, but
+  // one that names a delay is the address's limit, and the client waits it out.
+  await using client = await startClient(tcpClient(server.port, "guess"), false);
+  const match = await client.waitFor(/the server asks to wait, retrying in (\d+) ms/);
+  assert(Number(match[1]) >= 50_000, `waits the cooldown the server named (${match[1]} ms)`);
+  const exited = await Promise.race([
+    client.exited.then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 1000)),
+  ]);
+  assertEquals(exited, false, "the client is still running");
+});
