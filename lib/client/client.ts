@@ -192,7 +192,7 @@ export class DfrpClient extends EventTarget {
     for (const proxy of this.#configs.values()) this.#startHealthCheck(proxy);
     await this.visitors.start();
     if (this.config.loginFailExit) {
-      const session = await this.#connect();
+      const session = await this.#connectUnlessRefused();
       this.#loop = this.#run(session);
     } else {
       this.#loop = this.#run(null);
@@ -202,6 +202,29 @@ export class DfrpClient extends EventTarget {
   /** Resolves when the client has stopped for good. */
   get done(): Promise<void> {
     return this.#loop ?? Promise.resolve();
+  }
+
+  /**
+   * Logs in, retrying only while the server names a delay (its address
+   * limit, e.g. someone else's wrong logins from the same address): that is
+   * no reason for `loginFailExit` to give up. Any other failure rejects.
+   */
+  async #connectUnlessRefused(): Promise<LiveSession> {
+    for (;;) {
+      try {
+        return await this.#connect();
+      } catch (err) {
+        const retryAfter = err instanceof LoginError ? err.retryAfter : undefined;
+        if (retryAfter === undefined || this.#closing) throw err;
+        const delay = retryAfter * 1000 * (1 + Math.random() * 0.2);
+        this.log.warn(
+          `login to the server failed: ${
+            (err as Error).message
+          }; the server asks to wait, retrying in ${Math.round(delay)} ms`,
+        );
+        await sleep(delay, this.#stop.signal);
+      }
+    }
   }
 
   async #connect(): Promise<LiveSession> {
@@ -240,7 +263,9 @@ export class DfrpClient extends EventTarget {
           const kind = err instanceof LoginError
             ? "login to the server failed"
             : "connect to server error";
-          const delay = Math.min(BACKOFF_FIRST_MS * 2 ** attempt, BACKOFF_MAX_MS) *
+          // The server's named delay (address rate limit) wins over the backoff.
+          const named = err instanceof LoginError && err.retryAfter ? err.retryAfter * 1000 : 0;
+          const delay = Math.max(named, Math.min(BACKOFF_FIRST_MS * 2 ** attempt, BACKOFF_MAX_MS)) *
             (0.8 + Math.random() * 0.4);
           attempt++;
           this.log.warn(`${kind}: ${(err as Error).message}; retrying in ${Math.round(delay)} ms`);

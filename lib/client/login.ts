@@ -26,9 +26,33 @@ import { dialServerTransport } from "../transport/select.ts";
 import type { TransportConn } from "../transport/transport.ts";
 import { VERSION } from "../version.ts";
 
-/** The server refused the login; `message` is its reason. */
+/**
+ * The server refused the login; `message` is its reason. `retryAfter` (in
+ * seconds) is set when the refusal was about the address's rate limit
+ * rather than this client: try again after that long instead of giving up.
+ */
 export class LoginError extends Error {
   override name = "LoginError";
+
+  /**
+   * @param message the server's reason
+   * @param retryAfter seconds to wait before trying again, when rate-limited
+   */
+  constructor(message: string, readonly retryAfter?: number) {
+    super(message);
+  }
+}
+
+/**
+ * The delay a refusal names: the `retryAfter` field, or (servers before it
+ * existed) the "try again in N s" of a rate-limit refusal.
+ */
+function retryAfterOf(resp: { error: string; retryAfter?: unknown }): number | undefined {
+  if (typeof resp.retryAfter === "number" && resp.retryAfter > 0) {
+    return Math.min(resp.retryAfter, 3600);
+  }
+  const old = resp.error.match(/^too many failed logins from \S+; try again in (\d+) s$/);
+  return old ? Number(old[1]) : undefined;
 }
 
 /** How long the server has to answer each handshake step. */
@@ -116,7 +140,7 @@ export async function login(
     HANDSHAKE_TIMEOUT_MS,
     "waiting for the login response",
   );
-  if (resp.error) throw new LoginError(resp.error);
+  if (resp.error) throw new LoginError(resp.error, retryAfterOf(resp));
   const serverContext = ["server", clientNonce, conn.hello.nonce, resp.runId];
   if (!await verifyProof(token, serverContext, resp.proof)) {
     throw new LoginError(

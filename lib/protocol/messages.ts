@@ -51,6 +51,8 @@ export interface LoginResp {
   error: string;
   /** Proves the server knows the token too (absent on failure). */
   proof?: string;
+  /** Seconds the client's address cools down after wrong proofs (set only then): wait this long. */
+  retryAfter?: number;
 }
 
 /** The client registers one proxy; the fields beyond these depend on its type. */

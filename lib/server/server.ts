@@ -28,7 +28,7 @@ import { tcpTransport } from "../transport/tcp.ts";
 import { QuietClose } from "../transport/server_unwrap.ts";
 import type { TransportConn, TransportListener } from "../transport/transport.ts";
 import { PortManager } from "./ports.ts";
-import { checkLogin, checkWorkConn } from "./auth/login_check.ts";
+import { checkLogin, checkWorkConn, type LoginVerdict } from "./auth/login_check.ts";
 import { handshakeTimeoutMs } from "./auth/handshake_deadline.ts";
 import { type ServerFeature, serverFeatureFactories } from "./feature.ts";
 import { ClientSession, type ServerServices } from "./session.ts";
@@ -107,8 +107,11 @@ export class DfrpServer {
 
   async #handle(raw: TransportConn, outer: string[] = []): Promise<void> {
     this.#handshakes.add(raw);
+    // The peeled connection (TLS, WebSocket) once there is one: closed on
+    // every error, since closing only `raw` would leave its layers open.
+    let peeled: { conn: TransportConn } | undefined;
     try {
-      const { conn, head, layers } = await withTimeout(
+      const { conn, head, layers } = peeled = await withTimeout(
         this.#transports!.unwrap(raw, outer),
         HANDSHAKE_TIMEOUT_MS,
         "reading the protocol magic",
@@ -132,6 +135,9 @@ export class DfrpServer {
         return await serveDialedVisitor(this.services, this.sessions, conn, first, nonce);
       }
       throw new Error(`expected Login or NewWorkConn, got ${first?.type ?? "end of stream"}`);
+    } catch (err) {
+      peeled?.conn.close();
+      throw err;
     } finally {
       this.#handshakes.delete(raw);
     }
@@ -141,11 +147,19 @@ export class DfrpServer {
     const user = typeof login.user === "string" ? login.user : "";
     const clientNonce = typeof login.clientNonce === "string" ? login.clientNonce : "";
     const channel = new ControlChannel(conn);
-    const refuse = async (error: string) => {
-      this.log.warn(`login from ${conn.remoteAddr} refused: ${error}`);
-      await channel.send({ type: "LoginResp", version: PROTOCOL_VERSION, runId: "", error }).catch(
-        () => {},
-      );
+    const refuse = async (error: string, verdict?: LoginVerdict) => {
+      // While the address cools down after wrong proofs: one line per interval.
+      if (verdict?.logSuffix !== null) {
+        this.log.warn(`login from ${conn.remoteAddr} refused: ${error}${verdict?.logSuffix ?? ""}`);
+      }
+      const retryAfter = verdict?.retryAfter ? { retryAfter: verdict.retryAfter } : {};
+      await channel.send({
+        type: "LoginResp",
+        version: PROTOCOL_VERSION,
+        runId: "",
+        error,
+        ...retryAfter,
+      }).catch(() => {});
       conn.close();
     };
     if (login.version !== PROTOCOL_VERSION) {
@@ -154,8 +168,9 @@ export class DfrpServer {
       );
     }
     // Rate limit, per-user token, proof and Login plugins: lib/server/auth/login_check.ts.
-    const { error: denied, token } = await checkLogin(this.services, login, nonce, conn.remoteAddr);
-    if (denied) return refuse(denied);
+    const verdict = await checkLogin(this.services, login, nonce, conn.remoteAddr);
+    const { error: denied, token } = verdict;
+    if (denied) return refuse(denied, verdict);
     if (Boolean(login.tcpMux) !== this.config.transport.tcpMux) {
       return refuse(
         `transport.tcpMux is ${login.tcpMux} on the client but ${this.config.transport.tcpMux} on the server`,
@@ -238,7 +253,7 @@ export class DfrpServer {
   async #workConn(conn: TransportConn, msg: NewWorkConn, nonce: string): Promise<void> {
     const session = this.sessions.get(String(msg.runId));
     if (!session) throw new Error(`work connection for unknown client ${msg.runId}`);
-    const denied = await checkWorkConn(this.services, session.login, msg, nonce);
+    const denied = await checkWorkConn(this.services, session.login, msg, nonce, conn.remoteAddr);
     if (denied) throw new Error(denied);
     session.addPoolConn(conn);
   }

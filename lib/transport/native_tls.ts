@@ -3,7 +3,7 @@
  * several times faster than `node:tls` here (see docs/performance.md). Deno
  * can only start a server-side TLS session on a listener it made, so the
  * server hands each TLS connection it sniffed on `bindPort` to an internal
- * `Deno.listenTls` on loopback, and the client pins the certificate it saw
+ * `Deno.listenTls` on loopback (one per connection, for a moment), and the client pins the certificate it saw
  * on a first `node:tls` handshake when it has no CA to verify against.
  * Mutual TLS stays on `node:tls` (`tls.ts`): only it checks client certificates.
  *
@@ -19,7 +19,7 @@
  * @module
  */
 
-import { relay } from "../net/relay.ts";
+import { copy } from "../net/relay.ts";
 import { DenoConn, wrapTcp } from "../net/tcp_conn.ts";
 import { withTimeout } from "../net/timeout.ts";
 import { describeTlsError, type ServerTlsOptions } from "./tls.ts";
@@ -42,13 +42,25 @@ class NativeTlsConn extends DenoConn<Deno.TlsConn> {
    * @param remoteAddr the peer, for logs
    * @param silentPeerError what a peer that closes before its first byte
    *   means (with TLS 1.3 a server refuses a client certificate only then)
+   * @param onClose called once after `close()` (closes the layers below)
    */
   constructor(
     conn: Deno.TlsConn,
     remoteAddr: string,
     readonly silentPeerError?: () => Error,
+    onClose?: () => void,
   ) {
     super(conn, remoteAddr);
+    this.#onClose = onClose;
+  }
+
+  #onClose?: () => void;
+
+  override close(): void {
+    super.close();
+    const done = this.#onClose;
+    this.#onClose = undefined;
+    done?.();
   }
 
   override async read(p: Uint8Array): Promise<number | null> {
@@ -74,116 +86,102 @@ class NativeTlsConn extends DenoConn<Deno.TlsConn> {
   }
 }
 
-/** An internal TLS listener on loopback, and the sniffed connections waiting for their TLS side. */
-class Terminator {
-  readonly listener: Deno.TlsListener;
-  /** Internal connections accepted before their dialer asked, by the dialer's local port. */
-  #accepted = new Map<number, Deno.TlsConn>();
-  /** Dialers waiting for their accepted side, by their local port. */
-  #waiting = new Map<number, (conn: Deno.TlsConn) => void>();
+/** How long the internal listener waits for the server's own dial. */
+const HANDOFF_TIMEOUT_MS = 5_000;
 
-  constructor(opts: ServerTlsOptions) {
-    this.listener = Deno.listenTls({
-      hostname: "127.0.0.1",
-      port: 0,
-      cert: opts.cert,
-      key: opts.key,
-    });
-    this.#acceptLoop();
-  }
-
-  async #acceptLoop(): Promise<void> {
-    for (;;) {
-      let conn: Deno.TlsConn;
-      try {
-        conn = await this.listener.accept();
-      } catch (err) {
-        if (err instanceof Deno.errors.BadResource) return;
-        continue;
-      }
-      const port = (conn.remoteAddr as Deno.NetAddr).port;
-      const waiter = this.#waiting.get(port);
-      if (waiter) {
-        this.#waiting.delete(port);
-        waiter(conn);
-      } else {
-        this.#accepted.set(port, conn);
-      }
-    }
-  }
-
-  /** The accepted TLS side of the internal connection dialed from `port`. */
-  take(port: number): Promise<Deno.TlsConn> {
-    const ready = this.#accepted.get(port);
-    if (ready) {
-      this.#accepted.delete(port);
-      return Promise.resolve(ready);
-    }
-    return new Promise((resolve) => this.#waiting.set(port, resolve));
-  }
-
-  /** Stops waiting for `port` (its dialer gave up). */
-  forget(port: number): void {
-    this.#waiting.delete(port);
-    const stray = this.#accepted.get(port);
-    this.#accepted.delete(port);
-    try {
-      stray?.close();
-    } catch {
-      // Already closed.
-    }
+function closeQuietly(conn: { close(): void } | undefined): void {
+  try {
+    conn?.close();
+  } catch {
+    // Already closed.
   }
 }
 
-const terminators = new Map<string, Terminator>();
+/**
+ * The TLS side of the internal connection dialed from 127.0.0.1:`port`:
+ * anything else the listener accepts meanwhile is a stray and is closed.
+ */
+async function acceptFrom(listener: Deno.TlsListener, port: number): Promise<Deno.TlsConn> {
+  for (;;) {
+    const conn = await listener.accept();
+    const from = conn.remoteAddr as Deno.NetAddr;
+    if (from.hostname === "127.0.0.1" && from.port === port) return conn;
+    closeQuietly(conn);
+  }
+}
 
-function terminatorFor(opts: ServerTlsOptions): Terminator {
-  const id = `${opts.cert}\n${opts.key}`;
-  let t = terminators.get(id);
-  if (!t) terminators.set(id, t = new Terminator(opts));
-  return t;
+/**
+ * Ciphertext both ways between the peer and the internal listener. The peer
+ * learns of our half-close from TLS close_notify, not from a TCP FIN:
+ * proxies on the way (tinyproxy) end both directions on a FIN. Once the TLS
+ * side is closed for good (`closed()` true) and its last bytes are passed
+ * on, the peer is closed too, so no layer outlives the others.
+ */
+function pipeCiphertext(peer: TransportConn, inner: TransportConn, closed: () => boolean) {
+  let downDone = false;
+  const closeAll = () => {
+    inner.close();
+    peer.close();
+  };
+  copy(peer, inner).catch(closeAll);
+  const peerKeepsOpen = {
+    read: (p: Uint8Array) => peer.read(p),
+    write: (p: Uint8Array) => peer.write(p),
+    closeWrite: () => Promise.resolve(),
+    close: () => peer.close(),
+  };
+  copy(inner, peerKeepsOpen).then(() => {
+    downDone = true;
+    if (closed()) closeAll();
+  }, closeAll);
+  return {
+    /** The TLS side was closed: end the peer once the last bytes went out. */
+    tlsClosed: () => {
+      if (downDone) closeAll();
+    },
+    closeAll,
+  };
 }
 
 /**
  * Server side: completes TLS on `conn` (whose first bytes, the ClientHello,
  * it replays) with Deno's TLS, through an internal loopback listener.
- * Rejects with a user-facing reason when the handshake fails.
+ * Rejects with a user-facing reason when the handshake fails, having closed
+ * `conn`. Closing the returned connection closes `conn` as well.
  */
 export async function nativeServerTls(
   conn: TransportConn,
   opts: ServerTlsOptions,
 ): Promise<TransportConn> {
-  const terminator = terminatorFor(opts);
-  const inner = wrapTcp(
-    await Deno.connect({ hostname: "127.0.0.1", port: terminator.listener.addr.port }),
-  );
-  const port = (inner.conn.localAddr as Deno.NetAddr).port;
-  // Ciphertext both ways between the peer and the internal listener. The
-  // peer learns of our half-close from TLS close_notify, not from a TCP FIN:
-  // proxies on the way (tinyproxy) end both directions on a FIN.
-  const peerKeepsOpen = {
-    read: (p: Uint8Array) => conn.read(p),
-    write: (p: Uint8Array) => conn.write(p),
-    closeWrite: () => Promise.resolve(),
-    close: () => conn.close(),
-  };
-  relay(peerKeepsOpen, inner);
+  // One listener per connection, closed as soon as the server's own dial is
+  // accepted: there is no standing port for other local processes to
+  // connect to. (Deno cannot drop a TLS connection accepted before its
+  // handshake; a stray on a shared listener would hold a descriptor for as
+  // long as its owner likes.) Costs about 0.5 ms of set-up per connection.
+  let listener: Deno.TlsListener | undefined;
+  let inner: DenoConn<Deno.TcpConn> | undefined;
   let tlsConn: Deno.TlsConn | undefined;
+  let pipe: ReturnType<typeof pipeCiphertext> | undefined;
+  let tlsClosed = false;
   try {
-    tlsConn = await withTimeout(terminator.take(port), HANDSHAKE_TIMEOUT_MS, "TLS accept");
+    listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert: opts.cert, key: opts.key });
+    inner = wrapTcp(await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }));
+    const port = (inner.conn.localAddr as Deno.NetAddr).port;
+    pipe = pipeCiphertext(conn, inner, () => tlsClosed);
+    tlsConn = await withTimeout(acceptFrom(listener, port), HANDOFF_TIMEOUT_MS, "TLS accept");
+    listener.close();
     await withTimeout(tlsConn.handshake(), HANDSHAKE_TIMEOUT_MS, "TLS handshake");
   } catch (err) {
-    terminator.forget(port);
-    try {
-      tlsConn?.close();
-    } catch {
-      // Already closed.
-    }
-    inner.close();
+    closeQuietly(listener);
+    closeQuietly(tlsConn);
+    inner?.close();
     conn.close();
     throw new Error(`TLS handshake failed: ${describeTlsError(err)}`);
   }
-  return new NativeTlsConn(tlsConn, conn.remoteAddr);
+  return new NativeTlsConn(tlsConn, conn.remoteAddr, undefined, () => {
+    tlsClosed = true;
+    pipe?.tlsClosed();
+  });
 }
 
 /**

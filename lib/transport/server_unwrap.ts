@@ -94,59 +94,76 @@ export async function unwrapServerConn(
   opts: UnwrapOptions,
 ): Promise<Unwrapped> {
   const layers = [...(opts.outer ?? [])];
+  // The innermost layer so far; closing it closes every layer below.
   let conn = raw;
-  for (;;) {
-    const head = new Uint8Array(MAGIC.length);
-    const first = await conn.read(head);
-    // Closed before a byte (a port check, or a client that only fetched the
-    // certificate to pin it): nothing to report above debug level.
-    if (first === null) throw new QuietClose("closed before sending anything");
-    if (first < head.length) await readFull(conn, head.subarray(first));
-    if (isMagic(head)) {
-      if (opts.force && !layers.includes("tls") && !layers.includes("quic")) {
-        const error = "plain (non-TLS) client refused: transport.tls.force is set on the server " +
-          "(set transport.tls.enable = true on the client)";
-        // Told to the client in the frame it reads first, so it can log why.
-        await writeMessage(conn, { type: "LoginResp", version: PROTOCOL_VERSION, runId: "", error })
-          .catch(() => {});
-        throw new Error(error);
+  try {
+    return await peel();
+  } catch (err) {
+    conn.close();
+    raw.close();
+    throw err;
+  }
+
+  async function peel(): Promise<Unwrapped> {
+    for (;;) {
+      const head = new Uint8Array(MAGIC.length);
+      const first = await conn.read(head);
+      // Closed before a byte (a port check, or a client that only fetched the
+      // certificate to pin it): nothing to report above debug level.
+      if (first === null) throw new QuietClose("closed before sending anything");
+      if (first < head.length) await readFull(conn, head.subarray(first));
+      if (isMagic(head)) {
+        if (opts.force && !layers.includes("tls") && !layers.includes("quic")) {
+          const error =
+            "plain (non-TLS) client refused: transport.tls.force is set on the server " +
+            "(set transport.tls.enable = true on the client)";
+          // Told to the client in the frame it reads first, so it can log why.
+          await writeMessage(conn, {
+            type: "LoginResp",
+            version: PROTOCOL_VERSION,
+            runId: "",
+            error,
+          })
+            .catch(() => {});
+          throw new Error(error);
+        }
+        return { conn, head, layers };
       }
-      return { conn, head, layers };
-    }
-    if (head[0] === TLS_HANDSHAKE_BYTE && !layers.includes("tls")) {
-      let replay: TransportConn = new PrefixedConn(conn, head);
-      if (opts.foreignTls && layers.length === 0) {
-        const owner = await opts.foreignTls(replay);
-        if (owner.foreign) return { conn: owner.conn, head, layers };
-        replay = owner.conn;
+      if (head[0] === TLS_HANDSHAKE_BYTE && !layers.includes("tls")) {
+        let replay: TransportConn = new PrefixedConn(conn, head);
+        if (opts.foreignTls && layers.length === 0) {
+          const owner = await opts.foreignTls(replay);
+          if (owner.foreign) return { conn: owner.conn, head, layers };
+          replay = owner.conn;
+        }
+        const tlsOptions = await opts.tls();
+        // Deno's own TLS is much faster; only node:tls can check client certificates.
+        conn = tlsOptions.ca
+          ? await serverTls(replay, tlsOptions)
+          : await nativeServerTls(replay, tlsOptions);
+        layers.push("tls");
+        continue;
       }
-      const tlsOptions = await opts.tls();
-      // Deno's own TLS is much faster; only node:tls can check client certificates.
-      conn = tlsOptions.ca
-        ? await serverTls(replay, tlsOptions)
-        : await nativeServerTls(replay, tlsOptions);
-      layers.push("tls");
-      continue;
-    }
-    if (startsWith(head, GET) && !layers.includes("websocket")) {
-      const line = new Uint8Array(WS_REQUEST_LINE.length + 1);
-      line.set(head);
-      let filled = head.length;
-      // Read only as far as the bytes keep matching: an HTTP request for the
-      // vhost must not be held waiting for bytes it will never send.
-      while (filled < line.length && startsWith(WS_REQUEST_LINE, line.subarray(0, filled))) {
-        const n = await conn.read(line.subarray(filled, Math.min(line.length, filled + 1)));
-        if (n === null) break;
-        filled += n;
+      if (startsWith(head, GET) && !layers.includes("websocket")) {
+        const line = new Uint8Array(WS_REQUEST_LINE.length + 1);
+        line.set(head);
+        let filled = head.length;
+        // Read only as far as the bytes keep matching: an HTTP request for the
+        // vhost must not be held waiting for bytes it will never send.
+        while (filled < line.length && startsWith(WS_REQUEST_LINE, line.subarray(0, filled))) {
+          const n = await conn.read(line.subarray(filled, Math.min(line.length, filled + 1)));
+          if (n === null) break;
+          filled += n;
+        }
+        const seen = line.subarray(0, filled);
+        const isWs = filled === line.length && startsWith(seen, WS_REQUEST_LINE) &&
+          (seen[filled - 1] === 0x20 || seen[filled - 1] === 0x3f); // " " or "?"
+        if (!isWs) return { conn: new PrefixedConn(conn, seen), head, layers };
+        conn = await acceptWebSocket(new PrefixedConn(conn, seen));
+        layers.push("websocket");
+        continue;
       }
-      const seen = line.subarray(0, filled);
-      const isWs = filled === line.length && startsWith(seen, WS_REQUEST_LINE) &&
-        (seen[filled - 1] === 0x20 || seen[filled - 1] === 0x3f); // " " or "?"
-      if (!isWs) return { conn: new PrefixedConn(conn, seen), head, layers };
-      conn = await acceptWebSocket(new PrefixedConn(conn, seen));
-      layers.push("websocket");
-      continue;
+      return { conn: new PrefixedConn(conn, head), head, layers };
     }
-    return { conn: new PrefixedConn(conn, head), head, layers };
   }
 }

@@ -1,9 +1,10 @@
 /**
  * Everything the server decides about a `Login` before accepting it, in
- * order: the address is not cooling down after failed logins; the user may
- * log in and its proof was made with its token (the `[[auth.users]]` entry's,
- * else `auth.token`); the `Login` server plugins agree (and may change the
- * user and metas). Failed proofs count against the address.
+ * order: the user may log in and its proof was made with its token (the
+ * `[[auth.users]]` entry's, else `auth.token`); the `Login` server plugins
+ * agree (and may change the user and metas). Wrong proofs (of logins, work
+ * and visitor connections) count against the address; a right proof gets in
+ * even while the address cools down.
  *
  * @example
  * ```ts
@@ -24,12 +25,36 @@ import { verifyProof } from "../../protocol/auth.ts";
 import type { Login } from "../../protocol/messages.ts";
 import { httpPluginsOf, PluginRejected } from "../plugin/http_plugins.ts";
 import { FailedLogins, hostOf } from "./rate_limit.ts";
+import { sleep } from "../../net/timeout.ts";
+import { QuietClose } from "../../transport/server_unwrap.ts";
 import { loginToken, sessionToken } from "./users.ts";
+
+/** A refusal not worth a log line of its own (its address is cooling down; counted instead). */
+export class QuietRefusal extends QuietClose {
+  override name = "QuietRefusal";
+}
+
+/** How long a wrong login proof from an address that cools down waits for its refusal. */
+export const COOLDOWN_ANSWER_DELAY_MS = 1_000;
 
 /** The outcome: `error` is "" when the login may proceed with `token`. */
 export interface LoginVerdict {
   error: string;
   token: string;
+  /** Seconds left of the address's cooldown (LoginResp's `retryAfter`), when it cools down. */
+  retryAfter?: number;
+  /** Appended to the refusal's log line; null: no line this time (logged once per interval). */
+  logSuffix?: string | null;
+}
+
+/** How one wrong proof is answered and logged. */
+export interface WrongProof {
+  /** Seconds left of the address's cooldown; 0 when it does not cool down. */
+  retryAfter: number;
+  /** Appended to the log line; null: no line this time. */
+  logSuffix: string | null;
+  /** The address was cooling down already: answer only after this long. */
+  delayMs: number;
 }
 
 const guards = new WeakMap<object, FailedLogins>();
@@ -40,6 +65,35 @@ function guardOf(config: ServerConfig): FailedLogins {
   return guard;
 }
 
+/**
+ * Counts a wrong proof (of any kind) from `remoteAddr` against its address,
+ * and says how to answer and log it.
+ *
+ * @example
+ * ```ts
+ * import { countWrongProof } from "./login_check.ts";
+ * import { defaultServerConfig } from "../../config/mod.ts";
+ * const config = defaultServerConfig();
+ * const { retryAfter, logSuffix } = countWrongProof(config, "203.0.113.9:4000");
+ * console.log(retryAfter, logSuffix); // 0 "" until the fifth wrong proof in a minute
+ * ```
+ */
+export function countWrongProof(config: ServerConfig, remoteAddr: string): WrongProof {
+  const guard = guardOf(config);
+  const host = hostOf(remoteAddr);
+  const already = guard.blockedFor(host) > 0;
+  guard.record(host);
+  const left = guard.blockedFor(host);
+  if (left <= 0) return { retryAfter: 0, logSuffix: "", delayMs: 0 };
+  const skipped = guard.logTurn(host);
+  const retryAfter = Math.ceil(left / 1000);
+  const logSuffix = skipped < 0
+    ? null
+    : ` (too many wrong proofs from ${host}: cooling down for ${retryAfter} s` +
+      (skipped > 0 ? `; ${skipped} more refused since the last line)` : ")");
+  return { retryAfter, logSuffix, delayMs: already ? COOLDOWN_ANSWER_DELAY_MS : 0 };
+}
+
 /** See the module doc. Mutates `login.user` / `login.metas` when a plugin changed them. */
 export async function checkLogin(
   services: { readonly config: ServerConfig; readonly log: Logger },
@@ -48,26 +102,25 @@ export async function checkLogin(
   remoteAddr: string,
 ): Promise<LoginVerdict> {
   const { config } = services;
-  const guard = guardOf(config);
-  const host = hostOf(remoteAddr);
-  const wait = guard.blockedFor(host);
-  if (wait > 0) {
-    return {
-      error: `too many failed logins from ${host}; try again in ${Math.ceil(wait / 1000)} s`,
-      token: "",
-    };
-  }
   const user = typeof login.user === "string" ? login.user : "";
   const clientNonce = typeof login.clientNonce === "string" ? login.clientNonce : "";
-  const fail = (error: string): LoginVerdict => {
-    if (guard.record(host)) error += ` (too many failed logins from ${host}: cooling down)`;
-    return { error, token: "" };
+  const fail = async (error: string): Promise<LoginVerdict> => {
+    const wrong = countWrongProof(config, remoteAddr);
+    if (wrong.delayMs > 0) await sleep(wrong.delayMs);
+    if (wrong.retryAfter === 0) return { error, token: "" };
+    return {
+      error: `${error} (too many failed logins from ${hostOf(remoteAddr)}: ` +
+        `wrong proofs are answered slowly for ${wrong.retryAfter} s)`,
+      token: "",
+      retryAfter: wrong.retryAfter,
+      logSuffix: wrong.logSuffix === null ? null : "",
+    };
   };
   const token = loginToken(config, user);
-  if (token === null) return fail(`authorization failed: unknown user [${user}]`);
+  if (token === null) return await fail(`authorization failed: unknown user [${user}]`);
   const context = ["login", nonce, clientNonce, user, String(login.tcpMux)];
   if (!await verifyProof(token, context, login.proof)) {
-    return fail("authorization failed: token mismatch");
+    return await fail("authorization failed: token mismatch");
   }
   const plugins = httpPluginsOf(services);
   if (plugins.has("Login")) {
@@ -107,7 +160,10 @@ export async function checkLogin(
 /**
  * Checks a pooled work connection (tcpMux off) of a logged-in client: its
  * proof uses the token the client logged in with, and the `NewWorkConn`
- * plugins agree. Resolves to "" or the reason to drop it.
+ * plugins agree. Resolves to "" or the reason to drop it. A wrong proof
+ * counts against `remoteAddr` like a failed login; while that address cools
+ * down the reason is a {@linkcode QuietRefusal} (logged once per interval by
+ * the caller's log line, see `countWrongProof`).
  *
  * @example
  * ```ts
@@ -115,7 +171,7 @@ export async function checkLogin(
  * import type { ServerServices } from "../session.ts";
  * import type { Login, NewWorkConn } from "../../protocol/messages.ts";
  * declare const services: ServerServices, login: Login, msg: NewWorkConn;
- * const denied = await checkWorkConn(services, login, msg, "nonce");
+ * const denied = await checkWorkConn(services, login, msg, "nonce", "203.0.113.9:4000");
  * ```
  */
 export async function checkWorkConn(
@@ -123,11 +179,15 @@ export async function checkWorkConn(
   login: Login,
   msg: { runId?: unknown; proof?: unknown },
   nonce: string,
+  remoteAddr = "",
 ): Promise<string> {
   const user = typeof login.user === "string" ? login.user : "";
   const token = sessionToken(services, { login });
   if (!await verifyProof(token, ["work", nonce, String(msg.runId)], msg.proof)) {
-    return "work connection authorization failed";
+    const { logSuffix } = countWrongProof(services.config, remoteAddr);
+    const reason = "work connection authorization failed";
+    if (logSuffix === null) throw new QuietRefusal(reason);
+    return reason + logSuffix;
   }
   const plugins = httpPluginsOf(services);
   if (!plugins.has("NewWorkConn")) return "";

@@ -1,15 +1,19 @@
 /**
- * Failed logins per address: after `max` failures within a minute, further
- * logins from that address are refused at once ("too many failed logins")
- * until a one-minute cooldown has passed since the last failure. Guessing
- * tokens then costs a minute per `max` tries.
+ * Wrong proofs per address (logins, pooled work connections and dialed
+ * visitor connections alike): after `max` failures within a minute the
+ * address cools down until a minute has passed since its last failure.
+ * While it cools down its wrong proofs are answered slowly and logged once
+ * per {@linkcode LOG_INTERVAL_MS} with a count; a right proof is never held
+ * back, so nobody sharing the address (a NAT, a balancer) can lock the real
+ * client out.
  *
  * @example
  * ```ts
  * import { FailedLogins } from "./rate_limit.ts";
  * const failed = new FailedLogins(5);
  * for (let i = 0; i < 5; i++) failed.record("203.0.113.9");
- * failed.blockedFor("203.0.113.9"); // ~60000 (ms left)
+ * failed.blockedFor("203.0.113.9"); // ~60000 (ms left of the cooldown)
+ * failed.logTurn("203.0.113.9"); // 0: log this refusal; -1 for the next ones for 10 s
  * ```
  *
  * @module
@@ -21,11 +25,17 @@ export const FAILURE_WINDOW_MS = 60_000;
 export const COOLDOWN_MS = 60_000;
 /** Addresses remembered at most; the oldest are forgotten first. */
 export const MAX_TRACKED = 10_000;
+/** While an address cools down, its refusals are logged at most once per this long. */
+export const LOG_INTERVAL_MS = 10_000;
 
 interface Entry {
   /** Failure times within the window, oldest first. */
   times: number[];
   blockedUntil: number;
+  /** When a refusal of this address was last logged during its cooldown. */
+  loggedAt: number;
+  /** Refusals not logged since then. */
+  unlogged: number;
 }
 
 /** See the module doc. */
@@ -51,7 +61,7 @@ export class FailedLogins {
     const now = this.now();
     let entry = this.#byHost.get(host);
     if (entry) this.#byHost.delete(host); // re-insert: Map order is recency
-    else entry = { times: [], blockedUntil: 0 };
+    else entry = { times: [], blockedUntil: 0, loggedAt: 0, unlogged: 0 };
     this.#byHost.set(host, entry);
     entry.times.push(now);
     while (entry.times.length > 0 && entry.times[0] <= now - FAILURE_WINDOW_MS) entry.times.shift();
@@ -61,6 +71,25 @@ export class FailedLogins {
       this.#byHost.delete(this.#byHost.keys().next().value!);
     }
     return entry.blockedUntil > now;
+  }
+
+  /**
+   * Whether to log a refusal of `host` now: always outside a cooldown, else
+   * once per {@linkcode LOG_INTERVAL_MS}. Resolves to the number of refusals
+   * left unlogged since the last line (0 or more), or -1 to stay quiet.
+   */
+  logTurn(host: string): number {
+    const entry = this.#byHost.get(host);
+    const now = this.now();
+    if (!entry || entry.blockedUntil <= now) return 0;
+    if (now - entry.loggedAt < LOG_INTERVAL_MS) {
+      entry.unlogged++;
+      return -1;
+    }
+    const skipped = entry.unlogged;
+    entry.loggedAt = now;
+    entry.unlogged = 0;
+    return skipped;
   }
 }
 

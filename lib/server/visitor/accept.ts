@@ -23,6 +23,7 @@ import { type NewVisitorConn, PROTOCOL_VERSION } from "../../protocol/messages.t
 import type { ClientSession, ServerServices } from "../session.ts";
 import { serveVisitorConn } from "./serve.ts";
 import { sessionToken } from "../auth/users.ts";
+import { countWrongProof } from "../auth/login_check.ts";
 
 /** How long a visitor may take to send its `NewVisitorConn`. */
 export const VISITOR_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -88,7 +89,11 @@ export async function serveDialedVisitor(
     );
   if (!ok) {
     const error = session ? "authorization failed: token mismatch" : `unknown client [${runId}]`;
-    services.log.warn(`visitor connection from ${conn.remoteAddr} refused: ${error}`);
+    // A wrong proof counts against the address like a failed login.
+    const suffix = session ? countWrongProof(services.config, conn.remoteAddr).logSuffix : "";
+    if (suffix !== null) {
+      services.log.warn(`visitor connection from ${conn.remoteAddr} refused: ${error}${suffix}`);
+    }
     await writeMessage(conn, { type: "NewVisitorConnResp", error }).catch(() => {});
     conn.close();
     return;

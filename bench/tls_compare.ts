@@ -1,0 +1,178 @@
+/**
+ * The TLS tunnel against `ssh -R` aes256-gcm in one run: dfrp's defaults and
+ * `transport.tls.force = true` from this tree, optionally the defaults of an
+ * older tree too (e.g. `git archive <commit> | tar -x -C /tmp/old`), rows
+ * interleaved over `ROUNDS` rounds, best of each. Reports throughput and the
+ * CPU both dfrp processes spent per GB (`/proc/PID/stat`), which other load on
+ * the machine disturbs less than throughput.
+ *
+ * ```sh
+ * deno run -A bench/tls_compare.ts [/path/to/older/tree]
+ * ```
+ *
+ * @module
+ */
+
+import { freePort } from "../tests/_harness.ts";
+import { sshdAvailable, startSshd } from "../tests/_sshd.ts";
+
+const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 4);
+const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 2);
+const HERE = new URL("../", import.meta.url).pathname;
+
+interface Row {
+  gbps: number;
+  /** CPU seconds of the dfrp processes per GB moved; NaN for ssh. */
+  cpuPerGB: number;
+}
+
+/** One iperf3 stream to `port`, tried twice (iperf3 refuses a test while it winds down the last). */
+async function iperf(port: number): Promise<number> {
+  for (let attempt = 0;; attempt++) {
+    const out = await new Deno.Command("iperf3", {
+      args: ["-c", "127.0.0.1", "-p", String(port), "-t", String(SECONDS), "-J"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    try {
+      const bps = JSON.parse(new TextDecoder().decode(out.stdout)).end.sum_received.bits_per_second;
+      if (typeof bps === "number") return bps / 1e9;
+    } catch {
+      // Retried below.
+    }
+    if (attempt > 0) throw new Error("iperf3 failed twice");
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+function cpuSeconds(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Spawns `entry` of the tree at `root` with `config`; resolves once it printed `ready`. */
+async function spawn(root: string, entry: string, config: string, ready: RegExp) {
+  const path = await Deno.makeTempFile({ suffix: ".toml" });
+  await Deno.writeTextFile(path, config);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", `${root}/${entry}`, "-c", path],
+    cwd: root,
+    stdout: "piped",
+    stderr: "null",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!ready.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${entry} exited: ${text}`);
+    text += decoder.decode(value);
+  }
+  (async () => {
+    while (!(await reader.read()).done);
+  })();
+  return child;
+}
+
+async function dfrp(root: string, serverExtra: string, iperfPort: number): Promise<Row> {
+  const bindPort = freePort();
+  const remotePort = freePort();
+  const server = await spawn(root, "server.ts", `bindPort = ${bindPort}\n${serverExtra}`, /listen/);
+  const client = await spawn(
+    root,
+    "client.ts",
+    `serverAddr = "127.0.0.1"\nserverPort = ${bindPort}\n[[proxies]]\nname = "b"\ntype = "tcp"\n` +
+      `localPort = ${iperfPort}\nremotePort = ${remotePort}\n`,
+    /start proxy success/,
+  );
+  try {
+    const before = cpuSeconds(server.pid) + cpuSeconds(client.pid);
+    const gbps = await iperf(remotePort);
+    const used = cpuSeconds(server.pid) + cpuSeconds(client.pid) - before;
+    return { gbps, cpuPerGB: used / (gbps * SECONDS / 8) };
+  } finally {
+    for (const p of [client, server]) {
+      p.kill("SIGKILL");
+      await p.status;
+    }
+  }
+}
+
+if (!sshdAvailable()) throw new Error("needs root and sshd for the ssh -R yardstick");
+const iperfPort = freePort();
+const iperfServer = new Deno.Command("iperf3", {
+  args: ["-s", "-p", String(iperfPort)],
+  stdout: "null",
+  stderr: "null",
+}).spawn();
+await new Promise((r) => setTimeout(r, 500));
+await using sshd = await startSshd();
+
+async function ssh(): Promise<Row> {
+  const remotePort = freePort();
+  const child = new Deno.Command("ssh", {
+    args: [
+      ...sshd.sshOptions,
+      "-N",
+      "-c",
+      "aes256-gcm@openssh.com",
+      "-o",
+      "ExitOnForwardFailure=yes",
+      "-R",
+      `${remotePort}:127.0.0.1:${iperfPort}`,
+      "-p",
+      String(sshd.port),
+      "root@127.0.0.1",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    for (let i = 0; i < 100; i++) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port: remotePort })).close();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return { gbps: await iperf(remotePort), cpuPerGB: NaN };
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+  }
+}
+
+const rows: Array<[string, () => Promise<Row>]> = [
+  ["ssh -R aes256-gcm", ssh],
+  ["TLS, defaults", () => dfrp(HERE, "", iperfPort)],
+  ["TLS, tls.force = true", () => dfrp(HERE, "transport.tls.force = true", iperfPort)],
+];
+const older = Deno.args[0];
+if (older) rows.push([`TLS, defaults (${older})`, () => dfrp(older, "", iperfPort)]);
+
+const best = new Map<string, Row>();
+const cpu = new Map<string, string[]>();
+try {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, run] of rows) {
+      const row = await run();
+      console.log(`round ${round} ${name}: ${row.gbps.toFixed(2)} Gbit/s`);
+      if (row.gbps > (best.get(name)?.gbps ?? -1)) best.set(name, row);
+      cpu.set(name, [...cpu.get(name) ?? [], row.cpuPerGB.toFixed(2)]);
+    }
+  }
+} finally {
+  iperfServer.kill("SIGKILL");
+  await iperfServer.status;
+}
+const ssh256 = best.get("ssh -R aes256-gcm")!.gbps;
+console.log("| row | Gbit/s (best) | of ssh -R | dfrp processes CPU-s/GB (each round) |");
+for (const [name, row] of best) {
+  console.log(
+    `| ${name} | ${row.gbps.toFixed(2)} | ${(row.gbps / ssh256).toFixed(2)} | ${
+      cpu.get(name)!.join(" / ")
+    } |`,
+  );
+}
