@@ -43,6 +43,7 @@ import {
   setHeader,
 } from "./http_parser.ts";
 import { HttpReader } from "./http_reader.ts";
+import { requestTarget } from "./request_target.ts";
 import type { VhostRouter } from "./router.ts";
 
 /** Largest request or response head accepted. */
@@ -188,13 +189,18 @@ class HttpSession {
     if (req.method === "CONNECT") {
       throw new HttpError(405, "CONNECT is not supported on the HTTP vhost port");
     }
-    const { host, path, proxyForm } = targetOf(req);
+    const { host, path, loosePath, proxyForm } = requestTarget(req);
     const authHeader = proxyForm ? "proxy-authorization" : "authorization";
     const creds = decodeBasicAuth(getHeader(req.headers, authHeader));
     // Proxy-form clients that only send Authorization still route by that user (as frp).
     const routeUser = creds?.user ??
       (proxyForm ? decodeBasicAuth(getHeader(req.headers, "authorization"))?.user : "") ?? "";
-    const route = this.opts.router.find(host, path, routeUser);
+    const router = this.opts.router;
+    if (loosePath !== path && !router.sameRoute(host, path, loosePath, routeUser)) {
+      // Backends split "%2F" and "\\" differently; either reading must reach one proxy.
+      throw new HttpError(400, "the path reaches different locations depending on how it is read");
+    }
+    const route = router.find(host, path, routeUser);
     if (!route) {
       this.opts.log.info(`http request for unknown host [${host}] path [${path}]: 404`);
       await this.#answer(errorResponse(404, "", await this.opts.notFoundPage()));
@@ -289,7 +295,7 @@ class HttpSession {
     const ip = this.ends.srcAddr;
     const forwarded = getHeaderList(h, "x-forwarded-for");
     setHeader(h, "X-Forwarded-For", forwarded ? `${forwarded}, ${ip}` : ip);
-    setHeader(h, "X-Forwarded-Host", getHeader(h, "host") ?? host);
+    setHeader(h, "X-Forwarded-Host", host);
     setHeader(h, "X-Forwarded-Proto", "http");
     setHeader(h, "X-Real-IP", ip);
     if (proxyForm && (route.httpUser || route.httpPassword)) {
@@ -298,6 +304,8 @@ class HttpSession {
       if (i >= 0) h.splice(i, 1);
     }
     if (route.hostHeaderRewrite) setHeader(h, "Host", route.hostHeaderRewrite);
+    // RFC 9112 §3.2.2: the target's authority replaces whatever Host said.
+    else if (proxyForm && getHeader(h, "host") !== host) setHeader(h, "Host", host);
     for (const [name, value] of route.requestHeaders) setHeader(h, name, value);
   }
 
@@ -389,33 +397,6 @@ class HttpSession {
     waiting.delete(this);
     this.#dropWork();
     this.user.close();
-  }
-}
-
-/** Host and path to route by; proxy-form requests (`GET http://host/path`) carry both in the target. */
-function targetOf(req: RequestHead): { host: string; path: string; proxyForm: boolean } {
-  const target = req.target;
-  const proxyForm = /^https?:\/\//i.test(target);
-  if (proxyForm) {
-    let url: URL;
-    try {
-      url = new URL(target);
-    } catch {
-      throw new HttpError(400, `malformed request target "${target.slice(0, 80)}"`);
-    }
-    return { host: url.host, path: decodePath(url.pathname), proxyForm };
-  }
-  const q = target.indexOf("?");
-  const path = q >= 0 ? target.slice(0, q) : target;
-  return { host: getHeader(req.headers, "host") ?? "", path: decodePath(path), proxyForm };
-}
-
-function decodePath(path: string): string {
-  if (!path.includes("%")) return path;
-  try {
-    return decodeURIComponent(path);
-  } catch {
-    return path;
   }
 }
 
