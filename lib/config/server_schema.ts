@@ -69,6 +69,16 @@ export const serverSchema = obj({
   proxyBindAddr: str(),
   vhostHTTPPort: port(),
   vhostHTTPTimeout: int(60, { min: 0 }),
+  /** Beyond frp: seconds a user may take to send a request head on vhostHTTPPort; 0 = forever. */
+  vhostHTTPHeaderTimeout: int(60, { min: 0 }),
+  /** Beyond frp: seconds a kept-alive vhostHTTPPort connection may idle between requests. */
+  vhostHTTPIdleTimeout: int(60, { min: 0 }),
+  /** Beyond frp: seconds to the ClientHello (vhostHTTPSPort) or CONNECT head (tcpmux). */
+  vhostHandshakeTimeout: int(10, { min: 0 }),
+  /** Beyond frp: open connections per vhost port (http, https, tcpmux); 0 = no cap. */
+  vhostMaxConns: int(10000, { min: 0 }),
+  /** Beyond frp: open connections per client address on each vhost port; 0 = no cap. */
+  vhostMaxConnsPerIP: int(256, { min: 0 }),
   vhostHTTPSPort: port(),
   tcpmuxHTTPConnectPort: port(),
   tcpmuxPassthrough: bool(false),

@@ -43,6 +43,7 @@ import {
   setHeader,
 } from "./http_parser.ts";
 import { HttpReader } from "./http_reader.ts";
+import type { DeadlineSweeper } from "./deadline_sweeper.ts";
 import { requestTarget } from "./request_target.ts";
 import type { VhostRouter } from "./router.ts";
 
@@ -71,36 +72,30 @@ export interface HttpConnOptions {
   router: VhostRouter<HttpRoute>;
   /** How long a backend may take to start answering (`vhostHTTPTimeout`); 0 = forever. */
   timeoutMs: number;
+  /** How long a user may take to send a request head (`vhostHTTPHeaderTimeout`); 0 = forever. */
+  headerTimeoutMs: number;
+  /** How long a kept-alive connection may idle between requests (`vhostHTTPIdleTimeout`). */
+  idleTimeoutMs: number;
+  /** The listener's one deadline checker. */
+  sweeper: DeadlineSweeper;
   /** The body of the 404 page. */
   notFoundPage(): Promise<Uint8Array>;
   log: Logger;
 }
 
-/**
- * Sessions that have waited for a response head; each stays in until it
- * closes, so the hot path does no set operations. One interval checks all
- * their deadlines, instead of a timer per request.
- */
-const waiting = new Set<HttpSession>();
-/** How often deadlines are checked: a 504 comes at most this late. */
-const SWEEP_MS = 200;
-let sweeper: ReturnType<typeof setInterval> | undefined;
-
-function watch(session: HttpSession): void {
-  if (waiting.has(session)) return;
-  waiting.add(session);
-  if (sweeper !== undefined) return;
-  const timer = setInterval(() => {
-    const now = Date.now();
-    for (const s of waiting) s.checkDeadline(now);
-    if (waiting.size === 0) {
-      clearInterval(timer);
-      sweeper = undefined;
-    }
-  }, SWEEP_MS);
-  Deno.unrefTimer(timer);
-  sweeper = timer;
+/** What a connection's deadline, when set, is waiting for. */
+const enum Phase {
+  /** Nothing: a body or response is streaming. */
+  None,
+  /** A request head; the connection is closed when it does not come in time. */
+  Head,
+  /** The first byte of the next request on a kept-alive connection. */
+  Idle,
+  /** The backend's response head: 504 when it does not come in time. */
+  Response,
 }
+
+const REQUEST_TIMEOUT = errorResponse(408, "the request head did not arrive in time");
 
 interface Work {
   route: HttpRoute;
@@ -140,6 +135,7 @@ class HttpSession {
   #work: Work | null = null;
   #responding = false;
   #deadline = Infinity;
+  #phase = Phase.None;
   #awaitingHead = false;
   #timedOut = false;
 
@@ -149,6 +145,14 @@ class HttpSession {
     readonly ends: ConnEnds,
   ) {
     this.#reader = new HttpReader(user);
+    this.#await(Phase.Head, opts.headerTimeoutMs);
+    opts.sweeper.add(this);
+  }
+
+  /** Sets the deadline for `phase` `ms` from now (none when `ms` is 0). */
+  #await(phase: Phase, ms: number): void {
+    this.#phase = phase;
+    this.#deadline = ms > 0 ? Date.now() + ms : Infinity;
   }
 
   async run(): Promise<void> {
@@ -156,7 +160,12 @@ class HttpSession {
       this.#responding = false;
       try {
         const head = await this.#reader.readHead(MAX_HEAD);
+        this.#phase = Phase.None;
+        this.#deadline = Infinity;
         if (head === null || !(await this.#exchange(head))) return;
+        // A pipelined request may already be here; else the connection idles.
+        if (this.#reader.buffered > 0) this.#await(Phase.Head, this.opts.headerTimeoutMs);
+        else this.#await(Phase.Idle, this.opts.idleTimeoutMs);
       } catch (err) {
         await this.#failed(err);
         return;
@@ -165,7 +174,7 @@ class HttpSession {
   }
 
   async #failed(err: unknown): Promise<void> {
-    const who = `${this.ends.srcAddr}:${this.ends.srcPort}`;
+    const who = this.#who();
     if (!(err instanceof HttpError)) {
       this.opts.log.debug(`http connection from ${who} ended: ${(err as Error).message}`);
       return;
@@ -321,12 +330,11 @@ class HttpSession {
     let bodyError: unknown = null;
     // Like Go's ResponseHeaderTimeout, the clock starts once the request is sent.
     bodyDone.then(() => {
-      if (ms > 0 && this.#awaitingHead) this.#deadline = Date.now() + ms;
+      if (ms > 0 && this.#awaitingHead) this.#await(Phase.Response, ms);
     }, (err) => {
       bodyError = err;
       work.conn.close();
     });
-    if (ms > 0) watch(this);
     this.#awaitingHead = true;
     let head: Uint8Array | null = null;
     try {
@@ -335,6 +343,7 @@ class HttpSession {
       if (!this.#timedOut && !bodyError) throw err;
     } finally {
       this.#awaitingHead = false;
+      this.#phase = Phase.None;
       this.#deadline = Infinity;
     }
     if (bodyError) throw bodyError;
@@ -345,12 +354,43 @@ class HttpSession {
     return head;
   }
 
-  /** Called by the sweeper: gives up on a response head past its deadline. */
+  /**
+   * Called by the sweeper. Past the deadline: an idle connection whose next
+   * request has begun gets the head timeout from now, else it is closed; a
+   * request head that is late gets 408 and the close; a late response head
+   * ends the work connection (the user gets 504).
+   */
   checkDeadline(now: number): void {
     if (now < this.#deadline) return;
     this.#deadline = Infinity;
-    this.#timedOut = true;
-    this.#work?.conn.close();
+    switch (this.#phase) {
+      case Phase.Idle:
+        if (this.#reader.buffered > 0) {
+          const ms = this.opts.headerTimeoutMs;
+          this.#phase = Phase.Head;
+          if (ms > 0) this.#deadline = now + ms;
+          return;
+        }
+        this.opts.log.debug(`http connection from ${this.#who()} idle: closed`);
+        this.user.close();
+        return;
+      case Phase.Head: {
+        this.opts.log.debug(`http connection from ${this.#who()}: no request head in time`);
+        if (this.#reader.buffered === 0) return this.user.close();
+        // Fire and forget: a few hundred bytes fit in any socket buffer.
+        writeAll(this.user, REQUEST_TIMEOUT).catch(() => {}).finally(() => this.user.close());
+        this.#responding = true;
+        return;
+      }
+      case Phase.Response:
+        this.#timedOut = true;
+        this.#work?.conn.close();
+        return;
+    }
+  }
+
+  #who(): string {
+    return `${this.ends.srcAddr}:${this.ends.srcPort}`;
   }
 
   async #workFor(route: HttpRoute): Promise<Work> {
@@ -394,7 +434,7 @@ class HttpSession {
   }
 
   close(): void {
-    waiting.delete(this);
+    this.opts.sweeper.delete(this);
     this.#dropWork();
     this.user.close();
   }
