@@ -57,16 +57,17 @@ export class HttpVhost implements ServerFeature {
     this.#log = services.log.with("vhost http");
     this.#opts = {
       router: this.router,
-      timeoutMs: config.vhostHTTPTimeout * 1000,
-      headerTimeoutMs: config.vhostHTTPHeaderTimeout * 1000,
-      idleTimeoutMs: config.vhostHTTPIdleTimeout * 1000,
+      // A negative setting (-1) turns a limit off, which is 0 here.
+      timeoutMs: Math.max(0, config.vhostHTTPTimeout) * 1000,
+      headerTimeoutMs: Math.max(0, config.vhostHTTPHeaderTimeout) * 1000,
+      idleTimeoutMs: Math.max(0, config.vhostHTTPIdleTimeout) * 1000,
       sweeper: this.#sweeper,
       notFoundPage: () => this.#notFoundPage(),
       log: this.#log,
     };
     this.#limiter = new ConnLimiter(
-      config.vhostMaxConns,
-      config.vhostMaxConnsPerIP,
+      Math.max(0, config.vhostMaxConns),
+      Math.max(0, config.vhostMaxConnsPerIP),
       this.#log,
       "http vhost",
     );

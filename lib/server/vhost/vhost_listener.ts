@@ -63,9 +63,10 @@ export interface VhostGuard {
 export function vhostGuard(services: Pick<ServerServices, "config" | "log">): VhostGuard {
   const { config, log } = services;
   return {
-    maxConns: config.vhostMaxConns,
-    maxConnsPerIP: config.vhostMaxConnsPerIP,
-    handshakeMs: config.vhostHandshakeTimeout * 1000,
+    // A negative setting (-1) turns a limit off, which is 0 here.
+    maxConns: Math.max(0, config.vhostMaxConns),
+    maxConnsPerIP: Math.max(0, config.vhostMaxConnsPerIP),
+    handshakeMs: Math.max(0, config.vhostHandshakeTimeout) * 1000,
     log,
   };
 }
