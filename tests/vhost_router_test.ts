@@ -1,4 +1,5 @@
 import { assertEquals } from "./_assert.ts";
+import { normalizePath } from "../lib/server/vhost/request_target.ts";
 import { normalizeHost, VhostRouter } from "../lib/server/vhost/router.ts";
 
 const key = (domain: string, location = "", httpUser = "") => ({ domain, location, httpUser });
@@ -55,4 +56,29 @@ Deno.test("vhost router: routeByHTTPUser, groups take turns, conflicts refused",
   assertEquals(r.find("g.com", "/", ""), "g2");
   r.remove(key("g.com"), "g2");
   assertEquals(r.find("g.com", "/", ""), undefined);
+});
+
+Deno.test("vhost router: paths are normalised before matching locations", () => {
+  const cases: [string, string][] = [
+    ["/", "/"],
+    ["/a/b", "/a/b"],
+    ["//admin", "/admin"],
+    ["/./admin", "/admin"],
+    ["/%2e/admin", "/admin"],
+    ["/%2E%2e/admin", "/admin"],
+    ["/x/../admin", "/admin"],
+    ["/x/..", "/"],
+    ["/a/b/..", "/a/"],
+    ["/a/./", "/a/"],
+    ["/../../admin", "/admin"],
+    ["/%61dmin", "/admin"],
+    ["/%E6%96%87", "/文"],
+    ["/bad%zz/x", "/bad%zz/x"],
+    ["/a%2F..%2Fadmin", "/a%2F..%2Fadmin"],
+    ["/a%2f", "/a%2F"],
+    ["*", "*"],
+  ];
+  for (const [raw, want] of cases) assertEquals(normalizePath(raw), want, raw);
+  assertEquals(normalizePath("/a%2F..%2Fadmin", true), "/admin");
+  assertEquals(normalizePath("/a\\..\\admin", true), "/admin");
 });

@@ -68,7 +68,18 @@ export const serverSchema = obj({
   /** Defaults to bindAddr (see completeServer). */
   proxyBindAddr: str(),
   vhostHTTPPort: port(),
-  vhostHTTPTimeout: int(60, { min: 0 }),
+  /** -1 (beyond frp) = no limit; 0 means the default, as everywhere in frp's config. */
+  vhostHTTPTimeout: int(60, { min: -1 }),
+  /** Beyond frp: seconds a user may take to send a request head on vhostHTTPPort; -1 = forever. */
+  vhostHTTPHeaderTimeout: int(60, { min: -1 }),
+  /** Beyond frp: seconds a kept-alive vhostHTTPPort connection may idle between requests; -1 = forever. */
+  vhostHTTPIdleTimeout: int(60, { min: -1 }),
+  /** Beyond frp: seconds to the ClientHello (vhostHTTPSPort) or CONNECT head (tcpmux); -1 = forever. */
+  vhostHandshakeTimeout: int(10, { min: -1 }),
+  /** Beyond frp: open connections per vhost port (http, https, tcpmux); -1 = no cap. */
+  vhostMaxConns: int(10000, { min: -1 }),
+  /** Beyond frp: open connections per client address on each vhost port; -1 = no cap. */
+  vhostMaxConnsPerIP: int(256, { min: -1 }),
   vhostHTTPSPort: port(),
   tcpmuxHTTPConnectPort: port(),
   tcpmuxPassthrough: bool(false),

@@ -34,8 +34,11 @@ export interface VhostTarget {
   /** `httpUser` / `httpPassword` the proxy demands ("" = none). */
   readonly httpUser: string;
   readonly httpPassword: string;
-  /** Takes over `conn` (already replaying any bytes the listener read). */
-  serve(conn: Duplex, ends: ConnEnds): void;
+  /**
+   * Takes over `conn` (already replaying any bytes the listener read);
+   * resolves when the connection has ended.
+   */
+  serve(conn: Duplex, ends: ConnEnds): Promise<void>;
 }
 
 /** What a vhost feature offers its proxies. */
@@ -149,10 +152,13 @@ export class VhostProxy implements ServerProxy, VhostTarget {
   }
 
   /** Relays `conn` to the client through a work connection. */
-  serve(conn: Duplex, ends: ConnEnds): void {
-    if (this.#closed) return conn.close();
+  serve(conn: Duplex, ends: ConnEnds): Promise<void> {
+    if (this.#closed) {
+      conn.close();
+      return Promise.resolve();
+    }
     this.#conns.add(conn);
-    serveUserConn(this.ctx, conn, ends).finally(() => this.#conns.delete(conn));
+    return serveUserConn(this.ctx, conn, ends).finally(() => this.#conns.delete(conn));
   }
 
   /** Withdraws the routes and closes the proxy's connections. */

@@ -3,6 +3,11 @@
  * forwards chunked bodies as they are (sizes, extensions, trailers) and only
  * needs to know where the next message on a keep-alive connection starts.
  *
+ * Every line of the framing must end in CRLF (RFC 9112 §7.1): a bare LF is a
+ * framing error. Servers that accept a bare LF and servers that do not find
+ * different ends for the same body, which is how request smuggling starts, so
+ * such a body is refused instead of forwarded.
+ *
  * @example
  * ```ts
  * import { ChunkedScanner } from "./chunked.ts";
@@ -94,7 +99,7 @@ export class ChunkedScanner {
         } else if (b === 0x0d) {
           this.#state = State.SizeLf;
         } else if (b === 0x0a) {
-          this.#sizeLineEnd();
+          this.#bareLf("chunk size");
         } else {
           this.#fail("invalid character in chunk size");
         }
@@ -102,14 +107,14 @@ export class ChunkedScanner {
       }
       case State.Ext:
         if (b === 0x0d) this.#state = State.SizeLf;
-        else if (b === 0x0a) this.#sizeLineEnd();
+        else if (b === 0x0a) this.#bareLf("chunk extension");
         return;
       case State.SizeLf:
         if (b !== 0x0a) this.#fail("expected LF after chunk size");
         return this.#sizeLineEnd();
       case State.DataCr:
         if (b === 0x0d) this.#state = State.DataLf;
-        else if (b === 0x0a) this.#nextChunk();
+        else if (b === 0x0a) this.#bareLf("chunk data");
         else this.#fail("chunk data longer than its size");
         return;
       case State.DataLf:
@@ -118,12 +123,12 @@ export class ChunkedScanner {
       case State.TrailerStart:
         this.#line = 1;
         if (b === 0x0d) this.#state = State.EndLf;
-        else if (b === 0x0a) this.#state = State.Done;
+        else if (b === 0x0a) this.#bareLf("the last chunk");
         else this.#state = State.Trailer;
         return;
       case State.Trailer:
         if (b === 0x0d) this.#state = State.TrailerLf;
-        else if (b === 0x0a) this.#state = State.TrailerStart;
+        else if (b === 0x0a) this.#bareLf("a trailer");
         return;
       case State.TrailerLf:
         if (b !== 0x0a) this.#fail("expected LF after trailer");
@@ -134,6 +139,10 @@ export class ChunkedScanner {
         this.#state = State.Done;
         return;
     }
+  }
+
+  #bareLf(after: string): never {
+    this.#fail(`bare LF after ${after} (lines end in CRLF)`);
   }
 
   #sizeLineEnd(): void {

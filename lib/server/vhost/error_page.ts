@@ -20,7 +20,9 @@ const REASONS: Record<number, string> = {
   404: "Not Found",
   405: "Method Not Allowed",
   407: "Proxy Authentication Required",
+  408: "Request Timeout",
   431: "Request Header Fields Too Large",
+  501: "Not Implemented",
   502: "Bad Gateway",
   504: "Gateway Timeout",
 };

@@ -356,21 +356,46 @@ function lengthOf(headers: Header[], status: number): number | undefined {
   return Number(only);
 }
 
-function isChunked(headers: Header[], status: number): boolean {
+/**
+ * Transfer codings of the IANA registry a message may carry besides
+ * `chunked`; the vhost passes them through without decoding. ("identity" was
+ * dropped from HTTP/1.1 by RFC 7230.)
+ */
+const KNOWN_CODINGS = new Set(["gzip", "x-gzip", "deflate", "compress", "x-compress"]);
+
+/**
+ * Whether a message body is chunked. With `request`, RFC 9112's rules for a
+ * server apply: `chunked` must be the last coding and appear once (else
+ * 400, §6.3), and a coding the proxy does not know gets 501 (§6.1), since
+ * the backend behind might read it differently.
+ */
+function isChunked(headers: Header[], status: number, request = false): boolean {
   const te = getHeaderList(headers, "transfer-encoding");
   if (te === undefined) return false;
   const codings = te.split(",").map((t) => t.trim().toLowerCase()).filter((t) => t !== "");
+  const shown = te.slice(0, 40);
   // Anything but a final "chunked" leaves no way to find the end of a request.
   if (codings[codings.length - 1] !== "chunked") {
-    throw new HttpError(status, `unsupported Transfer-Encoding "${te.slice(0, 40)}"`);
+    throw new HttpError(status, `unsupported Transfer-Encoding "${shown}": chunked must be last`);
+  }
+  if (!request) return true;
+  for (let i = 0; i < codings.length - 1; i++) {
+    const coding = codings[i];
+    if (coding === "chunked") {
+      throw new HttpError(400, `Transfer-Encoding "${shown}" applies chunked more than once`);
+    }
+    if (!KNOWN_CODINGS.has(coding)) {
+      throw new HttpError(501, `unknown transfer coding "${coding.slice(0, 20)}"`);
+    }
   }
   return true;
 }
 
 /**
  * How a request's body is framed. Throws {@linkcode HttpError} 400 for a bad
- * Content-Length, a Transfer-Encoding other than chunked, or both at once
- * (a request-smuggling vector).
+ * Content-Length, a Transfer-Encoding whose last coding is not chunked, or
+ * both at once (a request-smuggling vector), and 501 for a transfer coding
+ * it does not know (e.g. `identity, chunked`).
  *
  * @example
  * ```ts
@@ -380,7 +405,7 @@ function isChunked(headers: Header[], status: number): boolean {
  * ```
  */
 export function requestFraming(head: RequestHead): Framing {
-  const chunked = isChunked(head.headers, 400);
+  const chunked = isChunked(head.headers, 400, true);
   const length = lengthOf(head.headers, 400);
   if (chunked && length !== undefined) {
     throw new HttpError(400, "both Transfer-Encoding and Content-Length are set");

@@ -23,6 +23,8 @@ import type { TransportConn } from "../../transport/transport.ts";
 import { registerServerFeature, type ServerFeature } from "../feature.ts";
 import type { ServerServices } from "../session.ts";
 import { NOT_FOUND_PAGE } from "./error_page.ts";
+import { ConnLimiter } from "./conn_limit.ts";
+import { DeadlineSweeper } from "./deadline_sweeper.ts";
 import { type HttpConnOptions, type HttpRoute, serveHttpConn } from "./http_conn.ts";
 import { VhostRouter } from "./router.ts";
 
@@ -37,6 +39,9 @@ export class HttpVhost implements ServerFeature {
   #conns = new Set<{ close(): void }>();
   #opts: HttpConnOptions;
   #log: Logger;
+  /** One deadline checker for every connection on this port. */
+  #sweeper = new DeadlineSweeper();
+  #limiter: ConnLimiter;
 
   /**
    * @param services the server's shared state
@@ -52,10 +57,20 @@ export class HttpVhost implements ServerFeature {
     this.#log = services.log.with("vhost http");
     this.#opts = {
       router: this.router,
-      timeoutMs: config.vhostHTTPTimeout * 1000,
+      // A negative setting (-1) turns a limit off, which is 0 here.
+      timeoutMs: Math.max(0, config.vhostHTTPTimeout) * 1000,
+      headerTimeoutMs: Math.max(0, config.vhostHTTPHeaderTimeout) * 1000,
+      idleTimeoutMs: Math.max(0, config.vhostHTTPIdleTimeout) * 1000,
+      sweeper: this.#sweeper,
       notFoundPage: () => this.#notFoundPage(),
       log: this.#log,
     };
+    this.#limiter = new ConnLimiter(
+      Math.max(0, config.vhostMaxConns),
+      Math.max(0, config.vhostMaxConnsPerIP),
+      this.#log,
+      "http vhost",
+    );
   }
 
   /** Binds `proxyBindAddr:vhostHTTPPort` unless HTTP shares `bindPort`. */
@@ -107,9 +122,13 @@ export class HttpVhost implements ServerFeature {
     srcPort: number,
     dstAddr: string,
   ): void {
+    if (!this.#limiter.tryAcquire(srcAddr)) return conn.close();
     this.#conns.add(conn);
     serveHttpConn(this.#opts, conn, { srcAddr, srcPort, dstAddr, dstPort: this.port })
-      .finally(() => this.#conns.delete(conn));
+      .finally(() => {
+        this.#conns.delete(conn);
+        this.#limiter.release(srcAddr);
+      });
   }
 
   async #notFoundPage(): Promise<Uint8Array> {
@@ -134,6 +153,7 @@ export class HttpVhost implements ServerFeature {
     this.#listener = undefined;
     for (const conn of this.#conns) conn.close();
     this.#conns.clear();
+    this.#sweeper.close();
   }
 }
 

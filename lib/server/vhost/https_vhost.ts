@@ -27,18 +27,15 @@ import type { VhostFeature, VhostTarget } from "../proxy/vhost_proxy.ts";
 import type { ServerServices } from "../session.ts";
 import { VhostRouter } from "./router.ts";
 import { readClientHello } from "./sni.ts";
-import { describeSrc, endsFromRemote, VhostListener } from "./vhost_listener.ts";
-
-/** How long a new connection may take to send its whole ClientHello. */
-export const CLIENT_HELLO_TIMEOUT_MS = 10_000;
+import { describeSrc, endsFromRemote, vhostGuard, VhostListener } from "./vhost_listener.ts";
 
 const TLS_HANDSHAKE_RECORD = 0x16;
 
 class HttpsVhost implements ServerFeature, VhostFeature {
   readonly router = new VhostRouter<VhostTarget>();
   #listener?: VhostListener;
-  /** Connections taken from `bindPort` whose ClientHello is still awaited. */
-  #sniffing = new Set<TransportConn>();
+  /** Connections taken from `bindPort` (when the port is shared). */
+  #shared?: VhostListener;
 
   constructor(readonly services: ServerServices, readonly port: number) {}
 
@@ -48,6 +45,7 @@ class HttpsVhost implements ServerFeature, VhostFeature {
       config.proxyBindAddr,
       this.port,
       "vhostHTTPSPort",
+      vhostGuard(this.services),
       (conn, ends) => this.#route(conn, ends),
     );
     this.services.log.info(`https vhost listen on ${config.proxyBindAddr}:${this.port}`);
@@ -57,18 +55,22 @@ class HttpsVhost implements ServerFeature, VhostFeature {
   takeConnection(conn: TransportConn, head: Uint8Array): boolean {
     if (this.#listener || head[0] !== TLS_HANDSHAKE_RECORD) return false;
     const ends = endsFromRemote(conn.remoteAddr, this.services.config.bindAddr, this.port);
-    this.#sniffing.add(conn);
-    this.#route(conn, ends)
-      .catch(() => conn.close())
-      .finally(() => this.#sniffing.delete(conn));
+    this.#shared ??= VhostListener.detached(
+      "vhostHTTPSPort",
+      vhostGuard(this.services),
+      (conn, ends) => this.#route(conn, ends),
+    );
+    this.#shared.adopt(conn, ends);
     return true;
   }
 
-  async #route(conn: TransportConn, ends: ConnEnds): Promise<void> {
+  /** Routes by SNI; resolves to the routed connection's end. */
+  async #route(conn: TransportConn, ends: ConnEnds): Promise<Promise<void> | void> {
     const log = this.services.log;
     let hello;
     try {
-      hello = await readClientHello(conn, CLIENT_HELLO_TIMEOUT_MS);
+      // The listener closes `conn` past vhostHandshakeTimeout.
+      hello = await readClientHello(conn, 0);
     } catch (err) {
       log.info(
         `https vhost: connection from ${describeSrc(ends)} closed: ${(err as Error).message}`,
@@ -87,13 +89,12 @@ class HttpsVhost implements ServerFeature, VhostFeature {
       conn.close();
       return;
     }
-    target.serve(new PrefixedConn(conn, hello.head), ends);
+    return target.serve(new PrefixedConn(conn, hello.head), ends);
   }
 
   close(): void {
     this.#listener?.close();
-    for (const conn of this.#sniffing) conn.close();
-    this.#sniffing.clear();
+    this.#shared?.close();
   }
 }
 

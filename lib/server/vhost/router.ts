@@ -121,14 +121,27 @@ export class VhostRouter<T> {
    * nothing matches.
    */
   find(host: string, path: string, httpUser: string): T | undefined {
+    const route = this.#route(host, path, httpUser);
+    if (!route) return undefined;
+    const member = route.members[route.next % route.members.length];
+    route.next = (route.next + 1) % route.members.length;
+    return member.value;
+  }
+
+  /**
+   * Whether two paths of one request reach the same route (without taking
+   * a turn in a group): for paths a backend may read two ways.
+   */
+  sameRoute(host: string, pathA: string, pathB: string, httpUser: string): boolean {
+    return this.#route(host, pathA, httpUser) === this.#route(host, pathB, httpUser);
+  }
+
+  #route(host: string, path: string, httpUser: string): Route<T> | undefined {
     for (const domain of candidates(normalizeHost(host))) {
       const routes = this.#domains.get(domain);
       if (!routes) continue;
       const route = pick(routes, path || "/", httpUser);
-      if (!route) continue;
-      const member = route.members[route.next % route.members.length];
-      route.next = (route.next + 1) % route.members.length;
-      return member.value;
+      if (route) return route;
     }
     return undefined;
   }

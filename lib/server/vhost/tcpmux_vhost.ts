@@ -30,10 +30,7 @@ import type { ServerServices } from "../session.ts";
 import { BadRequestError, readRequestHead } from "./connect_request.ts";
 import { credentialsMatch, parseBasicAuth } from "./proxy_auth.ts";
 import { normalizeHost, VhostRouter } from "./router.ts";
-import { describeSrc, VhostListener } from "./vhost_listener.ts";
-
-/** How long a new connection may take to send its CONNECT request. */
-export const CONNECT_TIMEOUT_MS = 10_000;
+import { describeSrc, vhostGuard, VhostListener } from "./vhost_listener.ts";
 
 const encoder = new TextEncoder();
 const ESTABLISHED = encoder.encode("HTTP/1.1 200 Connection established\r\n\r\n");
@@ -66,12 +63,14 @@ class TcpmuxVhost implements ServerFeature, VhostFeature {
       config.proxyBindAddr,
       this.port,
       "tcpmuxHTTPConnectPort",
+      vhostGuard(this.services),
       (conn, ends) => this.#route(conn, ends),
     );
     this.services.log.info(`tcpmux httpconnect listen on ${config.proxyBindAddr}:${this.port}`);
   }
 
-  async #route(conn: TransportConn, ends: ConnEnds): Promise<void> {
+  /** Reads the CONNECT head and routes; resolves to the routed connection's end. */
+  async #route(conn: TransportConn, ends: ConnEnds): Promise<Promise<void> | void> {
     const log = this.services.log;
     const refuse = async (reply: Uint8Array, why: string) => {
       log.info(`tcpmux: ${why} from ${describeSrc(ends)}, connection closed`);
@@ -80,7 +79,8 @@ class TcpmuxVhost implements ServerFeature, VhostFeature {
     };
     let req;
     try {
-      req = await readRequestHead(conn, CONNECT_TIMEOUT_MS);
+      // The listener closes `conn` past vhostHandshakeTimeout.
+      req = await readRequestHead(conn, 0);
     } catch (err) {
       if (err instanceof BadRequestError) return refuse(BAD_REQUEST, `bad request: ${err.message}`);
       log.info(`tcpmux: connection from ${describeSrc(ends)} closed: ${(err as Error).message}`);
@@ -115,7 +115,7 @@ class TcpmuxVhost implements ServerFeature, VhostFeature {
       }
       rest = req.bytes.subarray(req.bodyStart);
     }
-    target.serve(rest.length > 0 ? new PrefixedConn(conn, rest) : conn, ends);
+    return target.serve(rest.length > 0 ? new PrefixedConn(conn, rest) : conn, ends);
   }
 
   close(): void {

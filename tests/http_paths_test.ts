@@ -1,0 +1,242 @@
+// The HTTP vhost reads requests strictly: `locations` match on the
+// normalised path (so `//admin` cannot dodge a guarded `/admin`), one Host
+// header only, proxy-form targets route by their URL, and chunked framing
+// and Transfer-Encoding follow RFC 9112. Real dfrps/dfrpc processes, curl
+// and raw sockets as the user.
+
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import { freePort, startClient, startServer } from "./_harness.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/**
+ * A raw TCP backend: answers each request with its request line and headers
+ * as the body, then closes. Raw, so the test sees the request line exactly as
+ * forwarded (an HTTP library would resolve `//admin` first).
+ */
+function echoHeadBackend() {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    for await (const conn of listener) {
+      (async () => {
+        const buf = new Uint8Array(16384);
+        let head = "";
+        while (!head.includes("\r\n\r\n")) {
+          const n = await conn.read(buf);
+          if (n === null) break;
+          head += dec.decode(buf.subarray(0, n));
+        }
+        const body = head.slice(0, head.indexOf("\r\n\r\n") + 2);
+        await conn.write(enc.encode(
+          `HTTP/1.1 200 OK\r\nContent-Length: ${enc.encode(body).length}\r\n` +
+            `Connection: close\r\n\r\n${body}`,
+        ));
+        conn.close();
+      })().catch(() => {});
+    }
+  })().catch(() => {});
+  return {
+    port: listener.addr.port,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await serving;
+    },
+  };
+}
+
+/** Sends `text` on a new connection and reads until the server closes. */
+async function raw(port: number, text: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(enc.encode(text));
+    let out = "";
+    const buf = new Uint8Array(16384);
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) return out;
+      out += dec.decode(buf.subarray(0, n));
+    }
+  } finally {
+    conn.close();
+  }
+}
+
+async function curl(...args: string[]): Promise<{ status: number; body: string }> {
+  const out = await new Deno.Command("curl", {
+    args: ["-s", "-S", "--max-time", "30", "-w", "\n%{http_code}", ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = dec.decode(out.stdout);
+  const nl = text.lastIndexOf("\n");
+  return { status: Number(text.slice(nl + 1)), body: text.slice(0, nl) };
+}
+
+async function setup(be: { port: number }) {
+  const vhostPort = freePort();
+  const server = await startServer(`vhostHTTPPort = ${vhostPort}`);
+  const client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+
+[[proxies]]
+name = "admin"
+type = "http"
+localPort = ${be.port}
+customDomains = ["d.example.com"]
+locations = ["/admin"]
+httpUser = "boss"
+httpPassword = "s3cret"
+requestHeaders.set.x-tag = "admin"
+
+[[proxies]]
+name = "site"
+type = "http"
+localPort = ${be.port}
+customDomains = ["d.example.com"]
+locations = ["/"]
+requestHeaders.set.x-tag = "site"
+
+[[proxies]]
+name = "a"
+type = "http"
+localPort = ${be.port}
+customDomains = ["a.example"]
+requestHeaders.set.x-tag = "a"
+
+[[proxies]]
+name = "b"
+type = "http"
+localPort = ${be.port}
+customDomains = ["b.example"]
+requestHeaders.set.x-tag = "b"
+`);
+  for (const name of ["admin", "site", "a", "b"]) {
+    await client.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
+  }
+  return { server, client, vhostPort };
+}
+
+Deno.test("http paths: locations match the normalised path; the request line passes unchanged", async () => {
+  await using be = echoHeadBackend();
+  const { server, client, vhostPort } = await setup(be);
+  await using _s = server;
+  await using _c = client;
+  const get = (path: string, ...extra: string[]) =>
+    curl(
+      "--path-as-is",
+      "-H",
+      "Host: d.example.com",
+      ...extra,
+      `http://127.0.0.1:${vhostPort}${path}`,
+    );
+
+  // The unguarded proxy still serves its own paths.
+  const home = await get("/index.html");
+  assertEquals(home.status, 200);
+  assertMatch(home.body, /x-tag: site/i);
+
+  // Every spelling of /admin reaches the guarded proxy and asks for credentials.
+  for (
+    const path of [
+      "/admin",
+      "//admin",
+      "/./admin",
+      "/%2e/admin",
+      "/%2E%2E/admin",
+      "/x/../admin",
+      "/x/%2e%2e/admin/",
+      "///admin/./page",
+      "/%61dmin",
+      "/public/..//admin?q=1",
+    ]
+  ) {
+    const r = await get(path);
+    assertEquals(r.status, 401, `${path} must need credentials, got ${r.status}: ${r.body}`);
+  }
+
+  // With credentials the guarded proxy answers, and the backend gets the path as sent.
+  const withCreds = await get("//x/../admin", "-u", "boss:s3cret");
+  assertEquals(withCreds.status, 200);
+  assertMatch(withCreds.body, /^GET \/\/x\/\.\.\/admin HTTP\/1\.1\r\n/);
+  assertMatch(withCreds.body, /x-tag: admin/i);
+
+  // An encoded slash that backends split two ways, across two locations: refused.
+  assertEquals((await get("/x%2F..%2Fadmin")).status, 400);
+  assertEquals((await get("/x\\..\\admin")).status, 400);
+  // One that reaches the same proxy either way passes as sent.
+  const encoded = await get("/files/a%2Fb");
+  assertEquals(encoded.status, 200);
+  assertMatch(encoded.body, /^GET \/files\/a%2Fb HTTP\/1\.1\r\n/);
+});
+
+Deno.test("http paths: Host header rules and proxy-form requests", async () => {
+  await using be = echoHeadBackend();
+  const { server, client, vhostPort } = await setup(be);
+  await using _s = server;
+  await using _c = client;
+
+  const noHost = await raw(vhostPort, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+  assertMatch(noHost, /^HTTP\/1\.1 400 /);
+  const twoHosts = await raw(
+    vhostPort,
+    "GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n",
+  );
+  assertMatch(twoHosts, /^HTTP\/1\.1 400 /);
+  assertMatch(twoHosts, /more than one Host/);
+
+  // Proxy form: the URL's authority routes, and the backend sees it as Host.
+  const proxyForm = await raw(
+    vhostPort,
+    "GET http://a.example/x HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n",
+  );
+  assertMatch(proxyForm, /^HTTP\/1\.1 200 /);
+  assertMatch(proxyForm, /x-tag: a\r\n/i);
+  assertMatch(proxyForm, /\r\nHost: a\.example\r\n/);
+  assert(!proxyForm.includes("b.example\r\n"), proxyForm);
+  // The same with curl as an HTTP proxy.
+  const viaCurl = await curl("-x", `http://127.0.0.1:${vhostPort}`, "http://b.example/y");
+  assertEquals(viaCurl.status, 200);
+  assertMatch(viaCurl.body, /\r\nHost: b\.example\r\n/);
+  assertMatch(viaCurl.body, /x-tag: b\r\n/i);
+});
+
+Deno.test("http paths: chunked framing and Transfer-Encoding follow RFC 9112", async () => {
+  await using be = echoHeadBackend();
+  const { server, client, vhostPort } = await setup(be);
+  await using _s = server;
+  await using _c = client;
+  const post = (te: string, body: string) =>
+    raw(
+      vhostPort,
+      `POST /up HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: ${te}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+
+  // Well-formed chunked passes.
+  assertMatch(await post("chunked", "3\r\nabc\r\n0\r\n\r\n"), /^HTTP\/1\.1 200 /);
+  // Bare LF anywhere in the framing is refused, not forwarded.
+  for (
+    const body of [
+      "3\nabc\r\n0\r\n\r\n",
+      "3\r\nabc\n0\r\n\r\n",
+      "3\r\nabc\r\n0\n\r\n",
+      "3\r\nabc\r\n0\r\n\n",
+      "3;ext=1\nabc\r\n0\r\n\r\n",
+      "3\r\nabc\r\n0\r\nX-Trailer: 1\n\r\n",
+    ]
+  ) {
+    const r = await post("chunked", body);
+    assertMatch(r, /^HTTP\/1\.1 400 /, JSON.stringify(body));
+    assertMatch(r, /bare LF/);
+  }
+  // Unknown codings before chunked: 501; chunked not last or twice: 400.
+  const identity = await post("identity, chunked", "3\r\nabc\r\n0\r\n\r\n");
+  assertMatch(identity, /^HTTP\/1\.1 501 /);
+  assertMatch(await post("foo, chunked", "0\r\n\r\n"), /^HTTP\/1\.1 501 /);
+  assertMatch(await post("chunked, identity", "0\r\n\r\n"), /^HTTP\/1\.1 400 /);
+  assertMatch(await post("chunked, chunked", "0\r\n\r\n"), /^HTTP\/1\.1 400 /);
+  // A registered coding in front of chunked still passes through.
+  assertMatch(await post("gzip, chunked", "3\r\nabc\r\n0\r\n\r\n"), /^HTTP\/1\.1 200 /);
+});
