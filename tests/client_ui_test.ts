@@ -1,6 +1,6 @@
 import { type Browser, chromium, type Page } from "playwright-core";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { ADMIN_PASSWORD, ADMIN_USER, startAdminClient, tcpProxy } from "./_client_admin.ts";
+import { ADMIN_PASSWORD, ADMIN_USER, answer, startAdminClient, tcpProxy } from "./_client_admin.ts";
 import { echoServer, eventually, freePort, roundTrip, startServer } from "./_harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -158,4 +158,51 @@ Deno.test({
       await browser.close();
     }
   },
+});
+
+Deno.test("client UI: the page needs auth; /api/config/validate checks without saving", async () => {
+  await using server = await startServer("");
+  const storePath = `${await Deno.makeTempDir({ prefix: "dfrp-ui-validate-" })}/store.json`;
+  await using client = await startAdminClient(
+    server.port,
+    tcpProxy("file", 1, 0),
+    `store.path = "${storePath}"`,
+  );
+  const page = await answer(client.api("/", { auth: false }));
+  assertEquals(page.status, 401);
+  const ok = await answer(client.api("/"));
+  assertEquals(ok.status, 200);
+  assertMatch(ok.text, /<title>dfrpc admin<\/title>/);
+  const redirect = await client.api("/static/", { redirect: "manual" });
+  await redirect.body?.cancel();
+  assertEquals([redirect.status, redirect.headers.get("location")], [302, "/"]);
+
+  const original = await Deno.readTextFile(client.configPath);
+  const validate = (body: string, headers: Record<string, string> = {}) =>
+    answer(client.api("/api/config/validate", { method: "POST", body, headers }));
+  const bad = await validate(original.replace("localPort = 1", `localPort = "x"`));
+  assertEquals(bad.status, 400);
+  assertMatch(bad.text, /frpc\.toml:\d+: proxies\[0\]\.localPort: expected integer/);
+  const good = await validate(original + tcpProxy("more", 2, 0));
+  assertEquals(good.status, 200, good.text);
+  assertEquals(JSON.parse(good.text).warnings, []);
+  assertEquals(await Deno.readTextFile(client.configPath), original, "validate never writes");
+
+  // A name the store already holds would make the reload fail: said before saving.
+  const store = await answer(client.api("/api/store/proxies", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "s1", type: "tcp", tcp: { localPort: 3 } }),
+  }));
+  assertEquals(store.status, 200, store.text);
+  const clash = await validate(original + tcpProxy("s1", 2, 0));
+  assertEquals(clash.status, 400);
+  assertMatch(clash.text, /\[s1\] is also in the store/);
+  // A form on another page cannot send it: a text/plain POST needs X-Requested-With.
+  const forged = await answer(fetch(`http://127.0.0.1:${client.adminPort}/api/config/validate`, {
+    method: "POST",
+    body: original,
+    headers: { authorization: `Basic ${btoa(`${ADMIN_USER}:${ADMIN_PASSWORD}`)}` },
+  }));
+  assertEquals(forged.status, 403);
 });
