@@ -84,7 +84,8 @@ export const PAGE_CSS = `
  * (text children become text nodes), `bytes(n)`, `statusDot(text, cls)`,
  * `table(headers, rows)` and `api(path, init)`, a `fetch` that sends
  * `X-Requested-With` (the admin APIs refuse state changes without it, see
- * `request_guard.ts`) and returns the JSON or text answer, or throws an
+ * `request_guard.ts`) and returns the answer (parsed when its type is JSON,
+ * text otherwise), or throws an
  * Error whose message is the server's reason.
  *
  * @example
@@ -128,8 +129,9 @@ async function api(path, init) {
   const headers = { "X-Requested-With": "dfrp-page", ...(init && init.headers) };
   const res = await fetch(path, { credentials: "same-origin", ...init, headers });
   const text = await res.text();
-  let body = text;
-  try { body = text ? JSON.parse(text) : null; } catch { /* a text answer */ }
+  // Only a JSON answer is parsed: a config file written in JSON stays text.
+  const json = /json/.test(res.headers.get("content-type") || "");
+  const body = json && text ? JSON.parse(text) : text;
   if (!res.ok) {
     const msg = body && typeof body === "object" ? body.msg : text.trim();
     throw new Error(msg || res.status + " " + res.statusText);

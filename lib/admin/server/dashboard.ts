@@ -90,7 +90,8 @@ async function disconnect(id, button) {
 function select(name) {
   selected = name;
   history.replaceState(null, "", name ? "#proxy=" + encodeURIComponent(name) : location.pathname);
-  refresh();
+  if (busy) again = true; // show it as soon as the poll under way ends
+  else refresh();
 }
 
 function renderInfo(info) {
@@ -217,7 +218,7 @@ function renderDetail(p, clients, days) {
   ));
 }
 
-let busy = false;
+let busy = false, again = false;
 async function refresh() {
   if (busy) return;
   busy = true;
@@ -240,6 +241,7 @@ async function refresh() {
     live.classList.add("error");
   } finally {
     busy = false;
+    if (again) { again = false; refresh(); }
   }
 }
 refresh();

@@ -16,7 +16,15 @@
  * @module
  */
 
-/** What a secret's value is replaced with. */
+/**
+ * What a secret's value is replaced with.
+ *
+ * @example
+ * ```ts
+ * import { REDACTED, redactSecrets } from "./redact.ts";
+ * redactSecrets({ token: "t" }).token === REDACTED; // true
+ * ```
+ */
 export const REDACTED = "******";
 
 // Key names that hold secrets: frp's secretKey, sk, groupKey, httpPassword, token...
