@@ -1,6 +1,8 @@
 /**
  * The client's admin API as a Hono app (frpc's routes): `/healthz` without
- * auth; `/api/status`, `/api/reload`, `/api/stop`, `/api/config` and
+ * auth; the web UI at `/` (`./ui.ts`; frpc's `/static/` redirects there),
+ * `/api/status`, `/api/reload`, `/api/stop`, `/api/config`,
+ * `/api/config/validate` (dfrp's: checks a config text without saving it) and
  * `/api/store/proxies[/:name]` behind basic auth when `webServer.user` or
  * `webServer.password` is set (wrong passwords counted per address, see
  * `../limited_basic_auth.ts`), and behind `../request_guard.ts`, which keeps
@@ -29,6 +31,7 @@ import { proxyDefinitionSchema, toDefinition } from "./proxy_definition.ts";
 import { log } from "../../log.ts";
 import { limitedBasicAuth } from "../limited_basic_auth.ts";
 import { requestGuard } from "../request_guard.ts";
+import { CLIENT_UI_HTML } from "./ui.ts";
 
 /** Basic auth credentials (both empty means no auth, as in frp) and the guard's keys. */
 export interface AdminAuth {
@@ -95,16 +98,24 @@ export function clientAdminApp(manager: ConfigManager, auth: AdminAuth): Hono {
     }),
   );
 
-  const api = new Hono();
-  if (auth.user !== "" || auth.password !== "") {
-    api.use(limitedBasicAuth({
+  // One instance for the page and the API, so failures count together.
+  const login = auth.user !== "" || auth.password !== ""
+    ? limitedBasicAuth({
       user: auth.user,
       password: auth.password,
       realm: "dfrpc",
       maxFailures: auth.maxFailedLogins ?? 5,
       log: log.with("admin API"),
-    }));
-  }
+    })
+    : undefined;
+  if (login) app.use("/", login);
+  app.get("/", (c) => c.html(CLIENT_UI_HTML));
+  // frpc serves its UI under /static/; old bookmarks land on the page.
+  app.get("/static", (c) => c.redirect("/"));
+  app.get("/static/*", (c) => c.redirect("/"));
+
+  const api = new Hono();
+  if (login) api.use(login);
   api.use("/store/*", async (_c, next) => {
     if (!manager.sources.store) throw new AdminError(404, "the store is disabled (set store.path)");
     await next();
@@ -119,6 +130,7 @@ export function clientAdminApp(manager: ConfigManager, auth: AdminAuth): Hono {
     return c.body(null, 200);
   });
   api.get("/config", async (c) => c.text(await manager.readConfig()));
+  api.post("/config/validate", async (c) => c.json(manager.validateConfig(await c.req.text())));
   api.put("/config", async (c) => {
     await manager.writeConfig(await c.req.text());
     return c.body(null, 200);

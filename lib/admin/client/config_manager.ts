@@ -160,18 +160,40 @@ export class ConfigManager {
   writeConfig(text: string) {
     return this.#serial(async () => {
       const path = this.#path();
-      if (text.trim() === "") throw new AdminError(400, "body can't be empty");
-      try {
-        parseClientConfig(text, path, dirName(path), this.#includesRoot);
-      } catch (err) {
-        if (err instanceof ConfigError) throw new AdminError(400, redactEnv(err.errors));
-        throw err;
-      }
+      this.#check(path, text);
       const tmp = `${path}.tmp-${Deno.pid}`;
       await Deno.writeTextFile(tmp, text);
       await Deno.rename(tmp, path);
       log.info(`${path} rewritten through the admin API`);
     });
+  }
+
+  /**
+   * Checks a config text as {@linkcode writeConfig} and a reload would,
+   * without writing it: 400 with every error (a file proxy also in the store
+   * is one); otherwise the warnings (keys not supported yet...).
+   */
+  validateConfig(text: string): { warnings: string[] } {
+    const path = this.#path();
+    const { config, warnings } = this.#check(path, text);
+    const clash = config.proxies.filter((p) => this.sources.store?.has(p.name));
+    if (clash.length > 0) {
+      throw new AdminError(
+        400,
+        clash.map((p) => `proxy [${p.name}] is also in the store: rename or remove one`).join("\n"),
+      );
+    }
+    return { warnings: redactEnv(warnings).split("\n").filter((w) => w !== "") };
+  }
+
+  #check(path: string, text: string) {
+    if (text.trim() === "") throw new AdminError(400, "body can't be empty");
+    try {
+      return parseClientConfig(text, path, dirName(path), this.#includesRoot);
+    } catch (err) {
+      if (err instanceof ConfigError) throw new AdminError(400, redactEnv(err.errors));
+      throw err;
+    }
   }
 
   /** Every proxy's status, grouped by type and sorted by name (frp's shape). */

@@ -2,7 +2,12 @@
  * The dashboard page served at `/`: plain HTML, CSS and JS in one string (no
  * build step, and `deno compile` keeps it). It polls the JSON API every
  * second and builds the tables with `textContent` only, so names sent by
- * clients can never inject markup.
+ * clients can never inject markup. It shows totals, live sparklines of
+ * connections and traffic per second (sampled by the page while it is open),
+ * the clients, the proxies by type, and, for the proxy picked by its name
+ * (`#proxy=NAME` in the URL), a detail view: facts, its traffic of the last 7
+ * days as a bar chart (`charts.ts`), its client and its config (the API
+ * replaces secrets, see `redact.ts`).
  *
  * @example
  * ```ts
@@ -13,6 +18,22 @@
  * @module
  */
 
+import { PAGE_CSS, PAGE_JS } from "../page_kit.ts";
+import { CHARTS_CSS, CHARTS_JS } from "./charts.ts";
+
+// Only what the dashboard adds to the shared look.
+const DASHBOARD_CSS = `
+  #sparks .card { display: flex; flex-direction: column; gap: 4px; }
+  #sparks .v { font-size: 18px; font-weight: 600; }
+  .detail-grid { display: grid; grid-template-columns: minmax(260px, 1fr) 2fr; gap: 8px;
+                 border-bottom: 1px solid var(--line); }
+  table.facts th, table.conf th { width: 1%; background: none; }
+  section h3 { margin: 0; padding: 10px 14px 4px; font-size: 13px; color: var(--muted); }
+  .sw-in { background: var(--accent); }
+  .sw-out { background: #9bb9ec; }
+  svg.chart { max-width: 100%; height: auto; }
+`;
+
 /** See the module doc. */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -21,43 +42,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>dfrps dashboard</title>
 <style>
-  :root { --bg: #f5f6f8; --card: #fff; --ink: #1d2330; --muted: #6b7385; --line: #e3e6ec;
-          --ok: #1f9d55; --off: #a0a7b4; --accent: #2f6fde; --danger: #c0392b; }
-  * { box-sizing: border-box; }
-  body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif;
-         background: var(--bg); color: var(--ink); }
-  header { display: flex; align-items: baseline; gap: 12px; padding: 14px 24px;
-           background: #1d2330; color: #fff; }
-  header h1 { margin: 0; font-size: 18px; font-weight: 600; }
-  header .sub { color: #b8bfcc; font-size: 13px; }
-  header .live { margin-left: auto; font-size: 12px; color: #b8bfcc; }
-  main { padding: 20px 24px; max-width: 1200px; }
-  .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 12px;
-           margin-bottom: 20px; }
-  .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; }
-  .card .k { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
-  .card .v { font-size: 22px; font-weight: 600; margin-top: 2px; }
-  section { background: var(--card); border: 1px solid var(--line); border-radius: 8px;
-            margin-bottom: 20px; overflow: hidden; }
-  section h2 { margin: 0; padding: 10px 14px; font-size: 15px; border-bottom: 1px solid var(--line); }
-  section h2 .count { color: var(--muted); font-weight: 400; }
-  table { width: 100%; border-collapse: collapse; }
-  th, td { text-align: left; padding: 7px 14px; border-bottom: 1px solid var(--line); white-space: nowrap; }
-  th { font-size: 12px; color: var(--muted); font-weight: 500; background: #fafbfc; }
-  tr:last-child td { border-bottom: 0; }
-  td.num { text-align: right; font-variant-numeric: tabular-nums; }
-  th.num { text-align: right; }
-  .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; }
-  .status { display: inline-flex; align-items: center; gap: 6px; }
-  .dot { width: 8px; height: 8px; border-radius: 50%; background: var(--off); }
-  .online .dot { background: var(--ok); }
-  .empty { padding: 12px 14px; color: var(--muted); }
-  button { font: inherit; font-size: 12px; padding: 3px 10px; border-radius: 5px; cursor: pointer;
-           border: 1px solid var(--danger); color: var(--danger); background: #fff; }
-  button:hover { background: var(--danger); color: #fff; }
-  button:disabled { border-color: var(--line); color: var(--off); background: #fff; cursor: default; }
-  .error { color: var(--danger); }
-</style>
+${PAGE_CSS}${CHARTS_CSS}${DASHBOARD_CSS}</style>
 </head>
 <body>
 <header>
@@ -66,6 +51,11 @@ export const DASHBOARD_HTML = `<!doctype html>
 </header>
 <main>
   <div class="cards" id="cards"></div>
+  <div class="cards" id="sparks">
+    <div class="card"><div class="k">Connections, last 2 min</div><div id="spark-conns"></div></div>
+    <div class="card"><div class="k">Traffic per second, last 2 min</div><div id="spark-traffic"></div></div>
+  </div>
+  <div id="detail"></div>
   <section>
     <h2>Clients <span class="count" id="client-count"></span></h2>
     <div id="clients"></div>
@@ -73,48 +63,18 @@ export const DASHBOARD_HTML = `<!doctype html>
   <div id="proxies"></div>
 </main>
 <script>
-"use strict";
+${PAGE_JS}${CHARTS_JS}
 const TYPES = ["tcp", "udp", "http", "https", "tcpmux", "stcp", "sudp", "xtcp"];
-
-function el(tag, attrs, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === "class") node.className = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) node.append(c instanceof Node ? c : String(c ?? ""));
-  return node;
-}
-
-function bytes(n) {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return (i === 0 ? n : n.toFixed(1)) + " " + units[i];
-}
+const SAMPLES = 120;
+const samples = { conns: [], rate: [], last: null };
+let selected = decodeURIComponent((location.hash.match(/^#proxy=(.+)$/) || [])[1] || "");
 
 function when(unix) {
   return unix ? new Date(unix * 1000).toLocaleString() : "";
 }
 
 function status(online) {
-  return el("span", { class: "status " + (online ? "online" : "offline") },
-    el("span", { class: "dot" }), online ? "online" : "offline");
-}
-
-function table(headers, rows) {
-  const head = el("tr", {}, ...headers.map(([label, cls]) => el("th", cls ? { class: cls } : {}, label)));
-  return el("table", {}, el("thead", {}, head), el("tbody", {}, ...rows));
-}
-
-async function api(path, init) {
-  // X-Requested-With: the admin API refuses state changes without it (no form can send it).
-  const headers = { "X-Requested-With": "dfrp-dashboard", ...(init && init.headers) };
-  const res = await fetch(path, { credentials: "same-origin", ...init, headers });
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(body.msg || res.status + " " + res.statusText);
-  return body;
+  return statusDot(online ? "online" : "offline", online ? "online" : "offline");
 }
 
 async function disconnect(id, button) {
@@ -125,6 +85,13 @@ async function disconnect(id, button) {
     alert("disconnect failed: " + err.message);
   }
   refresh();
+}
+
+function select(name) {
+  selected = name;
+  history.replaceState(null, "", name ? "#proxy=" + encodeURIComponent(name) : location.pathname);
+  if (busy) again = true; // show it as soon as the poll under way ends
+  else refresh();
 }
 
 function renderInfo(info) {
@@ -141,11 +108,32 @@ function renderInfo(info) {
     el("div", { class: "card" }, el("div", { class: "k" }, k), el("div", { class: "v", "data-card": k }, v))));
 }
 
+function renderSparks(info) {
+  // Traffic per second from the growth of today's totals (a new day or cleared proxies make them drop).
+  const now = Date.now(), total = info.totalTrafficIn + info.totalTrafficOut;
+  if (samples.last) {
+    const secs = Math.max(0.001, (now - samples.last.at) / 1000);
+    samples.rate.push(Math.max(0, (total - samples.last.total) / secs));
+  }
+  samples.last = { at: now, total };
+  samples.conns.push(info.curConns);
+  for (const list of [samples.conns, samples.rate]) if (list.length > SAMPLES) list.shift();
+  const rate = samples.rate.length ? samples.rate[samples.rate.length - 1] : 0;
+  document.getElementById("spark-conns").replaceChildren(
+    el("div", { class: "v" }, info.curConns), sparkline(samples.conns, "conns"));
+  document.getElementById("spark-traffic").replaceChildren(
+    el("div", { class: "v" }, bytes(Math.round(rate)) + "/s"), sparkline(samples.rate.map(Math.round), "traffic"));
+}
+
 function renderClients(clients) {
   document.getElementById("client-count").textContent = "(" + clients.filter((c) => c.online).length +
     " online, " + clients.length + " known)";
   const box = document.getElementById("clients");
   if (!clients.length) return box.replaceChildren(el("div", { class: "empty" }, "No client has logged in yet."));
+  box.replaceChildren(clientTable(clients, true));
+}
+
+function clientTable(clients, withButton) {
   const rows = clients.map((c) => el("tr", { "data-client": c.runID },
     el("td", {}, status(c.online)),
     el("td", { class: "mono" }, c.runID),
@@ -156,12 +144,12 @@ function renderClients(clients) {
     el("td", {}, [c.os, c.arch].filter(Boolean).join("/")),
     el("td", {}, when(c.online ? c.lastConnectedAt : c.disconnectedAt)),
     el("td", {}, c.proxies.join(", ")),
-    el("td", {}, c.online
+    withButton ? el("td", {}, c.online
       ? el("button", { onclick: (e) => disconnect(c.runID, e.target) }, "disconnect")
-      : ""),
+      : "") : "",
   ));
-  box.replaceChildren(table([["Status"], ["Run id"], ["User"], ["Hostname"], ["Address"], ["Version"],
-    ["OS"], ["Since"], ["Proxies"], [""]], rows));
+  return table([["Status"], ["Run id"], ["User"], ["Hostname"], ["Address"], ["Version"],
+    ["OS"], ["Since"], ["Proxies"], ...(withButton ? [[""]] : [])], rows);
 }
 
 function target(p) {
@@ -178,7 +166,7 @@ function renderProxies(byType) {
     const list = byType[type] || [];
     if (!list.length) continue;
     const rows = list.map((p) => el("tr", { "data-proxy": p.name },
-      el("td", {}, p.name),
+      el("td", {}, el("a", { class: "link", "data-open": p.name, onclick: () => select(p.name) }, p.name)),
       el("td", {}, status(p.status === "online")),
       el("td", { class: "mono" }, p.clientID),
       el("td", { class: "mono" }, target(p)),
@@ -197,7 +185,40 @@ function renderProxies(byType) {
   document.getElementById("proxies").replaceChildren(...sections);
 }
 
-let busy = false;
+function renderDetail(p, clients, days) {
+  const box = document.getElementById("detail");
+  if (!p) return box.replaceChildren();
+  const facts = [
+    ["Type", p.type], ["Status", status(p.status === "online")], ["User", p.user],
+    ["Remote", target(p)], ["Connections now / total", p.curConns + " / " + p.totalConns],
+    ["Started", p.lastStartTime], ["Closed", p.lastCloseTime],
+  ];
+  // The server sends the config with passwords, keys and tokens already replaced.
+  const conf = Object.entries(p.conf || {}).filter(([, v]) => v !== undefined && v !== null && v !== "");
+  const client = clients.filter((c) => c.runID === p.clientID);
+  box.replaceChildren(el("section", { "data-detail": p.name },
+    el("h2", {}, "Proxy " + p.name, el("span", { class: "count" }, p.type),
+      el("button", { class: "primary right", onclick: () => select("") }, "close")),
+    el("div", { class: "detail-grid" },
+      el("table", { class: "facts" }, el("tbody", {}, ...facts.map(([k, v]) =>
+        el("tr", {}, el("th", {}, k), el("td", {}, v))))),
+      el("div", { class: "pad" },
+        el("div", {}, el("strong", {}, "Traffic, last 7 days "),
+          el("span", { class: "legend" }, el("i", { class: "sw-in" }), "in"),
+          el("span", { class: "legend" }, el("i", { class: "sw-out" }), "out")),
+        days ? trafficChart(days) : el("div", { class: "empty" }, "no traffic history")),
+    ),
+    el("h3", {}, "Client"),
+    client.length ? clientTable(client, false) : el("div", { class: "empty" }, "unknown client"),
+    el("h3", {}, "Config"),
+    conf.length ? el("table", { class: "conf", "data-conf": "" }, el("tbody", {}, ...conf.map(([k, v]) =>
+      el("tr", {}, el("th", {}, k), el("td", { class: "mono wrap" },
+        typeof v === "string" ? v : JSON.stringify(v))))))
+      : el("div", { class: "empty" }, "not started yet"),
+  ));
+}
+
+let busy = false, again = false;
 async function refresh() {
   if (busy) return;
   busy = true;
@@ -207,8 +228,12 @@ async function refresh() {
       api("/api/serverinfo"), api("/api/clients"), ...TYPES.map((t) => api("/api/proxy/" + t)),
     ]);
     renderInfo(info);
+    renderSparks(info);
     renderClients(clients);
     renderProxies(Object.fromEntries(TYPES.map((t, i) => [t, lists[i].proxies])));
+    const p = selected ? lists.flatMap((l) => l.proxies).find((x) => x.name === selected) : undefined;
+    const days = p ? await api("/api/traffic/" + encodeURIComponent(p.name)).catch(() => null) : null;
+    renderDetail(p, clients, days);
     live.textContent = "updated " + new Date().toLocaleTimeString();
     live.classList.remove("error");
   } catch (err) {
@@ -216,6 +241,7 @@ async function refresh() {
     live.classList.add("error");
   } finally {
     busy = false;
+    if (again) { again = false; refresh(); }
   }
 }
 refresh();

@@ -19,6 +19,7 @@ import type { ServerServices } from "../../server/session.ts";
 import type { ClientInfo, ProxyStats } from "../../server/stats.ts";
 import { VERSION } from "../../version.ts";
 import { TrafficHistory } from "./traffic_history.ts";
+import { redactSecrets } from "./redact.ts";
 
 /** Proxy types frp knows; `/api/proxy/:type` accepts these. */
 export const PROXY_TYPES = [
@@ -61,7 +62,7 @@ export interface ServerInfoResp {
 export interface ProxyStatsInfo {
   name: string;
   type: string;
-  /** The proxy's config as its client sent it (annotations included). */
+  /** The proxy's config as its client sent it (annotations included), secrets replaced. */
   conf: Record<string, unknown> | null;
   user: string;
   clientID: string;
@@ -182,7 +183,7 @@ export class AdminViews {
     return {
       name: s.name,
       type: s.type,
-      conf: s.lastStartTime ? s.config : null,
+      conf: s.lastStartTime ? redactSecrets(s.config) : null,
       user: s.user,
       clientID: s.clientRunId,
       todayTrafficIn: days.trafficIn[0],
