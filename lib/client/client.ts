@@ -28,6 +28,7 @@ import { dialServer, dialWorkConn, HANDSHAKE_TIMEOUT_MS, login, LoginError } fro
 import type { ClientProxy } from "./proxy/proxy.ts";
 import { clientProxyFactory } from "./proxy/registry.ts";
 import { pluginProxyFactory } from "./proxy/plugin_proxy.ts";
+import { VISITED_TYPES } from "./proxy/visitor_check.ts";
 import { HealthChecker } from "./health_check.ts";
 import { VisitorManager } from "./visitor/manager.ts";
 import { serverChannelOpener } from "./visitor/dial.ts";
@@ -391,7 +392,10 @@ export class DfrpClient extends EventTarget {
           this.dispatchEvent(new CustomEvent("proxy", { detail: { ...status } }));
           return;
         }
-        const factory = config.plugin?.type ? pluginProxyFactory : clientProxyFactory(config.type);
+        // Visited types check each visitor before their plugin sees a byte.
+        const factory = config.plugin?.type && !VISITED_TYPES.has(config.type)
+          ? pluginProxyFactory
+          : clientProxyFactory(config.type);
         if (!factory) {
           status.status = "start error";
           status.err = `proxy type ${config.type} is not supported by this client`;

@@ -73,7 +73,7 @@ const pluginSchema = tagged("plugin", {}, {
   unix_domain_socket: { unixPath: str() },
   tls2raw: { localAddr: str(), crtPath: str(), keyPath: str() },
   virtual_net: {},
-}, { unsupportedTypes: ["virtual_net"] });
+});
 
 const natTraversal = () => unsupported(obj({ disableAssistedAddrs: bool(false) }));
 
@@ -152,7 +152,7 @@ export const visitorSchema = tagged("visitor", {
   bindAddr: str("127.0.0.1"),
   // Negative means "no listener, only receive redirected connections".
   bindPort: int(0, { max: 65535 }),
-  plugin: unsupported(tagged("visitor plugin", {}, { virtual_net: { destinationIP: str() } })),
+  plugin: tagged("visitor plugin", {}, { virtual_net: { destinationIP: str() } }),
 }, {
   stcp: {},
   sudp: {},
@@ -218,8 +218,8 @@ export const clientSchema = obj({
       ...tlsFileFields,
     }),
   }),
-  virtualNet: unsupported(obj({ address: str() })),
-  featureGates: unsupported(map(bool())),
+  virtualNet: obj({ address: str() }),
+  featureGates: map(bool()),
   udpPacketSize: int(1500, { min: 0 }),
   metadatas: unsupported(stringMap()),
   includes: list(str()),

@@ -18,3 +18,4 @@ import "./https2https.ts";
 import "./tls2raw.ts";
 import "./http_proxy.ts";
 import "./static_file.ts";
+import "./virtual_net.ts";

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { ProxyConfig } from "../../config/mod.ts";
+import type { ClientConfig, ProxyConfig } from "../../config/mod.ts";
 import type { Logger } from "../../log.ts";
 import type { Duplex } from "../../net/duplex.ts";
 import type { StartWorkConn } from "../../protocol/messages.ts";
@@ -29,6 +29,8 @@ export interface PluginContext {
   readonly proxy: ProxyConfig;
   /** Logger with the proxy's `[name]` prefix. */
   readonly log: Logger;
+  /** The client's config (`virtualNet.address` and such), when the plugin runs in a client. */
+  readonly client?: ClientConfig;
 }
 
 /** A running plugin instance, one per proxy. */

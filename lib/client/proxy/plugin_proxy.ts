@@ -41,7 +41,7 @@ export class PluginProxy implements ClientProxy {
     const factory = options && pluginFactory(options.type);
     try {
       if (!options || !factory) throw new Error(`unknown plugin type "${options?.type ?? ""}"`);
-      this.#plugin = factory(options, { proxy: config, log: ctx.log });
+      this.#plugin = factory(options, { proxy: config, log: ctx.log, client: ctx.clientConfig });
       ctx.log.info(`plugin ${options.type} started`);
     } catch (err) {
       this.#error = (err as Error).message;

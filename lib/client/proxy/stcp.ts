@@ -22,15 +22,14 @@ import type { Duplex } from "../../net/duplex.ts";
 import { wrapWorkConn } from "../../net/work_conn_options.ts";
 import { writeMessage } from "../../protocol/codec.ts";
 import type { StartWorkConn } from "../../protocol/messages.ts";
-import { checkVisitor } from "./visitor_check.ts";
+import { admittedService, checkVisitor } from "./visitor_check.ts";
 import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
 import { registerClientProxy } from "./registry.ts";
-import { LocalServiceProxy } from "./tcp.ts";
 import { UdpClientProxy } from "./udp.ts";
 
 /** See the module doc. */
 export class SecretServiceProxy implements ClientProxy {
-  #tcp?: LocalServiceProxy;
+  #tcp?: ClientProxy;
   #udp = new Set<UdpClientProxy>();
 
   /**
@@ -43,7 +42,7 @@ export class SecretServiceProxy implements ClientProxy {
     readonly config: ProxyConfig,
     readonly ctx: ClientProxyContext,
   ) {
-    if (type === "stcp") this.#tcp = new LocalServiceProxy(config, ctx);
+    if (type === "stcp") this.#tcp = admittedService(config, ctx);
   }
 
   /** Checks the visitor, answers the verdict, then serves it. Never rejects. */
@@ -86,8 +85,9 @@ export class SecretServiceProxy implements ClientProxy {
     return checkVisitor(this.config, this.ctx.clientConfig.user, start);
   }
 
-  /** Ends the sudp visitors' flows; stcp connections may finish. */
+  /** Ends the sudp visitors' flows and stops a plugin; stcp connections may finish. */
   close(): void {
+    this.#tcp?.close();
     for (const udp of this.#udp) udp.close();
     this.#udp.clear();
   }

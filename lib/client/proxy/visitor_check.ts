@@ -6,6 +6,9 @@
  * ```ts
  * import { checkVisitor } from "./visitor_check.ts";
  * import type { ProxyConfig } from "../../config/mod.ts";
+import { PluginProxy } from "./plugin_proxy.ts";
+import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
+import { LocalServiceProxy } from "./tcp.ts";
  * import type { StartWorkConn } from "../../protocol/messages.ts";
  * declare const config: ProxyConfig, start: StartWorkConn;
  * const refusal = await checkVisitor(config, "alice", start); // "" when admitted
@@ -15,6 +18,9 @@
  */
 
 import type { ProxyConfig } from "../../config/mod.ts";
+import { PluginProxy } from "./plugin_proxy.ts";
+import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
+import { LocalServiceProxy } from "./tcp.ts";
 import type { StartWorkConn } from "../../protocol/messages.ts";
 import { verifyVisitor, visitorAllowed } from "../../protocol/visitor_proof.ts";
 
@@ -34,4 +40,35 @@ export async function checkVisitor(
       proxyName: config.name,
     }, start.visitorProof);
   return ok ? "" : "wrong secret key";
+}
+
+/**
+ * Proxy types that visitors reach. Their own proxy checks each visitor
+ * (`secretKey` proof, `allowUsers`) and only then hands the connection to
+ * the local service or to the proxy's plugin, so a plugin on one of these
+ * types is never reached by an unchecked visitor.
+ *
+ * @example
+ * ```ts
+ * import { VISITED_TYPES } from "./visitor_check.ts";
+ * VISITED_TYPES.has("stcp"); // true
+ * ```
+ */
+export const VISITED_TYPES: ReadonlySet<string> = new Set(["stcp", "sudp", "xtcp"]);
+
+/**
+ * What serves an admitted visitor's stream: the proxy's plugin when it has
+ * one, else its local service.
+ *
+ * @example
+ * ```ts
+ * import { admittedService } from "./visitor_check.ts";
+ * import type { ProxyConfig } from "../../config/mod.ts";
+ * import type { ClientProxyContext } from "./proxy.ts";
+ * declare const config: ProxyConfig, ctx: ClientProxyContext;
+ * const service = admittedService(config, ctx);
+ * ```
+ */
+export function admittedService(config: ProxyConfig, ctx: ClientProxyContext): ClientProxy {
+  return config.plugin?.type ? new PluginProxy(config, ctx) : new LocalServiceProxy(config, ctx);
 }

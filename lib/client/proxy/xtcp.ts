@@ -34,11 +34,10 @@ import {
 } from "../../p2p/rendezvous.ts";
 import { expectMessage, writeMessage } from "../../protocol/codec.ts";
 import type { StartWorkConn } from "../../protocol/messages.ts";
-import { checkVisitor } from "./visitor_check.ts";
+import { admittedService, checkVisitor } from "./visitor_check.ts";
 import { QuicStreamConn } from "../../transport/quic_stream.ts";
 import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
 import { registerClientProxy } from "./registry.ts";
-import { LocalServiceProxy } from "./tcp.ts";
 
 /** How long the visitor has for its `NatHoleVisitor`, and each stream for its token. */
 const RENDEZVOUS_TIMEOUT_MS = 10_000;
@@ -47,7 +46,7 @@ const HANDSHAKE_TIMEOUT_MS = 15_000;
 
 /** See the module doc. */
 export class XtcpServiceProxy implements ClientProxy {
-  #local: LocalServiceProxy;
+  #local: ClientProxy;
   #tunnels = new Set<Deno.QuicConn>();
   #closed = false;
 
@@ -56,7 +55,7 @@ export class XtcpServiceProxy implements ClientProxy {
    * @param ctx client services
    */
   constructor(readonly config: ProxyConfig, readonly ctx: ClientProxyContext) {
-    this.#local = new LocalServiceProxy(config, ctx);
+    this.#local = admittedService(config, ctx);
   }
 
   /** Checks the visitor, rendezvous, punches, then serves the tunnel. Never rejects. */
@@ -191,9 +190,10 @@ export class XtcpServiceProxy implements ClientProxy {
     return checkVisitor(this.config, this.ctx.clientConfig.user, start);
   }
 
-  /** Closes every tunnel. */
+  /** Closes every tunnel and stops a plugin. */
   close(): void {
     this.#closed = true;
+    this.#local.close();
     for (const quic of this.#tunnels) {
       try {
         quic.close({ closeCode: 0, reason: "proxy closed" });

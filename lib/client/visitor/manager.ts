@@ -22,7 +22,7 @@
 import type { ClientConfig, VisitorConfig } from "../../config/mod.ts";
 import type { Logger } from "../../log.ts";
 import type { Duplex } from "../../net/duplex.ts";
-import { visitorFactory } from "./registry.ts";
+import { factoryForVisitor } from "./registry.ts";
 import type { ServerChannel, Visitor, VisitorContext } from "./visitor.ts";
 import "./mod.ts";
 
@@ -78,9 +78,12 @@ export class VisitorManager {
   async #start(config: VisitorConfig): Promise<void> {
     const status = this.#status.get(config.name)!;
     const log = this.log.with(config.name);
-    const factory = visitorFactory(config.type);
+    const factory = factoryForVisitor(config);
     if (!factory) {
-      Object.assign(status, { status: "start error", err: `unknown visitor type ${config.type}` });
+      const what = config.plugin?.type
+        ? `unknown visitor plugin ${config.plugin.type}`
+        : `unknown visitor type ${config.type}`;
+      Object.assign(status, { status: "start error", err: what });
       log.error(`start visitor error: ${status.err}`);
       return;
     }

@@ -12,3 +12,4 @@
 import "./stcp.ts";
 import "./sudp.ts";
 import "./xtcp.ts";
+import "./virtual_net.ts";

@@ -1,0 +1,96 @@
+/**
+ * A plugin on a secret proxy (stcp with `static_file`, as frp allows, and as
+ * frp's VirtualNet uses it). Before, a proxy with a plugin skipped its type's
+ * visitor check, so the owner never answered the verdict the server waits
+ * for and every visitor timed out: the plugin was unreachable. Now the check
+ * runs first and the plugin serves admitted visitors. A visitor with a wrong
+ * key that sends its request without waiting for the verdict still gets
+ * nothing from the plugin.
+ */
+import { assert, assertEquals } from "./_assert.ts";
+import { freePort, startClient, startServer } from "./_harness.ts";
+import { parseClientConfig } from "../lib/config/load.ts";
+import type { Duplex } from "../lib/net/duplex.ts";
+import { MuxSession } from "../lib/mux/mod.ts";
+import { expectMessage, writeMessage } from "../lib/protocol/codec.ts";
+import { dialServer, login } from "../lib/client/login.ts";
+
+const SECRET = "the owner's private notes";
+
+/** Everything `conn` sends until it ends. */
+async function readToEnd(conn: Duplex): Promise<string> {
+  const decoder = new TextDecoder();
+  const buf = new Uint8Array(16 * 1024);
+  let text = "";
+  for (let n; (n = await conn.read(buf)) !== null;) text += decoder.decode(buf.subarray(0, n));
+  return text;
+}
+
+Deno.test("stcp with a plugin: the right key reaches the plugin, a wrong one never does", async () => {
+  const root = await Deno.makeTempDir({ prefix: "dfrp-stcp-plugin-" });
+  await Deno.writeTextFile(`${root}/notes.txt`, SECRET);
+  await using server = await startServer(`auth.token = "t"`);
+  await using owner = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+auth.token = "t"
+
+[[proxies]]
+name = "files"
+type = "stcp"
+secretKey = "right-key"
+[proxies.plugin]
+type = "static_file"
+localPath = "${root}"
+`);
+  await owner.waitFor(/\[files\] start proxy success/);
+
+  // The attacker: a logged-in client speaking the wire by hand.
+  const cfg = parseClientConfig(
+    `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nauth.token = "t"`,
+    "frpc.toml",
+  ).config;
+  const conn = await dialServer(cfg);
+  await login(conn, cfg, "");
+  const mux = new MuxSession(conn, { client: true });
+  mux.open(); // the control stream
+  try {
+    const stream = mux.open();
+    await expectMessage(stream, "ServerHello");
+    await writeMessage(stream, {
+      type: "NewVisitorConn",
+      proxyName: "files",
+      serverUser: "",
+      visitorType: "stcp",
+      proof: "00".repeat(32),
+    });
+    // No waiting for the verdict: the request follows at once.
+    await stream.write(new TextEncoder().encode("GET /notes.txt HTTP/1.0\r\n\r\n"));
+    const answer = await readToEnd(stream);
+    assert(!answer.includes(SECRET), `the plugin answered an unchecked visitor: ${answer}`);
+    await owner.waitFor(/refused: wrong secret key/);
+  } finally {
+    mux.close("done");
+    conn.close();
+  }
+
+  // A visitor with the right key gets the file through the plugin.
+  const bindPort = freePort();
+  await using visitor = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+auth.token = "t"
+
+[[visitors]]
+name = "files-visitor"
+type = "stcp"
+serverName = "files"
+secretKey = "right-key"
+bindAddr = "127.0.0.1"
+bindPort = ${bindPort}
+`);
+  await visitor.waitFor(/start stcp visitor success/);
+  const res = await fetch(`http://127.0.0.1:${bindPort}/notes.txt`);
+  assertEquals(await res.text(), SECRET);
+  await Deno.remove(root, { recursive: true });
+});
