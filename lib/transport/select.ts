@@ -140,6 +140,8 @@ function identify(
   fingerprint: string,
   seen: { serverFingerprint: string; serverIdentity: IdentityStatus | "" },
 ): void {
+  // Without a fingerprint there is nothing to check or bind the login to.
+  if (fingerprint === "") throw new Error("the server showed no TLS certificate");
   seen.serverIdentity = checkServerIdentity(cfg, fingerprint);
   seen.serverFingerprint = fingerprint;
 }
