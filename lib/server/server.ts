@@ -202,7 +202,10 @@ export class DfrpServer {
       // Bound to the certificate the client saw (checkLogin made sure it is ours, if any).
       proof: await prove(
         token,
-        boundToTls(["server", clientNonce, nonce, runId], String(login.tlsFingerprint ?? "")),
+        boundToTls(
+          ["server", clientNonce, nonce, runId],
+          typeof login.tlsFingerprint === "string" ? login.tlsFingerprint : "",
+        ),
       ),
     });
 
