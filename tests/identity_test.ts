@@ -156,8 +156,7 @@ Deno.test("identity: a TLS relay with its own certificate cannot pass a first-us
     assertNotMatch(client.output, /login to server success/);
     assertMatch(client.output, /authorization failed: the client received TLS certificate/);
     assertMatch(client.output, new RegExp(relay.fingerprint));
-    assertMatch(
-      server.output,
+    await server.waitFor(
       tlsToServer
         ? new RegExp(`certificate ${relay.fingerprint}, but this server's is ${real}`)
         : /reached this server without TLS/,
@@ -318,4 +317,26 @@ Deno.test("identity: start-up warnings for a server without a token and for a sh
       assertNotMatch(server.output, /\[W\]/);
     }
   }
+});
+
+Deno.test("identity: TLS inside a WebSocket (node:tls) remembers the server and refuses a changed one", async () => {
+  const state = await Deno.makeTempDir({ prefix: "dfrp-identity-" });
+  const port = freePort();
+  const ws = `transport.protocol = "websocket"`;
+  let first: string;
+  {
+    await using server = await startServer(serverToml(`${state}/server`), port);
+    first = await printedFingerprint(server);
+    await using client = await startClient(clientToml(port, `${state}/client`, freePort(), ws));
+    assertMatch(client.output, new RegExp(`first connection .*fingerprint ${first}`));
+    await server.waitFor(/transport \[websocket\+tls\]/);
+  }
+  await using other = await startServer(serverToml(`${state}/other-server`), port);
+  const second = await printedFingerprint(other);
+  await using client = await startClient(
+    clientToml(port, `${state}/client`, freePort(), ws),
+    false,
+  );
+  assertEquals((await client.exited).success, false, client.output);
+  assertMatch(client.output, new RegExp(`fingerprint ${second}, but \\S+ remembers ${first}`));
 });
