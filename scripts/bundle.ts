@@ -4,7 +4,7 @@
  * any folder, no `deno.json` needed:
  *
  *     deno run -A scripts/bundle.ts [OUT_DIR]       # default dist/
- *     deno run --allow-net --allow-read --allow-env --unstable-net dist/dfrps.js -c frps.toml
+ *     deno run --allow-net --allow-read --allow-env --allow-write --unstable-net dist/dfrps.js -c frps.toml
  *
  * Each bundle starts with a `#!/usr/bin/env -S deno run ...` line carrying
  * its permission flags, so `./dfrps.js -c frps.toml` works too.

@@ -13,9 +13,11 @@
  *   reads its tuning variables, and the `yaml` package reads `LOG_TOKENS`.
  * - `--allow-sys=hostname` (client only): the login message carries the
  *   hostname, as frpc's does.
- * - `--allow-write` (client only): the proxy store (`store.path`) and the
- *   admin API's `PUT /api/config` write files named by the config, so no
- *   fixed path can be listed; the server writes nothing.
+ * - `--allow-write`: the server makes its identity (TLS certificate and key)
+ *   in its state directory on first start; the client remembers server
+ *   fingerprints there (`known_servers`), and its proxy store (`store.path`)
+ *   and the admin API's `PUT /api/config` write files named by the config,
+ *   so no fixed path can be listed.
  * - `--unstable-net`: `Deno.listenDatagram` for udp proxies; `deno.json` turns
  *   it on inside the repository, a bundle or binary run elsewhere needs it.
  *
@@ -41,6 +43,7 @@ export const SERVER_FLAGS: readonly string[] = Object.freeze([
   "--allow-net",
   "--allow-read",
   "--allow-env",
+  "--allow-write",
   "--unstable-net",
 ]);
 
@@ -68,7 +71,7 @@ export const CLIENT_FLAGS: readonly string[] = Object.freeze([
  * @example
  * ```ts
  * import { runLine, SERVER_FLAGS } from "./permissions.ts";
- * runLine(SERVER_FLAGS, "server.ts"); // "deno run --allow-net --allow-read --allow-env --unstable-net server.ts"
+ * runLine(SERVER_FLAGS, "server.ts"); // "deno run --allow-net --allow-read --allow-env --allow-write --unstable-net server.ts"
  * ```
  */
 export function runLine(flags: readonly string[], entry: string): string {

@@ -151,6 +151,17 @@ export async function tempFile(text: string, name = "config.toml"): Promise<stri
   return path;
 }
 
+/**
+ * One temp state directory per test module (made on first use): servers keep
+ * their identity there, so a restarted server keeps its fingerprint, and
+ * nothing lands in the repository or in ~/.local/state. Processes without a
+ * config file find it as `$XDG_STATE_HOME/dfrp`.
+ */
+let moduleStateHome: string | undefined;
+export function testStateHome(): string {
+  return moduleStateHome ??= Deno.makeTempDirSync({ prefix: "dfrp-state-" });
+}
+
 /** Spawns `deno run -A <entry> ...args` from the repository root. */
 export function spawnDfrp(entry: "server.ts" | "client.ts", args: string[]): DfrpProcess {
   const child = new Deno.Command(Deno.execPath(), {
@@ -159,7 +170,7 @@ export function spawnDfrp(entry: "server.ts" | "client.ts", args: string[]): Dfr
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", ...extraEnv() },
+    env: { NO_COLOR: "1", XDG_STATE_HOME: testStateHome(), ...extraEnv() },
   }).spawn();
   return new DfrpProcess(child, entry);
 }
@@ -171,11 +182,16 @@ export interface ServerHandle extends DfrpProcess {
 
 /**
  * Starts `server.ts` with `config` (TOML; `bindPort` is added unless given)
- * and waits until it listens.
+ * and waits until it listens. Unless `config` sets `stateDir`, the server
+ * keeps its identity in the module's temp state directory, so every server
+ * of a test file (and a restarted one) has the same fingerprint.
  */
 export async function startServer(config: string, port = freePort()): Promise<ServerHandle> {
   const text = /^\s*bindPort\s*=/m.test(config) ? config : `bindPort = ${port}\n${config}`;
-  const proc = spawnDfrp("server.ts", ["-c", await tempFile(text, "frps.toml")]);
+  const stateDir = /^\s*stateDir\s*=/m.test(config)
+    ? []
+    : ["--state-dir", `${testStateHome()}/dfrp`];
+  const proc = spawnDfrp("server.ts", ["-c", await tempFile(text, "frps.toml"), ...stateDir]);
   const match = await proc.waitFor(/listen on \S+:(\d+)/);
   return Object.assign(proc, { port: Number(match[1]) });
 }

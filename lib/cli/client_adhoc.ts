@@ -39,6 +39,7 @@ export const ADHOC_HELP = `Ad-hoc proxy flags (client.ts tcp|udp|http|https|tcpm
       --bandwidth_limit Q, --bandwidth_limit_mode client|server
       --tls_enable=false     plain TCP to the server
       --log_level LEVEL      trace, debug, info, warn, error
+      --state_dir DIR        where known_servers is kept (default $XDG_STATE_HOME/dfrp)
 `;
 
 const OPTIONS = {
@@ -61,6 +62,7 @@ const OPTIONS = {
   "bandwidth-limit-mode": { type: "string" },
   "tls-enable": { type: "string" },
   "log-level": { type: "string" },
+  "state-dir": { type: "string" },
 } as const;
 
 /**
@@ -116,6 +118,7 @@ export function adhocConfig(type: typeof ADHOC_TYPES[number], args: string[]): C
     user: v.user,
     auth: v.token === undefined ? undefined : { token: v.token },
     log: v["log-level"] === undefined ? undefined : { level: v["log-level"] },
+    stateDir: v["state-dir"],
     transport: v["tls-enable"] === undefined
       ? undefined
       : { tls: { enable: bool("tls_enable", v["tls-enable"]) } },

@@ -35,6 +35,8 @@ Usage:
 Flags:
   -c, --config FILE      config file (TOML, YAML or JSON, frp v1 keys)
       --strict-config    reload: keys dfrp does not support yet are errors
+      --state-dir DIR    stateDir: where known_servers (server fingerprints) is kept;
+                         default beside the config file
   -h, --help             show this help
   -v, --version          print the version
 
@@ -62,11 +64,14 @@ export async function clientMain(args: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: args.map((a) => a === "--strict_config" ? "--strict-config" : a),
+      args: args.map((a) =>
+        a === "--strict_config" ? "--strict-config" : a.replace(/^--state_dir\b/, "--state-dir")
+      ),
       allowPositionals: true,
       options: {
         config: { type: "string", short: "c", default: "./frpc.toml" },
         "strict-config": { type: "boolean" },
+        "state-dir": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -102,5 +107,6 @@ export async function clientMain(args: string[]): Promise<number> {
     console.log(`${values.config}: syntax is ok`);
     return 0;
   }
+  config.stateDir = values["state-dir"] ?? config.stateDir;
   return await runClient(config, values.config);
 }

@@ -22,6 +22,7 @@ import { DfrpClient } from "../client/client.ts";
 import { type ClientConfig, ConfigError } from "../config/mod.ts";
 import { log, type LogLevel, setLogLevel } from "../log.ts";
 import { onShutdown } from "./signals.ts";
+import { defaultStateDir } from "./state_dir.ts";
 
 const CLOSE_GRACE_MS = 5_000;
 
@@ -32,6 +33,7 @@ const CLOSE_GRACE_MS = 5_000;
  */
 export async function runClient(config: ClientConfig, configPath: string | null): Promise<number> {
   setLogLevel(config.log.level as LogLevel);
+  config.stateDir ||= defaultStateDir(configPath);
   let store: ProxyStore | null = null;
   if (config.store.path !== "") {
     try {

@@ -48,5 +48,6 @@ export function applyServerFlags(config: ServerConfig, flags: ServerFlags): stri
   config.webServer.addr = text("dashboard-addr") ?? config.webServer.addr;
   config.webServer.user = text("dashboard-user") ?? config.webServer.user;
   config.webServer.password = text("dashboard-pwd") ?? config.webServer.password;
+  config.stateDir = text("state-dir") ?? config.stateDir;
   return undefined;
 }

@@ -20,6 +20,7 @@ import { VERSION } from "../version.ts";
 import { onShutdown } from "./signals.ts";
 import { normalizeFlags } from "../config/flags.ts";
 import { applyServerFlags } from "./server_flags.ts";
+import { defaultStateDir } from "./state_dir.ts";
 
 const HELP = `dfrps ${VERSION}: the dfrp server
 Reads frps's config files unchanged; speaks dfrp's own wire, so clients must be dfrpc.
@@ -38,6 +39,9 @@ Flags:
       --dashboard-addr ADDR, --dashboard-port PORT      webServer address and port
       --dashboard-user USER, --dashboard-pwd PASSWORD   webServer basic auth
       --log-level LEVEL      trace, debug, info, warn, error
+      --state-dir DIR        stateDir: where the server keeps its identity (TLS certificate
+                             and key); default beside the config file, else
+                             $XDG_STATE_HOME/dfrp or ~/.local/state/dfrp
   (frps's underscore spellings, such as --bind_port, work too)
   -h, --help             show this help
   -v, --version          print the version
@@ -63,6 +67,7 @@ export async function serverMain(args: string[]): Promise<number> {
         "dashboard-user": { type: "string" },
         "dashboard-pwd": { type: "string" },
         "log-level": { type: "string" },
+        "state-dir": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -110,6 +115,7 @@ export async function serverMain(args: string[]): Promise<number> {
     return 1;
   }
   setLogLevel(config.log.level as LogLevel);
+  config.stateDir ||= defaultStateDir(values.config ?? null);
 
   const server = new DfrpServer(config);
   try {

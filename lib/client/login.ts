@@ -17,12 +17,14 @@
 import type { ClientConfig } from "../config/mod.ts";
 import { writeAll } from "../net/duplex.ts";
 import { withTimeout } from "../net/timeout.ts";
-import { prove, randomHex, verifyProof } from "../protocol/auth.ts";
+import { log } from "../log.ts";
+import { boundToTls, prove, randomHex, verifyProof } from "../protocol/auth.ts";
 import { expectMessage, ProtocolError, readMessage } from "../protocol/codec.ts";
 import { ControlChannel } from "../protocol/control_channel.ts";
 import { MAGIC } from "../protocol/magic.ts";
 import { PROTOCOL_VERSION, type ServerHello } from "../protocol/messages.ts";
-import { dialServerTransport } from "../transport/select.ts";
+import { rememberServer, serverKey } from "../transport/known_servers.ts";
+import { dialServerTransport, type ServerConn } from "../transport/select.ts";
 import type { TransportConn } from "../transport/transport.ts";
 import { VERSION } from "../version.ts";
 
@@ -70,7 +72,7 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
  */
 export async function dialServer(
   cfg: ClientConfig,
-): Promise<TransportConn & { hello: ServerHello }> {
+): Promise<ServerConn & { hello: ServerHello }> {
   const conn = await dialServerTransport(cfg);
   try {
     await writeAll(conn, MAGIC);
@@ -112,13 +114,15 @@ async function expectHello(conn: TransportConn): Promise<ServerHello> {
  * ```
  */
 export async function login(
-  conn: TransportConn & { hello: ServerHello },
+  conn: TransportConn & { hello: ServerHello; serverFingerprint?: string; serverIdentity?: string },
   cfg: ClientConfig,
   previousRunId: string,
 ): Promise<{ runId: string }> {
   const clientNonce = randomHex(32);
   const token = cfg.auth.token;
   const tcpMux = cfg.transport.tcpMux;
+  const tlsFingerprint = conn.serverFingerprint ?? "";
+  const loginContext = ["login", conn.hello.nonce, clientNonce, cfg.user, String(tcpMux)];
   const channel = new ControlChannel(conn);
   await channel.send({
     type: "Login",
@@ -132,7 +136,8 @@ export async function login(
     poolCount: cfg.transport.poolCount,
     tcpMux,
     clientNonce,
-    proof: await prove(token, ["login", conn.hello.nonce, clientNonce, cfg.user, String(tcpMux)]),
+    tlsFingerprint,
+    proof: await prove(token, boundToTls(loginContext, tlsFingerprint)),
     metas: cfg.metadatas,
   });
   const resp = await withTimeout(
@@ -142,12 +147,38 @@ export async function login(
   );
   if (resp.error) throw new LoginError(resp.error, retryAfterOf(resp));
   const serverContext = ["server", clientNonce, conn.hello.nonce, resp.runId];
-  if (!await verifyProof(token, serverContext, resp.proof)) {
+  if (!await verifyProof(token, boundToTls(serverContext, tlsFingerprint), resp.proof)) {
     throw new LoginError(
       "the server could not prove it knows the token; is it really the dfrp server?",
     );
   }
+  if (conn.serverIdentity === "new") firstUse(cfg, tlsFingerprint);
   return { runId: resp.runId };
+}
+
+/** Server certificates already announced by this process (without a state dir, each login is a first use). */
+const announced = new Set<string>();
+
+/**
+ * Remembers a server's certificate in `known_servers` and prints its
+ * fingerprint for the user to compare. Called only after the login: the
+ * server has then proved it holds the token for this very certificate.
+ */
+function firstUse(cfg: ClientConfig, fingerprint: string): void {
+  let where = "";
+  try {
+    const file = rememberServer(cfg, fingerprint);
+    where = file ? ` (remembered in ${file})` : " (not remembered: no state directory)";
+  } catch (err) {
+    where = ` (could not be remembered: ${(err as Error).message})`;
+  }
+  const id = `${serverKey(cfg)} ${fingerprint}`;
+  if (announced.has(id)) return;
+  announced.add(id);
+  log.info(
+    `first connection to ${serverKey(cfg)}: server certificate SHA-256 fingerprint ` +
+      `${fingerprint}; compare it with the one dfrps printed at start-up${where}`,
+  );
 }
 
 /**

@@ -191,6 +191,8 @@ export const clientSchema = obj({
   clientID: unsupported(str()),
   serverAddr: str("0.0.0.0"),
   serverPort: port(7000),
+  /** Beyond frp: where `known_servers` lives (docs/auth.md); "" = beside the config file. */
+  stateDir: str(),
   natHoleStunServer: str(), // empty: the dfrp server answers STUN on UDP serverPort
   dnsServer: unsupported(str()),
   loginFailExit: bool(true),
@@ -216,6 +218,13 @@ export const clientSchema = obj({
       enable: bool(true),
       disableCustomTLSFirstByte: unsupported(bool(true)),
       ...tlsFileFields,
+      /** Beyond frp: the server certificate's SHA-256 fingerprint, pinned (docs/auth.md). */
+      serverFingerprint: str("", {
+        pattern: {
+          re: /^\s*(sha-?256[:/]*)?([0-9a-f]{2}:?){31}[0-9a-f]{2}\s*$/i,
+          desc: "a SHA-256 fingerprint, 32 hex bytes such as AB:CD:...",
+        },
+      }),
     }),
   }),
   virtualNet: obj({ address: str() }),

@@ -63,6 +63,8 @@ export const serverSchema = obj({
   }),
   bindAddr: str("0.0.0.0"),
   bindPort: port(7000),
+  /** Beyond frp: where the server keeps its identity (docs/auth.md); "" = beside the config file. */
+  stateDir: str(),
   kcpBindPort: port(),
   quicBindPort: port(),
   /** Defaults to bindAddr (see completeServer). */

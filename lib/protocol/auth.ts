@@ -4,6 +4,12 @@
  * per-connection nonce, so a captured proof is useless on any other
  * connection (frp's md5(token + timestamp) can be replayed; this cannot).
  *
+ * Over TLS, the login proofs of both sides also cover the SHA-256
+ * fingerprint of the certificate the client received
+ * ({@linkcode boundToTls}): a relay that terminates TLS with its own
+ * certificate makes the client prove knowledge of the token for the relay's
+ * certificate, which the real server (which knows its own) refuses.
+ *
  * @example
  * ```ts
  * import { prove, verifyProof } from "./auth.ts";
@@ -95,4 +101,19 @@ export async function verifyProof(
   const sig = fromHex(proof);
   if (sig === null || sig.length !== 32) return false;
   return await crypto.subtle.verify("HMAC", await hmacKey(token), sig, context(parts));
+}
+
+/**
+ * A proof context bound to the TLS certificate the client saw: `parts` plus
+ * its fingerprint, or `parts` unchanged without one (plain TCP, or a server
+ * verified by a CA), so such logins keep their proof.
+ *
+ * @example
+ * ```ts
+ * import { boundToTls, prove } from "./auth.ts";
+ * const proof = await prove("secret", boundToTls(["login", "n1", "n2"], "AB:CD:..."));
+ * ```
+ */
+export function boundToTls(parts: readonly string[], tlsFingerprint: string): string[] {
+  return tlsFingerprint === "" ? [...parts] : [...parts, "tls", tlsFingerprint];
 }

@@ -37,6 +37,11 @@ export interface Login {
   poolCount: number;
   tcpMux: boolean;
   clientNonce: string;
+  /**
+   * SHA-256 fingerprint of the TLS certificate the client received, mixed
+   * into `proof` (see `auth.ts`); absent or "" without TLS or with a CA.
+   */
+  tlsFingerprint?: string;
   /** HMAC-SHA256(token, login context), hex: see `auth.ts`. */
   proof: string;
   metas?: Record<string, string>;

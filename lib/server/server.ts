@@ -19,17 +19,20 @@ import type { ServerConfig } from "../config/mod.ts";
 import { log as rootLog, type Logger } from "../log.ts";
 import { withTimeout } from "../net/timeout.ts";
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
-import { prove, randomHex } from "../protocol/auth.ts";
+import { boundToTls, prove, randomHex } from "../protocol/auth.ts";
 import { readMessage } from "../protocol/codec.ts";
 import { ControlChannel } from "../protocol/control_channel.ts";
 import { isMagic } from "../protocol/magic.ts";
 import { type Login, type NewWorkConn, PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { tcpTransport } from "../transport/tcp.ts";
+import { pemFingerprint } from "../transport/fingerprint.ts";
+import { SERVER_CERT_FILE } from "../transport/server_identity.ts";
 import { QuietClose } from "../transport/server_unwrap.ts";
 import type { TransportConn, TransportListener } from "../transport/transport.ts";
 import { PortManager } from "./ports.ts";
 import { checkLogin, checkWorkConn, type LoginVerdict } from "./auth/login_check.ts";
 import { handshakeTimeoutMs } from "./auth/handshake_deadline.ts";
+import { tokenWarnings } from "./auth/startup_warnings.ts";
 import { type ServerFeature, serverFeatureFactories } from "./feature.ts";
 import { ClientSession, type ServerServices } from "./session.ts";
 import { ServerTransports } from "./transports.ts";
@@ -74,6 +77,8 @@ export class DfrpServer {
   async start(): Promise<void> {
     const { bindAddr, bindPort } = this.config;
     this.#transports = new ServerTransports(this.services);
+    await this.#logIdentity();
+    for (const warning of tokenWarnings(this.config)) this.log.warn(warning);
     this.#listener = await tcpTransport.bind(bindAddr, bindPort);
     this.log.info(`dfrps tcp listen on ${bindAddr}:${this.port}`);
     try {
@@ -88,6 +93,21 @@ export class DfrpServer {
       throw err;
     }
     this.#accepting = this.#acceptLoop(this.#listener);
+  }
+
+  /** Loads (or makes) the TLS identity now, so a state dir problem stops the start, and prints it. */
+  async #logIdentity(): Promise<void> {
+    const { cert } = await this.#transports!.tls();
+    const { certFile } = this.config.transport.tls;
+    const { stateDir } = this.config;
+    const source = certFile
+      ? `transport.tls.certFile ${certFile}`
+      : stateDir
+      ? `${stateDir}/${SERVER_CERT_FILE}`
+      : "made in memory, new at every start: no stateDir";
+    this.log.info(
+      `server identity: TLS certificate SHA-256 fingerprint ${pemFingerprint(cert)} (${source})`,
+    );
   }
 
   async #acceptLoop(listener: TransportListener): Promise<void> {
@@ -168,7 +188,11 @@ export class DfrpServer {
       );
     }
     // Rate limit, per-user token, proof and Login plugins: lib/server/auth/login_check.ts.
-    const verdict = await checkLogin(this.services, login, nonce, conn.remoteAddr);
+    // A proof bound to another certificate than ours came through a TLS relay.
+    const ownTls = layers.includes("tls")
+      ? pemFingerprint((await this.#transports!.tls()).cert)
+      : "";
+    const verdict = await checkLogin(this.services, login, nonce, conn.remoteAddr, ownTls);
     const { error: denied, token } = verdict;
     if (denied) return refuse(denied, verdict);
     if (Boolean(login.tcpMux) !== this.config.transport.tcpMux) {
@@ -185,7 +209,14 @@ export class DfrpServer {
       version: PROTOCOL_VERSION,
       runId,
       error: "",
-      proof: await prove(token, ["server", clientNonce, nonce, runId]),
+      // Bound to the certificate the client saw (checkLogin made sure it is ours, if any).
+      proof: await prove(
+        token,
+        boundToTls(
+          ["server", clientNonce, nonce, runId],
+          typeof login.tlsFingerprint === "string" ? login.tlsFingerprint : "",
+        ),
+      ),
     });
 
     let control = channel;

@@ -24,7 +24,7 @@ import { kcpInput, type KcpServer, listenKcp } from "../transport/kcp.ts";
 import { STUN_FEATURE, type StunResponder } from "./nathole/stun_responder.ts";
 import { listenQuic, type QuicServer } from "../transport/quic.ts";
 import { readPem } from "../transport/select.ts";
-import { selfSignedCert } from "../transport/self_signed.ts";
+import { serverIdentity } from "../transport/server_identity.ts";
 import { type Unwrapped, unwrapServerConn } from "../transport/server_unwrap.ts";
 import type { ServerTlsOptions } from "../transport/tls.ts";
 import type { TransportConn } from "../transport/transport.ts";
@@ -38,8 +38,8 @@ const CLIENT_HELLO_TIMEOUT_MS = 10_000;
 
 /**
  * The server's certificate: `transport.tls.certFile`/`keyFile` read at once
- * (a bad path stops the server at start-up), else a self-signed one made on
- * first use. `trustedCaFile` turns on mutual TLS.
+ * (a bad path stops the server at start-up), else the self-signed identity
+ * kept in `stateDir` (made there on first use). `trustedCaFile` turns on mutual TLS.
  *
  * @example
  * ```ts
@@ -64,7 +64,8 @@ export function serverTlsSource(cfg: ServerConfig): () => Promise<ServerTlsOptio
     return () => Promise.resolve(opts);
   }
   let made: Promise<ServerTlsOptions> | undefined;
-  return () => made ??= selfSignedCert("dfrp").then((pair) => ({ ...pair, ca }));
+  // Kept in stateDir across restarts (docs/auth.md, "Server identity").
+  return () => made ??= serverIdentity(cfg.stateDir).then((pair) => ({ ...pair, ca }));
 }
 
 /** See the module doc. */

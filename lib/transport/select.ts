@@ -24,6 +24,8 @@
 
 import type { ClientConfig } from "../config/mod.ts";
 import { dialTcp, TcpConn } from "../net/tcp_conn.ts";
+import { pemFingerprint } from "./fingerprint.ts";
+import { checkServerIdentity, type IdentityStatus } from "./known_servers.ts";
 import { nativeClientTls } from "./native_tls.ts";
 import { serverCertificateChain } from "./server_cert.ts";
 import { dialViaProxy } from "./proxy_url.ts";
@@ -76,8 +78,20 @@ export function clientTlsOptions(cfg: ClientConfig): ClientTlsOptions {
 }
 
 /**
+ * A connection to the server with what its TLS layer learned: the SHA-256
+ * fingerprint of the server's certificate ("" without TLS, or when
+ * `transport.tls.trustedCaFile` verifies the server instead) and how it
+ * compares with the pinned or remembered one (`known_servers.ts`).
+ */
+export type ServerConn = TransportConn & {
+  serverFingerprint: string;
+  serverIdentity: IdentityStatus | "";
+};
+
+/**
  * Dials the server as the config says and completes every layer's handshake;
- * dfrp's magic goes next.
+ * dfrp's magic goes next. A server whose certificate differs from the pinned
+ * or remembered one is refused with `ServerIdentityChanged`.
  *
  * @example
  * ```ts
@@ -86,17 +100,23 @@ export function clientTlsOptions(cfg: ClientConfig): ClientTlsOptions {
  * const conn = await dialServerTransport({ ...defaultClientConfig(), serverPort: 7000 });
  * ```
  */
-export async function dialServerTransport(cfg: ClientConfig): Promise<TransportConn> {
+export async function dialServerTransport(cfg: ClientConfig): Promise<ServerConn> {
   const t = cfg.transport;
   const timeoutMs = t.dialServerTimeout * 1000;
   const host = cfg.serverAddr, port = cfg.serverPort;
+  const seen = { serverFingerprint: "", serverIdentity: "" as IdentityStatus | "" };
   if (t.protocol === "quic") {
-    return await dialQuic(host, port, clientTlsOptions(cfg), timeoutMs, t.quic);
+    // QUIC always verifies the server against transport.tls.trustedCaFile.
+    return Object.assign(
+      await dialQuic(host, port, clientTlsOptions(cfg), timeoutMs, t.quic),
+      seen,
+    );
   }
   if (t.protocol === "kcp") {
     const conn = await dialKcp(host, port);
     try {
-      return t.tls.enable ? await clientTls(conn, clientTlsOptions(cfg)) : conn;
+      const secured = t.tls.enable ? await dialTls(conn, clientTlsOptions(cfg), cfg, seen) : conn;
+      return Object.assign(secured, seen);
     } catch (err) {
       conn.close();
       throw err;
@@ -111,12 +131,12 @@ export async function dialServerTransport(cfg: ClientConfig): Promise<TransportC
   try {
     const hostHeader = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
     if (t.protocol === "wss") {
-      conn = await dialTls(conn, clientTlsOptions(cfg), cfg);
-      return await connectWebSocket(conn, hostHeader);
+      conn = await dialTls(conn, clientTlsOptions(cfg), cfg, seen);
+      return Object.assign(await connectWebSocket(conn, hostHeader), seen);
     }
     if (t.protocol === "websocket") conn = await connectWebSocket(conn, hostHeader);
-    if (t.tls.enable) conn = await dialTls(conn, clientTlsOptions(cfg), cfg);
-    return conn;
+    if (t.tls.enable) conn = await dialTls(conn, clientTlsOptions(cfg), cfg, seen);
+    return Object.assign(conn, seen);
   } catch (err) {
     conn.close();
     throw err;
@@ -126,22 +146,45 @@ export async function dialServerTransport(cfg: ClientConfig): Promise<TransportC
 /** Chains seen from each server ("host:port"), pinned for Deno's own TLS. */
 const pins = new Map<string, string[]>();
 
+/** Checks `fingerprint` against the pinned or remembered one and records it in `seen`. */
+function identify(
+  cfg: ClientConfig,
+  fingerprint: string,
+  seen: { serverFingerprint: string; serverIdentity: IdentityStatus | "" },
+): void {
+  // Without a fingerprint there is nothing to check or bind the login to.
+  if (fingerprint === "") throw new Error("the server showed no TLS certificate");
+  seen.serverIdentity = checkServerIdentity(cfg, fingerprint);
+  seen.serverFingerprint = fingerprint;
+}
+
 /**
  * TLS over a direct TCP connection with Deno's own implementation when it
  * can verify (a CA, or the server's certificate pinned from a first
  * handshake), else with `node:tls`. Client certificates need `node:tls`.
+ * Without a CA, the server's certificate must be the pinned or remembered
+ * one (`known_servers.ts`); its fingerprint goes to `seen`.
  */
 async function dialTls(
   conn: TransportConn,
   opts: ClientTlsOptions,
   cfg: ClientConfig,
+  seen: { serverFingerprint: string; serverIdentity: IdentityStatus | "" },
 ): Promise<TransportConn> {
   // Through a proxyURL the TCP half-close Deno's TLS sends can end both
   // directions at the proxy, so only direct connections take it.
   if (
     !(conn instanceof TcpConn) || opts.cert || cfg.transport.proxyURL
   ) {
-    return await clientTls(conn, opts);
+    const tlsConn = await clientTls(conn, opts);
+    if (opts.ca) return tlsConn;
+    try {
+      identify(cfg, tlsConn.serverFingerprint, seen);
+    } catch (err) {
+      tlsConn.close();
+      throw err;
+    }
+    return tlsConn;
   }
   if (opts.ca) {
     return await nativeClientTls(conn.conn, conn.remoteAddr, {
@@ -157,6 +200,12 @@ async function dialTls(
     pins.set(server, chain);
   }
   try {
+    identify(cfg, pemFingerprint(chain[0]), seen);
+  } catch (err) {
+    pins.delete(server); // look again next time: the rightful server may be back
+    throw err;
+  }
+  try {
     return await nativeClientTls(conn.conn, conn.remoteAddr, {
       serverName: opts.serverName,
       caCerts: chain,
@@ -164,13 +213,21 @@ async function dialTls(
     });
   } catch {
     // The server changed its certificate, or rustls refuses this chain as an
-    // anchor: look again next time, and take node:tls (no verification, as frp).
+    // anchor: look again next time, and take node:tls, which checks the
+    // certificate it gets against the pinned or remembered one.
     pins.delete(server);
     const fresh = await dialTcp(
       cfg.serverAddr,
       cfg.serverPort,
       cfg.transport.dialServerTimeout * 1000,
     );
-    return await clientTls(fresh, opts);
+    const tlsConn = await clientTls(fresh, opts);
+    try {
+      identify(cfg, tlsConn.serverFingerprint, seen);
+    } catch (err) {
+      tlsConn.close();
+      throw err;
+    }
+    return tlsConn;
   }
 }

@@ -26,6 +26,7 @@
 
 import { X509Certificate } from "node:crypto";
 import tls from "node:tls";
+import { derFingerprint } from "./fingerprint.ts";
 import { NodeSocketConn, toNodeStream } from "./node_socket_conn.ts";
 import type { TransportConn } from "./transport.ts";
 
@@ -195,7 +196,9 @@ function checkClientChain(peer: tls.DetailedPeerCertificate, caBundle: string): 
 
 /**
  * Client side: runs TLS over `conn` (already connected to the server, through
- * any tunnel) and yields the encrypted connection.
+ * any tunnel) and yields the encrypted connection, with the SHA-256
+ * fingerprint of the certificate the server showed (`serverFingerprint`,
+ * "" if it showed none) for the caller to check and bind the login to.
  *
  * @example
  * ```ts
@@ -207,7 +210,7 @@ function checkClientChain(peer: tls.DetailedPeerCertificate, caBundle: string): 
 export async function clientTls(
   conn: TransportConn,
   opts: ClientTlsOptions,
-): Promise<TransportConn> {
+): Promise<TransportConn & { serverFingerprint: string }> {
   const verify = opts.ca !== undefined && opts.ca !== "";
   const isIp = /^[\d.]+$|:/.test(opts.serverName);
   const raw = toNodeStream(conn);
@@ -239,5 +242,6 @@ export async function clientTls(
     conn.close();
     throw new Error(`TLS handshake with the server failed: ${describeTlsError(err)}`);
   }
-  return wrapped;
+  const peer = socket.getPeerCertificate();
+  return Object.assign(wrapped, { serverFingerprint: peer?.raw ? derFingerprint(peer.raw) : "" });
 }

@@ -309,7 +309,9 @@ function checked(def: ProxyDefinition) {
 
 /** frp reloads proxies only; say so instead of silently ignoring other edits. */
 function warnCommonChanges(running: ClientConfig, next: ClientConfig): void {
-  const strip = (c: ClientConfig) => JSON.stringify({ ...c, proxies: [], visitors: [] });
+  // stateDir: the running one was filled in at start-up (lib/cli/state_dir.ts).
+  const strip = (c: ClientConfig) =>
+    JSON.stringify({ ...c, proxies: [], visitors: [], stateDir: "" });
   if (strip(running) !== strip(next)) {
     log.warn("changes outside proxies and visitors take effect after a restart");
   }

@@ -21,7 +21,7 @@
 
 import type { ServerConfig } from "../../config/mod.ts";
 import type { Logger } from "../../log.ts";
-import { verifyProof } from "../../protocol/auth.ts";
+import { boundToTls, verifyProof } from "../../protocol/auth.ts";
 import type { Login } from "../../protocol/messages.ts";
 import { httpPluginsOf, PluginRejected } from "../plugin/http_plugins.ts";
 import { FailedLogins, hostOf } from "./rate_limit.ts";
@@ -94,12 +94,18 @@ export function countWrongProof(config: ServerConfig, remoteAddr: string): Wrong
   return { retryAfter, logSuffix, delayMs: already ? COOLDOWN_ANSWER_DELAY_MS : 0 };
 }
 
-/** See the module doc. Mutates `login.user` / `login.metas` when a plugin changed them. */
+/**
+ * See the module doc. Mutates `login.user` / `login.metas` when a plugin changed them.
+ * `tlsFingerprint` is the fingerprint of the certificate this server showed on
+ * the connection, "" when it did not terminate TLS itself: a proof bound to
+ * another certificate came through a relay that terminates TLS.
+ */
 export async function checkLogin(
   services: { readonly config: ServerConfig; readonly log: Logger },
   login: Login,
   nonce: string,
   remoteAddr: string,
+  tlsFingerprint = "",
 ): Promise<LoginVerdict> {
   const { config } = services;
   const user = typeof login.user === "string" ? login.user : "";
@@ -119,8 +125,20 @@ export async function checkLogin(
   const token = loginToken(config, user);
   if (token === null) return await fail(`authorization failed: unknown user [${user}]`);
   const context = ["login", nonce, clientNonce, user, String(login.tcpMux)];
-  if (!await verifyProof(token, context, login.proof)) {
+  const claimed = typeof login.tlsFingerprint === "string" ? login.tlsFingerprint : "";
+  if (!await verifyProof(token, boundToTls(context, claimed), login.proof)) {
     return await fail("authorization failed: token mismatch");
+  }
+  if (claimed !== "" && claimed !== tlsFingerprint) {
+    return await fail(
+      tlsFingerprint === ""
+        ? `authorization failed: the client received TLS certificate ${claimed}, but its ` +
+          "connection reached this server without TLS: something in between terminates TLS " +
+          "(a relay; for a TLS proxy of yours, give the client transport.tls.trustedCaFile)"
+        : `authorization failed: the client received TLS certificate ${claimed}, but this ` +
+          `server's is ${tlsFingerprint}: something in between terminates TLS with its own ` +
+          "certificate (a man in the middle)",
+    );
   }
   const plugins = httpPluginsOf(services);
   if (plugins.has("Login")) {
