@@ -20,6 +20,7 @@ import { log as rootLog, type Logger } from "../log.ts";
 import type { Duplex } from "../net/duplex.ts";
 import { sleep, withTimeout } from "../net/timeout.ts";
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
+import { newProxyMessage } from "../protocol/new_proxy.ts";
 import { expectMessage } from "../protocol/codec.ts";
 import { ControlChannel } from "../protocol/control_channel.ts";
 import type { Message, StartWorkConn } from "../protocol/messages.ts";
@@ -300,12 +301,8 @@ export class DfrpClient extends EventTarget {
   }
 
   #register(control: ControlChannel, proxy: ProxyConfig): void {
-    control.send({
-      type: "NewProxy",
-      proxyName: proxy.name,
-      proxyType: proxy.type,
-      config: proxy as unknown as Record<string, unknown>,
-    }).catch(() => {});
+    // Only what the server needs: no secretKey, plugin options or local address.
+    newProxyMessage(proxy).then((msg) => control.send(msg)).catch(() => {});
   }
 
   #startHealthCheck(proxy: ProxyConfig): void {

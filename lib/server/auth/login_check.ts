@@ -21,7 +21,7 @@
 import type { ServerConfig } from "../../config/mod.ts";
 import type { Logger } from "../../log.ts";
 import { verifyProof } from "../../protocol/auth.ts";
-import type { Login } from "../../protocol/messages.ts";
+import type { Login, NewWorkConn } from "../../protocol/messages.ts";
 import { httpPluginsOf, PluginRejected } from "../plugin/http_plugins.ts";
 import { FailedLogins, hostOf } from "./rate_limit.ts";
 import { loginToken, sessionToken } from "./users.ts";
@@ -57,8 +57,7 @@ export async function checkLogin(
       token: "",
     };
   }
-  const user = typeof login.user === "string" ? login.user : "";
-  const clientNonce = typeof login.clientNonce === "string" ? login.clientNonce : "";
+  const { user, clientNonce } = login;
   const fail = (error: string): LoginVerdict => {
     if (guard.record(host)) error += ` (too many failed logins from ${host}: cooling down)`;
     return { error, token: "" };
@@ -121,20 +120,20 @@ export async function checkLogin(
 export async function checkWorkConn(
   services: { readonly config: ServerConfig; readonly log: Logger },
   login: Login,
-  msg: { runId?: unknown; proof?: unknown },
+  msg: NewWorkConn,
   nonce: string,
 ): Promise<string> {
-  const user = typeof login.user === "string" ? login.user : "";
+  const user = login.user;
   const token = sessionToken(services, { login });
-  if (!await verifyProof(token, ["work", nonce, String(msg.runId)], msg.proof)) {
+  if (!await verifyProof(token, ["work", nonce, msg.runId], msg.proof)) {
     return "work connection authorization failed";
   }
   const plugins = httpPluginsOf(services);
   if (!plugins.has("NewWorkConn")) return "";
   try {
     await plugins.run("NewWorkConn", {
-      user: { user, metas: login.metas ?? {}, run_id: String(msg.runId) },
-      run_id: String(msg.runId),
+      user: { user, metas: login.metas ?? {}, run_id: msg.runId },
+      run_id: msg.runId,
       timestamp: Math.floor(Date.now() / 1000),
     });
     return "";
