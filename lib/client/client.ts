@@ -300,9 +300,16 @@ export class DfrpClient extends EventTarget {
     return reason;
   }
 
+  #registering: Promise<void> = Promise.resolve();
+
   #register(control: ControlChannel, proxy: ProxyConfig): void {
     // Only what the server needs: no secretKey, plugin options or local address.
-    newProxyMessage(proxy).then((msg) => control.send(msg)).catch(() => {});
+    // Chained, so proxies register in config order although the group proof is async.
+    const message = newProxyMessage(proxy);
+    this.#registering = this.#registering
+      .then(() => message)
+      .then((msg) => control.send(msg))
+      .catch(() => {});
   }
 
   #startHealthCheck(proxy: ProxyConfig): void {

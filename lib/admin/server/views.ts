@@ -61,7 +61,10 @@ export interface ServerInfoResp {
 export interface ProxyStatsInfo {
   name: string;
   type: string;
-  /** The proxy's config as its client sent it (annotations included). */
+  /**
+   * What the server knows of the proxy's config (annotations included),
+   * never a password, key or token: see {@linkcode redactConf}.
+   */
   conf: Record<string, unknown> | null;
   user: string;
   clientID: string;
@@ -106,6 +109,32 @@ function frpTime(t: Date | undefined): string {
 }
 
 const unix = (t: Date) => Math.floor(t.getTime() / 1000);
+
+// Key names that hold a secret (or a proof of one) wherever they sit.
+const SECRET_KEY = /(password|passwd|pwd|secret|token|key|keypath|crtpath|proof)$/i;
+
+/**
+ * `conf` without any field whose name says it holds a secret (`httpPassword`,
+ * `secretKey`, `groupKey`, `token`, `password`, `keyPath`...), at any depth.
+ * The server never receives most of these (see lib/protocol/new_proxy.ts);
+ * this is the last line, so a future field cannot leak through the API.
+ *
+ * @example
+ * ```ts
+ * import { redactConf } from "./views.ts";
+ * redactConf({ httpUser: "u", httpPassword: "p" }); // { httpUser: "u" }
+ * ```
+ */
+export function redactConf(conf: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(conf)) {
+    if (SECRET_KEY.test(k)) continue;
+    out[k] = v !== null && typeof v === "object" && !Array.isArray(v)
+      ? redactConf(v as Record<string, unknown>)
+      : v;
+  }
+  return out;
+}
 
 // "[::1]:5000" -> "::1", "1.2.3.4:5000" -> "1.2.3.4"
 function hostOf(address: string): string {
@@ -182,7 +211,7 @@ export class AdminViews {
     return {
       name: s.name,
       type: s.type,
-      conf: s.lastStartTime ? s.config : null,
+      conf: s.lastStartTime ? redactConf(s.config) : null,
       user: s.user,
       clientID: s.clientRunId,
       todayTrafficIn: days.trafficIn[0],
