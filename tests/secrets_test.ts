@@ -94,10 +94,13 @@ Deno.test("secrets stay on the client: not on the wire, not in plugins, never in
   await Deno.copyFile(certs.serverKey, keyPath);
 
   const pluginCalls: string[] = [];
-  await using plugin = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    pluginCalls.push(await req.text());
-    return Response.json({ reject: false, unchange: true });
-  });
+  await using plugin = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (req) => {
+      pluginCalls.push(await req.text());
+      return Response.json({ reject: false, unchange: true });
+    },
+  );
   using echo = echoServer();
   using backend = {
     server: Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response("ok")),
