@@ -75,6 +75,19 @@ export async function newProxyMessage(proxy: ProxyConfig): Promise<NewProxyInit>
   return msg;
 }
 
+// The fields are strings, numbers, string lists or `{ set: {...} }`: a two-level copy is a deep one.
+function copy(value: unknown): unknown {
+  if (Array.isArray(value)) return [...value];
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = v !== null && typeof v === "object" ? { ...v } : v;
+    }
+    return out;
+  }
+  return value;
+}
+
 /** Fields a view never shows: passwords and keys (also proofs of keys). */
 const SECRET_FIELDS: ReadonlySet<string> = new Set(["httpPassword"]);
 
@@ -109,7 +122,7 @@ export function newProxyView(msg: NewProxy): Record<string, unknown> {
   };
   for (const field of NEW_PROXY_TYPE_FIELDS[msg.proxyType] ?? []) {
     if (SECRET_FIELDS.has(field)) continue;
-    view[field] = structuredClone(msg[field]);
+    view[field] = copy(msg[field]);
   }
   return view;
 }

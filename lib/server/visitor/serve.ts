@@ -22,7 +22,7 @@ import type { Duplex } from "../../net/duplex.ts";
 import { relay } from "../../net/relay.ts";
 import { withTimeout } from "../../net/timeout.ts";
 import { expectMessage, writeMessage } from "../../protocol/codec.ts";
-import { type NewVisitorConn, quote } from "../../protocol/messages.ts";
+import type { NewVisitorConn } from "../../protocol/messages.ts";
 import { visitorAllowed } from "../../protocol/visitor_proof.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
 import type { ServerServices } from "../session.ts";
@@ -76,7 +76,7 @@ export async function serveVisitorConn(
     return refuse(`no secret proxy [${label}] on this server`);
   }
   if (msg.visitorType !== entry.type) {
-    return refuse(`proxy [${label}] is ${entry.type}, not ${quote(msg.visitorType)}`);
+    return refuse(`proxy [${label}] is ${entry.type}, not ${msg.visitorType || "?"}`);
   }
   if (!visitorAllowed(entry.config.allowUsers, entry.ctx.user, origin.user)) {
     return refuse(`user [${origin.user}] is not allowed to visit [${label}]`);
