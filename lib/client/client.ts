@@ -309,7 +309,9 @@ export class DfrpClient extends EventTarget {
     this.#registering = this.#registering
       .then(() => message)
       .then((msg) => control.send(msg))
-      .catch(() => {});
+      .catch((err) =>
+        this.log.debug(`[${proxy.name}] NewProxy not sent: ${(err as Error).message}`)
+      );
   }
 
   #startHealthCheck(proxy: ProxyConfig): void {
