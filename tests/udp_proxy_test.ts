@@ -5,6 +5,7 @@ import { defaultServerConfig, parseClientConfig } from "../lib/config/load.ts";
 import { log } from "../lib/log.ts";
 import { type TcpConn, wrapTcp } from "../lib/net/tcp_conn.ts";
 import { UdpFrameReader, UdpFrameWriter } from "../lib/net/udp_frame.ts";
+import { NewProxySchema } from "../lib/protocol/messages.ts";
 import { PortManager } from "../lib/server/ports.ts";
 import { serverProxyFactory } from "../lib/server/proxy/registry.ts";
 import "../lib/server/proxy/udp.ts";
@@ -290,7 +291,8 @@ Deno.test("udp server: a bad frame drops the work connection, a new one is opene
   const ports = new PortManager([], 0);
   const peers: TcpConn[] = [];
   const stats = new ProxyStats("u", "udp");
-  const proxy = serverProxyFactory("udp")!({ remotePort: 0 }, {
+  const msg = NewProxySchema.parse({ type: "NewProxy", proxyName: "u", proxyType: "udp" });
+  const proxy = serverProxyFactory("udp")!(msg, {
     name: "u",
     services: { config: serverConfig, ports, log, stats: new Map(), features: new Map() },
     serverConfig,

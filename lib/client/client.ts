@@ -20,6 +20,7 @@ import { log as rootLog, type Logger } from "../log.ts";
 import type { Duplex } from "../net/duplex.ts";
 import { sleep, withTimeout } from "../net/timeout.ts";
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
+import { newProxyMessage } from "../protocol/new_proxy.ts";
 import { expectMessage } from "../protocol/codec.ts";
 import { ControlChannel } from "../protocol/control_channel.ts";
 import type { Message, StartWorkConn } from "../protocol/messages.ts";
@@ -325,13 +326,18 @@ export class DfrpClient extends EventTarget {
     return reason;
   }
 
+  #registering: Promise<void> = Promise.resolve();
+
   #register(control: ControlChannel, proxy: ProxyConfig): void {
-    control.send({
-      type: "NewProxy",
-      proxyName: proxy.name,
-      proxyType: proxy.type,
-      config: proxy as unknown as Record<string, unknown>,
-    }).catch(() => {});
+    // Only what the server needs: no secretKey, plugin options or local address.
+    // Chained, so proxies register in config order although the group proof is async.
+    const message = newProxyMessage(proxy);
+    this.#registering = this.#registering
+      .then(() => message)
+      .then((msg) => control.send(msg))
+      .catch((err) =>
+        this.log.debug(`[${proxy.name}] NewProxy not sent: ${(err as Error).message}`)
+      );
   }
 
   #startHealthCheck(proxy: ProxyConfig): void {

@@ -16,15 +16,18 @@
  */
 
 import { type Duplex, readFull, writeAll } from "../net/duplex.ts";
-import { type Message, MESSAGE_TYPES } from "./messages.ts";
+import {
+  type Message,
+  type MessageInit,
+  type MessageType,
+  parseMessage,
+  ProtocolError,
+} from "./messages.ts";
+
+export { ProtocolError };
 
 /** Largest control frame body either side accepts, in bytes. */
 export const MAX_MESSAGE_SIZE = 64 * 1024;
-
-/** A peer sent something that is not a valid control frame. */
-export class ProtocolError extends Error {
-  override name = "ProtocolError";
-}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -38,7 +41,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * const frame = encodeMessage({ type: "Ping" });
  * ```
  */
-export function encodeMessage(msg: Message): Uint8Array {
+export function encodeMessage(msg: MessageInit): Uint8Array {
   const body = encoder.encode(JSON.stringify(msg));
   if (body.length > MAX_MESSAGE_SIZE) {
     throw new ProtocolError(
@@ -61,13 +64,18 @@ export function encodeMessage(msg: Message): Uint8Array {
  * await writeMessage(conn, { type: "Ping" });
  * ```
  */
-export async function writeMessage(conn: Pick<Duplex, "write">, msg: Message): Promise<void> {
+export async function writeMessage(
+  conn: Pick<Duplex, "write">,
+  msg: MessageInit,
+): Promise<void> {
   await writeAll(conn, encodeMessage(msg));
 }
 
 /**
  * Reads one message; `null` when the stream ended cleanly between frames.
- * Throws {@linkcode ProtocolError} for an oversized, non-JSON or unknown frame.
+ * Throws {@linkcode ProtocolError} for an oversized or non-JSON frame, an
+ * unknown message, or one whose fields fail its schema in `messages.ts`
+ * (the error names the field and the type expected).
  *
  * @example
  * ```ts
@@ -88,19 +96,26 @@ export async function readMessage(conn: Pick<Duplex, "read">): Promise<Message |
   }
   const body = new Uint8Array(size);
   await readFull(conn, body);
-  let msg: unknown;
+  return decodeBody(body);
+}
+
+/**
+ * Decodes and validates one frame body (the JSON after the length).
+ *
+ * @example
+ * ```ts
+ * import { decodeBody } from "./codec.ts";
+ * const msg = decodeBody(new TextEncoder().encode('{"type":"Ping"}'));
+ * ```
+ */
+export function decodeBody(body: Uint8Array): Message {
+  let value: unknown;
   try {
-    msg = JSON.parse(decoder.decode(body));
+    value = JSON.parse(decoder.decode(body));
   } catch {
     throw new ProtocolError("frame is not UTF-8 JSON");
   }
-  if (
-    typeof msg !== "object" || msg === null || Array.isArray(msg) ||
-    !MESSAGE_TYPES.has((msg as { type?: unknown }).type as string)
-  ) {
-    throw new ProtocolError("frame is not a known message");
-  }
-  return msg as Message;
+  return parseMessage(value);
 }
 
 /**
@@ -114,7 +129,7 @@ export async function readMessage(conn: Pick<Duplex, "read">): Promise<Message |
  * console.log(hello.nonce);
  * ```
  */
-export async function expectMessage<T extends Message["type"]>(
+export async function expectMessage<T extends MessageType>(
   conn: Pick<Duplex, "read">,
   type: T,
 ): Promise<Extract<Message, { type: T }>> {

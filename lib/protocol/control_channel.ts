@@ -16,7 +16,7 @@
 
 import type { Duplex } from "../net/duplex.ts";
 import { encodeMessage, readMessage } from "./codec.ts";
-import type { Message } from "./messages.ts";
+import type { Message, MessageInit } from "./messages.ts";
 import { writeAll } from "../net/duplex.ts";
 
 /** See the module doc. */
@@ -27,7 +27,7 @@ export class ControlChannel {
   constructor(readonly conn: Duplex) {}
 
   /** Queues `msg` behind earlier sends; rejects if the connection fails. */
-  send(msg: Message): Promise<void> {
+  send(msg: MessageInit): Promise<void> {
     const frame = encodeMessage(msg);
     const sent = this.#tail.then(() => writeAll(this.conn, frame));
     // A failed send must not wedge the queue for later callers.

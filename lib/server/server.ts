@@ -20,10 +20,10 @@ import { log as rootLog, type Logger } from "../log.ts";
 import { withTimeout } from "../net/timeout.ts";
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
 import { boundToTls, prove, randomHex } from "../protocol/auth.ts";
-import { readMessage } from "../protocol/codec.ts";
+import { ProtocolError, readMessage } from "../protocol/codec.ts";
 import { ControlChannel } from "../protocol/control_channel.ts";
 import { isMagic } from "../protocol/magic.ts";
-import { type Login, type NewWorkConn, PROTOCOL_VERSION } from "../protocol/messages.ts";
+import { type Login, type NewWorkConn, PROTOCOL_VERSION, quote } from "../protocol/messages.ts";
 import { tcpTransport } from "../transport/tcp.ts";
 import { pemFingerprint } from "../transport/fingerprint.ts";
 import { SERVER_CERT_FILE } from "../transport/server_identity.ts";
@@ -148,7 +148,8 @@ export class DfrpServer {
         version: PROTOCOL_VERSION,
         nonce,
       });
-      const first = await withTimeout(readMessage(conn), HANDSHAKE_TIMEOUT_MS, "waiting for login");
+      const first = await withTimeout(readMessage(conn), HANDSHAKE_TIMEOUT_MS, "waiting for login")
+        .catch((err) => this.#refuseBadLogin(conn, err));
       if (first?.type === "Login") return await this.#login(conn, first, nonce, layers);
       if (first?.type === "NewWorkConn") return await this.#workConn(conn, first, nonce);
       if (first?.type === "NewVisitorConn") {
@@ -163,9 +164,21 @@ export class DfrpServer {
     }
   }
 
+  /** A Login that fails its schema gets a LoginResp naming the field and type; then rethrows. */
+  async #refuseBadLogin(conn: TransportConn, err: unknown): Promise<never> {
+    if (err instanceof ProtocolError && err.messageType === "Login") {
+      await new ControlChannel(conn).send({
+        type: "LoginResp",
+        version: PROTOCOL_VERSION,
+        runId: "",
+        error: err.message,
+      }).catch(() => {});
+    }
+    throw err;
+  }
+
   async #login(conn: TransportConn, login: Login, nonce: string, layers: string[]): Promise<void> {
-    const user = typeof login.user === "string" ? login.user : "";
-    const clientNonce = typeof login.clientNonce === "string" ? login.clientNonce : "";
+    const { user, clientNonce } = login;
     const channel = new ControlChannel(conn);
     const refuse = async (error: string, verdict?: LoginVerdict) => {
       // While the address cools down after wrong proofs: one line per interval.
@@ -195,12 +208,12 @@ export class DfrpServer {
     const verdict = await checkLogin(this.services, login, nonce, conn.remoteAddr, ownTls);
     const { error: denied, token } = verdict;
     if (denied) return refuse(denied, verdict);
-    if (Boolean(login.tcpMux) !== this.config.transport.tcpMux) {
+    if (login.tcpMux !== this.config.transport.tcpMux) {
       return refuse(
         `transport.tcpMux is ${login.tcpMux} on the client but ${this.config.transport.tcpMux} on the server`,
       );
     }
-    const resumed = typeof login.runId === "string" && /^[0-9a-f]{16}$/.test(login.runId);
+    const resumed = /^[0-9a-f]{16}$/.test(login.runId);
     const runId = resumed ? login.runId : randomHex(8);
     // A client that reconnects before its old connection timed out replaces it.
     this.sessions.get(runId)?.close("replaced by a new login");
@@ -265,14 +278,13 @@ export class DfrpServer {
     const clients = this.services.clients!;
     const info = clients.get(session.runId) ?? new ClientInfo(session.runId);
     const login = session.login;
-    const text = (v: unknown) => typeof v === "string" ? v : "";
     Object.assign(info, {
       online: true,
-      user: text(login.user),
-      hostname: text(login.hostname),
-      version: text(login.software),
-      os: text(login.os),
-      arch: text(login.arch),
+      user: login.user,
+      hostname: login.hostname,
+      version: login.software,
+      os: login.os,
+      arch: login.arch,
       address: session.remoteAddr,
       lastConnectedAt: session.loginTime,
       disconnectedAt: undefined,
@@ -282,8 +294,8 @@ export class DfrpServer {
   }
 
   async #workConn(conn: TransportConn, msg: NewWorkConn, nonce: string): Promise<void> {
-    const session = this.sessions.get(String(msg.runId));
-    if (!session) throw new Error(`work connection for unknown client ${msg.runId}`);
+    const session = this.sessions.get(msg.runId);
+    if (!session) throw new Error(`work connection for unknown client ${quote(msg.runId)}`);
     const denied = await checkWorkConn(this.services, session.login, msg, nonce, conn.remoteAddr);
     if (denied) throw new Error(denied);
     session.addPoolConn(conn);

@@ -19,9 +19,10 @@ import type { Duplex } from "../net/duplex.ts";
 import { writeAll } from "../net/duplex.ts";
 import { withTimeout } from "../net/timeout.ts";
 import type { MuxSession } from "../mux/mod.ts";
-import { encodeMessage } from "../protocol/codec.ts";
+import { encodeMessage, ProtocolError } from "../protocol/codec.ts";
 import type { ControlChannel } from "../protocol/control_channel.ts";
-import type { Login, Message, NewProxy } from "../protocol/messages.ts";
+import { type Login, type Message, type NewProxy, quote } from "../protocol/messages.ts";
+import { newProxyView } from "../protocol/new_proxy.ts";
 import type { TransportConn } from "../transport/transport.ts";
 import type { PortManager } from "./ports.ts";
 import type { ConnEnds, ServerProxy } from "./proxy/proxy.ts";
@@ -117,6 +118,10 @@ export class ClientSession {
       }
       this.close("client closed the control connection");
     } catch (err) {
+      // A frame that fails its schema ends this client's session only; the reason is escaped.
+      if (err instanceof ProtocolError && !this.#closed) {
+        this.log.warn(`client ${this.remoteAddr} sent a bad message: ${err.message}`);
+      }
       this.close(this.#closed ? "closed" : `control connection failed: ${(err as Error).message}`);
     }
     await this.#done;
@@ -139,13 +144,15 @@ export class ClientSession {
   }
 
   async #newProxy(msg: NewProxy): Promise<void> {
-    const name = String(msg.proxyName ?? "");
+    const name = msg.proxyName;
     const reply = (remoteAddr: string, error: string) =>
       this.control.send({ type: "NewProxyResp", proxyName: name, remoteAddr, error });
-    const factory = serverProxyFactory(String(msg.proxyType));
+    const factory = serverProxyFactory(msg.proxyType);
     const log = this.services.log.with(name);
     if (!name) return reply("", "proxy name is empty");
-    if (!factory) return reply("", `proxy type "${msg.proxyType}" is not supported by this server`);
+    if (!factory) {
+      return reply("", `proxy type ${quote(msg.proxyType)} is not supported by this server`);
+    }
     if (this.#proxies.has(name) || this.#nameTakenElsewhere(name)) {
       return reply("", `proxy [${name}] is already in use`);
     }
@@ -158,11 +165,11 @@ export class ClientSession {
     // A proxy that comes back keeps its counters, as frp's dashboard does.
     const previous = this.services.stats.get(name);
     const stats = previous?.type === msg.proxyType ? previous : new ProxyStats(name, msg.proxyType);
-    const proxy = factory(msg.config ?? {}, {
+    const proxy = factory(msg, {
       name,
       services: this.services,
       serverConfig: this.services.config,
-      ports: portsFor(this.services, String(this.login.user ?? "")),
+      ports: portsFor(this.services, this.login.user),
       clientId: this.runId,
       user: this.login.user,
       log,
@@ -183,8 +190,9 @@ export class ClientSession {
     Object.assign(stats, {
       owner: this.runId,
       clientRunId: this.runId,
-      user: String(this.login.user ?? ""),
-      config: msg.config ?? {},
+      user: this.login.user,
+      // What the admin API shows: no password, key or proof of one.
+      config: newProxyView(msg),
       lastStartTime: new Date(),
     });
     this.services.stats.set(name, stats);

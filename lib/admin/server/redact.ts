@@ -28,7 +28,8 @@
 export const REDACTED = "******";
 
 // Key names that hold secrets: frp's secretKey, sk, groupKey, httpPassword, token...
-const SECRET_KEY = /password|passwd|secret|token|credential|authorization|cookie|key$|^sk$/i;
+const SECRET_KEY =
+  /password|passwd|pwd$|secret|token|credential|authorization|cookie|key$|keypath$|crtpath$|proof$|^sk$/i;
 
 /**
  * A copy of `value` with the values of secret-named keys replaced by

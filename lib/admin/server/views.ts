@@ -62,7 +62,10 @@ export interface ServerInfoResp {
 export interface ProxyStatsInfo {
   name: string;
   type: string;
-  /** The proxy's config as its client sent it (annotations included), secrets replaced. */
+  /**
+   * What the server knows of the proxy's config (annotations included),
+   * every value whose key names a secret replaced (`redact.ts`).
+   */
   conf: Record<string, unknown> | null;
   user: string;
   clientID: string;

@@ -20,7 +20,7 @@
 import type { ServerConfig } from "../../config/mod.ts";
 import type { Logger } from "../../log.ts";
 import { parseBandwidth } from "../../net/rate_limit.ts";
-import type { Login, NewProxy } from "../../protocol/messages.ts";
+import { type Login, type NewProxy, NewProxySchema } from "../../protocol/messages.ts";
 import { httpPluginsOf, PluginRejected } from "../plugin/http_plugins.ts";
 import type { PortManager } from "../ports.ts";
 import type { ProxyStats } from "../stats.ts";
@@ -85,19 +85,19 @@ function checkEntry(
   services: AdmissionServices,
   entry: UserEntry,
   msg: NewProxy,
-  config: Record<string, unknown>,
+  config: NewProxy,
 ): string {
   const who = `user [${entry.user}]`;
-  const type = String(msg.proxyType);
+  const type = msg.proxyType;
   if (PORT_TYPES.has(type) && entry.allowPorts.length > 0) {
-    const port = Number(config.remotePort ?? 0);
+    const port = config.remotePort;
     if (port !== 0 && !new UserPorts(services.ports, entry.allowPorts).allowed(port)) {
       return `port ${port} is not allowed for ${who} (allowPorts)`;
     }
   }
   if (VHOST_TYPES.has(type) && entry.allowDomains.length > 0) {
-    const domains = Array.isArray(config.customDomains) ? config.customDomains.map(text) : [];
-    const sub = text(config.subdomain);
+    const domains = [...config.customDomains];
+    const sub = config.subdomain;
     if (sub) domains.push(`${sub}.${services.config.subDomainHost}`);
     for (const domain of domains) {
       if (!domainAllowed(domain, entry.allowDomains)) {
@@ -118,12 +118,10 @@ function checkEntry(
 }
 
 /** The entry's bandwidth limit imposed in server mode, unless the proxy asks for less there. */
-function imposeBandwidth(entry: UserEntry, config: Record<string, unknown>): void {
+function imposeBandwidth(entry: UserEntry, config: NewProxy): void {
   if (!entry.bandwidthLimit) return;
-  const t = { ...(config.transport as Record<string, unknown> | undefined ?? {}) };
-  const own = t.bandwidthLimitMode === "server" && typeof t.bandwidthLimit === "string"
-    ? safeRate(t.bandwidthLimit)
-    : 0;
+  const t = { ...config.transport };
+  const own = t.bandwidthLimitMode === "server" ? safeRate(t.bandwidthLimit) : 0;
   if (own > 0 && own <= parseBandwidth(entry.bandwidthLimit)) return;
   t.bandwidthLimit = entry.bandwidthLimit;
   t.bandwidthLimitMode = "server";
@@ -139,21 +137,22 @@ function safeRate(text: string): number {
 }
 
 /** frp's `NewProxyContent`, from dfrp's proxy config. */
-function pluginContent(login: Login, runId: string, msg: NewProxy, c: Record<string, unknown>) {
-  const t = (c.transport ?? {}) as Record<string, unknown>;
-  const lb = (c.loadBalancer ?? {}) as Record<string, unknown>;
+function pluginContent(login: Login, runId: string, msg: NewProxy, c: NewProxy) {
+  const t = c.transport;
+  const lb = c.loadBalancer;
   return {
-    user: { user: text(login.user), metas: login.metas ?? {}, run_id: runId },
+    user: { user: login.user, metas: login.metas ?? {}, run_id: runId },
     proxy_name: msg.proxyName,
     proxy_type: msg.proxyType,
-    use_encryption: t.useEncryption === true,
-    use_compression: t.useCompression === true,
-    bandwidth_limit: text(t.bandwidthLimit),
-    bandwidth_limit_mode: text(t.bandwidthLimitMode),
-    group: text(lb.group),
-    group_key: text(lb.groupKey),
-    metas: c.metadatas ?? {},
-    annotations: c.annotations ?? {},
+    use_encryption: t.useEncryption,
+    use_compression: t.useCompression,
+    bandwidth_limit: t.bandwidthLimit,
+    bandwidth_limit_mode: t.bandwidthLimitMode,
+    group: lb.group,
+    // The client's proof of its groupKey (lib/protocol/new_proxy.ts); the key stays on the client.
+    group_key: lb.groupKey,
+    metas: c.metadatas,
+    annotations: c.annotations,
     remote_port: c.remotePort,
     custom_domains: c.customDomains,
     subdomain: c.subdomain,
@@ -167,8 +166,13 @@ function pluginContent(login: Login, runId: string, msg: NewProxy, c: Record<str
   };
 }
 
-/** Copies back what a plugin may change (not the flags both ends must agree on). */
-function applyPluginContent(content: Record<string, unknown>, c: Record<string, unknown>): void {
+/**
+ * Copies back what a plugin may change (not the flags both ends must agree
+ * on) and checks the result against the `NewProxy` schema; returns the
+ * reason when a plugin answered with a value of the wrong type.
+ */
+function applyPluginContent(content: Record<string, unknown>, msg: NewProxy): string {
+  const c: Record<string, unknown> = structuredClone(msg);
   const keys: Array<[string, string]> = [
     ["remote_port", "remotePort"],
     ["custom_domains", "customDomains"],
@@ -185,17 +189,24 @@ function applyPluginContent(content: Record<string, unknown>, c: Record<string, 
   for (const [from, to] of keys) if (content[from] !== undefined) c[to] = content[from];
   if (typeof content.bandwidth_limit === "string" && content.bandwidth_limit !== "") {
     c.transport = {
-      ...(c.transport as object ?? {}),
+      ...msg.transport,
       bandwidthLimit: content.bandwidth_limit,
       bandwidthLimitMode: text(content.bandwidth_limit_mode) || "server",
     };
   }
+  const checked = NewProxySchema.safeParse(c);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    return `a NewProxy plugin answered ${issue.path.join(".")}: ${issue.message}`;
+  }
+  Object.assign(msg, checked.data);
+  return "";
 }
 
 /**
  * Resolves to "" when the proxy may start, else the reason to send back.
- * May replace `msg.config` (bandwidth imposed, plugin changes); never
- * mutates the original record.
+ * May change `msg` (bandwidth imposed, plugin changes, checked against the
+ * `NewProxy` schema again).
  */
 export async function admitProxy(
   services: AdmissionServices,
@@ -203,8 +214,8 @@ export async function admitProxy(
   runId: string,
   msg: NewProxy,
 ): Promise<string> {
-  const config: Record<string, unknown> = { ...(msg.config ?? {}) };
-  const entry = findUser(services.config, text(login.user));
+  const config = msg;
+  const entry = findUser(services.config, login.user);
   if (entry) {
     const denied = checkEntry(services, entry, msg, config);
     if (denied) return denied;
@@ -214,7 +225,8 @@ export async function admitProxy(
   if (plugins.has("NewProxy")) {
     try {
       const content = await plugins.run("NewProxy", pluginContent(login, runId, msg, config));
-      applyPluginContent(content as Record<string, unknown>, config);
+      const invalid = applyPluginContent(content as Record<string, unknown>, config);
+      if (invalid) return invalid;
     } catch (err) {
       if (err instanceof PluginRejected) return err.message;
       throw err;
@@ -225,6 +237,5 @@ export async function admitProxy(
       if (denied) return denied;
     }
   }
-  msg.config = config;
   return "";
 }

@@ -22,7 +22,7 @@
 import type { ServerConfig } from "../../config/mod.ts";
 import type { Logger } from "../../log.ts";
 import { boundToTls, verifyProof } from "../../protocol/auth.ts";
-import type { Login } from "../../protocol/messages.ts";
+import type { Login, NewWorkConn } from "../../protocol/messages.ts";
 import { httpPluginsOf, PluginRejected } from "../plugin/http_plugins.ts";
 import { FailedLogins, hostOf } from "./rate_limit.ts";
 import { sleep } from "../../net/timeout.ts";
@@ -108,8 +108,7 @@ export async function checkLogin(
   tlsFingerprint = "",
 ): Promise<LoginVerdict> {
   const { config } = services;
-  const user = typeof login.user === "string" ? login.user : "";
-  const clientNonce = typeof login.clientNonce === "string" ? login.clientNonce : "";
+  const { user, clientNonce } = login;
   const fail = async (error: string): Promise<LoginVerdict> => {
     const wrong = countWrongProof(config, remoteAddr);
     if (wrong.delayMs > 0) await sleep(wrong.delayMs);
@@ -195,13 +194,13 @@ export async function checkLogin(
 export async function checkWorkConn(
   services: { readonly config: ServerConfig; readonly log: Logger },
   login: Login,
-  msg: { runId?: unknown; proof?: unknown },
+  msg: NewWorkConn,
   nonce: string,
   remoteAddr = "",
 ): Promise<string> {
-  const user = typeof login.user === "string" ? login.user : "";
+  const user = login.user;
   const token = sessionToken(services, { login });
-  if (!await verifyProof(token, ["work", nonce, String(msg.runId)], msg.proof)) {
+  if (!await verifyProof(token, ["work", nonce, msg.runId], msg.proof)) {
     const { logSuffix } = countWrongProof(services.config, remoteAddr);
     const reason = "work connection authorization failed";
     if (logSuffix === null) throw new QuietRefusal(reason);
@@ -211,8 +210,8 @@ export async function checkWorkConn(
   if (!plugins.has("NewWorkConn")) return "";
   try {
     await plugins.run("NewWorkConn", {
-      user: { user, metas: login.metas ?? {}, run_id: String(msg.runId) },
-      run_id: String(msg.runId),
+      user: { user, metas: login.metas ?? {}, run_id: msg.runId },
+      run_id: msg.runId,
       timestamp: Math.floor(Date.now() / 1000),
     });
     return "";

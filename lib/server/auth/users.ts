@@ -66,8 +66,7 @@ export function loginToken(config: ServerConfig, user: string): string | null {
  */
 export function sessionToken(
   services: { readonly config: ServerConfig },
-  session: { readonly login: { user?: unknown } },
+  session: { readonly login: { user: string } },
 ): string {
-  const user = typeof session.login.user === "string" ? session.login.user : "";
-  return loginToken(services.config, user) ?? services.config.auth.token;
+  return loginToken(services.config, session.login.user) ?? services.config.auth.token;
 }

@@ -25,7 +25,7 @@ type Services = { readonly config: ServerConfig; readonly log: Logger };
 
 function userInfo(login: Pick<Login, "user" | "metas">, runId: string) {
   return {
-    user: typeof login.user === "string" ? login.user : "",
+    user: login.user,
     metas: login.metas ?? {},
     run_id: runId,
   };

@@ -15,6 +15,7 @@
  * @module
  */
 
+import type { NewProxy } from "../../protocol/messages.ts";
 import type { Header } from "../vhost/http_parser.ts";
 import type { HttpRoute } from "../vhost/http_conn.ts";
 import { HTTP_VHOST, HttpVhost } from "../vhost/http_vhost.ts";
@@ -22,14 +23,8 @@ import type { RouteKey } from "../vhost/router.ts";
 import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
 
-function str(value: unknown): string {
-  return typeof value === "string" ? value : "";
-}
-
-function headerSet(value: unknown): Header[] {
-  const set = (value as { set?: unknown } | undefined)?.set;
-  if (!set || typeof set !== "object") return [];
-  return Object.entries(set as Record<string, unknown>).map(([k, v]) => [k, String(v)]);
+function headerSet(ops: { set: Record<string, string> }): Header[] {
+  return Object.entries(ops.set);
 }
 
 /**
@@ -41,10 +36,12 @@ function headerSet(value: unknown): Header[] {
  * httpDomains({ subdomain: "a", customDomains: ["x.com"] }, "frps.com"); // ["x.com", "a.frps.com"]
  * ```
  */
-export function httpDomains(config: Record<string, unknown>, subDomainHost: string): string[] {
-  const custom = Array.isArray(config.customDomains) ? config.customDomains.map(str) : [];
-  const domains = custom.map((d) => d.trim().toLowerCase()).filter((d) => d !== "");
-  const subdomain = str(config.subdomain).trim().toLowerCase();
+export function httpDomains(
+  config: Pick<NewProxy, "customDomains" | "subdomain">,
+  subDomainHost: string,
+): string[] {
+  const domains = config.customDomains.map((d) => d.trim().toLowerCase()).filter((d) => d !== "");
+  const subdomain = config.subdomain.trim().toLowerCase();
   if (subdomain) {
     if (!subDomainHost) {
       throw new Error(`subdomain is not supported because subDomainHost is not set on the server`);
@@ -62,12 +59,12 @@ class HttpProxy implements ServerProxy {
   #keys: RouteKey[] = [];
   #route: HttpRoute;
 
-  constructor(readonly config: Record<string, unknown>, readonly ctx: ProxyContext) {
+  constructor(readonly config: NewProxy, readonly ctx: ProxyContext) {
     this.#route = {
       ctx,
-      httpUser: str(config.httpUser),
-      httpPassword: str(config.httpPassword),
-      hostHeaderRewrite: str(config.hostHeaderRewrite),
+      httpUser: config.httpUser,
+      httpPassword: config.httpPassword,
+      hostHeaderRewrite: config.hostHeaderRewrite,
       requestHeaders: headerSet(config.requestHeaders),
       responseHeaders: headerSet(config.responseHeaders),
       conns: new Set(),
@@ -82,26 +79,23 @@ class HttpProxy implements ServerProxy {
     }
     this.#vhost = vhost;
     const domains = httpDomains(config, ctx.serverConfig.subDomainHost);
-    const locations = Array.isArray(config.locations) && config.locations.length > 0
-      ? config.locations.map(str)
-      : [""];
-    const lb = (config.loadBalancer ?? {}) as Record<string, unknown>;
-    const httpUser = str(config.routeByHTTPUser);
+    const locations = config.locations.length > 0 ? config.locations : [""];
+    const lb = config.loadBalancer;
+    const httpUser = config.routeByHTTPUser;
     const addrs: string[] = [];
     for (const domain of domains) {
       for (const location of locations) {
         const key = { domain, location, httpUser };
         vhost.router.add(key, {
           name: ctx.name,
-          group: str(lb.group),
-          groupKey: str(lb.groupKey),
+          group: lb.group,
+          groupKey: lb.groupKey,
           value: this.#route,
         });
         this.#keys.push(key);
         ctx.log.info(
-          `http proxy listen for host [${domain}] location [${location}] group [${
-            str(lb.group)
-          }], routeByHTTPUser [${httpUser}]`,
+          `http proxy listen for host [${domain}] location [${location}] group [${lb.group}], ` +
+            `routeByHTTPUser [${httpUser}]`,
         );
       }
       addrs.push(vhost.port === 80 ? domain : `${domain}:${vhost.port}`);

@@ -5,7 +5,7 @@
  * @example
  * ```ts
  * import type { ServerProxy, ServerProxyFactory } from "./proxy.ts";
- * const factory: ServerProxyFactory = (_config, ctx) => ({
+ * const factory: ServerProxyFactory = (_msg, ctx) => ({
  *   start: () => Promise.resolve(":0"),
  *   close: () => ctx.log.info("closed"),
  * });
@@ -17,6 +17,7 @@
 import type { Logger } from "../../log.ts";
 import type { Duplex } from "../../net/duplex.ts";
 import type { ServerConfig } from "../../config/mod.ts";
+import type { NewProxy } from "../../protocol/messages.ts";
 import type { PortManager } from "../ports.ts";
 import type { ProxyStats } from "../stats.ts";
 import type { ServerServices } from "../session.ts";
@@ -57,8 +58,11 @@ export interface ServerProxy {
   close(): void;
 }
 
-/** Builds a proxy of one type from the client's proxy config. */
+/**
+ * Builds a proxy of one type from the client's `NewProxy` (validated by the
+ * codec: typed fields, defaults filled in).
+ */
 export type ServerProxyFactory = (
-  config: Record<string, unknown>,
+  config: NewProxy,
   ctx: ProxyContext,
 ) => ServerProxy;

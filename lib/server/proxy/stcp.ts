@@ -21,23 +21,18 @@ import {
 } from "../visitor/secret_proxies.ts";
 import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
+import type { NewProxy } from "../../protocol/messages.ts";
 
 class SecretProxy implements ServerProxy {
   #entry?: SecretProxyEntry;
 
   constructor(
     readonly type: string,
-    readonly config: Record<string, unknown>,
+    readonly config: NewProxy,
     readonly ctx: ProxyContext,
   ) {}
 
   start(): Promise<string> {
-    const allow = this.config.allowUsers;
-    if (
-      allow !== undefined && (!Array.isArray(allow) || allow.some((u) => typeof u !== "string"))
-    ) {
-      throw new Error("allowUsers must be a list of user names");
-    }
     const table = this.ctx.services.features.get(SECRET_PROXIES_FEATURE) as SecretProxies;
     const entry = { type: this.type, ctx: this.ctx, config: this.config };
     table.add(entry);

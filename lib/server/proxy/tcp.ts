@@ -19,15 +19,7 @@ import { listenTcpSettled } from "../ports.ts";
 import { TCP_GROUPS_FEATURE, type TcpGroups } from "../group/tcp_group.ts";
 import { connEnds, serveUserConn } from "./user_conn.ts";
 import { acceptEach } from "../../net/accept_loop.ts";
-
-/** Reads `remotePort` from a client's proxy config, or throws a user-facing Error. */
-export function remotePortOf(config: Record<string, unknown>): number {
-  const port = config.remotePort ?? 0;
-  if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`remotePort must be an integer from 0 to 65535`);
-  }
-  return port;
-}
+import type { NewProxy } from "../../protocol/messages.ts";
 
 class TcpProxy implements ServerProxy {
   #listener?: Deno.TcpListener;
@@ -35,16 +27,17 @@ class TcpProxy implements ServerProxy {
   #conns = new Set<Deno.Conn>();
   #group = "";
 
-  constructor(readonly config: Record<string, unknown>, readonly ctx: ProxyContext) {}
+  constructor(readonly config: NewProxy, readonly ctx: ProxyContext) {}
 
   start(): Promise<string> {
     const { ctx } = this;
-    const wanted = remotePortOf(this.config);
-    const balance = this.config.loadBalancer as { group?: string; groupKey?: string } | undefined;
-    if (balance?.group) {
+    const wanted = this.config.remotePort;
+    const balance = this.config.loadBalancer;
+    if (balance.group) {
       const groups = ctx.services.features.get(TCP_GROUPS_FEATURE) as TcpGroups;
       this.#group = balance.group;
-      const port = groups.join(balance.group, balance.groupKey ?? "", wanted, ctx);
+      // groupKey is the client's proof of the key (lib/protocol/new_proxy.ts), compared as is.
+      const port = groups.join(balance.group, balance.groupKey, wanted, ctx);
       return Promise.resolve(`:${port}`);
     }
     return this.#listen(wanted);

@@ -15,15 +15,16 @@
  * @module
  */
 
+import { quote } from "../../protocol/messages.ts";
 import { registerServerProxy } from "./registry.ts";
 import { VhostProxy } from "./vhost_proxy.ts";
 
 registerServerProxy("tcpmux", (config, ctx) => {
-  const multiplexer = config.multiplexer ?? "httpconnect";
+  const multiplexer = config.multiplexer || "httpconnect";
   if (multiplexer !== "httpconnect") {
     return {
       start: () =>
-        Promise.reject(new Error(`tcpmux multiplexer [${multiplexer}] is not supported`)),
+        Promise.reject(new Error(`tcpmux multiplexer ${quote(multiplexer)} is not supported`)),
       close() {},
     };
   }

@@ -33,10 +33,10 @@ import {
   UdpFrameReader,
   UdpFrameWriter,
 } from "../../net/udp_frame.ts";
+import type { NewProxy } from "../../protocol/messages.ts";
 import type { PortRange } from "../ports.ts";
 import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
-import { remotePortOf } from "./tcp.ts";
 import { serverRateLimiter, serverSecret } from "./user_conn.ts";
 
 /**
@@ -96,13 +96,13 @@ class UdpProxy implements ServerProxy {
   #packetSize: number;
   #dropped = 0;
 
-  constructor(readonly config: Record<string, unknown>, readonly ctx: ProxyContext) {
+  constructor(readonly config: NewProxy, readonly ctx: ProxyContext) {
     this.#packetSize = Math.min(MAX_UDP_PAYLOAD, ctx.serverConfig.udpPacketSize || 1500);
   }
 
   start(): Promise<string> {
     const { ctx } = this;
-    const wanted = remotePortOf(this.config);
+    const wanted = this.config.remotePort;
     const refusal = ctx.ports.check(ctx.clientId, wanted);
     if (refusal) throw new Error(refusal);
     const sock = listenUdp(ctx.serverConfig.proxyBindAddr, wanted, ctx.ports.allow);

@@ -7,9 +7,10 @@
  * ```ts
  * import { serveUserConn } from "./user_conn.ts";
  * import type { ProxyContext } from "./proxy.ts";
+ * import type { NewProxy } from "../../protocol/messages.ts";
  * declare const ctx: ProxyContext;
  * declare const user: Deno.TcpConn;
- * declare const config: Record<string, unknown>; // the proxy's config, for bandwidthLimit
+ * declare const config: NewProxy; // the proxy's NewProxy, for its transport flags
  * await serveUserConn(
  *   ctx,
  *   user,
@@ -29,29 +30,44 @@ import { loginToken } from "../auth/users.ts";
 import { checkUserConn } from "../plugin/ops.ts";
 import type { ConnEnds, ProxyContext } from "./proxy.ts";
 
-// Keyed by the proxy's config record: one bucket per registered proxy,
+/** The part of a proxy's `NewProxy` (or its admin view) that work connections follow. */
+export interface WorkConnSpec {
+  readonly transport: {
+    readonly useEncryption: boolean;
+    readonly useCompression: boolean;
+    readonly bandwidthLimit: string;
+    readonly bandwidthLimitMode: string;
+  };
+}
+
+// Keyed by the proxy's NewProxy record: one bucket per registered proxy,
 // shared by all its connections, gone with the proxy.
 const limiters = new WeakMap<object, RateLimiter | null>();
 
 /**
  * The bucket `transport.bandwidthLimit` asks the server to apply
- * (`bandwidthLimitMode = "server"`) for the proxy whose config this is, or
- * null. The same config record always gets the same bucket.
+ * (`bandwidthLimitMode = "server"`) for the proxy whose `NewProxy` this is,
+ * or null. The same record always gets the same bucket.
  *
  * @example
  * ```ts
  * import { serverRateLimiter } from "./user_conn.ts";
  * const limiter = serverRateLimiter({
- *   transport: { bandwidthLimit: "1MB", bandwidthLimitMode: "server" },
+ *   transport: {
+ *     useEncryption: false,
+ *     useCompression: false,
+ *     bandwidthLimit: "1MB",
+ *     bandwidthLimitMode: "server",
+ *   },
  * });
  * ```
  */
-export function serverRateLimiter(config: Record<string, unknown>): RateLimiter | null {
+export function serverRateLimiter(config: WorkConnSpec): RateLimiter | null {
   let limiter = limiters.get(config);
   if (limiter !== undefined) return limiter;
   limiter = null;
-  const t = config.transport as Record<string, unknown> | undefined;
-  if (t?.bandwidthLimitMode === "server" && typeof t.bandwidthLimit === "string") {
+  const t = config.transport;
+  if (t.bandwidthLimitMode === "server" && t.bandwidthLimit) {
     try {
       const rate = parseBandwidth(t.bandwidthLimit);
       if (rate > 0) limiter = new RateLimiter(rate);
@@ -76,11 +92,11 @@ export function serverRateLimiter(config: Record<string, unknown>): RateLimiter 
  * ```
  */
 export function serverSecret(ctx: Pick<ProxyContext, "serverConfig" | "user">): string {
-  return loginToken(ctx.serverConfig, String(ctx.user ?? "")) ?? ctx.serverConfig.auth.token;
+  return loginToken(ctx.serverConfig, ctx.user) ?? ctx.serverConfig.auth.token;
 }
 
 /**
- * See the module doc. `config` is the proxy's config record; with
+ * See the module doc. `config` is the proxy's `NewProxy`; with
  * `bandwidthLimitMode = "server"` its limit paces both directions. Never
  * rejects; closes `user` when done.
  */
@@ -88,7 +104,7 @@ export async function serveUserConn(
   ctx: ProxyContext,
   user: Duplex,
   ends: ConnEnds,
-  config?: Record<string, unknown>,
+  config?: WorkConnSpec,
 ): Promise<void> {
   const stats = ctx.stats;
   stats.curConns++;
@@ -122,7 +138,7 @@ export async function serveUserConn(
     ctx.log.debug(`join connections, user ${ends.srcAddr}:${ends.srcPort}`);
     // The client keys from the token it logged in with: its user's entry token.
     // Callers without the config at hand (https, tcpmux, tcp groups): the registered one.
-    config ??= ctx.services?.stats?.get(ctx.name)?.config;
+    config ??= ctx.services?.stats?.get(ctx.name)?.config as WorkConnSpec | undefined;
     if (config) work = wrapWorkConn(work, config, serverSecret(ctx), (r) => ctx.log.warn(r));
     const opts: RelayOptions = {
       onAToB: (n) => stats.trafficIn += n,

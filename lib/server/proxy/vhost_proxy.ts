@@ -9,8 +9,10 @@
  * ```ts
  * import { VhostProxy } from "./vhost_proxy.ts";
  * import type { ProxyContext } from "./proxy.ts";
+ * import type { NewProxy } from "../../protocol/messages.ts";
  * declare const ctx: ProxyContext;
- * const proxy = new VhostProxy({ customDomains: ["a.example.com"] }, ctx, {
+ * declare const msg: NewProxy; // customDomains = ["a.example.com"]
+ * const proxy = new VhostProxy(msg, ctx, {
  *   type: "https",
  *   feature: "vhostHTTPS",
  *   portKey: "vhostHTTPSPort",
@@ -24,6 +26,7 @@
 import type { Duplex } from "../../net/duplex.ts";
 import type { RouteKey, VhostRouter } from "../vhost/router.ts";
 import type { ServerConfig } from "../../config/mod.ts";
+import type { NewProxy } from "../../protocol/messages.ts";
 import type { ConnEnds, ProxyContext, ServerProxy } from "./proxy.ts";
 import { serveUserConn } from "./user_conn.ts";
 
@@ -66,15 +69,17 @@ export interface VhostProxyOptions {
  * @example
  * ```ts
  * import { proxyDomains } from "./vhost_proxy.ts";
- * proxyDomains({ subdomain: "a" }, "example.com"); // ["a.example.com"]
+ * proxyDomains({ customDomains: [], subdomain: "a" }, "example.com"); // ["a.example.com"]
  * ```
  */
-export function proxyDomains(config: Record<string, unknown>, subDomainHost: string): string[] {
+export function proxyDomains(
+  config: Pick<NewProxy, "customDomains" | "subdomain">,
+  subDomainHost: string,
+): string[] {
   const domains: string[] = [];
-  const custom = Array.isArray(config.customDomains) ? config.customDomains : [];
   const host = subDomainHost.toLowerCase();
-  for (const d of custom) {
-    if (typeof d !== "string" || d.trim() === "") continue;
+  for (const d of config.customDomains) {
+    if (d.trim() === "") continue;
     const domain = d.trim().toLowerCase();
     // Would let one client take another's subdomain by spelling it out.
     if (host && (domain === host || domain.endsWith(`.${host}`))) {
@@ -82,7 +87,7 @@ export function proxyDomains(config: Record<string, unknown>, subDomainHost: str
     }
     domains.push(domain);
   }
-  const sub = typeof config.subdomain === "string" ? config.subdomain.trim().toLowerCase() : "";
+  const sub = config.subdomain.trim().toLowerCase();
   if (sub) {
     if (!host) {
       throw new Error("subdomain is not supported because this feature is not enabled in server");
@@ -94,10 +99,6 @@ export function proxyDomains(config: Record<string, unknown>, subDomainHost: str
   }
   if (domains.length === 0) throw new Error("customDomains and subdomain should set at least one");
   return domains;
-}
-
-function str(v: unknown): string {
-  return typeof v === "string" ? v : "";
 }
 
 /** See the module doc. */
@@ -116,13 +117,13 @@ export class VhostProxy implements ServerProxy, VhostTarget {
    * @param opts which listener to join
    */
   constructor(
-    readonly config: Record<string, unknown>,
+    readonly config: NewProxy,
     readonly ctx: ProxyContext,
     readonly opts: VhostProxyOptions,
   ) {
     this.name = ctx.name;
-    this.httpUser = str(config.httpUser);
-    this.httpPassword = str(config.httpPassword);
+    this.httpUser = config.httpUser;
+    this.httpPassword = config.httpPassword;
   }
 
   /** Claims the proxy's domains; resolves to "domain:port,..." as frp reports it. */
@@ -135,15 +136,15 @@ export class VhostProxy implements ServerProxy, VhostTarget {
       );
     }
     const domains = proxyDomains(this.config, ctx.serverConfig.subDomainHost);
-    const lb = (this.config.loadBalancer ?? {}) as Record<string, unknown>;
-    const httpUser = str(this.config.routeByHTTPUser);
+    const lb = this.config.loadBalancer;
+    const httpUser = this.config.routeByHTTPUser;
     this.#router = feature.router;
     for (const domain of domains) {
       const key: RouteKey = { domain, location: "", httpUser };
       feature.router.add(key, {
         name: this.name,
-        group: str(lb.group),
-        groupKey: str(lb.groupKey),
+        group: lb.group,
+        groupKey: lb.groupKey,
         value: this,
       });
       this.#routes.push(key);
@@ -158,7 +159,7 @@ export class VhostProxy implements ServerProxy, VhostTarget {
       return Promise.resolve();
     }
     this.#conns.add(conn);
-    return serveUserConn(this.ctx, conn, ends).finally(() => this.#conns.delete(conn));
+    return serveUserConn(this.ctx, conn, ends, this.config).finally(() => this.#conns.delete(conn));
   }
 
   /** Withdraws the routes and closes the proxy's connections. */

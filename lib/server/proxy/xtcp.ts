@@ -23,19 +23,14 @@ import {
 } from "../visitor/secret_proxies.ts";
 import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
+import type { NewProxy } from "../../protocol/messages.ts";
 
 class XtcpProxy implements ServerProxy {
   #entry?: SecretProxyEntry;
 
-  constructor(readonly config: Record<string, unknown>, readonly ctx: ProxyContext) {}
+  constructor(readonly config: NewProxy, readonly ctx: ProxyContext) {}
 
   start(): Promise<string> {
-    const allow = this.config.allowUsers;
-    if (
-      allow !== undefined && (!Array.isArray(allow) || allow.some((u) => typeof u !== "string"))
-    ) {
-      throw new Error("allowUsers must be a list of user names");
-    }
     const table = this.ctx.services.features.get(SECRET_PROXIES_FEATURE) as SecretProxies;
     const entry = { type: "xtcp", ctx: this.ctx, config: this.config };
     table.add(entry);

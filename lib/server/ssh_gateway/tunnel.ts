@@ -31,6 +31,8 @@ import { ClientInfo } from "../stats.ts";
 import { ChannelConn } from "./channel_conn.ts";
 import { parseTunnelCommand, tunnelUsage } from "./command.ts";
 import type { SshChannel, SshClientConn } from "./ssh2.ts";
+import { NewProxySchema } from "../../protocol/messages.ts";
+import { newProxyMessage } from "../../protocol/new_proxy.ts";
 import { startVirtualProxy, type VirtualProxy } from "./virtual_proxy.ts";
 
 /** How long the forward request and the command may take to arrive, as in frps. */
@@ -174,7 +176,8 @@ export class SshTunnel {
       user,
       name: proxy.name,
       type: proxy.type,
-      config: proxy as unknown as Record<string, unknown>,
+      // What a dfrpc would send: no secretKey, plugin options or group key kept.
+      config: NewProxySchema.parse(await newProxyMessage(proxy)),
       openWorkConn: (ends) => this.#openWorkConn(ends),
     });
     if (this.#closed) return this.#proxy.close();

@@ -12,9 +12,12 @@
  * import type { Duplex } from "../../net/duplex.ts";
  * declare const services: ServerServices;
  * declare const open: () => Promise<Duplex>;
+ * import { NewProxySchema } from "../../protocol/messages.ts";
+ * const config = NewProxySchema.parse({
+ *   type: "NewProxy", proxyName: "web", proxyType: "tcp", remotePort: 9000,
+ * });
  * const running = await startVirtualProxy(services, {
- *   owner: "ssh-0011", user: "", name: "web", type: "tcp",
- *   config: { remotePort: 9000 }, openWorkConn: open,
+ *   owner: "ssh-0011", user: "", name: "web", type: "tcp", config, openWorkConn: open,
  * });
  * console.log(running.remoteAddr); // ":9000"
  * running.close();
@@ -24,6 +27,8 @@
  */
 
 import type { Duplex } from "../../net/duplex.ts";
+import type { NewProxy } from "../../protocol/messages.ts";
+import { newProxyView } from "../../protocol/new_proxy.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
 import { serverProxyFactory } from "../proxy/registry.ts";
 import type { ServerServices } from "../session.ts";
@@ -36,7 +41,8 @@ export interface VirtualProxySpec {
   user: string;
   name: string;
   type: string;
-  config: Record<string, unknown>;
+  /** The proxy as a dfrpc would register it (`newProxyMessage` of its config). */
+  config: NewProxy;
   openWorkConn(ends: ConnEnds): Promise<Duplex>;
 }
 
@@ -91,7 +97,7 @@ export async function startVirtualProxy(
     owner: spec.owner,
     clientRunId: spec.owner,
     user: spec.user,
-    config: spec.config,
+    config: newProxyView(spec.config),
     lastStartTime: new Date(),
   });
   services.stats.set(name, stats);

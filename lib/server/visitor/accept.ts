@@ -61,7 +61,7 @@ async function visitorStream(session: ClientSession, stream: Duplex): Promise<vo
   );
   await serveVisitorConn(session.services, stream, msg, {
     nonce,
-    user: typeof session.login.user === "string" ? session.login.user : "",
+    user: session.login.user,
     addr: session.remoteAddr,
   });
 }
@@ -79,7 +79,7 @@ export async function serveDialedVisitor(
   msg: NewVisitorConn,
   nonce: string,
 ): Promise<void> {
-  const runId = typeof msg.runId === "string" ? msg.runId : "";
+  const runId = msg.runId ?? "";
   const session = sessions.get(runId);
   const ok = session !== undefined &&
     await verifyProof(
@@ -100,7 +100,7 @@ export async function serveDialedVisitor(
   }
   await serveVisitorConn(services, conn, msg, {
     nonce,
-    user: typeof session.login.user === "string" ? session.login.user : "",
+    user: session.login.user,
     addr: conn.remoteAddr,
   });
 }

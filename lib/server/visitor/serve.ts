@@ -41,10 +41,6 @@ export interface VisitorOrigin {
   addr: string;
 }
 
-function text(v: unknown): string {
-  return typeof v === "string" ? v : "";
-}
-
 function splitAddr(addr: string): { host: string; port: number } {
   const colon = addr.lastIndexOf(":");
   if (colon < 0) return { host: addr, port: 0 };
@@ -65,8 +61,8 @@ export async function serveVisitorConn(
   msg: NewVisitorConn,
   origin: VisitorOrigin,
 ): Promise<void> {
-  const name = text(msg.proxyName);
-  const owner = text(msg.serverUser) || origin.user;
+  const name = msg.proxyName;
+  const owner = msg.serverUser || origin.user;
   const label = `${owner ? owner + "." : ""}${name}`;
   const log = services.log.with(name || "?");
   const refuse = async (error: string) => {
@@ -79,8 +75,8 @@ export async function serveVisitorConn(
   if (!entry || entry.ctx.user !== owner) {
     return refuse(`no secret proxy [${label}] on this server`);
   }
-  if (text(msg.visitorType) !== entry.type) {
-    return refuse(`proxy [${label}] is ${entry.type}, not ${text(msg.visitorType) || "?"}`);
+  if (msg.visitorType !== entry.type) {
+    return refuse(`proxy [${label}] is ${entry.type}, not ${msg.visitorType || "?"}`);
   }
   if (!visitorAllowed(entry.config.allowUsers, entry.ctx.user, origin.user)) {
     return refuse(`user [${origin.user}] is not allowed to visit [${label}]`);
@@ -93,7 +89,7 @@ export async function serveVisitorConn(
     dstPort: 0,
     visitorUser: origin.user,
     visitorNonce: origin.nonce,
-    visitorProof: text(msg.proof),
+    visitorProof: msg.proof,
   };
   const stats = entry.ctx.stats;
   let work: Duplex;
@@ -109,7 +105,7 @@ export async function serveVisitorConn(
       VISITOR_VERDICT_TIMEOUT_MS,
       "waiting for the proxy's client to accept the visitor",
     );
-    verdict = text(resp.error);
+    verdict = resp.error;
   } catch (err) {
     verdict = `the proxy's client did not answer: ${(err as Error).message}`;
   }

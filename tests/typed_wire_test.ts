@@ -1,0 +1,141 @@
+/**
+ * The typed wire on a live server: a message whose fields have the wrong
+ * type ends only its sender's session, with the field and the type expected
+ * in the log (or, for a Login, in the `LoginResp`); everyone else keeps
+ * working.
+ */
+
+import { assertEquals, assertMatch } from "./_assert.ts";
+import { echoServer, freePort, roundTrip, startClient, startServer } from "./_harness.ts";
+import { writeAll } from "../lib/net/duplex.ts";
+import { wrapTcp } from "../lib/net/tcp_conn.ts";
+import { MuxSession } from "../lib/mux/mod.ts";
+import { prove, randomHex } from "../lib/protocol/auth.ts";
+import { expectMessage, readMessage, writeMessage } from "../lib/protocol/codec.ts";
+import { MAGIC } from "../lib/protocol/magic.ts";
+import { parseMessage, PROTOCOL_VERSION } from "../lib/protocol/messages.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function frame(value: unknown): Uint8Array {
+  const body = enc.encode(JSON.stringify(value));
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setUint32(0, body.length);
+  out.set(body, 4);
+  return out;
+}
+
+async function dial(port: number) {
+  const conn = wrapTcp(await Deno.connect({ hostname: "127.0.0.1", port }));
+  await writeAll(conn, MAGIC);
+  return { conn, hello: await expectMessage(conn, "ServerHello") };
+}
+
+Deno.test("typed wire: a NewProxy whose proxyName is an object ends only that session, logged with the field and type", async () => {
+  using echo = echoServer();
+  await using server = await startServer(`auth.token = "t"`);
+  const remotePort = freePort();
+  await using good = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+auth.token = "t"
+[[proxies]]
+name = "good"
+type = "tcp"
+localPort = ${echo.port}
+remotePort = ${remotePort}
+`);
+  await good.waitFor(/\[good\] start proxy success/);
+
+  const { conn, hello } = await dial(server.port);
+  const clientNonce = randomHex(32);
+  await writeMessage(conn, {
+    type: "Login",
+    version: PROTOCOL_VERSION,
+    user: "",
+    clientNonce,
+    tcpMux: true,
+    proof: await prove("t", ["login", hello.nonce, clientNonce, "", "true"]),
+  });
+  assertEquals((await expectMessage(conn, "LoginResp")).error, "");
+  const mux = new MuxSession(conn, { client: true });
+  const control = mux.open();
+  // A well-typed NewProxy first: answered, the session works.
+  await writeMessage(control, { type: "NewProxy", proxyName: "raw-ok", proxyType: "tcp" });
+  const resp = await expectMessage(control, "NewProxyResp");
+  assertEquals([resp.proxyName, resp.error], ["raw-ok", ""]);
+  // Then the bad one.
+  await writeAll(
+    control,
+    frame({ type: "NewProxy", proxyName: { toString: "x" }, proxyType: "tcp" }),
+  );
+  // The server ends this session: the stream ends or is aborted, the mux closes.
+  assertEquals(await readMessage(control).catch(() => null), null);
+  const reason = await mux.closed;
+  mux.close("done");
+  console.log(`raw session closed: ${reason}`);
+  await server.waitFor(
+    /sent a bad message: invalid NewProxy message: proxyName: expected string, received object/,
+  );
+  // Its proxy went with it; the other client and the server go on.
+  await server.waitFor(/\[raw-ok\] proxy closed/);
+  assertEquals(dec.decode(await roundTrip(remotePort, enc.encode("still here"))), "still here");
+  assertEquals(good.output.includes("connection to server lost"), false);
+});
+
+Deno.test('typed wire: a Login with version "1" is answered with the type expected', async () => {
+  await using server = await startServer(`auth.token = "t"`);
+  const { conn } = await dial(server.port);
+  try {
+    await writeAll(
+      conn,
+      frame({
+        type: "Login",
+        version: "1",
+        user: "",
+        clientNonce: "00",
+        tcpMux: true,
+        proof: "00",
+      }),
+    );
+    const resp = await expectMessage(conn, "LoginResp");
+    assertEquals(
+      resp.error,
+      "invalid Login message: version: expected number, received string",
+    );
+    assertEquals(await readMessage(conn), null);
+  } finally {
+    conn.close();
+  }
+  await server.waitFor(/dropped: invalid Login message: version: expected number/);
+});
+
+Deno.test("typed wire: errors name the field and the type, and quote network text", () => {
+  const fail = (value: unknown) => {
+    try {
+      parseMessage(value);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    throw new Error("parsed");
+  };
+  assertEquals(
+    fail({ type: "NewProxy", proxyName: "a", proxyType: "tcp", remotePort: "80" }),
+    "invalid NewProxy message: remotePort: expected number, received string",
+  );
+  assertEquals(
+    fail({ type: "NewProxy", proxyName: "a", proxyType: "tcp", customDomains: ["a", 1] }),
+    "invalid NewProxy message: customDomains[1]: expected string, received number",
+  );
+  assertMatch(
+    fail({ type: "Evil\n[I] forged line" }),
+    /^frame is not a known message \(type "Evil\\n\[I\] forged line"\)$/,
+  );
+  assertMatch(fail({ type: "x".repeat(500) }), /"x{64}"\.\.\.\)$/);
+  assertEquals(fail([1]), "frame is not a JSON object");
+  // Defaults fill what a sender may leave out; unknown fields are dropped.
+  const msg = parseMessage({ type: "NewProxy", proxyName: "a", proxyType: "tcp", extra: 1 });
+  assertEquals(msg.type === "NewProxy" && msg.remotePort, 0);
+  assertEquals("extra" in msg, false);
+});
