@@ -29,7 +29,7 @@ async function tryLogin(port: number, user: string, token: string): Promise<stri
   );
   const conn = await dialServer(config);
   try {
-    await login(conn, config, "");
+    await login(conn, config, null);
     return "";
   } catch (err) {
     return (err as Error).message;

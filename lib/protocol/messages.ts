@@ -34,6 +34,8 @@ export interface Login {
   user: string;
   /** The id of the session being resumed after a reconnect, or "". */
   runId: string;
+  /** With `runId`: proof of that login's resume key for this nonce (`resume.ts`); else absent. */
+  resumeProof?: string;
   poolCount: number;
   tcpMux: boolean;
   clientNonce: string;

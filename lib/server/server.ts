@@ -29,6 +29,7 @@ import { QuietClose } from "../transport/server_unwrap.ts";
 import type { TransportConn, TransportListener } from "../transport/transport.ts";
 import { PortManager } from "./ports.ts";
 import { checkLogin, checkWorkConn } from "./auth/login_check.ts";
+import { RunIds } from "./auth/run_ids.ts";
 import { handshakeTimeoutMs } from "./auth/handshake_deadline.ts";
 import { type ServerFeature, serverFeatureFactories } from "./feature.ts";
 import { ClientSession, type ServerServices } from "./session.ts";
@@ -51,6 +52,7 @@ export class DfrpServer {
   #accepting?: Promise<void>;
   #handshakes = new Set<TransportConn>();
   #transports?: ServerTransports;
+  #runIds = new RunIds();
 
   /** @param config a loaded (defaults filled) server config */
   constructor(readonly config: ServerConfig, logger: Logger = rootLog) {
@@ -160,10 +162,25 @@ export class DfrpServer {
         `transport.tcpMux is ${login.tcpMux} on the client but ${this.config.transport.tcpMux} on the server`,
       );
     }
-    const resumed = typeof login.runId === "string" && /^[0-9a-f]{16}$/.test(login.runId);
-    const runId = resumed ? login.runId : randomHex(8);
+    // A run id is kept only by the client that made its earlier login (auth/run_ids.ts).
+    // The user as proven (a Login plugin may have renamed it).
+    const owner = typeof login.user === "string" ? login.user : "";
+    const verdict = await this.#runIds.assign({
+      runId: login.runId,
+      user: owner,
+      nonce,
+      resumeProof: login.resumeProof,
+    });
+    const { runId } = verdict;
+    if (verdict.refused) {
+      this.log.warn(
+        `login from ${conn.remoteAddr} (user [${owner}]) presented run id [${login.runId}], ` +
+          `not resumed (${verdict.refused}): new run id [${runId}]`,
+      );
+    }
     // A client that reconnects before its old connection timed out replaces it.
-    this.sessions.get(runId)?.close("replaced by a new login");
+    this.sessions.get(runId)?.close("replaced by a new login of the same client");
+    await this.#runIds.remember(runId, owner, token, clientNonce, nonce);
     await channel.send({
       type: "LoginResp",
       version: PROTOCOL_VERSION,
@@ -197,7 +214,8 @@ export class DfrpServer {
       `client login info: ip [${conn.remoteAddr}] transport [${
         layers.join("+") || "tcp"
       }] version [${login.software}] hostname [${login.hostname}] ` +
-        `os [${login.os}] arch [${login.arch}] user [${user}] run id [${runId}]`,
+        `os [${login.os}] arch [${login.arch}] user [${user}] run id [${runId}] ` +
+        `(${verdict.resumed ? "resumed" : "new"})`,
     );
     try {
       await session.run();

@@ -1,0 +1,219 @@
+/**
+ * Tenants fenced from each other: two `[[auth.users]]` (alice, bob) on one
+ * server, real dfrps/dfrpc processes. Each test plays an attack of bob's
+ * against alice and checks she keeps what is hers.
+ */
+
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import {
+  echoServer,
+  eventually,
+  freePort,
+  roundTrip,
+  startClient,
+  startServer,
+} from "./_harness.ts";
+import { dialServer } from "../lib/client/login.ts";
+import { parseClientConfig } from "../lib/config/load.ts";
+import { MuxSession } from "../lib/mux/mod.ts";
+import { prove, randomHex } from "../lib/protocol/auth.ts";
+import { expectMessage } from "../lib/protocol/codec.ts";
+import { ControlChannel } from "../lib/protocol/control_channel.ts";
+import { PROTOCOL_VERSION } from "../lib/protocol/messages.ts";
+
+const USERS = `
+[[auth.users]]
+user = "alice"
+token = "alice-token"
+[[auth.users]]
+user = "bob"
+token = "bob-token"
+`;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function clientToml(port: number, user: string, extra = ""): string {
+  return `serverAddr = "127.0.0.1"\nserverPort = ${port}\nuser = "${user}"\n` +
+    `auth.token = "${user}-token"\ntransport.heartbeatInterval = 1\n${extra}`;
+}
+
+/** An open TCP connection through a proxy: write, read the echo. */
+async function openEcho(port: number) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const buf = new Uint8Array(1024);
+  return {
+    async ping(text: string): Promise<string> {
+      await conn.write(encoder.encode(text));
+      let got = "";
+      while (got.length < text.length) {
+        const n = await conn.read(buf);
+        if (n === null) throw new Error(`connection closed after "${got}"`);
+        got += decoder.decode(buf.subarray(0, n));
+      }
+      return got;
+    },
+    close: () => conn.close(),
+  };
+}
+
+/**
+ * Logs in as `user` with its own token, presenting `runId` (an attacker's
+ * hand-made login, written with the wire functions), and opens the control
+ * stream. Resolves to the run id the server answered and a way to hang up.
+ */
+async function loginPresenting(serverPort: number, user: string, runId: string) {
+  const { config } = parseClientConfig(clientToml(serverPort, user), "frpc.toml");
+  const conn = await dialServer(config);
+  const clientNonce = randomHex(32);
+  await new ControlChannel(conn).send({
+    type: "Login",
+    version: PROTOCOL_VERSION,
+    software: "attacker",
+    hostname: "bob-laptop",
+    os: "linux",
+    arch: "x86_64",
+    user,
+    runId,
+    poolCount: 0,
+    tcpMux: true,
+    clientNonce,
+    proof: await prove(`${user}-token`, ["login", conn.hello.nonce, clientNonce, user, "true"]),
+  });
+  const resp = await expectMessage(conn, "LoginResp");
+  assertEquals(resp.error, "");
+  const mux = new MuxSession(conn, { client: true });
+  mux.open(); // the control stream: the session is fully up
+  return { runId: resp.runId, close: () => mux.close("done") };
+}
+
+Deno.test("run ids: bob presenting alice's run id gets a fresh one; her connections live on", async () => {
+  using echo = echoServer();
+  const remotePort = freePort();
+  await using server = await startServer(USERS);
+  await using alice = await startClient(clientToml(
+    server.port,
+    "alice",
+    `[[proxies]]\nname = "echo"\ntype = "tcp"\nlocalPort = ${echo.port}\nremotePort = ${remotePort}\n`,
+  ));
+  await alice.waitFor(/start proxy success/);
+  const aliceRunId = (await alice.waitFor(/get run id \[([0-9a-f]{16})\]/))[1];
+  const user = await openEcho(remotePort);
+  try {
+    assertEquals(await user.ping("before"), "before");
+    for (let i = 0; i < 4; i++) {
+      const bob = await loginPresenting(server.port, "bob", aliceRunId);
+      assert(bob.runId !== aliceRunId, "the run id was handed over");
+      // Her user connection still flows, over the same session.
+      assertEquals(await user.ping(`after attack ${i}`), `after attack ${i}`);
+      bob.close();
+    }
+    await server.waitFor(
+      /presented run id \[[0-9a-f]{16}\], not resumed \(it belongs to another user\)/,
+    );
+    // Another of alice's own clients without the resume proof does not take it either.
+    const twin = await loginPresenting(server.port, "alice", aliceRunId);
+    assert(twin.runId !== aliceRunId, "the run id was handed over");
+    assertEquals(await user.ping("after twin"), "after twin");
+    twin.close();
+    await server.waitFor(/not resumed \(no valid resume proof\)/);
+    assert(!/connection to server lost/.test(alice.output), alice.output);
+  } finally {
+    user.close();
+  }
+});
+
+/**
+ * A TCP relay whose `cut()` drops the client side of every connection but
+ * leaves the server side open and unread: to the server the old session
+ * still looks alive, as after a network drop.
+ */
+function cuttableRelay(target: number) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const pairs: Array<{ client: Deno.Conn; server: Deno.Conn; cut: boolean }> = [];
+  (async () => {
+    for await (const client of listener) {
+      const server = await Deno.connect({ hostname: "127.0.0.1", port: target });
+      const pair = { client, server, cut: false };
+      pairs.push(pair);
+      const pump = async (from: Deno.Conn, to: Deno.Conn) => {
+        const buf = new Uint8Array(64 * 1024);
+        try {
+          for (let n; (n = await from.read(buf)) !== null && !pair.cut;) {
+            let off = 0;
+            while (off < n) off += await to.write(buf.subarray(off, n));
+          }
+        } catch {
+          // One side went away.
+        }
+        if (!pair.cut) {
+          for (const c of [from, to]) {
+            try {
+              c.close();
+            } catch { /* closed */ }
+          }
+        }
+      };
+      pump(client, server);
+      pump(server, client);
+    }
+  })().catch(() => {});
+  return {
+    port: listener.addr.port,
+    cut() {
+      for (const pair of pairs.splice(0)) {
+        pair.cut = true;
+        try {
+          pair.client.close();
+        } catch { /* closed */ }
+      }
+    },
+    close() {
+      listener.close();
+      for (const pair of pairs) {
+        for (const c of [pair.client, pair.server]) {
+          try {
+            c.close();
+          } catch { /* closed */ }
+        }
+      }
+    },
+  };
+}
+
+for (const tcpMux of [true, false]) {
+  Deno.test(`run ids (tcpMux ${tcpMux}): after a network drop the client resumes its run id and replaces its stale session`, async () => {
+    using echo = echoServer();
+    const remotePort = freePort();
+    await using server = await startServer(
+      `transport.tcpMux = ${tcpMux}\ntransport.heartbeatTimeout = 120\n${USERS}`,
+    );
+    const relay = cuttableRelay(server.port);
+    try {
+      await using alice = await startClient(
+        clientToml(
+          relay.port,
+          "alice",
+          `transport.tcpMux = ${tcpMux}\ntransport.heartbeatTimeout = 3\ntransport.poolCount = 1\n` +
+            `[[proxies]]\nname = "echo"\ntype = "tcp"\nlocalPort = ${echo.port}\n` +
+            `remotePort = ${remotePort}\n`,
+        ),
+      );
+      await alice.waitFor(/start proxy success/);
+      const runId = (await alice.waitFor(/get run id \[([0-9a-f]{16})\]/))[1];
+      relay.cut();
+      await alice.waitFor(/connection to server lost/);
+      // The same run id comes back, the stale session is replaced and frees the fixed port.
+      await server.waitFor(new RegExp(`run id \\[${runId}\\] \\(resumed\\)`));
+      await server.waitFor(/replaced by a new login of the same client/);
+      const reply = await eventually(() => roundTrip(remotePort, encoder.encode("back")));
+      assertEquals(decoder.decode(reply), "back");
+      assertMatch(
+        alice.output,
+        new RegExp(`get run id \\[${runId}\\][^]*get run id \\[${runId}\\]`),
+      );
+    } finally {
+      relay.close();
+    }
+  });
+}
