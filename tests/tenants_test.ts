@@ -217,3 +217,144 @@ for (const tcpMux of [true, false]) {
     }
   });
 }
+
+/** Which backend answers `port`: the greeting of the echo behind it. */
+async function greeting(port: number): Promise<string> {
+  const reply = decoder.decode(await roundTrip(port, encoder.encode("?")));
+  return reply.slice(0, -1);
+}
+
+Deno.test("groups: bob cannot join alice's tcp group, with her groupKey or without any", async () => {
+  using aliceEcho = echoServer("alice");
+  using bobEcho = echoServer("bob");
+  const [keyed, open, bobPort] = [freePort(), freePort(), freePort()];
+  await using server = await startServer(`
+[[auth.users]]
+user = "alice"
+token = "alice-token"
+allowPorts = [{ single = ${keyed} }, { single = ${open} }]
+[[auth.users]]
+user = "bob"
+token = "bob-token"
+allowPorts = [{ single = ${bobPort} }]
+`);
+  const member = (name: string, port: number, group: string, key: string, remote: number) =>
+    `[[proxies]]\nname = "${name}"\ntype = "tcp"\nlocalPort = ${port}\nremotePort = ${remote}\n` +
+    `loadBalancer.group = "${group}"\n${key ? `loadBalancer.groupKey = "${key}"\n` : ""}`;
+  await using alice = await startClient(clientToml(
+    server.port,
+    "alice",
+    member("keyed", aliceEcho.port, "g", "k", keyed) +
+      member("open", aliceEcho.port, "nokey", "", open),
+  ));
+  await alice.waitFor(/\[keyed\] start proxy success/);
+  await alice.waitFor(/\[open\] start proxy success/);
+  await using bob = await startClient(clientToml(
+    server.port,
+    "bob",
+    member("steal", bobEcho.port, "g", "k", 0) + member("steal2", bobEcho.port, "nokey", "", 0),
+  ));
+  // Refused, with the reason in NewProxyResp.
+  await bob.waitFor(/\[steal\] start error: group \[g\] belongs to another user/);
+  await bob.waitFor(/\[steal2\] start error: group \[nokey\] belongs to another user/);
+  for (let i = 0; i < 4; i++) {
+    assertEquals(await greeting(keyed), "alice");
+    assertEquals(await greeting(open), "alice");
+  }
+  // When alice leaves, her ports close: nobody inherits them.
+  await alice.stop();
+  await eventually(async () => {
+    let taken = true;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port: keyed }).close();
+      taken = false;
+    } catch { /* still bound */ }
+    if (taken) throw new Error(`port ${keyed} still bound`);
+  });
+});
+
+/** A plain HTTP/1.1 GET to 127.0.0.1:`port` with `Host: host`; resolves to the body. */
+async function httpGet(port: number, host: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      encoder.encode(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`),
+    );
+    let text = "";
+    const buf = new Uint8Array(4096);
+    for (let n; (n = await conn.read(buf)) !== null;) text += decoder.decode(buf.subarray(0, n));
+    return text.slice(text.indexOf("\r\n\r\n") + 4);
+  } finally {
+    conn.close();
+  }
+}
+
+/** CONNECT through the tcpmux port to `host`; resolves to the backend's greeting. */
+async function tcpmuxGreeting(port: number, host: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(encoder.encode(`CONNECT ${host}:22 HTTP/1.1\r\nHost: ${host}:22\r\n\r\n`));
+    let text = "";
+    const buf = new Uint8Array(4096);
+    while (!/\r\n\r\n[a-z]+$/.test(text)) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += decoder.decode(buf.subarray(0, n));
+    }
+    return text.slice(text.indexOf("\r\n\r\n") + 4);
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("groups: bob cannot join alice's http or tcpmux group on her domain", async () => {
+  using aliceEcho = echoServer("alice");
+  using bobEcho = echoServer("bob");
+  const aliceWeb = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response("alice"),
+  );
+  const bobWeb = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response("bob"),
+  );
+  const [vhost, tcpmux] = [freePort(), freePort()];
+  try {
+    await using server = await startServer(
+      `vhostHTTPPort = ${vhost}\ntcpmuxHTTPConnectPort = ${tcpmux}\n${USERS}`,
+    );
+    const proxies = (who: string, web: number, echo: number, key: string) => `
+[[proxies]]
+name = "${who}-site"
+type = "http"
+localPort = ${web}
+customDomains = ["a.example.com"]
+loadBalancer.group = "site"
+loadBalancer.groupKey = "${key}"
+[[proxies]]
+name = "${who}-mux"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localPort = ${echo}
+customDomains = ["m.example.com"]
+loadBalancer.group = "mux"
+`;
+    await using alice = await startClient(
+      clientToml(server.port, "alice", proxies("alice", aliceWeb.addr.port, aliceEcho.port, "k")),
+    );
+    await alice.waitFor(/\[alice-site\] start proxy success/);
+    await alice.waitFor(/\[alice-mux\] start proxy success/);
+    await using bob = await startClient(
+      clientToml(server.port, "bob", proxies("bob", bobWeb.addr.port, bobEcho.port, "k")),
+    );
+    await bob.waitFor(/\[bob-site\] start error: group \[site\] belongs to another user/);
+    await bob.waitFor(/\[bob-mux\] start error: group \[mux\] belongs to another user/);
+    for (let i = 0; i < 4; i++) {
+      assertEquals(await httpGet(vhost, "a.example.com"), "alice");
+      assertEquals(await tcpmuxGreeting(tcpmux, "m.example.com"), "alice");
+    }
+  } finally {
+    await aliceWeb.shutdown();
+    await bobWeb.shutdown();
+  }
+});

@@ -95,6 +95,7 @@ class HttpProxy implements ServerProxy {
           name: ctx.name,
           group: str(lb.group),
           groupKey: str(lb.groupKey),
+          user: ctx.user,
           value: this.#route,
         });
         this.#keys.push(key);

@@ -141,6 +141,7 @@ export class VhostProxy implements ServerProxy, VhostTarget {
         name: this.name,
         group: str(lb.group),
         groupKey: str(lb.groupKey),
+        user: this.ctx.user,
         value: this,
       });
       this.#routes.push(key);
