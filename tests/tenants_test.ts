@@ -358,3 +358,73 @@ loadBalancer.group = "mux"
     await bobWeb.shutdown();
   }
 });
+
+Deno.test("proxy names: alice's and bob's `web` coexist as alice.web and bob.web; visitors name the owner", async () => {
+  using aliceEcho = echoServer("alice");
+  using bobEcho = echoServer("bob");
+  const [aliceWeb, bobWeb, webPort] = [freePort(), freePort(), freePort()];
+  const [toAlice, toOwn] = [freePort(), freePort()];
+  await using server = await startServer(`webServer.port = ${webPort}\n${USERS}`);
+  await server.waitFor(/dashboard listen on/);
+  const proxies = (port: number, remote: number, secret: string) => `
+[[proxies]]
+name = "web"
+type = "tcp"
+localPort = ${port}
+remotePort = ${remote}
+[[proxies]]
+name = "db"
+type = "stcp"
+localPort = ${port}
+secretKey = "${secret}"
+allowUsers = ["alice", "bob"]
+`;
+  await using alice = await startClient(
+    clientToml(server.port, "alice", proxies(aliceEcho.port, aliceWeb, "alice-secret")),
+  );
+  await alice.waitFor(/\[web\] start proxy success/);
+  await alice.waitFor(/\[db\] start proxy success/);
+  await using bob = await startClient(clientToml(
+    server.port,
+    "bob",
+    proxies(bobEcho.port, bobWeb, "bob-secret") + `
+[[visitors]]
+name = "to-alice"
+type = "stcp"
+serverUser = "alice"
+serverName = "db"
+secretKey = "alice-secret"
+bindAddr = "127.0.0.1"
+bindPort = ${toAlice}
+[[visitors]]
+name = "to-own"
+type = "stcp"
+serverName = "db"
+secretKey = "bob-secret"
+bindAddr = "127.0.0.1"
+bindPort = ${toOwn}
+`,
+  ));
+  // bob's `web` does not squat alice's name, nor hers his.
+  await bob.waitFor(/\[web\] start proxy success/);
+  await bob.waitFor(/\[db\] start proxy success/);
+  assertEquals(await greeting(aliceWeb), "alice");
+  assertEquals(await greeting(bobWeb), "bob");
+  assertEquals(await eventually(() => greeting(toAlice)), "alice");
+  assertEquals(await eventually(() => greeting(toOwn)), "bob");
+
+  // The API knows them by `user.name` and shows the user.
+  const api = async (path: string) => {
+    const res = await fetch(`http://127.0.0.1:${webPort}${path}`);
+    return { status: res.status, body: await res.json() };
+  };
+  for (const user of ["alice", "bob"]) {
+    const one = await api(`/api/proxies/${user}.web`);
+    assertEquals(one.status, 200);
+    assertEquals(one.body.name, `${user}.web`);
+    assertEquals(one.body.user, user);
+  }
+  const list = (await api("/api/proxy/tcp")).body.proxies as Array<{ name: string; user: string }>;
+  assertEquals(list.map((p) => `${p.name}/${p.user}`), ["alice.web/alice", "bob.web/bob"]);
+  assertEquals((await api("/api/proxies/web")).status, 404);
+});

@@ -71,3 +71,20 @@ export function sessionToken(
   const user = typeof session.login.user === "string" ? session.login.user : "";
   return loginToken(services.config, user) ?? services.config.auth.token;
 }
+
+/**
+ * The server-side name of a proxy: `user.name` for a logged-in user, as frp
+ * names it, so users' proxy names never collide; the bare name without a
+ * user. Visitors find a secret proxy the same way, from `serverUser` (or
+ * their own user) and `serverName`.
+ *
+ * @example
+ * ```ts
+ * import { scopedProxyName } from "./users.ts";
+ * scopedProxyName("alice", "web"); // "alice.web"
+ * scopedProxyName("", "web"); // "web"
+ * ```
+ */
+export function scopedProxyName(user: string, name: string): string {
+  return user ? `${user}.${name}` : name;
+}
