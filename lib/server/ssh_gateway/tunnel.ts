@@ -32,6 +32,7 @@ import { ChannelConn } from "./channel_conn.ts";
 import { parseTunnelCommand, tunnelUsage } from "./command.ts";
 import type { SshChannel, SshClientConn } from "./ssh2.ts";
 import { startVirtualProxy, type VirtualProxy } from "./virtual_proxy.ts";
+import { scopedProxyName } from "../auth/users.ts";
 
 /** How long the forward request and the command may take to arrive, as in frps. */
 export const SETUP_TIMEOUT_MS = 3000;
@@ -172,7 +173,8 @@ export class SshTunnel {
     this.#proxy = await startVirtualProxy(this.services, {
       owner: this.runId,
       user,
-      name: proxy.name,
+      // Per user, like a dfrpc's proxies (auth/users.ts): visitors find it as serverUser.serverName.
+      name: scopedProxyName(user, proxy.name),
       type: proxy.type,
       config: proxy as unknown as Record<string, unknown>,
       openWorkConn: (ends) => this.#openWorkConn(ends),
