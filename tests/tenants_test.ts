@@ -13,7 +13,7 @@ import {
   startClient,
   startServer,
 } from "./_harness.ts";
-import { dialServer } from "../lib/client/login.ts";
+import { dialServer, login } from "../lib/client/login.ts";
 import { parseClientConfig } from "../lib/config/load.ts";
 import { MuxSession } from "../lib/mux/mod.ts";
 import { prove, randomHex } from "../lib/protocol/auth.ts";
@@ -427,4 +427,28 @@ bindPort = ${toOwn}
   const list = (await api("/api/proxy/tcp")).body.proxies as Array<{ name: string; user: string }>;
   assertEquals(list.map((p) => `${p.name}/${p.user}`), ["alice.web/alice", "bob.web/bob"]);
   assertEquals((await api("/api/proxies/web")).status, 404);
+});
+
+Deno.test("proxy names: a shared-token user inside a user's namespace (alice.x) is refused", async () => {
+  await using server = await startServer(`auth.token = "shared"\n${USERS}`);
+  const attempt = async (user: string) => {
+    const { config } = parseClientConfig(
+      `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nuser = "${user}"\n` +
+        `auth.token = "shared"\n`,
+      "frpc.toml",
+    );
+    const conn = await dialServer(config);
+    try {
+      await login(conn, config, null);
+      return "";
+    } catch (err) {
+      return (err as Error).message;
+    } finally {
+      conn.close();
+    }
+  };
+  // Its proxy "web" would be "alice.x.web", alice's own "x.web".
+  assertMatch(await attempt("alice.x"), /unknown user \[alice\.x\]/);
+  assertEquals(await attempt("carol"), "");
+  assertEquals(await attempt("alicex"), "");
 });

@@ -38,7 +38,8 @@ export function findUser(config: ServerConfig, user: string): UserEntry | undefi
 /**
  * The token `user`'s proofs must be made with, or null when it may not log
  * in at all: a user with an entry uses the entry's token; once entries
- * exist, anyone else needs a non-empty `auth.token`.
+ * exist, anyone else needs a non-empty `auth.token`, and a name inside an
+ * entry's namespace (`alice.x` when `alice` has an entry) is refused.
  *
  * @example
  * ```ts
@@ -51,6 +52,8 @@ export function loginToken(config: ServerConfig, user: string): string | null {
   const entry = findUser(config, user);
   if (entry) return entry.token;
   if (config.auth.users.length > 0 && config.auth.token === "") return null;
+  // "alice.x" with the shared token would name its proxy "y" like alice's "x.y" (scopedProxyName).
+  if (config.auth.users.some((u) => u.user !== "" && user.startsWith(`${u.user}.`))) return null;
   return config.auth.token;
 }
 
