@@ -20,6 +20,8 @@ import { prove, randomHex } from "../lib/protocol/auth.ts";
 import { expectMessage } from "../lib/protocol/codec.ts";
 import { ControlChannel } from "../lib/protocol/control_channel.ts";
 import { PROTOCOL_VERSION } from "../lib/protocol/messages.ts";
+import { proveResume, resumeKey } from "../lib/protocol/resume.ts";
+import { RunIds } from "../lib/server/auth/run_ids.ts";
 
 const USERS = `
 [[auth.users]]
@@ -451,4 +453,26 @@ Deno.test("proxy names: a shared-token user inside a user's namespace (alice.x) 
   assertMatch(await attempt("alice.x"), /unknown user \[alice\.x\]/);
   assertEquals(await attempt("carol"), "");
   assertEquals(await attempt("alicex"), "");
+});
+
+Deno.test("run ids: the decision table, and the oldest remembered ids are forgotten first", async () => {
+  const runIds = new RunIds(2);
+  const first = await runIds.assign({ runId: "", user: "alice", nonce: "n0" });
+  assertEquals(first.resumed, false);
+  await runIds.remember(first.runId, "alice", "alice-token", "c0", "n0");
+  const key = await resumeKey("alice-token", "c0", "n0", first.runId);
+  const proof = await proveResume(key, "n1", first.runId);
+  const again = { runId: first.runId, user: "alice", nonce: "n1", resumeProof: proof };
+  assertEquals(await runIds.assign(again), { runId: first.runId, resumed: true, refused: "" });
+  // The proof is bound to its nonce, its run id and its user.
+  assertEquals((await runIds.assign({ ...again, nonce: "n2" })).refused, "no valid resume proof");
+  assertEquals(
+    (await runIds.assign({ ...again, user: "bob" })).refused,
+    "it belongs to another user",
+  );
+  assertEquals((await runIds.assign({ ...again, runId: "zz" })).refused, "not a run id");
+  for (const id of ["0000000000000001", "0000000000000002"]) {
+    await runIds.remember(id, "bob", "bob-token", "c", "n");
+  }
+  assertEquals((await runIds.assign(again)).refused, "unknown to this server");
 });
