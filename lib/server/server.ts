@@ -162,9 +162,9 @@ export class DfrpServer {
         `transport.tcpMux is ${login.tcpMux} on the client but ${this.config.transport.tcpMux} on the server`,
       );
     }
-    // A run id is kept only by the client that made its earlier login (auth/run_ids.ts).
     // The user as proven (a Login plugin may have renamed it).
     const owner = typeof login.user === "string" ? login.user : "";
+    // A run id is kept only by the client that made its earlier login (auth/run_ids.ts).
     const verdict = await this.#runIds.assign({
       runId: login.runId,
       user: owner,
