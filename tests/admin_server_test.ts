@@ -133,7 +133,8 @@ Deno.test("admin API: serverinfo, proxies, traffic and clients after traffic thr
   assertEquals(list.status, 200);
   assertEquals(list.body.proxies.length, 1);
   const p = list.body.proxies[0];
-  assertEquals(p.name, "echo");
+  // The server names a user's proxy `user.name`, as frp does.
+  assertEquals(p.name, "alice.echo");
   assertEquals(p.status, "online");
   assertEquals(p.user, "alice");
   assertEquals(p.clientID, s.runId);
@@ -144,17 +145,18 @@ Deno.test("admin API: serverinfo, proxies, traffic and clients after traffic thr
   assertEquals(p.conf.annotations, { team: "core", "dfrp.io/owner": "ops" });
   assertEquals(p.conf.remotePort, s.remotePort);
 
-  const one = await admin(s.webPort, "/api/proxy/tcp/echo");
+  const one = await admin(s.webPort, "/api/proxy/tcp/alice.echo");
   assertEquals(one.status, 200);
   assertEquals(one.body.conf.annotations.team, "core");
-  assertEquals((await admin(s.webPort, "/api/proxies/echo")).body.name, "echo");
-  const wrongType = await admin(s.webPort, "/api/proxy/udp/echo");
+  assertEquals((await admin(s.webPort, "/api/proxies/alice.echo")).body.name, "alice.echo");
+  assertEquals((await admin(s.webPort, "/api/proxies/echo")).status, 404);
+  const wrongType = await admin(s.webPort, "/api/proxy/udp/alice.echo");
   assertEquals(wrongType.status, 404);
   assertEquals(wrongType.body, { code: 404, msg: "no proxy info found" });
   assertEquals((await admin(s.webPort, "/api/proxy/udp")).body, { proxies: [] });
 
-  const traffic = await admin(s.webPort, "/api/traffic/echo");
-  assertEquals(traffic.body.name, "echo");
+  const traffic = await admin(s.webPort, "/api/traffic/alice.echo");
+  assertEquals(traffic.body.name, "alice.echo");
   assertEquals(traffic.body.trafficIn, [PAYLOAD, 0, 0, 0, 0, 0, 0]);
   assertEquals(traffic.body.trafficOut, [PAYLOAD, 0, 0, 0, 0, 0, 0]);
   assertEquals((await admin(s.webPort, "/api/traffic/nothing")).status, 404);
@@ -169,7 +171,7 @@ Deno.test("admin API: serverinfo, proxies, traffic and clients after traffic thr
   assertMatch(c.address, /^127\.0\.0\.1:\d+$/);
   assertEquals(c.hostname, Deno.hostname());
   assertMatch(c.version, /^\d+\.\d+\.\d+/);
-  assertEquals(c.proxies, ["echo"]);
+  assertEquals(c.proxies, ["alice.echo"]);
   assert(Math.abs(c.lastConnectedAt - Date.now() / 1000) < 600, "login time is now-ish");
   assertEquals((await admin(s.webPort, `/api/clients/${s.runId}`)).body.runID, s.runId);
   assertEquals((await admin(s.webPort, "/api/clients?status=offline")).body, []);
@@ -202,10 +204,10 @@ Deno.test("admin API: /metrics is Prometheus text with frp's names", async () =>
   assertEquals(families.get("frp_server_traffic_in")!.type, "COUNTER");
   assertEquals(families.get("frp_server_traffic_in")!.metrics, [{
     value: String(PAYLOAD),
-    labels: { name: "echo", type: "tcp" },
+    labels: { name: "alice.echo", type: "tcp" },
   }]);
   assertEquals(families.get("frp_server_connection_counts")!.metrics[0].labels, {
-    name: "echo",
+    name: "alice.echo",
     type: "tcp",
   });
   assert(value("process_resident_memory_bytes") > 1_000_000);
@@ -254,7 +256,7 @@ Deno.test("admin API: DELETE /api/clients/:id kicks the client, which logs in ag
     const list = (await admin(s.webPort, "/api/clients")).body;
     assertEquals(list.length, 1);
     assertEquals(list[0].online, true);
-    assertEquals(list[0].proxies, ["echo"]);
+    assertEquals(list[0].proxies, ["alice.echo"]);
     return list[0];
   });
   assertEquals(back.runID, s.runId);
@@ -271,7 +273,7 @@ Deno.test("admin API: DELETE /api/clients/:id kicks the client, which logs in ag
   assert(gone.disconnectedAt > 0);
   const offline = await admin(s.webPort, `/api/clients/${s.runId}`, { method: "DELETE" });
   assertEquals(offline.status, 409);
-  const proxy = (await admin(s.webPort, "/api/proxy/tcp/echo")).body;
+  const proxy = (await admin(s.webPort, "/api/proxy/tcp/alice.echo")).body;
   assertEquals(proxy.status, "offline");
   assertMatch(proxy.lastCloseTime, /^\d\d-\d\d \d\d:\d\d:\d\d$/);
   assertEquals((await admin(s.webPort, "/api/serverinfo")).body.proxyTypeCount, {});

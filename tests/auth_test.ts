@@ -29,7 +29,7 @@ async function tryLogin(port: number, user: string, token: string): Promise<stri
   );
   const conn = await dialServer(config);
   try {
-    await login(conn, config, "");
+    await login(conn, config, null);
     return "";
   } catch (err) {
     return (err as Error).message;
@@ -158,7 +158,9 @@ customDomains = ["more.alice.example.com"]
   await client.waitFor(
     /\[one-too-many\] start error: user \[alice\] may run at most 3 proxies \(maxProxies\)/,
   );
-  await server.waitFor(/\[web-bad\] proxy refused for user \[alice\]: domain bob\.example\.com/);
+  await server.waitFor(
+    /\[alice\.web-bad\] proxy refused for user \[alice\]: domain bob\.example\.com/,
+  );
   assertEquals(new TextDecoder().decode(await roundTrip(inRange, hello)), "hello");
 });
 
@@ -183,7 +185,7 @@ remotePort = 0
 `,
   ));
   await client.waitFor(/\[any\] start proxy success/);
-  await server.waitFor(new RegExp(`\\[any\\] tcp proxy listen at :${only} success`));
+  await server.waitFor(new RegExp(`\\[carol\\.any\\] tcp proxy listen at :${only} success`));
   assertEquals(new TextDecoder().decode(await roundTrip(only, hello)), "hello");
 });
 

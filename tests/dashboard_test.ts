@@ -100,9 +100,11 @@ remotePort = ${remotePort}
       assertMatch(clientText, /alice/);
       assertMatch(clientText, /web-echo/);
 
-      const proxyRow = page.locator(`section[data-type="tcp"] tr[data-proxy="web-echo"]`);
+      // The server names a user's proxy `user.name`, as frp does, and shows the user.
+      const proxyRow = page.locator(`section[data-type="tcp"] tr[data-proxy="alice.web-echo"]`);
       await proxyRow.waitFor();
       assertMatch(await proxyRow.innerText(), /online/);
+      assertMatch(await proxyRow.locator("td[data-user]").innerText(), /^alice$/);
       assertMatch(await proxyRow.innerText(), new RegExp(`:${remotePort}`));
 
       // The page polls every second: the "in today" figure must rise while the pump runs.
@@ -124,7 +126,7 @@ remotePort = ${remotePort}
           if (!m) return false;
           return Number(m[1]) * 1024 ** ["B", "KiB", "MiB", "GiB"].indexOf(m[2]) > before;
         },
-        ["web-echo", first] as const,
+        ["alice.web-echo", first] as const,
         { timeout: 15_000 },
       );
       assert((await toBytes()) > first);

@@ -176,7 +176,7 @@ async function wrongLogin(serverPort: number): Promise<string> {
   let conn;
   try {
     conn = await dialServer(config);
-    await login(conn, config, "");
+    await login(conn, config, null);
     return "";
   } catch (err) {
     return (err as Error).message;

@@ -46,13 +46,14 @@ Deno.test("httpPlugins: Login, NewProxy, NewUserConn and CloseProxy can reject o
     if (op === "Login" && content.user === "mallory") {
       return { reject: true, reject_reason: "mallory is banned" };
     }
-    if (op === "NewProxy" && content.proxy_name === "forbidden") {
+    // Plugins see the server's name of a user's proxy, `user.name`, as frp's do.
+    if (op === "NewProxy" && content.proxy_name === "alice.forbidden") {
       return { reject: true, reject_reason: "no proxy may be called forbidden" };
     }
-    if (op === "NewProxy" && content.proxy_name === "moved") {
+    if (op === "NewProxy" && content.proxy_name === "alice.moved") {
       return { reject: false, unchange: false, content: { ...content, remote_port: moved } };
     }
-    if (op === "NewUserConn" && content.proxy_name === "guarded") {
+    if (op === "NewUserConn" && content.proxy_name === "alice.guarded") {
       return { reject: true, reject_reason: `no users from ${content.remote_addr}` };
     }
     return { reject: false, unchange: true };
@@ -101,19 +102,22 @@ remotePort = ${guarded}
 `);
   try {
     await client.waitFor(/\[forbidden\] start error: no proxy may be called forbidden/);
-    await server.waitFor(new RegExp(`\\[moved\\] tcp proxy listen at :${moved} success`));
+    await server.waitFor(new RegExp(`\\[alice\\.moved\\] tcp proxy listen at :${moved} success`));
     await client.waitFor(/\[guarded\] start proxy success/);
     assertEquals(new TextDecoder().decode(await roundTrip(moved, hello)), "hello");
     assertEquals((await roundTrip(guarded, hello)).length, 0);
     await server.waitFor(
-      /\[guarded\] user connection from 127\.0\.0\.1:\d+ rejected: no users from 127\.0\.0\.1:\d+/,
+      /\[alice\.guarded\] user connection from 127\.0\.0\.1:\d+ rejected: no users from 127\.0\.0\.1:\d+/,
     );
   } finally {
     await client.stop();
   }
   await eventually(() => {
     const closed = plugin.calls.filter((c) => c.op === "CloseProxy");
-    assertEquals(closed.map((c) => c.body.content.proxy_name).sort(), ["guarded", "moved"]);
+    assertEquals(closed.map((c) => c.body.content.proxy_name).sort(), [
+      "alice.guarded",
+      "alice.moved",
+    ]);
     return Promise.resolve();
   });
 
@@ -125,14 +129,17 @@ remotePort = ${guarded}
   assertMatch(String(login.body.content.client_address), /^127\.0\.0\.1:\d+$/);
   assertEquals(login.body.content.metas, { team: "blue" });
   const newProxy = plugin.calls.find((c) =>
-    c.op === "NewProxy" && c.body.content.proxy_name === "moved"
+    c.op === "NewProxy" && c.body.content.proxy_name === "alice.moved"
   )!;
   assertEquals(newProxy.body.content.proxy_type, "tcp");
   assertEquals(newProxy.body.content.remote_port, asked);
   assertEquals(newProxy.body.content.user.user, "alice");
   assertMatch(newProxy.body.content.user.run_id, /^[0-9a-f]{16}$/);
   const userConns = plugin.calls.filter((c) => c.op === "NewUserConn");
-  assertEquals(userConns.map((c) => c.body.content.proxy_name).sort(), ["guarded", "moved"]);
+  assertEquals(userConns.map((c) => c.body.content.proxy_name).sort(), [
+    "alice.guarded",
+    "alice.moved",
+  ]);
   assertEquals(userConns[0].body.content.proxy_type, "tcp");
 });
 

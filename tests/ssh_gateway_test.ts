@@ -117,7 +117,7 @@ Deno.test("ssh gateway: tcp proxy from ssh -R and a command, hash-checked throug
   for (const [sent, got] of results) assertEquals(got, sent);
   // Ending the ssh session ends the proxy and frees its port.
   await tunnel.stop();
-  await server.waitFor(/\[web\] proxy closed/);
+  await server.waitFor(/\[alice\.web\] proxy closed/);
   // Deno frees a closed listener's socket a moment later: retry, not sleep.
   await eventually(() => Promise.resolve(Deno.listen({ port: remotePort }).close()));
 });
@@ -272,7 +272,7 @@ Deno.test("ssh gateway: the admin API lists the tunnel's proxy and client, and c
     const res = await fetch(`http://127.0.0.1:${webPort}/api${path}`, { method });
     return { status: res.status, body: await res.json() };
   };
-  const proxy = (await api("/proxies/admin-seen")).body;
+  const proxy = (await api("/proxies/alice.admin-seen")).body;
   assertEquals(proxy.status, "online");
   assertEquals(proxy.user, "alice");
   assertEquals(proxy.todayTrafficIn, "count me".length);
@@ -282,8 +282,9 @@ Deno.test("ssh gateway: the admin API lists the tunnel's proxy and client, and c
   assertEquals(client.user, "alice");
   assertEquals((await api(`/clients/${proxy.clientID}`, "DELETE")).status, 200);
   await tunnel.exited;
-  await server.waitFor(/\[admin-seen\] proxy closed/);
-  assertEquals((await api("/proxies/admin-seen")).body.status, "offline");
+  // The key's user scopes the name, as for a dfrpc.
+  await server.waitFor(/\[alice\.admin-seen\] proxy closed/);
+  assertEquals((await api("/proxies/alice.admin-seen")).body.status, "offline");
 });
 
 Deno.test("ssh gateway: the generated host key is saved (mode 0600) and reused after a restart", async () => {

@@ -51,7 +51,7 @@ localPath = "${root}"
     "frpc.toml",
   ).config;
   const conn = await dialServer(cfg);
-  await login(conn, cfg, "");
+  await login(conn, cfg, null);
   const mux = new MuxSession(conn, { client: true });
   mux.open(); // the control stream
   try {

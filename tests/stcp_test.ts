@@ -242,7 +242,7 @@ Deno.test("stcp: bad visitor input is refused and logged; the server keeps servi
   ).config;
   // tcpMux on: a logged-in client opens visitor streams by hand.
   const conn = await dialServer(cfg);
-  await login(conn, cfg, "");
+  await login(conn, cfg, null);
   const mux = new MuxSession(conn, { client: true });
   mux.open(); // the control stream
   try {

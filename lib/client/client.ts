@@ -63,6 +63,7 @@ const BACKOFF_MAX_MS = 4_000;
 export class DfrpClient extends EventTarget {
   readonly log: Logger;
   #runId = "";
+  #resumeKey = "";
   /** Enabled proxies by name: the source of truth that reloads edit. */
   #configs = new Map<string, ProxyConfig>();
   #proxies = new Map<string, ClientProxy>();
@@ -232,8 +233,10 @@ export class DfrpClient extends EventTarget {
   async #connect(): Promise<LiveSession> {
     const conn = await dialServer(this.config);
     try {
-      const { runId } = await login(conn, this.config, this.#runId);
+      const previous = this.#runId ? { runId: this.#runId, resumeKey: this.#resumeKey } : null;
+      const { runId, resumeKey } = await login(conn, this.config, previous);
       this.#runId = runId;
+      this.#resumeKey = resumeKey;
       let mux: MuxSession | null = null;
       let control = new ControlChannel(conn);
       if (this.config.transport.tcpMux) {

@@ -8,7 +8,7 @@
  * import { defaultClientConfig } from "../config/mod.ts";
  * const cfg = defaultClientConfig();
  * const conn = await dialServer(cfg);
- * const { runId } = await login(conn, cfg, "");
+ * const { runId } = await login(conn, cfg, null);
  * ```
  *
  * @module
@@ -23,6 +23,7 @@ import { expectMessage, ProtocolError, readMessage } from "../protocol/codec.ts"
 import { ControlChannel } from "../protocol/control_channel.ts";
 import { MAGIC } from "../protocol/magic.ts";
 import { PROTOCOL_VERSION, type ServerHello } from "../protocol/messages.ts";
+import { proveResume, resumeKey } from "../protocol/resume.ts";
 import { rememberServer, serverKey } from "../transport/known_servers.ts";
 import { dialServerTransport, type ServerConn } from "../transport/select.ts";
 import type { TransportConn } from "../transport/transport.ts";
@@ -100,8 +101,16 @@ async function expectHello(conn: TransportConn): Promise<ServerHello> {
   );
 }
 
+/** The client's side of a run id: what it needs to keep the id on its next login. */
+export interface RunIdState {
+  runId: string;
+  /** The resume key of the login that got `runId` (`lib/protocol/resume.ts`). */
+  resumeKey: string;
+}
+
 /**
- * Logs in on a fresh connection; resolves to the run id the server assigned.
+ * Logs in on a fresh connection; resolves to the run id the server assigned
+ * (the previous one when the server let the client resume it) and its resume key.
  * Throws {@linkcode LoginError} when the server refuses, or when it cannot
  * prove that it knows the token (a fake server).
  *
@@ -110,14 +119,14 @@ async function expectHello(conn: TransportConn): Promise<ServerHello> {
  * import { dialServer, login } from "./login.ts";
  * import { defaultClientConfig } from "../config/mod.ts";
  * const cfg = defaultClientConfig();
- * const { runId } = await login(await dialServer(cfg), cfg, "");
+ * const { runId } = await login(await dialServer(cfg), cfg, null);
  * ```
  */
 export async function login(
   conn: TransportConn & { hello: ServerHello; serverFingerprint?: string; serverIdentity?: string },
   cfg: ClientConfig,
-  previousRunId: string,
-): Promise<{ runId: string }> {
+  previous: RunIdState | null,
+): Promise<RunIdState> {
   const clientNonce = randomHex(32);
   const token = cfg.auth.token;
   const tcpMux = cfg.transport.tcpMux;
@@ -132,7 +141,10 @@ export async function login(
     os: Deno.build.os,
     arch: Deno.build.arch,
     user: cfg.user,
-    runId: previousRunId,
+    runId: previous?.runId ?? "",
+    ...(previous
+      ? { resumeProof: await proveResume(previous.resumeKey, conn.hello.nonce, previous.runId) }
+      : {}),
     poolCount: cfg.transport.poolCount,
     tcpMux,
     clientNonce,
@@ -153,7 +165,10 @@ export async function login(
     );
   }
   if (conn.serverIdentity === "new") firstUse(cfg, tlsFingerprint);
-  return { runId: resp.runId };
+  return {
+    runId: resp.runId,
+    resumeKey: await resumeKey(token, clientNonce, conn.hello.nonce, resp.runId),
+  };
 }
 
 /** Server certificates already announced by this process (without a state dir, each login is a first use). */

@@ -52,6 +52,8 @@ export const LoginSchema = z.object({
   user: textOr(),
   /** The id of the session being resumed after a reconnect, or "". */
   runId: textOr(),
+  /** With `runId`: proof of that login's resume key for this nonce (`resume.ts`); else absent. */
+  resumeProof: text().optional(),
   poolCount: z.number().int().min(0).default(0),
   tcpMux: z.boolean(),
   clientNonce: text(),

@@ -31,6 +31,7 @@ import { QuietClose } from "../transport/server_unwrap.ts";
 import type { TransportConn, TransportListener } from "../transport/transport.ts";
 import { PortManager } from "./ports.ts";
 import { checkLogin, checkWorkConn, type LoginVerdict } from "./auth/login_check.ts";
+import { RunIds } from "./auth/run_ids.ts";
 import { handshakeTimeoutMs } from "./auth/handshake_deadline.ts";
 import { tokenWarnings } from "./auth/startup_warnings.ts";
 import { type ServerFeature, serverFeatureFactories } from "./feature.ts";
@@ -54,6 +55,7 @@ export class DfrpServer {
   #accepting?: Promise<void>;
   #handshakes = new Set<TransportConn>();
   #transports?: ServerTransports;
+  #runIds = new RunIds();
 
   /** @param config a loaded (defaults filled) server config */
   constructor(readonly config: ServerConfig, logger: Logger = rootLog) {
@@ -213,10 +215,25 @@ export class DfrpServer {
         `transport.tcpMux is ${login.tcpMux} on the client but ${this.config.transport.tcpMux} on the server`,
       );
     }
-    const resumed = /^[0-9a-f]{16}$/.test(login.runId);
-    const runId = resumed ? login.runId : randomHex(8);
+    // The user as proven (a Login plugin may have renamed it).
+    const owner = login.user;
+    // A run id is kept only by the client that made its earlier login (auth/run_ids.ts).
+    const assigned = await this.#runIds.assign({
+      runId: login.runId,
+      user: owner,
+      nonce,
+      resumeProof: login.resumeProof,
+    });
+    const { runId } = assigned;
+    if (assigned.refused) {
+      this.log.warn(
+        `login from ${conn.remoteAddr} (user [${owner}]) presented run id [${login.runId}], ` +
+          `not resumed (${assigned.refused}): new run id [${runId}]`,
+      );
+    }
     // A client that reconnects before its old connection timed out replaces it.
-    this.sessions.get(runId)?.close("replaced by a new login");
+    this.sessions.get(runId)?.close("replaced by a new login of the same client");
+    await this.#runIds.remember(runId, owner, token, clientNonce, nonce);
     await channel.send({
       type: "LoginResp",
       version: PROTOCOL_VERSION,
@@ -227,7 +244,7 @@ export class DfrpServer {
         token,
         boundToTls(
           ["server", clientNonce, nonce, runId],
-          typeof login.tlsFingerprint === "string" ? login.tlsFingerprint : "",
+          login.tlsFingerprint ?? "",
         ),
       ),
     });
@@ -257,7 +274,8 @@ export class DfrpServer {
       `client login info: ip [${conn.remoteAddr}] transport [${
         layers.join("+") || "tcp"
       }] version [${login.software}] hostname [${login.hostname}] ` +
-        `os [${login.os}] arch [${login.arch}] user [${user}] run id [${runId}]`,
+        `os [${login.os}] arch [${login.arch}] user [${user}] run id [${runId}] ` +
+        `(${assigned.resumed ? "resumed" : "new"})`,
     );
     try {
       await session.run();

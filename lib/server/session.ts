@@ -31,6 +31,7 @@ import { type ClientInfo, ProxyStats } from "./stats.ts";
 import type { ServerFeature } from "./feature.ts";
 import { acceptVisitorStreams } from "./visitor/accept.ts";
 import { admitProxy, portsFor } from "./auth/admission.ts";
+import { scopedProxyName } from "./auth/users.ts";
 import { notifyCloseProxy, pongFor } from "./plugin/ops.ts";
 
 /** What every session shares with the server. */
@@ -84,7 +85,7 @@ export class ClientSession {
     this.#done = new Promise((r) => this.#finish = r);
   }
 
-  /** Names of the proxies running now. */
+  /** Server-side names (`user.name`) of the proxies running now. */
   get proxyNames(): string[] {
     return [...this.#proxies.keys()];
   }
@@ -133,7 +134,7 @@ export class ClientSession {
         await this.#newProxy(msg);
         break;
       case "CloseProxy":
-        this.#closeProxy(msg.proxyName);
+        this.#closeProxy(scopedProxyName(this.#user, String(msg.proxyName ?? "")));
         break;
       case "Ping":
         await this.control.send(await pongFor(this.services, this.login, this.runId));
@@ -143,13 +144,20 @@ export class ClientSession {
     }
   }
 
+  /** The login user, which scopes this client's proxy names. */
+  get #user(): string {
+    return typeof this.login.user === "string" ? this.login.user : "";
+  }
+
   async #newProxy(msg: NewProxy): Promise<void> {
-    const name = msg.proxyName;
+    // The client's own name travels on the wire; the server knows the proxy as `user.name`.
+    const wireName = msg.proxyName;
+    const name = scopedProxyName(this.#user, wireName);
     const reply = (remoteAddr: string, error: string) =>
-      this.control.send({ type: "NewProxyResp", proxyName: name, remoteAddr, error });
+      this.control.send({ type: "NewProxyResp", proxyName: wireName, remoteAddr, error });
     const factory = serverProxyFactory(msg.proxyType);
     const log = this.services.log.with(name);
-    if (!name) return reply("", "proxy name is empty");
+    if (!wireName) return reply("", "proxy name is empty");
     if (!factory) {
       return reply("", `proxy type ${quote(msg.proxyType)} is not supported by this server`);
     }
@@ -157,6 +165,7 @@ export class ClientSession {
       return reply("", `proxy [${name}] is already in use`);
     }
     // [[auth.users]] limits and NewProxy plugins (lib/server/auth/admission.ts).
+    msg = { ...msg, proxyName: name };
     const denied = await admitProxy(this.services, this.login, this.runId, msg);
     if (denied) {
       log.warn(`proxy refused for user [${this.login.user}]: ${denied}`);
@@ -174,7 +183,7 @@ export class ClientSession {
       user: this.login.user,
       log,
       stats,
-      openWorkConn: (ends) => this.openWorkConn(name, ends),
+      openWorkConn: (ends) => this.openWorkConn(wireName, ends),
     });
     let remoteAddr: string;
     try {
@@ -225,7 +234,7 @@ export class ClientSession {
     this.#pool.push(conn);
   }
 
-  /** A work connection for proxy `name`, already sent its `StartWorkConn`. */
+  /** A work connection for the client's proxy `name` (its own, unscoped name), already sent its `StartWorkConn`. */
   async openWorkConn(name: string, ends: ConnEnds): Promise<Duplex> {
     if (this.#closed) throw new Error("client session is closed");
     const start = encodeMessage({ type: "StartWorkConn", proxyName: name, ...ends });

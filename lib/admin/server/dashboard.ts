@@ -167,6 +167,7 @@ function renderProxies(byType) {
     if (!list.length) continue;
     const rows = list.map((p) => el("tr", { "data-proxy": p.name },
       el("td", {}, el("a", { class: "link", "data-open": p.name, onclick: () => select(p.name) }, p.name)),
+      el("td", { "data-user": "" }, p.user),
       el("td", {}, status(p.status === "online")),
       el("td", { class: "mono" }, p.clientID),
       el("td", { class: "mono" }, target(p)),
@@ -177,7 +178,7 @@ function renderProxies(byType) {
     ));
     sections.push(el("section", { "data-type": type },
       el("h2", {}, type.toUpperCase() + " proxies ", el("span", { class: "count" }, "(" + list.length + ")")),
-      table([["Name"], ["Status"], ["Client"], ["Remote"], ["Conns", "num"], ["In today", "num"],
+      table([["Name"], ["User"], ["Status"], ["Client"], ["Remote"], ["Conns", "num"], ["In today", "num"],
         ["Out today", "num"], ["Started"]], rows)));
   }
   if (!sections.length) sections.push(el("section", {}, el("h2", {}, "Proxies"),

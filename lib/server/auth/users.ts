@@ -38,7 +38,8 @@ export function findUser(config: ServerConfig, user: string): UserEntry | undefi
 /**
  * The token `user`'s proofs must be made with, or null when it may not log
  * in at all: a user with an entry uses the entry's token; once entries
- * exist, anyone else needs a non-empty `auth.token`.
+ * exist, anyone else needs a non-empty `auth.token`, and a name inside an
+ * entry's namespace (`alice.x` when `alice` has an entry) is refused.
  *
  * @example
  * ```ts
@@ -51,6 +52,8 @@ export function loginToken(config: ServerConfig, user: string): string | null {
   const entry = findUser(config, user);
   if (entry) return entry.token;
   if (config.auth.users.length > 0 && config.auth.token === "") return null;
+  // "alice.x" with the shared token would name its proxy "y" like alice's "x.y" (scopedProxyName).
+  if (config.auth.users.some((u) => u.user !== "" && user.startsWith(`${u.user}.`))) return null;
   return config.auth.token;
 }
 
@@ -69,4 +72,21 @@ export function sessionToken(
   session: { readonly login: { user: string } },
 ): string {
   return loginToken(services.config, session.login.user) ?? services.config.auth.token;
+}
+
+/**
+ * The server-side name of a proxy: `user.name` for a logged-in user, as frp
+ * names it, so users' proxy names never collide; the bare name without a
+ * user. Visitors find a secret proxy the same way, from `serverUser` (or
+ * their own user) and `serverName`.
+ *
+ * @example
+ * ```ts
+ * import { scopedProxyName } from "./users.ts";
+ * scopedProxyName("alice", "web"); // "alice.web"
+ * scopedProxyName("", "web"); // "web"
+ * ```
+ */
+export function scopedProxyName(user: string, name: string): string {
+  return user ? `${user}.${name}` : name;
 }

@@ -2,7 +2,9 @@
  * TCP load-balancing groups: proxies (from one or several clients) with the
  * same `loadBalancer.group` share one public port, and user connections take
  * turns among them. The first member binds the port; the last one to leave
- * frees it. A member with another `groupKey` or another port is refused.
+ * frees it. A group belongs to the user of its first member: another user's
+ * proxy is refused (whatever its `groupKey`), and so is a member with another
+ * `groupKey`, another port, or whose user's `allowPorts` exclude the port.
  *
  * @example
  * ```ts
@@ -24,6 +26,8 @@ import { acceptEach } from "../../net/accept_loop.ts";
 
 interface TcpGroup {
   name: string;
+  /** The login user of the member that created it. */
+  user: string;
   key: string;
   port: number;
   listener: Deno.TcpListener;
@@ -45,9 +49,16 @@ export class TcpGroups implements ServerFeature {
   join(group: string, groupKey: string, remotePort: number, ctx: ProxyContext): number {
     const existing = this.#groups.get(group);
     if (existing) {
+      if (existing.user !== ctx.user) {
+        throw new Error(`group [${group}] belongs to another user`);
+      }
       if (existing.key !== groupKey) throw new Error(`group [${group}] groupKey does not match`);
       if (remotePort !== 0 && remotePort !== existing.port) {
         throw new Error(`group [${group}] listens on port ${existing.port}, not ${remotePort}`);
+      }
+      // remotePort = 0 skipped admission's port check: the group's real port must pass it.
+      if (!ctx.ports.allowed(existing.port)) {
+        throw new Error(`port ${existing.port} of group [${group}] is not allowed (allowPorts)`);
       }
       existing.members.push(ctx);
       return existing.port;
@@ -58,6 +69,7 @@ export class TcpGroups implements ServerFeature {
     const listener = ctx.ports.listenTcp(ctx.serverConfig.proxyBindAddr, remotePort);
     const created: TcpGroup = {
       name: group,
+      user: ctx.user,
       key: groupKey,
       port: listener.addr.port,
       listener,

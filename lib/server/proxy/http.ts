@@ -90,6 +90,7 @@ class HttpProxy implements ServerProxy {
           name: ctx.name,
           group: lb.group,
           groupKey: lb.groupKey,
+          user: ctx.user,
           value: this.#route,
         });
         this.#keys.push(key);

@@ -145,6 +145,7 @@ export class VhostProxy implements ServerProxy, VhostTarget {
         name: this.name,
         group: lb.group,
         groupKey: lb.groupKey,
+        user: this.ctx.user,
         value: this,
       });
       this.#routes.push(key);

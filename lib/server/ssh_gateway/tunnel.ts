@@ -34,6 +34,7 @@ import type { SshChannel, SshClientConn } from "./ssh2.ts";
 import { NewProxySchema } from "../../protocol/messages.ts";
 import { newProxyMessage } from "../../protocol/new_proxy.ts";
 import { startVirtualProxy, type VirtualProxy } from "./virtual_proxy.ts";
+import { scopedProxyName } from "../auth/users.ts";
 
 /** How long the forward request and the command may take to arrive, as in frps. */
 export const SETUP_TIMEOUT_MS = 3000;
@@ -174,7 +175,8 @@ export class SshTunnel {
     this.#proxy = await startVirtualProxy(this.services, {
       owner: this.runId,
       user,
-      name: proxy.name,
+      // Per user, like a dfrpc's proxies (auth/users.ts): visitors find it as serverUser.serverName.
+      name: scopedProxyName(user, proxy.name),
       type: proxy.type,
       // What a dfrpc would send: no secretKey, plugin options or group key kept.
       config: NewProxySchema.parse(await newProxyMessage(proxy)),

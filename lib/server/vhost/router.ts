@@ -10,7 +10,8 @@
  * - routes with a `routeByHTTPUser` win for that user over routes without;
  * - proxies in the same `loadBalancer.group` share one route and take turns;
  *   a second proxy on a taken route is refused unless it joins the group with
- *   the same `groupKey`.
+ *   the same `groupKey` and belongs to the same user as the group's first
+ *   member.
  *
  * @example
  * ```ts
@@ -41,6 +42,8 @@ export interface RouteMember<T> {
   group?: string;
   /** `loadBalancer.groupKey`. */
   groupKey?: string;
+  /** The owner's login user: a group takes members of its creator's user only. */
+  user?: string;
   value: T;
 }
 
@@ -49,6 +52,7 @@ interface Route<T> {
   httpUser: string;
   group: string;
   groupKey: string;
+  user: string;
   members: RouteMember<T>[];
   next: number;
 }
@@ -89,13 +93,24 @@ export class VhostRouter<T> {
           }]`,
         );
       }
+      if (existing.user !== (member.user ?? "")) {
+        throw new Error(`group [${group}] belongs to another user`);
+      }
       if (existing.groupKey !== groupKey) {
         throw new Error(`group [${group}] groupKey does not match`);
       }
       existing.members.push(member);
       return;
     }
-    routes.push({ location, httpUser: key.httpUser, group, groupKey, members: [member], next: 0 });
+    routes.push({
+      location,
+      httpUser: key.httpUser,
+      group,
+      groupKey,
+      user: member.user ?? "",
+      members: [member],
+      next: 0,
+    });
     // Longest location first, then user-specific before catch-all.
     routes.sort((a, b) =>
       b.location.length - a.location.length || b.httpUser.length - a.httpUser.length

@@ -32,7 +32,7 @@ export interface SecretProxyEntry {
   readonly config: Record<string, unknown>;
 }
 
-/** See the module doc. Proxy names are unique on a dfrp server, so the name is the key. */
+/** See the module doc. Keyed by the server-side name (`user.name`), unique on a dfrp server. */
 export class SecretProxies implements ServerFeature {
   #byName = new Map<string, SecretProxyEntry>();
 

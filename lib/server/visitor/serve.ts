@@ -27,6 +27,7 @@ import { visitorAllowed } from "../../protocol/visitor_proof.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
 import type { ServerServices } from "../session.ts";
 import { SECRET_PROXIES_FEATURE, type SecretProxies } from "./secret_proxies.ts";
+import { scopedProxyName } from "../auth/users.ts";
 
 /** How long the owner client has to accept or refuse a visitor. */
 export const VISITOR_VERDICT_TIMEOUT_MS = 10_000;
@@ -71,7 +72,7 @@ export async function serveVisitorConn(
     conn.close();
   };
   const table = services.features.get(SECRET_PROXIES_FEATURE) as SecretProxies | undefined;
-  const entry = name ? table?.find(name) : undefined;
+  const entry = name ? table?.find(scopedProxyName(owner, name)) : undefined;
   if (!entry || entry.ctx.user !== owner) {
     return refuse(`no secret proxy [${label}] on this server`);
   }
