@@ -124,7 +124,7 @@ export async function checkLogin(
   const token = loginToken(config, user);
   if (token === null) return await fail(`authorization failed: unknown user [${user}]`);
   const context = ["login", nonce, clientNonce, user, String(login.tcpMux)];
-  const claimed = typeof login.tlsFingerprint === "string" ? login.tlsFingerprint : "";
+  const claimed = login.tlsFingerprint ?? "";
   if (!await verifyProof(token, boundToTls(context, claimed), login.proof)) {
     return await fail("authorization failed: token mismatch");
   }
