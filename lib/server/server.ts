@@ -82,6 +82,11 @@ export class DfrpServer {
         if (feature) this.services.features.set(name, feature);
       }
       await this.#transports.startQuic((stream) => this.#dropOnError(stream, ["quic"]));
+      if (this.config.cluster?.redisURL) {
+        // Loaded only in cluster mode: a single node never imports Redis.
+        const { startClusterNode } = await import("../cluster/mod.ts");
+        this.services.placement = await startClusterNode(this.services);
+      }
     } catch (err) {
       await this.close();
       throw err;
@@ -250,6 +255,7 @@ export class DfrpServer {
     for (const session of this.sessions.values()) session.close("server is shutting down");
     for (const feature of this.services.features.values()) await feature.close();
     this.services.features.clear();
+    await this.services.placement?.close();
     await this.#accepting;
   }
 }

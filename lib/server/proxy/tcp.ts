@@ -19,6 +19,7 @@ import { listenTcpSettled } from "../ports.ts";
 import { TCP_GROUPS_FEATURE, type TcpGroups } from "../group/tcp_group.ts";
 import { connEnds, serveUserConn } from "./user_conn.ts";
 import { acceptEach } from "../../net/accept_loop.ts";
+import type { RouteHandle } from "../placement.ts";
 
 /** Reads `remotePort` from a client's proxy config, or throws a user-facing Error. */
 export function remotePortOf(config: Record<string, unknown>): number {
@@ -34,6 +35,7 @@ class TcpProxy implements ServerProxy {
   #port = 0;
   #conns = new Set<Deno.Conn>();
   #group = "";
+  #route?: RouteHandle;
 
   constructor(readonly config: Record<string, unknown>, readonly ctx: ProxyContext) {}
 
@@ -54,6 +56,17 @@ class TcpProxy implements ServerProxy {
     const { ctx } = this;
     const refusal = ctx.ports.check(ctx.clientId, wanted);
     if (refusal) throw new Error(refusal);
+    const placement = ctx.services.placement;
+    if (placement) {
+      // Cluster mode: every node listens on the port and forwards to this one.
+      const owner = { proxyName: ctx.name, clientId: ctx.clientId, user: String(ctx.user ?? "") };
+      this.#route = await placement.claimTcp(owner, wanted, (user, ends) => {
+        serveUserConn(ctx, user, ends, this.config);
+      });
+      this.#port = this.#route.port;
+      ctx.ports.claim(ctx.clientId, this.#port);
+      return `:${this.#port}`;
+    }
     const listener = await listenTcpSettled(ctx.ports, ctx.serverConfig.proxyBindAddr, wanted);
     this.#listener = listener;
     this.#port = listener.addr.port;
@@ -78,6 +91,11 @@ class TcpProxy implements ServerProxy {
         this.ctx,
       );
       this.#group = "";
+    }
+    if (this.#route) {
+      this.#route.release();
+      this.#route = undefined;
+      this.ctx.ports.release(this.ctx.clientId, this.#port);
     }
     if (!this.#listener) return;
     try {

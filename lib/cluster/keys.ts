@@ -1,0 +1,90 @@
+/**
+ * Redis key names and the Lua scripts that make route ownership atomic.
+ * Every key is a lease (PX): a node that stops refreshing loses it.
+ *
+ * @example
+ * ```ts
+ * import { nodeKey, routeKey } from "./keys.ts";
+ * nodeKey("fra-1"); // "dfrp:node:fra-1"
+ * routeKey("tcp", 6000); // "dfrp:route:tcp:6000"
+ * ```
+ *
+ * @module
+ */
+
+/** Lease of node and route keys (ms): a dead node's routes lapse this long after its death at most. */
+export const LEASE_MS = 9_000;
+/** How often a node refreshes its leases and reconciles its view (ms). */
+export const REFRESH_MS = 2_000;
+/** Pub/sub channel on which nodes announce route changes. */
+export const ROUTES_CHANNEL = "dfrp:routes";
+/** Prefix of node keys. */
+export const NODE_PREFIX = "dfrp:node:";
+/** Prefix of route keys. */
+export const ROUTE_PREFIX = "dfrp:route:";
+
+/**
+ * Key of node `name`.
+ *
+ * @example
+ * ```ts
+ * import { nodeKey } from "./keys.ts";
+ * nodeKey("fra-1");
+ * ```
+ */
+export function nodeKey(name: string): string {
+  return NODE_PREFIX + name;
+}
+
+/**
+ * Key of a route: `kind` ("tcp") and what names it (a port).
+ *
+ * @example
+ * ```ts
+ * import { routeKey } from "./keys.ts";
+ * routeKey("tcp", 6000);
+ * ```
+ */
+export function routeKey(kind: string, id: string | number): string {
+  return `${ROUTE_PREFIX}${kind}:${id}`;
+}
+
+/**
+ * Claims a route: sets it unless another node holds it for another client.
+ * The same client (run id) logging in on another node takes it over: its old
+ * session is gone. Returns nil when set, else the holder's value.
+ * KEYS[1] route; ARGV: value, node, clientId, lease ms.
+ */
+export const CLAIM_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, c = pcall(cjson.decode, cur)
+  if ok and c.node ~= ARGV[2] and c.clientId ~= ARGV[3] then return cur end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
+return false`;
+
+/**
+ * Refreshes a lease this node holds, or republishes it when the key is gone
+ * (Redis restarted or the lease lapsed during an outage). Returns 1 when
+ * held, 0 when another node has it now. Same arguments as CLAIM_LUA.
+ */
+export const REFRESH_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, c = pcall(cjson.decode, cur)
+  if not ok or c.node ~= ARGV[2] or c.clientId ~= ARGV[3] then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
+return 1`;
+
+/** Deletes a route only if this node and client still hold it. KEYS[1]; ARGV: node, clientId. */
+export const RELEASE_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+local ok, c = pcall(cjson.decode, cur)
+if ok and c.node == ARGV[1] and c.clientId == ARGV[2] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0`;

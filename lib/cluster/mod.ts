@@ -1,0 +1,483 @@
+/**
+ * Cluster mode (docs/cluster.md): this server is one node of several that
+ * share one routing table in Redis. A node registers itself under a lease,
+ * claims its clients' routes atomically (Lua over leased keys), keeps a
+ * cached view of every node and route (pub/sub plus a periodic rescan),
+ * listens on every tcp route's port on its own `proxyBindAddr`, and forwards
+ * a user connection whose client sits on another node over the node-to-node
+ * link. Loaded with a dynamic import only when `[cluster] redisURL` is set.
+ *
+ * @example
+ * ```ts
+ * import { startClusterNode } from "./mod.ts";
+ * import type { ServerServices } from "../server/session.ts";
+ * declare const services: ServerServices; // config.cluster.redisURL set
+ * services.placement = await startClusterNode(services);
+ * ```
+ *
+ * @module
+ */
+
+import type { Duplex } from "../net/duplex.ts";
+import { relay } from "../net/relay.ts";
+import { wrapTcp } from "../net/tcp_conn.ts";
+import { withTimeout } from "../net/timeout.ts";
+import { acceptEach } from "../net/accept_loop.ts";
+import type { Logger } from "../log.ts";
+import type { ServerServices } from "../server/session.ts";
+import type { Placement, RouteHandle, RouteOwner, RouteServer } from "../server/placement.ts";
+import type { ConnEnds } from "../server/proxy/proxy.ts";
+import { connEnds } from "../server/proxy/user_conn.ts";
+import { readHeader, writeHeader } from "./frame.ts";
+import {
+  CLAIM_LUA,
+  LEASE_MS,
+  NODE_PREFIX,
+  nodeKey,
+  REFRESH_LUA,
+  REFRESH_MS,
+  RELEASE_LUA,
+  ROUTE_PREFIX,
+  routeKey,
+  ROUTES_CHANNEL,
+} from "./keys.ts";
+import { PeerLinks } from "./peer_link.ts";
+import { connectRedis, type Redis } from "./redis.ts";
+
+/** A node as the routing table lists it. */
+export interface NodeRecord {
+  name: string;
+  /** Where other nodes reach its peer link (`advertiseAddr`). */
+  peer: string;
+  bindAddr: string;
+  bindPort: number;
+  proxyBindAddr: string;
+  startedAt: string;
+}
+
+/** A route as the routing table lists it. */
+export interface RouteRecord extends RouteOwner {
+  node: string;
+  kind: "tcp";
+  port: number;
+}
+
+/** How long a registration waits for Redis to come back before it fails. */
+const CLAIM_WAIT_MS = 15_000;
+
+/**
+ * Starts this server's cluster node; the returned placement claims routes.
+ *
+ * @example
+ * ```ts
+ * import { startClusterNode } from "./mod.ts";
+ * import type { ServerServices } from "../server/session.ts";
+ * declare const services: ServerServices;
+ * const placement = await startClusterNode(services);
+ * await placement.close();
+ * ```
+ */
+export async function startClusterNode(services: ServerServices): Promise<ClusterNode> {
+  const node = new ClusterNode(services);
+  try {
+    await node.start();
+  } catch (err) {
+    await node.close();
+    throw err;
+  }
+  return node;
+}
+
+/** See the module doc. */
+export class ClusterNode implements Placement {
+  readonly name: string;
+  readonly log: Logger;
+  #redis?: Redis;
+  #sub?: Redis;
+  #links: PeerLinks;
+  #self: NodeRecord;
+  /** The cached view: every live node and every route, by key. */
+  #nodes = new Map<string, NodeRecord>();
+  #routes = new Map<string, RouteRecord>();
+  /** Routes whose client is connected to this node. */
+  #owned = new Map<string, { record: RouteRecord; serve: RouteServer }>();
+  /** Ports this node listens on for tcp routes (its own and the other nodes'). */
+  #listeners = new Map<number, Deno.TcpListener>();
+  #bindFailed = new Set<number>();
+  #timer?: ReturnType<typeof setInterval>;
+  #soon?: ReturnType<typeof setTimeout>;
+  #redisUp = true;
+  #pending = new Set<Promise<unknown>>();
+  #closed = false;
+
+  constructor(readonly services: ServerServices) {
+    const { config } = services;
+    const cluster = config.cluster;
+    this.name = cluster.nodeName;
+    this.log = services.log.with(`cluster ${this.name}`);
+    this.#self = {
+      name: this.name,
+      peer: cluster.advertiseAddr,
+      bindAddr: config.bindAddr,
+      bindPort: config.bindPort,
+      proxyBindAddr: config.proxyBindAddr,
+      startedAt: new Date().toISOString(),
+    };
+    this.#links = new PeerLinks(
+      this.name,
+      cluster.secretKey,
+      this.log,
+      (stream, from) => this.#serveForwarded(stream, from),
+    );
+  }
+
+  /** The cached view of the cluster's nodes (for the admin API). */
+  get nodes(): NodeRecord[] {
+    return [...this.#nodes.values()];
+  }
+
+  /** The cached view of the cluster's routes (for the admin API). */
+  get routes(): RouteRecord[] {
+    return [...this.#routes.values()];
+  }
+
+  async start(): Promise<void> {
+    const { cluster } = this.services.config;
+    if (!cluster.secretKey) {
+      throw new Error("cluster: set auth.token or cluster.secretKey (the node-to-node secret)");
+    }
+    try {
+      this.#redis = await connectRedis(cluster.redisURL);
+      this.#sub = await connectRedis(cluster.redisURL);
+    } catch (err) {
+      throw new Error(`cluster.redisURL: cannot reach Redis: ${(err as Error).message}`);
+    }
+    const held = await this.#redis.get(nodeKey(this.name));
+    if (held) {
+      const other = JSON.parse(held) as NodeRecord;
+      if (other.peer !== this.#self.peer) {
+        throw new Error(
+          `cluster.nodeName [${this.name}] is in use by the node at ${other.peer}; names must be unique`,
+        );
+      }
+    }
+    const [host, port] = splitAddr(`${this.services.config.bindAddr}:${cluster.peerPort}`);
+    await this.#links.listen(host, port);
+    this.#sub.on("message", () => this.#reconcileSoon());
+    // Resubscribe after Redis comes back (ioredis does it by itself; this also republishes).
+    this.#sub.on("ready", () => this.#reconcileSoon());
+    await this.#sub.subscribe(ROUTES_CHANNEL);
+    await this.#refresh();
+    await this.#reconcile();
+    this.#timer = setInterval(() => this.#tick(), REFRESH_MS);
+    this.log.info(`cluster node [${this.name}] up, peers reach it at ${this.#self.peer}`);
+  }
+
+  async #tick(): Promise<void> {
+    await this.#refresh();
+    await this.#reconcile();
+  }
+
+  /** Renews this node's lease and its routes' leases (republishing lost ones). */
+  async #refresh(): Promise<void> {
+    const redis = this.#redis!;
+    try {
+      await redis.set(nodeKey(this.name), JSON.stringify(this.#self), "PX", LEASE_MS);
+      for (const [key, { record }] of this.#owned) {
+        const held = await redis.eval(
+          REFRESH_LUA,
+          1,
+          key,
+          JSON.stringify(record),
+          this.name,
+          record.clientId,
+          LEASE_MS,
+        );
+        if (held === 0) {
+          this.log.warn(`route ${key} of proxy [${record.proxyName}] is now held by another node`);
+          this.#owned.delete(key);
+        }
+      }
+      if (!this.#redisUp) {
+        this.#redisUp = true;
+        this.log.info("Redis is back: routes republished");
+        redis.publish(ROUTES_CHANNEL, "refresh").catch(() => {});
+      }
+    } catch (err) {
+      if (this.#redisUp) {
+        this.#redisUp = false;
+        this.log.warn(
+          `Redis unreachable (${(err as Error).message}): serving from the cached view`,
+        );
+      }
+    }
+  }
+
+  #reconcileSoon(): void {
+    if (this.#soon || this.#closed) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      this.#reconcile();
+    }, 20);
+  }
+
+  /** Reloads the view from Redis (keeping the cache if it is away) and syncs listeners. */
+  async #reconcile(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      const nodes = await this.#readAll<NodeRecord>(NODE_PREFIX);
+      const routes = await this.#readAll<RouteRecord>(ROUTE_PREFIX);
+      this.#nodes = new Map(nodes.map((n) => [n.value.name, n.value]));
+      this.#nodes.set(this.name, this.#self);
+      this.#routes = new Map(
+        routes.filter((r) => this.#nodes.has(r.value.node)).map((r) => [r.key, r.value]),
+      );
+    } catch {
+      // Redis away: keep serving from the cached view.
+    }
+    // This node's own routes are known without Redis.
+    for (const [key, { record }] of this.#owned) {
+      const other = this.#routes.get(key);
+      if (!other || other.node === this.name) this.#routes.set(key, record);
+    }
+    this.#syncListeners();
+  }
+
+  async #readAll<T>(prefix: string): Promise<{ key: string; value: T }[]> {
+    const redis = this.#redis!;
+    const keys: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== "0");
+    if (keys.length === 0) return [];
+    const values = await redis.mget(...keys);
+    const out: { key: string; value: T }[] = [];
+    values.forEach((v: string | null, i: number) => {
+      if (v === null) return;
+      try {
+        out.push({ key: keys[i], value: JSON.parse(v) as T });
+      } catch {
+        this.log.warn(`malformed ${keys[i]} in Redis, ignored`);
+      }
+    });
+    return out;
+  }
+
+  /** Listens on every tcp route's port and stops listening on ports no route has. */
+  #syncListeners(): void {
+    const wanted = new Set<number>();
+    for (const route of this.#routes.values()) if (route.kind === "tcp") wanted.add(route.port);
+    for (const [port, listener] of this.#listeners) {
+      if (wanted.has(port)) continue;
+      this.#listeners.delete(port);
+      try {
+        listener.close();
+      } catch { /* closed */ }
+    }
+    for (const port of this.#bindFailed) if (!wanted.has(port)) this.#bindFailed.delete(port);
+    for (const port of wanted) {
+      if (this.#listeners.has(port)) continue;
+      try {
+        this.#serveTcpPort(this.#bind(port));
+        this.#bindFailed.delete(port);
+      } catch (err) {
+        if (!this.#bindFailed.has(port)) {
+          this.#bindFailed.add(port);
+          this.log.warn(`cannot serve cluster route tcp:${port} here: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+
+  #bind(port: number): Deno.TcpListener {
+    return Deno.listen({ hostname: this.services.config.proxyBindAddr, port, transport: "tcp" });
+  }
+
+  #serveTcpPort(listener: Deno.TcpListener): void {
+    const port = (listener.addr as Deno.NetAddr).port;
+    this.#listeners.set(port, listener);
+    const key = routeKey("tcp", port);
+    acceptEach(listener, (conn) => {
+      const user = wrapTcp(conn);
+      const ends = connEnds(conn);
+      this.#route(key, user, ends).catch((err) => {
+        this.log.debug(`user connection to ${key} dropped: ${(err as Error).message}`);
+        user.close();
+      });
+    });
+  }
+
+  /** Hands a user connection to the route's owner: here, or over the peer link. */
+  async #route(key: string, user: Duplex, ends: ConnEnds): Promise<void> {
+    const route = this.#routes.get(key);
+    if (!route) throw new Error("no route");
+    if (route.node === this.name) {
+      const owned = this.#owned.get(key);
+      if (!owned) throw new Error("route is not served here any more");
+      return owned.serve(user, ends);
+    }
+    const node = this.#nodes.get(route.node);
+    if (!node) throw new Error(`node [${route.node}] is gone`);
+    const stream = await this.#links.open(node.name, node.peer);
+    try {
+      await writeHeader(stream, { route: key, ends });
+    } catch (err) {
+      stream.close();
+      throw err;
+    }
+    await relay(user, stream);
+  }
+
+  /** A stream from another node: a user connection for a route this node owns. */
+  async #serveForwarded(stream: Duplex, from: string): Promise<void> {
+    try {
+      const header = await withTimeout(readHeader(stream), 10_000, "route header");
+      const key = String(header.route ?? "");
+      const owned = this.#owned.get(key);
+      if (!owned) {
+        this.log.debug(`node [${from}] forwarded a connection for ${key}, not held here`);
+        return stream.close();
+      }
+      owned.serve(stream, header.ends as ConnEnds);
+    } catch (err) {
+      this.log.warn(`bad stream from node [${from}]: ${(err as Error).message}`);
+      stream.close();
+    }
+  }
+
+  async claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle> {
+    if (port !== 0) return await this.#claimPort(owner, port, serve, undefined);
+    // Any free port: one this node can bind that no other route holds.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const listener = this.services.ports.listenTcp(this.services.config.proxyBindAddr, 0);
+      const picked = (listener.addr as Deno.NetAddr).port;
+      if (this.#routes.has(routeKey("tcp", picked))) {
+        listener.close();
+        continue;
+      }
+      try {
+        return await this.#claimPort(owner, picked, serve, listener);
+      } catch (err) {
+        if (!(err instanceof Taken)) throw err;
+      }
+    }
+    throw new Error("no free port found cluster-wide");
+  }
+
+  async #claimPort(
+    owner: RouteOwner,
+    port: number,
+    serve: RouteServer,
+    listener: Deno.TcpListener | undefined,
+  ): Promise<RouteHandle> {
+    const key = routeKey("tcp", port);
+    const record: RouteRecord = { ...owner, node: this.name, kind: "tcp", port };
+    let holder: string | null;
+    try {
+      holder = await this.#claimKey(key, record);
+    } catch (err) {
+      listener?.close();
+      throw err;
+    }
+    if (holder !== null) {
+      listener?.close();
+      let who = "";
+      try {
+        const h = JSON.parse(holder) as RouteRecord;
+        who = ` by proxy [${h.proxyName}] on node [${h.node}]`;
+      } catch { /* unreadable holder */ }
+      throw new Taken(`port ${port} is already in use${who}`);
+    }
+    this.#owned.set(key, { record, serve });
+    this.#routes.set(key, record);
+    if (!this.#listeners.has(port)) {
+      try {
+        this.#serveTcpPort(listener ?? this.#bind(port));
+      } catch (err) {
+        this.#release(key, record);
+        const reason = err instanceof Deno.errors.AddrInUse
+          ? `port ${port} is already in use`
+          : `cannot listen on ${this.services.config.proxyBindAddr}:${port}: ${
+            (err as Error).message
+          }`;
+        throw new Error(reason);
+      }
+    } else {
+      listener?.close();
+    }
+    this.#redis!.publish(ROUTES_CHANNEL, key).catch(() => {});
+    let released = false;
+    return {
+      port,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#release(key, record);
+      },
+    };
+  }
+
+  /** Runs CLAIM_LUA, waiting for Redis to come back for a while; the holder's value, or null. */
+  async #claimKey(key: string, record: RouteRecord): Promise<string | null> {
+    const deadline = Date.now() + CLAIM_WAIT_MS;
+    for (;;) {
+      try {
+        return await this.#redis!.eval(
+          CLAIM_LUA,
+          1,
+          key,
+          JSON.stringify(record),
+          this.name,
+          record.clientId,
+          LEASE_MS,
+        ) as string | null;
+      } catch (err) {
+        if (this.#closed || Date.now() > deadline) {
+          throw new Error(`cluster routing table unreachable: ${(err as Error).message}`);
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  #release(key: string, record: RouteRecord): void {
+    if (this.#owned.get(key)?.record === record) this.#owned.delete(key);
+    if (this.#routes.get(key) === record) this.#routes.delete(key);
+    const done = this.#redis!.eval(RELEASE_LUA, 1, key, this.name, record.clientId)
+      .then(() => this.#redis!.publish(ROUTES_CHANNEL, key))
+      .catch(() => {});
+    this.#pending.add(done);
+    done.finally(() => this.#pending.delete(done));
+    this.#syncListeners();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    clearTimeout(this.#soon);
+    for (const [key, { record }] of [...this.#owned]) this.#release(key, record);
+    await Promise.all(this.#pending);
+    await this.#redis?.del(nodeKey(this.name)).catch(() => {});
+    for (const listener of this.#listeners.values()) {
+      try {
+        listener.close();
+      } catch { /* closed */ }
+    }
+    this.#listeners.clear();
+    await this.#links.close();
+    this.#sub?.disconnect();
+    this.#redis?.disconnect();
+  }
+}
+
+/** The port or domain is held by another route. */
+class Taken extends Error {}
+
+function splitAddr(addr: string): [string, number] {
+  const i = addr.lastIndexOf(":");
+  return [addr.slice(0, i).replace(/^\[|\]$/g, ""), Number(addr.slice(i + 1))];
+}

@@ -1,0 +1,54 @@
+/**
+ * Where a proxy's public route lives when the server is one node of a
+ * cluster (docs/cluster.md). A single server has no placement
+ * (`ServerServices.placement` undefined) and binds its routes itself, as
+ * always; a cluster node gets one from `lib/cluster/`, which claims the route
+ * cluster-wide, serves it on every node and forwards to the owner.
+ *
+ * @example
+ * ```ts
+ * import type { Placement } from "./placement.ts";
+ * declare const placement: Placement;
+ * const route = await placement.claimTcp(
+ *   { proxyName: "ssh", clientId: "0123456789abcdef", user: "" },
+ *   6000,
+ *   (user, _ends) => user.close(),
+ * );
+ * route.release();
+ * ```
+ *
+ * @module
+ */
+
+import type { Duplex } from "../net/duplex.ts";
+import type { ConnEnds } from "./proxy/proxy.ts";
+
+/** Who holds a route. */
+export interface RouteOwner {
+  proxyName: string;
+  /** The client's run id: the same client logging in on another node takes its routes over. */
+  clientId: string;
+  user: string;
+}
+
+/** Serves one user connection that reached the route on any node. */
+export type RouteServer = (user: Duplex, ends: ConnEnds) => void;
+
+/** A claimed route; `release` gives it back cluster-wide. */
+export interface RouteHandle {
+  /** The public port (the one picked when 0 was asked for). */
+  readonly port: number;
+  release(): void;
+}
+
+/** See the module doc. */
+export interface Placement {
+  /**
+   * Claims tcp `port` (0 = any free one) cluster-wide for `owner`; every node
+   * then listens on it and hands its connections to `serve` here. Throws a
+   * user-facing Error when the port is taken or cannot be bound.
+   */
+  claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle>;
+  /** Stops the node's share of the cluster (its routes lapse or are released). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,166 @@
+import { assert, assertEquals } from "./_assert.ts";
+import {
+  echoServer,
+  eventually,
+  freePort,
+  randomBytes,
+  type ServerHandle,
+  sha256,
+  startClient,
+  startServer,
+} from "./_harness.ts";
+import { type RedisHandle, roundTripTo, startRedis } from "./_cluster.ts";
+
+const HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
+
+/** Three nodes on 127.0.0.1-3, same ports, one Redis. */
+async function startCluster(redis: RedisHandle, bindPort = freePort()) {
+  const nodes: ServerHandle[] = [];
+  for (const [i, host] of HOSTS.entries()) {
+    const node = await startServer(`
+bindAddr = "${host}"
+bindPort = ${bindPort}
+auth.token = "t"
+[cluster]
+redisURL = "${redis.url}"
+nodeName = "node-${i + 1}"
+`);
+    await node.waitFor(/cluster node \[node-\d\] up/);
+    nodes.push(node);
+  }
+  return {
+    bindPort,
+    nodes,
+    async [Symbol.asyncDispose]() {
+      await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+    },
+  };
+}
+
+const hash = (b: Uint8Array) => sha256(b as Uint8Array<ArrayBuffer>);
+
+Deno.test("cluster: a tcp proxy on one node is reached through every node", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startCluster(redis);
+  using echo = echoServer();
+  const remotePort = freePort();
+  await using client = await startClient(`
+serverAddr = "127.0.0.2"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[proxies]]
+name = "echo"
+type = "tcp"
+localPort = ${echo.port}
+remotePort = ${remotePort}
+`);
+  await client.waitFor(/\[echo\] start proxy success/);
+  const data = randomBytes(512 * 1024);
+  const want = await hash(data);
+  for (const host of HOSTS) {
+    const got = await eventually(() => roundTripTo(host, remotePort, data), 10_000);
+    assertEquals(await hash(got), want, `through ${host}`);
+  }
+  // A second proxy with remotePort = 0 gets a port every node serves.
+  const extra = await startClient(`
+serverAddr = "127.0.0.3"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[proxies]]
+name = "any"
+type = "tcp"
+localPort = ${echo.port}
+remotePort = 0
+`);
+  await using _extra = extra;
+  const port = Number((await cluster.nodes[2].waitFor(/\[any\] tcp proxy listen at :(\d+)/))[1]);
+  for (const host of HOSTS) {
+    const got = await eventually(() => roundTripTo(host, port, data), 10_000);
+    assertEquals(await hash(got), want, `port 0 through ${host}`);
+  }
+});
+
+Deno.test("cluster: two clients racing for one port on different nodes: exactly one wins", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startCluster(redis);
+  using a = echoServer("A");
+  using b = echoServer("B");
+  const remotePort = freePort();
+  const config = (host: string, name: string, port: number) => `
+serverAddr = "${host}"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[proxies]]
+name = "${name}"
+type = "tcp"
+localPort = ${port}
+remotePort = ${remotePort}
+`;
+  const [ca, cb] = await Promise.all([
+    startClient(config("127.0.0.2", "a", a.port), false),
+    startClient(config("127.0.0.3", "b", b.port), false),
+  ]);
+  await using _ca = ca;
+  await using _cb = cb;
+  const outcome = async (c: typeof ca, name: string) =>
+    (await c.waitFor(new RegExp(`\\[${name}\\] (start proxy success|start error)`)))[1];
+  const results = await Promise.all([outcome(ca, "a"), outcome(cb, "b")]);
+  assertEquals(results.filter((r) => r === "start proxy success").length, 1, results.join(", "));
+  const winner = results[0] === "start proxy success" ? "A" : "B";
+  const loser = winner === "A" ? cb : ca;
+  assert(/already in use/.test(loser.output), loser.output);
+  for (const host of HOSTS) {
+    const got = await eventually(() =>
+      roundTripTo(host, remotePort, new TextEncoder().encode("x"))
+    );
+    assertEquals(new TextDecoder().decode(got), `${winner}x`, `through ${host}`);
+  }
+});
+
+Deno.test("cluster: kill -9 of the client's node; [[servers]] failover brings the proxy back on every surviving node", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startCluster(redis);
+  using echo = echoServer();
+  const remotePort = freePort();
+  await using client = await startClient(`
+auth.token = "t"
+transport.heartbeatInterval = 1
+transport.heartbeatTimeout = 3
+transport.tcpMuxKeepaliveInterval = 1
+[[servers]]
+serverAddr = "127.0.0.1"
+serverPort = ${cluster.bindPort}
+[[servers]]
+serverAddr = "127.0.0.2"
+serverPort = ${cluster.bindPort}
+[[proxies]]
+name = "echo"
+type = "tcp"
+localPort = ${echo.port}
+remotePort = ${remotePort}
+`);
+  await client.waitFor(/\[echo\] start proxy success/);
+  const data = randomBytes(64 * 1024);
+  const want = await hash(data);
+  assertEquals(
+    await hash(await eventually(() => roundTripTo("127.0.0.3", remotePort, data))),
+    want,
+  );
+
+  const killed = Date.now();
+  await cluster.nodes[0].stop("SIGKILL");
+  for (const host of HOSTS.slice(1)) {
+    const got = await eventually(
+      async () => {
+        const reply = await roundTripTo(host, remotePort, data);
+        if (reply.length !== data.length) throw new Error(`short reply through ${host}`);
+        return reply;
+      },
+      20_000,
+      200,
+    );
+    assertEquals(await hash(got), want, `through ${host}`);
+  }
+  console.log(`recovery after kill -9 of the client's node: ${Date.now() - killed} ms`);
+  await client.waitFor(/login to server success, get run id \[\w+\] on 127\.0\.0\.2/);
+});
