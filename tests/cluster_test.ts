@@ -164,3 +164,112 @@ remotePort = ${remotePort}
   console.log(`recovery after kill -9 of the client's node: ${Date.now() - killed} ms`);
   await client.waitFor(/login to server success, get run id \[\w+\] on 127\.0\.0\.2/);
 });
+
+Deno.test("cluster: a killed node's routes lapse on the other nodes within the lease", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startCluster(redis);
+  using echo = echoServer();
+  const remotePort = freePort();
+  await using client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+loginFailExit = false
+[[proxies]]
+name = "echo"
+type = "tcp"
+localPort = ${echo.port}
+remotePort = ${remotePort}
+`);
+  await client.waitFor(/\[echo\] start proxy success/);
+  await eventually(() => roundTripTo("127.0.0.2", remotePort, new Uint8Array([1])));
+  const killed = Date.now();
+  await cluster.nodes[0].stop("SIGKILL");
+  // The surviving nodes stop listening once the dead node's lease (9 s) lapses.
+  await eventually(
+    async () => {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.2", port: remotePort })).close();
+      } catch (err) {
+        if (err instanceof Deno.errors.ConnectionRefused) return;
+        throw err;
+      }
+      throw new Error("still listening");
+    },
+    20_000,
+    250,
+  );
+  console.log(`routes of the killed node gone after ${Date.now() - killed} ms`);
+  await eventually(
+    async () => {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.3", port: remotePort })).close();
+      } catch (err) {
+        if (err instanceof Deno.errors.ConnectionRefused) return;
+        throw err;
+      }
+      throw new Error("still listening");
+    },
+    5_000,
+    250,
+  );
+});
+
+Deno.test("cluster: Redis killed and restarted under traffic: tunnels keep working, routes are republished", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startCluster(redis);
+  using echo = echoServer();
+  const remotePort = freePort();
+  await using client = await startClient(`
+serverAddr = "127.0.0.2"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[proxies]]
+name = "echo"
+type = "tcp"
+localPort = ${echo.port}
+remotePort = ${remotePort}
+`);
+  await client.waitFor(/\[echo\] start proxy success/);
+  const data = randomBytes(64 * 1024);
+  const want = await hash(data);
+  await eventually(() => roundTripTo("127.0.0.1", remotePort, data));
+
+  await redis.kill();
+  // Without Redis, every node still routes from its cached view.
+  for (let round = 0; round < 3; round++) {
+    for (const host of HOSTS) {
+      assertEquals(
+        await hash(await roundTripTo(host, remotePort, data)),
+        want,
+        `${host} without Redis`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  await cluster.nodes[1].waitFor(/Redis unreachable/);
+
+  await redis.restart();
+  await cluster.nodes[1].waitFor(/Redis is back: routes republished/, 15_000);
+  // The republished route still holds the port: another client cannot take it.
+  await using rival = await startClient(`
+serverAddr = "127.0.0.3"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[proxies]]
+name = "rival"
+type = "tcp"
+localPort = ${echo.port}
+remotePort = ${remotePort}
+`);
+  await rival.waitFor(
+    /\[rival\] start error: port \d+ is already in use by proxy \[echo\] on node \[node-2\]/,
+  );
+  for (const host of HOSTS) {
+    assertEquals(
+      await hash(await roundTripTo(host, remotePort, data)),
+      want,
+      `${host} after restart`,
+    );
+  }
+});
