@@ -13,13 +13,14 @@ import { type RedisHandle, roundTripTo, startRedis } from "./_cluster.ts";
 
 const HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
 
-/** Three nodes on 127.0.0.1-3, same ports, one Redis. */
-async function startCluster(redis: RedisHandle, bindPort = freePort()) {
+/** Three nodes on 127.0.0.1-3, same ports (bindPort, its peerPort, vhostHTTPPort), one Redis. */
+async function startCluster(redis: RedisHandle, bindPort = freePort(), vhostHTTPPort = freePort()) {
   const nodes: ServerHandle[] = [];
   for (const [i, host] of HOSTS.entries()) {
     const node = await startServer(`
 bindAddr = "${host}"
 bindPort = ${bindPort}
+vhostHTTPPort = ${vhostHTTPPort}
 auth.token = "t"
 [cluster]
 redisURL = "${redis.url}"
@@ -30,6 +31,7 @@ nodeName = "node-${i + 1}"
   }
   return {
     bindPort,
+    vhostHTTPPort,
     nodes,
     async [Symbol.asyncDispose]() {
       await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
@@ -272,4 +274,66 @@ remotePort = ${remotePort}
       `${host} after restart`,
     );
   }
+});
+
+/** GET http://host:port/path with a Host header (curl); the body and status. */
+async function curlGet(host: string, port: number, domain: string, path = "/") {
+  const out = await new Deno.Command("curl", {
+    args: [
+      "-s",
+      "-o",
+      "-",
+      "-w",
+      "\n%{http_code}",
+      "-H",
+      `Host: ${domain}`,
+      `http://${host}:${port}${path}`,
+    ],
+    stdout: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const i = text.lastIndexOf("\n");
+  return { status: Number(text.slice(i + 1)), body: text.slice(0, i) };
+}
+
+Deno.test("cluster: an http vhost on one node is reached through every node; the same domain from another node is refused", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startCluster(redis);
+  const body = Array.from(randomBytes(96 * 1024), (b) => (b % 26 + 97)).map((c) =>
+    String.fromCharCode(c)
+  ).join("");
+  const web = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => new Response(`${new URL(req.url).pathname} ${req.headers.get("host")} ${body}`),
+  );
+  await using _web = { [Symbol.asyncDispose]: () => web.shutdown() };
+  const clientConfig = (host: string, name: string, localPort: number) => `
+serverAddr = "${host}"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[proxies]]
+name = "${name}"
+type = "http"
+localPort = ${localPort}
+customDomains = ["app.example.com"]
+`;
+  await using client = await startClient(clientConfig("127.0.0.3", "app", web.addr.port));
+  await client.waitFor(/\[app\] start proxy success/);
+  for (const host of HOSTS) {
+    const got = await eventually(async () => {
+      const r = await curlGet(host, cluster.vhostHTTPPort, "app.example.com", "/x");
+      if (r.status !== 200) throw new Error(`${host}: status ${r.status}`);
+      return r;
+    });
+    assertEquals(got.body, `/x app.example.com ${body}`, `through ${host}`);
+  }
+  // The same domain from a client on another node is refused: the route is held.
+  await using rival = await startClient(clientConfig("127.0.0.1", "rival", web.addr.port));
+  await rival.waitFor(
+    /\[rival\] start error: http route \[app\.example\.com\] is already in use by proxy \[app\] on node \[node-3\]/,
+  );
+  assertEquals(
+    (await curlGet("127.0.0.1", cluster.vhostHTTPPort, "nobody.example.com")).status,
+    404,
+  );
 });

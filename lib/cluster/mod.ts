@@ -25,8 +25,16 @@ import { withTimeout } from "../net/timeout.ts";
 import { acceptEach } from "../net/accept_loop.ts";
 import type { Logger } from "../log.ts";
 import type { ServerServices } from "../server/session.ts";
-import type { Placement, RouteHandle, RouteOwner, RouteServer } from "../server/placement.ts";
-import type { ConnEnds } from "../server/proxy/proxy.ts";
+import type {
+  MirroredProxy,
+  Placement,
+  RouteHandle,
+  RouteOwner,
+  RouteServer,
+} from "../server/placement.ts";
+import type { ConnEnds, ServerProxy } from "../server/proxy/proxy.ts";
+import { serverProxyFactory } from "../server/proxy/registry.ts";
+import { ProxyStats } from "../server/stats.ts";
 import { connEnds } from "../server/proxy/user_conn.ts";
 import { readHeader, writeHeader } from "./frame.ts";
 import {
@@ -55,11 +63,32 @@ export interface NodeRecord {
   startedAt: string;
 }
 
-/** A route as the routing table lists it. */
+/**
+ * A route as the routing table lists it: a tcp port every node listens on
+ * and forwards user connections for, or a key of a proxy every other node
+ * rebuilds ("mirrors") from its type and config, forwarding work connections.
+ */
 export interface RouteRecord extends RouteOwner {
   node: string;
-  kind: "tcp";
-  port: number;
+  kind: "tcp" | "proxy";
+  /** kind "tcp": the port. */
+  port?: number;
+  /** kind "proxy": what to rebuild. */
+  type?: string;
+  config?: Record<string, unknown>;
+}
+
+interface OwnedRoute {
+  record: RouteRecord;
+  serve?: RouteServer;
+  openWorkConn?: (ends: ConnEnds) => Promise<Duplex>;
+}
+
+interface Mirror {
+  proxy?: ServerProxy;
+  keys: Set<string>;
+  configJson: string;
+  closed: boolean;
 }
 
 /** How long a registration waits for Redis to come back before it fails. */
@@ -100,7 +129,10 @@ export class ClusterNode implements Placement {
   #nodes = new Map<string, NodeRecord>();
   #routes = new Map<string, RouteRecord>();
   /** Routes whose client is connected to this node. */
-  #owned = new Map<string, { record: RouteRecord; serve: RouteServer }>();
+  #owned = new Map<string, OwnedRoute>();
+  /** Other nodes' proxies rebuilt here, by node/client/proxy. */
+  #mirrors = new Map<string, Mirror>();
+  #mirrorFailed = new Set<string>();
   /** Ports this node listens on for tcp routes (its own and the other nodes'). */
   #listeners = new Map<number, Deno.TcpListener>();
   #bindFailed = new Set<number>();
@@ -241,6 +273,93 @@ export class ClusterNode implements Placement {
       if (!other || other.node === this.name) this.#routes.set(key, record);
     }
     this.#syncListeners();
+    this.#syncMirrors();
+  }
+
+  /** Rebuilds here every proxy another node holds a "proxy" route for, and drops stale ones. */
+  #syncMirrors(): void {
+    const wanted = new Map<string, { record: RouteRecord; keys: Set<string> }>();
+    for (const [key, route] of this.#routes) {
+      if (route.kind !== "proxy" || route.node === this.name) continue;
+      const id = `${route.node}/${route.clientId}/${route.proxyName}`;
+      const entry = wanted.get(id) ?? { record: route, keys: new Set<string>() };
+      entry.keys.add(key);
+      wanted.set(id, entry);
+    }
+    for (const [id, mirror] of this.#mirrors) {
+      const entry = wanted.get(id);
+      if (entry && JSON.stringify(entry.record.config ?? {}) === mirror.configJson) continue;
+      this.#closeMirror(id);
+    }
+    for (const id of this.#mirrorFailed) if (!wanted.has(id)) this.#mirrorFailed.delete(id);
+    for (const [id, { record, keys }] of wanted) {
+      if (this.#mirrors.has(id) || this.#mirrorFailed.has(id)) continue;
+      this.#startMirror(id, record, keys);
+    }
+  }
+
+  #startMirror(id: string, record: RouteRecord, keys: Set<string>): void {
+    const config = record.config ?? {};
+    const mirror: Mirror = { keys, configJson: JSON.stringify(config), closed: false };
+    this.#mirrors.set(id, mirror);
+    const factory = serverProxyFactory(String(record.type));
+    const name = record.proxyName;
+    const log = this.log.with(name);
+    const stats = new ProxyStats(name, String(record.type));
+    Object.assign(stats, { owner: record.clientId, user: record.user, config });
+    const firstKey = [...keys][0];
+    const proxy = factory?.(config, {
+      name,
+      // A mirror is a plain local proxy here: no placement, its own counters.
+      services: { ...this.services, placement: undefined, stats: new Map([[name, stats]]) },
+      serverConfig: this.services.config,
+      ports: this.services.ports,
+      clientId: record.clientId,
+      user: record.user,
+      log,
+      stats,
+      openWorkConn: (ends) => this.#remoteWorkConn(record.node, firstKey, ends),
+    });
+    if (!proxy) {
+      this.#mirrors.delete(id);
+      this.#mirrorFailed.add(id);
+      this.log.warn(`cannot serve proxy [${name}] of node [${record.node}] here: unknown type`);
+      return;
+    }
+    mirror.proxy = proxy;
+    proxy.start().then((addr) => {
+      if (mirror.closed) return proxy.close();
+      log.debug(`serving ${record.type} proxy of node [${record.node}] at ${addr}`);
+    }, (err) => {
+      proxy.close();
+      if (this.#mirrors.get(id) === mirror) this.#mirrors.delete(id);
+      this.#mirrorFailed.add(id);
+      this.log.warn(
+        `cannot serve proxy [${name}] of node [${record.node}] here: ${(err as Error).message}`,
+      );
+    });
+  }
+
+  #closeMirror(id: string): void {
+    const mirror = this.#mirrors.get(id);
+    if (!mirror) return;
+    this.#mirrors.delete(id);
+    mirror.closed = true;
+    mirror.proxy?.close();
+  }
+
+  /** A work connection of a client on node `node`, through the peer link. */
+  async #remoteWorkConn(node: string, key: string, ends: ConnEnds): Promise<Duplex> {
+    const peer = this.#nodes.get(node);
+    if (!peer) throw new Error(`node [${node}] is gone`);
+    const stream = await this.#links.open(peer.name, peer.peer);
+    try {
+      await writeHeader(stream, { work: key, ends });
+    } catch (err) {
+      stream.close();
+      throw err;
+    }
+    return stream;
   }
 
   async #readAll<T>(prefix: string): Promise<{ key: string; value: T }[]> {
@@ -269,7 +388,9 @@ export class ClusterNode implements Placement {
   /** Listens on every tcp route's port and stops listening on ports no route has. */
   #syncListeners(): void {
     const wanted = new Set<number>();
-    for (const route of this.#routes.values()) if (route.kind === "tcp") wanted.add(route.port);
+    for (const route of this.#routes.values()) {
+      if (route.kind === "tcp" && route.port) wanted.add(route.port);
+    }
     for (const [port, listener] of this.#listeners) {
       if (wanted.has(port)) continue;
       this.#listeners.delete(port);
@@ -316,7 +437,7 @@ export class ClusterNode implements Placement {
     if (!route) throw new Error("no route");
     if (route.node === this.name) {
       const owned = this.#owned.get(key);
-      if (!owned) throw new Error("route is not served here any more");
+      if (!owned?.serve) throw new Error("route is not served here any more");
       return owned.serve(user, ends);
     }
     const node = this.#nodes.get(route.node);
@@ -335,9 +456,10 @@ export class ClusterNode implements Placement {
   async #serveForwarded(stream: Duplex, from: string): Promise<void> {
     try {
       const header = await withTimeout(readHeader(stream), 10_000, "route header");
+      if (typeof header.work === "string") return await this.#serveWork(stream, header, from);
       const key = String(header.route ?? "");
       const owned = this.#owned.get(key);
-      if (!owned) {
+      if (!owned?.serve) {
         this.log.debug(`node [${from}] forwarded a connection for ${key}, not held here`);
         return stream.close();
       }
@@ -346,6 +468,69 @@ export class ClusterNode implements Placement {
       this.log.warn(`bad stream from node [${from}]: ${(err as Error).message}`);
       stream.close();
     }
+  }
+
+  /** Another node's mirror wants a work connection of a client connected here. */
+  async #serveWork(stream: Duplex, header: Record<string, unknown>, from: string): Promise<void> {
+    const key = String(header.work);
+    const owned = this.#owned.get(key);
+    if (!owned?.openWorkConn) {
+      this.log.debug(`node [${from}] asked for a work connection for ${key}, not held here`);
+      return stream.close();
+    }
+    let work: Duplex;
+    try {
+      work = await owned.openWorkConn(header.ends as ConnEnds);
+    } catch (err) {
+      this.log.warn(`no work connection for node [${from}]: ${(err as Error).message}`);
+      return stream.close();
+    }
+    await relay(stream, work);
+  }
+
+  async claimRoutes(
+    owner: RouteOwner,
+    keys: string[],
+    proxy: MirroredProxy,
+    openWorkConn: (ends: ConnEnds) => Promise<Duplex>,
+  ): Promise<{ release(): void }> {
+    const record: RouteRecord = {
+      ...owner,
+      node: this.name,
+      kind: "proxy",
+      type: proxy.type,
+      config: proxy.config,
+    };
+    const claimed: string[] = [];
+    const releaseAll = () => {
+      for (const k of claimed) this.#release(ROUTE_PREFIX + k, record);
+    };
+    for (const k of keys) {
+      const holder = await this.#claimKey(ROUTE_PREFIX + k, record).catch((err) => {
+        releaseAll();
+        throw err;
+      });
+      if (holder !== null) {
+        releaseAll();
+        throw new Error(`${describeKey(k)} is already in use${holderText(holder)}`);
+      }
+      claimed.push(k);
+      this.#owned.set(ROUTE_PREFIX + k, { record, openWorkConn });
+      this.#routes.set(ROUTE_PREFIX + k, record);
+    }
+    // This node may have been serving those keys for another node (the client moved here).
+    for (const [id, mirror] of [...this.#mirrors]) {
+      if (keys.some((k) => mirror.keys.has(ROUTE_PREFIX + k))) this.#closeMirror(id);
+    }
+    this.#redis!.publish(ROUTES_CHANNEL, "proxy").catch(() => {});
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        releaseAll();
+      },
+    };
   }
 
   async claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle> {
@@ -384,12 +569,7 @@ export class ClusterNode implements Placement {
     }
     if (holder !== null) {
       listener?.close();
-      let who = "";
-      try {
-        const h = JSON.parse(holder) as RouteRecord;
-        who = ` by proxy [${h.proxyName}] on node [${h.node}]`;
-      } catch { /* unreadable holder */ }
-      throw new Taken(`port ${port} is already in use${who}`);
+      throw new Taken(`port ${port} is already in use${holderText(holder)}`);
     }
     this.#owned.set(key, { record, serve });
     this.#routes.set(key, record);
@@ -460,6 +640,7 @@ export class ClusterNode implements Placement {
     clearInterval(this.#timer);
     clearTimeout(this.#soon);
     for (const [key, { record }] of [...this.#owned]) this.#release(key, record);
+    for (const id of [...this.#mirrors.keys()]) this.#closeMirror(id);
     await Promise.all(this.#pending);
     await this.#redis?.del(nodeKey(this.name)).catch(() => {});
     for (const listener of this.#listeners.values()) {
@@ -472,6 +653,28 @@ export class ClusterNode implements Placement {
     this.#sub?.disconnect();
     this.#redis?.disconnect();
   }
+}
+
+/** " by proxy [x] on node [y]" from a holder's record, or "". */
+function holderText(holder: string): string {
+  try {
+    const h = JSON.parse(holder) as RouteRecord;
+    return ` by proxy [${h.proxyName}] on node [${h.node}]`;
+  } catch {
+    return "";
+  }
+}
+
+/** A route key as a user reads it. */
+function describeKey(key: string): string {
+  const [kind, ...rest] = key.split(":");
+  if (kind === "http") {
+    const [domain, location, user] = rest;
+    return `http route [${domain}]${location ? ` location [${location}]` : ""}${
+      user ? ` httpUser [${user}]` : ""
+    }`;
+  }
+  return `route ${key}`;
 }
 
 /** The port or domain is held by another route. */

@@ -41,6 +41,12 @@ export interface RouteHandle {
   release(): void;
 }
 
+/** What the other nodes need to serve a proxy themselves: its type and its client's config. */
+export interface MirroredProxy {
+  type: string;
+  config: Record<string, unknown>;
+}
+
 /** See the module doc. */
 export interface Placement {
   /**
@@ -49,6 +55,18 @@ export interface Placement {
    * user-facing Error when the port is taken or cannot be bound.
    */
   claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle>;
+  /**
+   * Claims `keys` (e.g. `http:example.com:/:`, one per domain and location)
+   * cluster-wide for a proxy that every other node rebuilds from
+   * `proxy.type` and `proxy.config`, their work connections coming here
+   * through `openWorkConn`. Throws a user-facing Error when a key is taken.
+   */
+  claimRoutes(
+    owner: RouteOwner,
+    keys: string[],
+    proxy: MirroredProxy,
+    openWorkConn: (ends: ConnEnds) => Promise<Duplex>,
+  ): Promise<{ release(): void }>;
   /** Stops the node's share of the cluster (its routes lapse or are released). */
   close(): Promise<void>;
 }

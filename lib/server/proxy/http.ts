@@ -61,6 +61,7 @@ class HttpProxy implements ServerProxy {
   #vhost?: HttpVhost;
   #keys: RouteKey[] = [];
   #route: HttpRoute;
+  #claim?: { release(): void };
 
   constructor(readonly config: Record<string, unknown>, readonly ctx: ProxyContext) {
     this.#route = {
@@ -74,7 +75,7 @@ class HttpProxy implements ServerProxy {
     };
   }
 
-  start(): Promise<string> {
+  async start(): Promise<string> {
     const { ctx, config } = this;
     const vhost = ctx.services.features.get(HTTP_VHOST);
     if (!(vhost instanceof HttpVhost)) {
@@ -87,6 +88,18 @@ class HttpProxy implements ServerProxy {
       : [""];
     const lb = (config.loadBalancer ?? {}) as Record<string, unknown>;
     const httpUser = str(config.routeByHTTPUser);
+    const placement = ctx.services.placement;
+    if (placement && !lb.group) {
+      // Cluster mode: claim the routes cluster-wide; every other node serves them too.
+      const keys = domains.flatMap((d) => locations.map((l) => `http:${d}:${l}:${httpUser}`));
+      const owner = { proxyName: ctx.name, clientId: ctx.clientId, user: String(ctx.user ?? "") };
+      this.#claim = await placement.claimRoutes(
+        owner,
+        keys,
+        { type: "http", config },
+        (ends) => ctx.openWorkConn(ends),
+      );
+    }
     const addrs: string[] = [];
     for (const domain of domains) {
       for (const location of locations) {
@@ -106,10 +119,12 @@ class HttpProxy implements ServerProxy {
       }
       addrs.push(vhost.port === 80 ? domain : `${domain}:${vhost.port}`);
     }
-    return Promise.resolve(addrs.join(","));
+    return addrs.join(",");
   }
 
   close(): void {
+    this.#claim?.release();
+    this.#claim = undefined;
     for (const key of this.#keys) this.#vhost?.router.remove(key, this.ctx.name);
     this.#keys = [];
     for (const conn of this.#route.conns) conn.close();
