@@ -10,6 +10,7 @@ import {
   startServer,
 } from "./_harness.ts";
 import { type RedisHandle, roundTripTo, startRedis } from "./_cluster.ts";
+import { freeUdpPort, udpEcho } from "./_udp.ts";
 
 const HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
 
@@ -336,4 +337,51 @@ customDomains = ["app.example.com"]
     (await curlGet("127.0.0.1", cluster.vhostHTTPPort, "nobody.example.com")).status,
     404,
   );
+});
+
+/** Sends `text` to host:port over UDP until its echo comes back. */
+async function udpEchoVia(host: string, port: number, text: string): Promise<string> {
+  const sock = Deno.listenDatagram({ hostname: host, port: 0, transport: "udp" });
+  try {
+    const to: Deno.NetAddr = { transport: "udp", hostname: host, port };
+    const pending = sock.receive();
+    pending.catch(() => {});
+    for (let i = 0; i < 40; i++) {
+      await sock.send(new TextEncoder().encode(text), to);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const got = await Promise.race([
+        pending,
+        new Promise<null>((r) => timer = setTimeout(() => r(null), 250)),
+      ]);
+      clearTimeout(timer);
+      if (got) return new TextDecoder().decode(got[0]);
+    }
+    throw new Error(`no UDP echo through ${host}:${port}`);
+  } finally {
+    sock.close();
+  }
+}
+
+Deno.test("cluster: a udp proxy on one node is reached through every node", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startCluster(redis);
+  using echo = udpEcho();
+  const remotePort = freeUdpPort();
+  await using client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[proxies]]
+name = "dns"
+type = "udp"
+localPort = ${echo.port}
+remotePort = ${remotePort}
+`);
+  await client.waitFor(/\[dns\] start proxy success/);
+  for (const host of HOSTS) {
+    assertEquals(
+      await eventually(() => udpEchoVia(host, remotePort, `via ${host}`)),
+      `via ${host}`,
+    );
+  }
 });

@@ -668,12 +668,13 @@ function holderText(holder: string): string {
 /** A route key as a user reads it. */
 function describeKey(key: string): string {
   const [kind, ...rest] = key.split(":");
-  if (kind === "http") {
+  if (kind === "http" || kind === "https" || kind === "tcpmux") {
     const [domain, location, user] = rest;
-    return `http route [${domain}]${location ? ` location [${location}]` : ""}${
+    return `${kind} route [${domain}]${location ? ` location [${location}]` : ""}${
       user ? ` httpUser [${user}]` : ""
     }`;
   }
+  if (kind === "udp") return `udp port ${rest[0]}`;
   return `route ${key}`;
 }
 
