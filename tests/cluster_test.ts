@@ -15,7 +15,12 @@ import { freeUdpPort, udpEcho } from "./_udp.ts";
 const HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
 
 /** Three nodes on 127.0.0.1-3, same ports (bindPort, its peerPort, vhostHTTPPort), one Redis. */
-async function startCluster(redis: RedisHandle, bindPort = freePort(), vhostHTTPPort = freePort()) {
+async function startCluster(
+  redis: RedisHandle,
+  bindPort = freePort(),
+  vhostHTTPPort = freePort(),
+  extra = "",
+) {
   const nodes: ServerHandle[] = [];
   for (const [i, host] of HOSTS.entries()) {
     const node = await startServer(`
@@ -23,6 +28,7 @@ bindAddr = "${host}"
 bindPort = ${bindPort}
 vhostHTTPPort = ${vhostHTTPPort}
 auth.token = "t"
+${extra.replaceAll("HOST", host)}
 [cluster]
 redisURL = "${redis.url}"
 nodeName = "node-${i + 1}"
@@ -384,4 +390,104 @@ remotePort = ${remotePort}
       `via ${host}`,
     );
   }
+});
+
+Deno.test("cluster admin: every node's /api/cluster and admin.ts under deno serve show the cluster; a kick reaches the client's node", async () => {
+  await using redis = await startRedis();
+  const webPort = freePort();
+  await using cluster = await startCluster(
+    redis,
+    freePort(),
+    freePort(),
+    `webServer.addr = "HOST"\nwebServer.port = ${webPort}`,
+  );
+  using echo = echoServer();
+  const remotePort = freePort();
+  await using client = await startClient(`
+serverAddr = "127.0.0.2"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[proxies]]
+name = "echo"
+type = "tcp"
+localPort = ${echo.port}
+remotePort = ${remotePort}
+`);
+  await client.waitFor(/\[echo\] start proxy success/);
+  const runId = (await client.waitFor(/get run id \[(\w+)\]/))[1];
+
+  const adminPort = freePort();
+  const admin = new Deno.Command(Deno.execPath(), {
+    args: [
+      "serve",
+      "-A",
+      "--quiet",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(adminPort),
+      "admin.ts",
+    ],
+    cwd: new URL("../", import.meta.url).pathname,
+    env: { DFRP_REDIS_URL: redis.url, DFRP_ADMIN_USER: "admin", DFRP_ADMIN_PASSWORD: "pw" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await using _admin = {
+    async [Symbol.asyncDispose]() {
+      admin.kill("SIGKILL");
+      await admin.status;
+    },
+  };
+  const base = `http://127.0.0.1:${adminPort}`;
+  const auth = { authorization: `Basic ${btoa("admin:pw")}` };
+  await eventually(
+    async () => {
+      const res = await fetch(`${base}/healthz`);
+      await res.body?.cancel();
+      if (res.status !== 200) throw new Error(String(res.status));
+    },
+    30_000,
+    250,
+  );
+  const noAuth = await fetch(`${base}/api/cluster/nodes`);
+  await noAuth.body?.cancel();
+  assertEquals(noAuth.status, 401);
+
+  const getJson = async (url: string, headers: HeadersInit = {}) => {
+    const res = await fetch(url, { headers });
+    if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+    return await res.json();
+  };
+  const nodes = await getJson(`${base}/api/cluster/nodes`, auth);
+  assertEquals(nodes.nodes.map((n: { name: string }) => n.name), ["node-1", "node-2", "node-3"]);
+  assert(nodes.nodes.every((n: { leaseMs: number }) => n.leaseMs > 0));
+  const clients = await eventually(async () => {
+    const { clients } = await getJson(`${base}/api/cluster/clients`, auth);
+    if (clients.length !== 1) throw new Error(`clients: ${JSON.stringify(clients)}`);
+    return clients;
+  });
+  assertEquals(clients[0].runId, runId);
+  assertEquals(clients[0].node, "node-2");
+  // Every node's own admin API shows the whole cluster too.
+  for (const host of HOSTS) {
+    const { proxies } = await getJson(`http://${host}:${webPort}/api/cluster/proxies`);
+    assertEquals(
+      proxies.map((p: { name: string; node: string; route: string }) => [p.name, p.node, p.route]),
+      [["echo", "node-2", `tcp:${remotePort}`]],
+      host,
+    );
+  }
+
+  const kick = await fetch(`${base}/api/clients/${runId}`, { method: "DELETE", headers: auth });
+  assertEquals(kick.status, 200, await kick.text());
+  await cluster.nodes[1].waitFor(/disconnected at the cluster admin's request/);
+  await client.waitFor(/connection to server lost/);
+  const missing = await fetch(`${base}/api/clients/0000000000000000`, {
+    method: "DELETE",
+    headers: auth,
+  });
+  await missing.body?.cancel();
+  assertEquals(missing.status, 404);
 });

@@ -20,6 +20,10 @@ export const REFRESH_MS = 2_000;
 export const ROUTES_CHANNEL = "dfrp:routes";
 /** Prefix of node keys. */
 export const NODE_PREFIX = "dfrp:node:";
+/** Prefix of the keys listing each node's clients (for the admin views). */
+export const CLIENT_PREFIX = "dfrp:client:";
+/** Pub/sub channel asking the node that holds a client (the message: its run id) to drop it. */
+export const KICK_CHANNEL = "dfrp:kick";
 /** Prefix of route keys. */
 export const ROUTE_PREFIX = "dfrp:route:";
 

@@ -26,6 +26,7 @@ import { acceptEach } from "../net/accept_loop.ts";
 import type { Logger } from "../log.ts";
 import type { ServerServices } from "../server/session.ts";
 import type {
+  ClusterView,
   MirroredProxy,
   Placement,
   RouteHandle,
@@ -39,6 +40,8 @@ import { connEnds } from "../server/proxy/user_conn.ts";
 import { readHeader, writeHeader } from "./frame.ts";
 import {
   CLAIM_LUA,
+  CLIENT_PREFIX,
+  KICK_CHANNEL,
   LEASE_MS,
   NODE_PREFIX,
   nodeKey,
@@ -51,6 +54,7 @@ import {
 } from "./keys.ts";
 import { PeerLinks } from "./peer_link.ts";
 import { connectRedis, type Redis } from "./redis.ts";
+import { kickClient, readClusterView } from "./view.ts";
 
 /** A node as the routing table lists it. */
 export interface NodeRecord {
@@ -140,6 +144,7 @@ export class ClusterNode implements Placement {
   #soon?: ReturnType<typeof setTimeout>;
   #redisUp = true;
   #pending = new Set<Promise<unknown>>();
+  #publishedClients = new Set<string>();
   #closed = false;
 
   constructor(readonly services: ServerServices) {
@@ -195,10 +200,13 @@ export class ClusterNode implements Placement {
     }
     const [host, port] = splitAddr(`${this.services.config.bindAddr}:${cluster.peerPort}`);
     await this.#links.listen(host, port);
-    this.#sub.on("message", () => this.#reconcileSoon());
+    this.#sub.on("message", (channel: string, message: string) => {
+      if (channel === KICK_CHANNEL) return this.#kickLocal(message);
+      this.#reconcileSoon();
+    });
     // Resubscribe after Redis comes back (ioredis does it by itself; this also republishes).
     this.#sub.on("ready", () => this.#reconcileSoon());
-    await this.#sub.subscribe(ROUTES_CHANNEL);
+    await this.#sub.subscribe(ROUTES_CHANNEL, KICK_CHANNEL);
     await this.#refresh();
     await this.#reconcile();
     this.#timer = setInterval(() => this.#tick(), REFRESH_MS);
@@ -230,6 +238,7 @@ export class ClusterNode implements Placement {
           this.#owned.delete(key);
         }
       }
+      await this.#publishClients(redis);
       if (!this.#redisUp) {
         this.#redisUp = true;
         this.log.info("Redis is back: routes republished");
@@ -243,6 +252,52 @@ export class ClusterNode implements Placement {
         );
       }
     }
+  }
+
+  /** Lists this node's online clients in Redis (for the admin views); drops gone ones. */
+  async #publishClients(redis: Redis): Promise<void> {
+    const pipe = redis.pipeline();
+    const online = new Set<string>();
+    for (const info of this.services.clients?.values() ?? []) {
+      if (!info.online) continue;
+      online.add(info.runId);
+      pipe.set(
+        CLIENT_PREFIX + info.runId,
+        JSON.stringify({
+          runId: info.runId,
+          node: this.name,
+          user: info.user,
+          hostname: info.hostname,
+          version: info.version,
+          address: info.address,
+          lastConnectedAt: info.lastConnectedAt.toISOString(),
+        }),
+        "PX",
+        LEASE_MS,
+      );
+    }
+    for (const runId of this.#publishedClients) {
+      if (!online.has(runId)) pipe.eval(RELEASE_CLIENT_LUA, 1, CLIENT_PREFIX + runId, this.name);
+    }
+    this.#publishedClients = online;
+    await pipe.exec();
+  }
+
+  #kickLocal(runId: string): void {
+    const info = this.services.clients?.get(runId);
+    if (!info?.online || !info.disconnect) return;
+    this.log.info(`client [${runId}] disconnected at the cluster admin's request`);
+    info.disconnect("disconnected by the cluster admin");
+  }
+
+  /** See {@linkcode Placement.view}. */
+  view(): Promise<ClusterView> {
+    return readClusterView(this.#redis!);
+  }
+
+  /** See {@linkcode Placement.kick}. */
+  kick(runId: string): Promise<boolean> {
+    return kickClient(this.#redis!, runId);
   }
 
   #reconcileSoon(): void {
@@ -643,6 +698,11 @@ export class ClusterNode implements Placement {
     for (const id of [...this.#mirrors.keys()]) this.#closeMirror(id);
     await Promise.all(this.#pending);
     await this.#redis?.del(nodeKey(this.name)).catch(() => {});
+    for (const runId of this.#publishedClients) {
+      await this.#redis?.eval(RELEASE_CLIENT_LUA, 1, CLIENT_PREFIX + runId, this.name).catch(
+        () => {},
+      );
+    }
     for (const listener of this.#listeners.values()) {
       try {
         listener.close();
@@ -654,6 +714,15 @@ export class ClusterNode implements Placement {
     this.#redis?.disconnect();
   }
 }
+
+/** Deletes a client key only if this node (ARGV[1]) wrote it. */
+const RELEASE_CLIENT_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local ok, c = pcall(cjson.decode, cur)
+  if ok and c.node == ARGV[1] then redis.call('DEL', KEYS[1]) end
+end
+return 0`;
 
 /** " by proxy [x] on node [y]" from a holder's record, or "". */
 function holderText(holder: string): string {

@@ -47,6 +47,38 @@ export interface MirroredProxy {
   config: Record<string, unknown>;
 }
 
+/** The cluster's nodes, clients and proxies, as plain data (the admin API's JSON). */
+export interface ClusterView {
+  nodes: {
+    name: string;
+    peer: string;
+    bindAddr: string;
+    bindPort: number;
+    proxyBindAddr: string;
+    startedAt: string;
+    /** Lease left (ms): a healthy node renews it every 2 s; 0 = lapsing. */
+    leaseMs: number;
+  }[];
+  clients: {
+    runId: string;
+    node: string;
+    user: string;
+    hostname: string;
+    version: string;
+    address: string;
+    lastConnectedAt: string;
+  }[];
+  proxies: {
+    name: string;
+    type: string;
+    node: string;
+    clientId: string;
+    user: string;
+    /** "tcp:6000", "http:example.com:/:"... */
+    route: string;
+  }[];
+}
+
 /** See the module doc. */
 export interface Placement {
   /**
@@ -67,6 +99,10 @@ export interface Placement {
     proxy: MirroredProxy,
     openWorkConn: (ends: ConnEnds) => Promise<Duplex>,
   ): Promise<{ release(): void }>;
+  /** The whole cluster as the routing table lists it (for the admin API). */
+  view(): Promise<ClusterView>;
+  /** Disconnects client `runId` on whichever node holds it; false if no node does. */
+  kick(runId: string): Promise<boolean>;
   /** Stops the node's share of the cluster (its routes lapse or are released). */
   close(): Promise<void>;
 }
