@@ -491,3 +491,51 @@ remotePort = ${remotePort}
   await missing.body?.cancel();
   assertEquals(missing.status, 404);
 });
+
+Deno.test("cluster: an stcp visitor on one node reaches the proxy's owner on another", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startCluster(redis);
+  using echo = echoServer();
+  await using own = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[proxies]]
+name = "secret-echo"
+type = "stcp"
+secretKey = "sk-123"
+localPort = ${echo.port}
+`);
+  await own.waitFor(/\[secret-echo\] start proxy success/);
+  const bindPort = freePort();
+  await using vis = await startClient(`
+serverAddr = "127.0.0.3"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[visitors]]
+name = "v"
+type = "stcp"
+serverName = "secret-echo"
+secretKey = "sk-123"
+bindAddr = "127.0.0.1"
+bindPort = ${bindPort}
+`);
+  await vis.waitFor(/\[v\] start stcp visitor success/);
+  const data = randomBytes(200 * 1024);
+  const got = await eventually(() => roundTripTo("127.0.0.1", bindPort, data));
+  assertEquals(await hash(got), await hash(data));
+  // The same name from a client on another node is refused.
+  await using rival = await startClient(`
+serverAddr = "127.0.0.2"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[proxies]]
+name = "secret-echo"
+type = "stcp"
+secretKey = "other"
+localPort = ${echo.port}
+`);
+  await rival.waitFor(
+    /\[secret-echo\] start error: secret proxy name \[secret-echo\] is already in use/,
+  );
+});

@@ -744,6 +744,7 @@ function describeKey(key: string): string {
     }`;
   }
   if (kind === "udp") return `udp port ${rest[0]}`;
+  if (kind === "secret") return `secret proxy name [${rest.slice(1).join(":")}]`;
   return `route ${key}`;
 }
 
