@@ -54,6 +54,7 @@ import {
 } from "./keys.ts";
 import { PeerLinks } from "./peer_link.ts";
 import { connectRedis, type Redis } from "./redis.ts";
+import { selfSignedCert } from "../transport/self_signed.ts";
 import { kickClient, readClusterView } from "./view.ts";
 
 /** A node as the routing table lists it. */
@@ -65,6 +66,8 @@ export interface NodeRecord {
   bindPort: number;
   proxyBindAddr: string;
   startedAt: string;
+  /** Its peer link's certificate (PEM), pinned by the nodes that dial it. */
+  cert: string;
 }
 
 /**
@@ -127,7 +130,7 @@ export class ClusterNode implements Placement {
   readonly log: Logger;
   #redis?: Redis;
   #sub?: Redis;
-  #links: PeerLinks;
+  #links?: PeerLinks;
   #self: NodeRecord;
   /** The cached view: every live node and every route, by key. */
   #nodes = new Map<string, NodeRecord>();
@@ -159,13 +162,8 @@ export class ClusterNode implements Placement {
       bindPort: config.bindPort,
       proxyBindAddr: config.proxyBindAddr,
       startedAt: new Date().toISOString(),
+      cert: "",
     };
-    this.#links = new PeerLinks(
-      this.name,
-      cluster.secretKey,
-      this.log,
-      (stream, from) => this.#serveForwarded(stream, from),
-    );
   }
 
   /** The cached view of the cluster's nodes (for the admin API). */
@@ -198,6 +196,15 @@ export class ClusterNode implements Placement {
         );
       }
     }
+    const pair = await selfSignedCert(this.name);
+    this.#self.cert = pair.cert;
+    this.#links = new PeerLinks(
+      this.name,
+      cluster.secretKey,
+      pair,
+      this.log,
+      (stream, from) => this.#serveForwarded(stream, from),
+    );
     const [host, port] = splitAddr(`${this.services.config.bindAddr}:${cluster.peerPort}`);
     await this.#links.listen(host, port);
     this.#sub.on("message", (channel: string, message: string) => {
@@ -407,7 +414,7 @@ export class ClusterNode implements Placement {
   async #remoteWorkConn(node: string, key: string, ends: ConnEnds): Promise<Duplex> {
     const peer = this.#nodes.get(node);
     if (!peer) throw new Error(`node [${node}] is gone`);
-    const stream = await this.#links.open(peer.name, peer.peer);
+    const stream = await this.#links!.open(peer.name, peer.peer, peer.cert);
     try {
       await writeHeader(stream, { work: key, ends });
     } catch (err) {
@@ -497,7 +504,7 @@ export class ClusterNode implements Placement {
     }
     const node = this.#nodes.get(route.node);
     if (!node) throw new Error(`node [${route.node}] is gone`);
-    const stream = await this.#links.open(node.name, node.peer);
+    const stream = await this.#links!.open(node.name, node.peer, node.cert);
     try {
       await writeHeader(stream, { route: key, ends });
     } catch (err) {
@@ -709,7 +716,7 @@ export class ClusterNode implements Placement {
       } catch { /* closed */ }
     }
     this.#listeners.clear();
-    await this.#links.close();
+    await this.#links?.close();
     this.#sub?.disconnect();
     this.#redis?.disconnect();
   }

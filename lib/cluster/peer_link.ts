@@ -1,7 +1,8 @@
 /**
- * Node-to-node links: one TLS connection per pair of nodes on `peerPort`,
- * authenticated both ways with an HMAC of fresh nonces under the cluster
- * secret, carrying a mux session; each forwarded user connection is one
+ * Node-to-node links: one TLS connection per pair of nodes on `peerPort`
+ * (Deno's native TLS; each node's self-signed certificate is published with
+ * its node record and pinned by the dialer), authenticated both ways with an
+ * HMAC of fresh nonces under the cluster secret, carrying a mux session; each forwarded user connection is one
  * stream that starts with a header naming its route. Opened on first use and
  * kept; either side opens streams on it.
  *
@@ -9,7 +10,8 @@
  * ```ts
  * import { PeerLinks } from "./peer_link.ts";
  * declare const links: PeerLinks;
- * const stream = await links.open("fra-2", "10.0.0.2:7001");
+ * declare const cert: string; // fra-2's certificate, from its node record
+ * const stream = await links.open("fra-2", "10.0.0.2:7001", cert);
  * ```
  *
  * @module
@@ -17,12 +19,12 @@
 
 import type { Logger } from "../log.ts";
 import type { Duplex } from "../net/duplex.ts";
-import { dialTcp, wrapTcp } from "../net/tcp_conn.ts";
+import { DenoConn, dialTcp } from "../net/tcp_conn.ts";
 import { withTimeout } from "../net/timeout.ts";
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
 import { prove, randomHex, verifyProof } from "../protocol/auth.ts";
-import { selfSignedCert } from "../transport/self_signed.ts";
-import { clientTls, serverTls } from "../transport/tls.ts";
+import type { CertPair } from "../transport/self_signed.ts";
+import { nativeClientTls } from "../transport/native_tls.ts";
 import { acceptEach } from "../net/accept_loop.ts";
 import { readHeader, writeHeader } from "./frame.ts";
 
@@ -35,35 +37,40 @@ export type StreamHandler = (stream: Duplex, from: string) => void;
 /** See the module doc. */
 export class PeerLinks {
   #links = new Map<string, Promise<MuxSession>>();
-  #listener?: Deno.TcpListener;
-  #cert?: { cert: string; key: string };
+  #listener?: Deno.TlsListener;
 
   /**
    * @param node this node's name
    * @param secret the cluster secret both ends prove they know
+   * @param cert this node's certificate and key
    * @param onStream called for each stream a peer opens
    */
   constructor(
     readonly node: string,
     readonly secret: string,
+    readonly cert: CertPair,
     readonly log: Logger,
     readonly onStream: StreamHandler,
   ) {}
 
   /** Listens for other nodes on `host:port`. */
   async listen(host: string, port: number): Promise<void> {
-    const pair = await selfSignedCert(this.node);
-    this.#cert = { cert: pair.cert, key: pair.key };
     try {
-      this.#listener = Deno.listen({ hostname: host, port, transport: "tcp" });
+      this.#listener = Deno.listenTls({
+        hostname: host,
+        port,
+        transport: "tcp",
+        cert: this.cert.cert,
+        key: this.cert.key,
+      });
     } catch (err) {
       throw new Error(
         `cluster.peerPort: cannot listen on ${host}:${port}: ${(err as Error).message}`,
       );
     }
     this.log.info(`cluster peer link listen on ${host}:${port}`);
-    acceptEach(this.#listener, (conn) => {
-      this.#accept(conn).catch((err) => {
+    acceptEach(this.#listener as unknown as Deno.TcpListener, (conn) => {
+      this.#accept(conn as unknown as Deno.TlsConn).catch((err) => {
         this.log.warn(
           `peer link from ${(conn.remoteAddr as Deno.NetAddr).hostname} dropped: ${
             (err as Error).message
@@ -76,8 +83,10 @@ export class PeerLinks {
     });
   }
 
-  async #accept(raw: Deno.TcpConn): Promise<void> {
-    const conn = await withTimeout(serverTls(wrapTcp(raw), this.#cert!), HANDSHAKE_MS, "peer TLS");
+  async #accept(tls: Deno.TlsConn): Promise<void> {
+    await withTimeout(tls.handshake(), HANDSHAKE_MS, "peer TLS handshake");
+    const addr = tls.remoteAddr as Deno.NetAddr;
+    const conn = new DenoConn(tls, `${addr.hostname}:${addr.port}`);
     const nonce = randomHex(16);
     await writeHeader(conn, { nonce });
     const hello = await withTimeout(readHeader(conn), HANDSHAKE_MS, "peer hello");
@@ -114,11 +123,22 @@ export class PeerLinks {
     return mux;
   }
 
-  async #dial(peer: string, addr: string): Promise<MuxSession> {
+  async #dial(peer: string, addr: string, cert: string): Promise<MuxSession> {
     const i = addr.lastIndexOf(":");
     const host = addr.slice(0, i).replace(/^\[|\]$/g, "");
     const tcp = await dialTcp(host, Number(addr.slice(i + 1)), HANDSHAKE_MS);
-    const conn = await withTimeout(clientTls(tcp, { serverName: host }), HANDSHAKE_MS, "peer TLS");
+    let conn;
+    try {
+      // The peer's own certificate, from its node record, is the only anchor.
+      conn = await nativeClientTls(tcp.conn, addr, {
+        serverName: host,
+        caCerts: [cert],
+        pinned: true,
+      });
+    } catch (err) {
+      tcp.close();
+      throw err;
+    }
     try {
       const challenge = await withTimeout(readHeader(conn), HANDSHAKE_MS, "peer challenge");
       const theirs = String(challenge.nonce ?? "");
@@ -141,12 +161,12 @@ export class PeerLinks {
     return this.#serve(conn, peer, true);
   }
 
-  /** A new stream to node `peer` at `addr`, dialing the link if there is none. */
-  async open(peer: string, addr: string): Promise<Duplex> {
+  /** A new stream to node `peer` at `addr` (certificate `cert`), dialing the link if there is none. */
+  async open(peer: string, addr: string, cert: string): Promise<Duplex> {
     let link = this.#links.get(peer);
     let mux = link && await link.catch(() => undefined);
     if (!mux || mux.isClosed) {
-      link = this.#dial(peer, addr);
+      link = this.#dial(peer, addr, cert);
       this.#links.set(peer, link);
       link.catch(() => {
         if (this.#links.get(peer) === link) this.#links.delete(peer);
