@@ -539,3 +539,67 @@ localPort = ${echo.port}
     /\[secret-echo\] start error: secret proxy name \[secret-echo\] is already in use/,
   );
 });
+
+Deno.test("cluster: a peer without the cluster secret is dropped at peerPort; a node name in use is refused", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startCluster(redis);
+  const { connectRedis } = await import("../lib/cluster/redis.ts");
+  const { readHeader, writeHeader } = await import("../lib/cluster/frame.ts");
+  const { DenoConn } = await import("../lib/net/tcp_conn.ts");
+  const r = await connectRedis(redis.url);
+  const cert = JSON.parse((await r.get("dfrp:node:node-1"))!).cert;
+  r.disconnect();
+  // A real TLS client that pins node-1's published certificate, but guesses the secret.
+  const tcp = await Deno.connect({ hostname: "127.0.0.1", port: cluster.bindPort + 1 });
+  const tls = await Deno.startTls(tcp, {
+    hostname: "127.0.0.1",
+    caCerts: [cert],
+    unsafelyDisableHostnameVerification: true,
+  });
+  const conn = new DenoConn(tls, "node-1");
+  try {
+    const challenge = await readHeader(conn);
+    assertEquals(typeof challenge.nonce, "string");
+    await writeHeader(conn, { node: "intruder", nonce: "00", proof: "ab".repeat(32) });
+    // No answer and no mux: the node closes the connection.
+    const buf = new Uint8Array(64);
+    const n = await conn.read(buf).catch(() => null);
+    assertEquals(n, null);
+  } finally {
+    conn.close();
+  }
+  await cluster.nodes[0].waitFor(/node \[intruder\] failed the cluster secret check/);
+
+  // A fourth node reusing node-2's name at another address is refused at start.
+  await using dup = await startServer(`
+bindAddr = "127.0.0.4"
+bindPort = ${cluster.bindPort}
+auth.token = "t"
+[cluster]
+redisURL = "${redis.url}"
+nodeName = "node-2"
+`);
+  await dup.waitFor(/cluster\.nodeName \[node-2\] is in use by the node at 127\.0\.0\.2:\d+/);
+  assert(!(await dup.exited).success, "the duplicate node kept running");
+  // Nothing lost: the cluster still knows three nodes.
+  const r2 = await connectRedis(redis.url);
+  assertEquals((await r2.keys("dfrp:node:*")).sort(), [
+    "dfrp:node:node-1",
+    "dfrp:node:node-2",
+    "dfrp:node:node-3",
+  ]);
+  r2.disconnect();
+});
+
+Deno.test("cluster: an unreachable redisURL is a clear start-up error", async () => {
+  const dead = freePort();
+  await using node = await startServer(`
+bindAddr = "127.0.0.1"
+auth.token = "t"
+[cluster]
+redisURL = "redis://127.0.0.1:${dead}/0"
+nodeName = "lonely"
+`);
+  await node.waitFor(/cluster\.redisURL: cannot reach Redis/);
+  assert(!(await node.exited).success, "the node kept running without Redis");
+});

@@ -148,6 +148,7 @@ export class ClusterNode implements Placement {
   #redisUp = true;
   #pending = new Set<Promise<unknown>>();
   #publishedClients = new Set<string>();
+  #registered = false;
   #closed = false;
 
   constructor(readonly services: ServerServices) {
@@ -230,6 +231,7 @@ export class ClusterNode implements Placement {
     const redis = this.#redis!;
     try {
       await redis.set(nodeKey(this.name), JSON.stringify(this.#self), "PX", LEASE_MS);
+      this.#registered = true;
       for (const [key, { record }] of this.#owned) {
         const held = await redis.eval(
           REFRESH_LUA,
@@ -704,7 +706,8 @@ export class ClusterNode implements Placement {
     for (const [key, { record }] of [...this.#owned]) this.#release(key, record);
     for (const id of [...this.#mirrors.keys()]) this.#closeMirror(id);
     await Promise.all(this.#pending);
-    await this.#redis?.del(nodeKey(this.name)).catch(() => {});
+    // Only a node that got as far as registering owns its node key (a refused duplicate does not).
+    if (this.#registered) await this.#redis?.del(nodeKey(this.name)).catch(() => {});
     for (const runId of this.#publishedClients) {
       await this.#redis?.eval(RELEASE_CLIENT_LUA, 1, CLIENT_PREFIX + runId, this.name).catch(
         () => {},
