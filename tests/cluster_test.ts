@@ -603,3 +603,55 @@ nodeName = "lonely"
   await node.waitFor(/cluster\.redisURL: cannot reach Redis/);
   assert(!(await node.exited).success, "the node kept running without Redis");
 });
+
+Deno.test("cluster: a tcp group with members on two nodes is balanced through every node", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startCluster(redis);
+  using a = echoServer("A");
+  using b = echoServer("B");
+  const remotePort = freePort();
+  const member = (host: string, name: string, localPort: number, groupKey = "k") => `
+serverAddr = "${host}"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[proxies]]
+name = "${name}"
+type = "tcp"
+localPort = ${localPort}
+remotePort = ${remotePort}
+loadBalancer.group = "g"
+loadBalancer.groupKey = "${groupKey}"
+`;
+  await using ca = await startClient(member("127.0.0.1", "a", a.port));
+  await using cb = await startClient(member("127.0.0.2", "b", b.port));
+  await ca.waitFor(/\[a\] start proxy success/);
+  await cb.waitFor(/\[b\] start proxy success/);
+  for (const host of HOSTS) {
+    const seen = new Set<string>();
+    await eventually(
+      async () => {
+        for (let i = 0; i < 4; i++) {
+          const reply = await roundTripTo(host, remotePort, new TextEncoder().encode("x"));
+          seen.add(new TextDecoder().decode(reply));
+        }
+        if (seen.size < 2) throw new Error(`${host}: only ${[...seen]}`);
+      },
+      15_000,
+      200,
+    );
+    assertEquals([...seen].sort(), ["Ax", "Bx"], `through ${host}`);
+  }
+  await using wrong = await startClient(member("127.0.0.3", "c", a.port, "guess"));
+  await wrong.waitFor(/\[c\] start error: group \[g\] groupKey does not match/);
+  await using plain = await startClient(`
+serverAddr = "127.0.0.3"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[proxies]]
+name = "plain"
+type = "tcp"
+localPort = ${a.port}
+remotePort = ${remotePort}
+`);
+  await plain.waitFor(/\[plain\] start error: port \d+ is already in use/);
+});

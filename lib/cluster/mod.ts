@@ -41,6 +41,8 @@ import { readHeader, writeHeader } from "./frame.ts";
 import {
   CLAIM_LUA,
   CLIENT_PREFIX,
+  GROUP_JOIN_LUA,
+  GROUP_LEAVE_LUA,
   KICK_CHANNEL,
   LEASE_MS,
   NODE_PREFIX,
@@ -77,9 +79,12 @@ export interface NodeRecord {
  */
 export interface RouteRecord extends RouteOwner {
   node: string;
-  kind: "tcp" | "proxy";
-  /** kind "tcp": the port. */
+  kind: "tcp" | "proxy" | "tcpgroup" | "tcpmember";
+  /** kind "tcp", "tcpgroup", "tcpmember": the port. */
   port?: number;
+  /** kind "tcpgroup", "tcpmember": the load-balancing group, and (tcpgroup) its key's SHA-256. */
+  group?: string;
+  groupKeyHash?: string;
   /** kind "proxy": what to rebuild. */
   type?: string;
   config?: Record<string, unknown>;
@@ -87,6 +92,8 @@ export interface RouteRecord extends RouteOwner {
 
 interface OwnedRoute {
   record: RouteRecord;
+  /** A tcp group member: the port's group key and record, renewed with the member. */
+  group?: { key: string; record: RouteRecord };
   serve?: RouteServer;
   openWorkConn?: (ends: ConnEnds) => Promise<Duplex>;
 }
@@ -149,6 +156,7 @@ export class ClusterNode implements Placement {
   #pending = new Set<Promise<unknown>>();
   #publishedClients = new Set<string>();
   #registered = false;
+  #roundRobin = new Map<string, number>();
   #closed = false;
 
   constructor(readonly services: ServerServices) {
@@ -232,7 +240,15 @@ export class ClusterNode implements Placement {
     try {
       await redis.set(nodeKey(this.name), JSON.stringify(this.#self), "PX", LEASE_MS);
       this.#registered = true;
-      for (const [key, { record }] of this.#owned) {
+      for (const [key, { record, group }] of this.#owned) {
+        if (group) {
+          const holder = await this.#joinGroupLua(group.key, group.record, key, record);
+          if (holder !== null) {
+            this.log.warn(`tcp group [${record.group}] lost port ${record.port} to another route`);
+            this.#owned.delete(key);
+          }
+          continue;
+        }
         const held = await redis.eval(
           REFRESH_LUA,
           1,
@@ -326,15 +342,17 @@ export class ClusterNode implements Placement {
       this.#nodes = new Map(nodes.map((n) => [n.value.name, n.value]));
       this.#nodes.set(this.name, this.#self);
       this.#routes = new Map(
-        routes.filter((r) => this.#nodes.has(r.value.node)).map((r) => [r.key, r.value]),
+        routes.filter((r) => r.value.kind === "tcpgroup" || this.#nodes.has(r.value.node))
+          .map((r) => [r.key, r.value]),
       );
     } catch {
       // Redis away: keep serving from the cached view.
     }
     // This node's own routes are known without Redis.
-    for (const [key, { record }] of this.#owned) {
+    for (const [key, { record, group }] of this.#owned) {
       const other = this.#routes.get(key);
       if (!other || other.node === this.name) this.#routes.set(key, record);
+      if (group && !this.#routes.has(group.key)) this.#routes.set(group.key, group.record);
     }
     this.#syncListeners();
     this.#syncMirrors();
@@ -453,7 +471,9 @@ export class ClusterNode implements Placement {
   #syncListeners(): void {
     const wanted = new Set<number>();
     for (const route of this.#routes.values()) {
-      if (route.kind === "tcp" && route.port) wanted.add(route.port);
+      if ((route.kind === "tcp" || route.kind === "tcpgroup") && route.port) {
+        wanted.add(route.port);
+      }
     }
     for (const [port, listener] of this.#listeners) {
       if (wanted.has(port)) continue;
@@ -496,9 +516,20 @@ export class ClusterNode implements Placement {
   }
 
   /** Hands a user connection to the route's owner: here, or over the peer link. */
-  async #route(key: string, user: Duplex, ends: ConnEnds): Promise<void> {
-    const route = this.#routes.get(key);
+  async #route(portKey: string, user: Duplex, ends: ConnEnds): Promise<void> {
+    let key = portKey;
+    let route = this.#routes.get(key);
     if (!route) throw new Error("no route");
+    if (route.kind === "tcpgroup") {
+      // Round robin over the group's members, wherever they are.
+      const members = [...this.#routes].filter(([, r]) =>
+        r.kind === "tcpmember" && r.port === route!.port
+      ).sort(([a], [b]) => a.localeCompare(b));
+      if (members.length === 0) throw new Error("tcp group has no member");
+      const next = this.#roundRobin.get(portKey) ?? 0;
+      this.#roundRobin.set(portKey, next + 1);
+      [key, route] = members[next % members.length];
+    }
     if (route.node === this.name) {
       const owned = this.#owned.get(key);
       if (!owned?.serve) throw new Error("route is not served here any more");
@@ -597,6 +628,81 @@ export class ClusterNode implements Placement {
     };
   }
 
+  #joinGroupLua(
+    groupKey: string,
+    group: RouteRecord,
+    memberKey: string,
+    member: RouteRecord,
+  ): Promise<string | null> {
+    return this.#redis!.eval(
+      GROUP_JOIN_LUA,
+      2,
+      groupKey,
+      memberKey,
+      JSON.stringify(group),
+      String(group.group),
+      String(group.groupKeyHash),
+      JSON.stringify(member),
+      LEASE_MS,
+    ) as Promise<string | null>;
+  }
+
+  async joinTcpGroup(
+    owner: RouteOwner,
+    group: string,
+    groupKey: string,
+    port: number,
+    serve: RouteServer,
+  ): Promise<RouteHandle> {
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(groupKey));
+    const groupKeyHash = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"))
+      .join("");
+    const key = routeKey("tcp", port);
+    const groupRecord: RouteRecord = {
+      proxyName: group,
+      clientId: "",
+      user: owner.user,
+      node: "",
+      kind: "tcpgroup",
+      port,
+      group,
+      groupKeyHash,
+    };
+    const memberKey =
+      `${ROUTE_PREFIX}tcpmember:${port}:${this.name}:${owner.clientId}:${owner.proxyName}`;
+    const member: RouteRecord = { ...owner, node: this.name, kind: "tcpmember", port, group };
+    const holder = await this.#retryWhileRedisAway(() =>
+      this.#joinGroupLua(key, groupRecord, memberKey, member)
+    );
+    if (holder === "KEY") throw new Error(`group [${group}] groupKey does not match`);
+    if (holder !== null) throw new Error(`port ${port} is already in use${holderText(holder)}`);
+    this.#owned.set(memberKey, { record: member, serve, group: { key, record: groupRecord } });
+    this.#routes.set(memberKey, member);
+    if (!this.#routes.has(key)) this.#routes.set(key, groupRecord);
+    if (!this.#listeners.has(port)) {
+      try {
+        this.#serveTcpPort(this.#bind(port));
+      } catch (err) {
+        this.#release(memberKey, member);
+        throw new Error(
+          err instanceof Deno.errors.AddrInUse
+            ? `port ${port} is already in use`
+            : `cannot listen on port ${port}: ${(err as Error).message}`,
+        );
+      }
+    }
+    this.#redis!.publish(ROUTES_CHANNEL, key).catch(() => {});
+    let released = false;
+    return {
+      port,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#release(memberKey, member);
+      },
+    };
+  }
+
   async claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle> {
     if (port !== 0) return await this.#claimPort(owner, port, serve, undefined);
     // Any free port: one this node can bind that no other route holds.
@@ -665,19 +771,26 @@ export class ClusterNode implements Placement {
   }
 
   /** Runs CLAIM_LUA, waiting for Redis to come back for a while; the holder's value, or null. */
-  async #claimKey(key: string, record: RouteRecord): Promise<string | null> {
+  #claimKey(key: string, record: RouteRecord): Promise<string | null> {
+    return this.#retryWhileRedisAway(() =>
+      this.#redis!.eval(
+        CLAIM_LUA,
+        1,
+        key,
+        JSON.stringify(record),
+        this.name,
+        record.clientId,
+        LEASE_MS,
+      ) as Promise<string | null>
+    );
+  }
+
+  /** Runs `op`, retrying while Redis is away (registrations wait up to 15 s, then fail). */
+  async #retryWhileRedisAway<T>(op: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + CLAIM_WAIT_MS;
     for (;;) {
       try {
-        return await this.#redis!.eval(
-          CLAIM_LUA,
-          1,
-          key,
-          JSON.stringify(record),
-          this.name,
-          record.clientId,
-          LEASE_MS,
-        ) as string | null;
+        return await op();
       } catch (err) {
         if (this.#closed || Date.now() > deadline) {
           throw new Error(`cluster routing table unreachable: ${(err as Error).message}`);
@@ -688,9 +801,25 @@ export class ClusterNode implements Placement {
   }
 
   #release(key: string, record: RouteRecord): void {
+    const group = this.#owned.get(key)?.group;
     if (this.#owned.get(key)?.record === record) this.#owned.delete(key);
     if (this.#routes.get(key) === record) this.#routes.delete(key);
-    const done = this.#redis!.eval(RELEASE_LUA, 1, key, this.name, record.clientId)
+    if (group) {
+      const left = [...this.#routes.values()].some((r) =>
+        r.kind === "tcpmember" && r.port === record.port
+      );
+      if (!left) this.#routes.delete(group.key);
+    }
+    const op = group
+      ? this.#redis!.eval(
+        GROUP_LEAVE_LUA,
+        2,
+        group.key,
+        key,
+        `${ROUTE_PREFIX}tcpmember:${record.port}:*`,
+      )
+      : this.#redis!.eval(RELEASE_LUA, 1, key, this.name, record.clientId);
+    const done = op
       .then(() => this.#redis!.publish(ROUTES_CHANNEL, key))
       .catch(() => {});
     this.#pending.add(done);

@@ -88,6 +88,19 @@ export interface Placement {
    */
   claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle>;
   /**
+   * Joins tcp load-balancing group `group` (its `groupKey` must match) on
+   * fixed `port` cluster-wide: every node listens on the port and spreads its
+   * connections over the group's members on all nodes, this one handing its
+   * share to `serve`.
+   */
+  joinTcpGroup(
+    owner: RouteOwner,
+    group: string,
+    groupKey: string,
+    port: number,
+    serve: RouteServer,
+  ): Promise<RouteHandle>;
+  /**
    * Claims `keys` (e.g. `http:example.com:/:`, one per domain and location)
    * cluster-wide for a proxy that every other node rebuilds from
    * `proxy.type` and `proxy.config`, their work connections coming here

@@ -43,6 +43,9 @@ class TcpProxy implements ServerProxy {
     const { ctx } = this;
     const wanted = remotePortOf(this.config);
     const balance = this.config.loadBalancer as { group?: string; groupKey?: string } | undefined;
+    if (balance?.group && ctx.services.placement) {
+      return this.#joinClusterGroup(balance.group, balance.groupKey ?? "", wanted);
+    }
     if (balance?.group) {
       const groups = ctx.services.features.get(TCP_GROUPS_FEATURE) as TcpGroups;
       this.#group = balance.group;
@@ -50,6 +53,25 @@ class TcpProxy implements ServerProxy {
       return Promise.resolve(`:${port}`);
     }
     return this.#listen(wanted);
+  }
+
+  /** Cluster mode: the group's members may sit on several nodes. */
+  async #joinClusterGroup(group: string, groupKey: string, wanted: number): Promise<string> {
+    const { ctx } = this;
+    if (wanted === 0) throw new Error("in cluster mode a tcp group needs a fixed remotePort");
+    const refusal = ctx.ports.check(ctx.clientId, wanted);
+    if (refusal) throw new Error(refusal);
+    const owner = { proxyName: ctx.name, clientId: ctx.clientId, user: String(ctx.user ?? "") };
+    this.#route = await ctx.services.placement!.joinTcpGroup(
+      owner,
+      group,
+      groupKey,
+      wanted,
+      (user, ends) => serveUserConn(ctx, user, ends, this.config),
+    );
+    this.#port = this.#route.port;
+    ctx.ports.claim(ctx.clientId, this.#port);
+    return `:${this.#port}`;
   }
 
   async #listen(wanted: number): Promise<string> {
