@@ -70,6 +70,20 @@ remotePort = ${remotePort}
     const got = await eventually(() => roundTripTo(host, remotePort, data), 10_000);
     assertEquals(await hash(got), want, `through ${host}`);
   }
+  // The same proxy name for the same user on another node is refused, as on one server.
+  await using twin = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[proxies]]
+name = "echo"
+type = "tcp"
+localPort = ${echo.port}
+remotePort = ${freePort()}
+`);
+  await twin.waitFor(
+    /\[echo\] start error: proxy \[echo\] is already in use by proxy \[echo\] on node \[node-2\]/,
+  );
   // A second proxy with remotePort = 0 gets a port every node serves.
   const extra = await startClient(`
 serverAddr = "127.0.0.3"
@@ -194,7 +208,7 @@ remotePort = ${remotePort}
   await eventually(() => roundTripTo("127.0.0.2", remotePort, new Uint8Array([1])));
   const killed = Date.now();
   await cluster.nodes[0].stop("SIGKILL");
-  // The surviving nodes stop listening once the dead node's lease (9 s) lapses.
+  // The surviving nodes stop listening once the dead node's lease (8 s) lapses.
   await eventually(
     async () => {
       try {
@@ -536,7 +550,7 @@ secretKey = "other"
 localPort = ${echo.port}
 `);
   await rival.waitFor(
-    /\[secret-echo\] start error: secret proxy name \[secret-echo\] is already in use/,
+    /\[secret-echo\] start error: proxy \[secret-echo\] is already in use by proxy \[secret-echo\] on node \[node-1\]/,
   );
 });
 
@@ -654,4 +668,19 @@ localPort = ${a.port}
 remotePort = ${remotePort}
 `);
   await plain.waitFor(/\[plain\] start error: port \d+ is already in use/);
+
+  // Member b's node dies: the surviving nodes skip it (a failed link, or its lapsed lease).
+  await cluster.nodes[1].stop("SIGKILL");
+  for (const host of ["127.0.0.1", "127.0.0.3"]) {
+    await eventually(
+      async () => {
+        for (let i = 0; i < 4; i++) {
+          const reply = await roundTripTo(host, remotePort, new TextEncoder().encode("y"));
+          assertEquals(new TextDecoder().decode(reply), "Ay", `through ${host}`);
+        }
+      },
+      15_000,
+      200,
+    );
+  }
 });

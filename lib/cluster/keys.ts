@@ -12,8 +12,8 @@
  * @module
  */
 
-/** Lease of node and route keys (ms): a dead node's routes lapse this long after its death at most. */
-export const LEASE_MS = 9_000;
+/** Lease of node and route keys (ms): with the 2 s rescan, a dead node's routes are gone from every node within 10 s. */
+export const LEASE_MS = 8_000;
 /** How often a node refreshes its leases and reconciles its view (ms). */
 export const REFRESH_MS = 2_000;
 /** Pub/sub channel on which nodes announce route changes. */

@@ -79,7 +79,7 @@ export interface NodeRecord {
  */
 export interface RouteRecord extends RouteOwner {
   node: string;
-  kind: "tcp" | "proxy" | "tcpgroup" | "tcpmember";
+  kind: "tcp" | "proxy" | "tcpgroup" | "tcpmember" | "name";
   /** kind "tcp", "tcpgroup", "tcpmember": the port. */
   port?: number;
   /** kind "tcpgroup", "tcpmember": the load-balancing group, and (tcpgroup) its key's SHA-256. */
@@ -517,32 +517,46 @@ export class ClusterNode implements Placement {
 
   /** Hands a user connection to the route's owner: here, or over the peer link. */
   async #route(portKey: string, user: Duplex, ends: ConnEnds): Promise<void> {
-    let key = portKey;
-    let route = this.#routes.get(key);
+    const route = this.#routes.get(portKey);
     if (!route) throw new Error("no route");
-    if (route.kind === "tcpgroup") {
-      // Round robin over the group's members, wherever they are.
-      const members = [...this.#routes].filter(([, r]) =>
-        r.kind === "tcpmember" && r.port === route!.port
-      ).sort(([a], [b]) => a.localeCompare(b));
-      if (members.length === 0) throw new Error("tcp group has no member");
-      const next = this.#roundRobin.get(portKey) ?? 0;
-      this.#roundRobin.set(portKey, next + 1);
-      [key, route] = members[next % members.length];
+    if (route.kind !== "tcpgroup") return await this.#deliver(portKey, route, user, ends);
+    // Round robin over the group's members, wherever they are; a member whose
+    // node cannot be reached (it died, its lease has not lapsed yet) is skipped.
+    const members = [...this.#routes].filter(([, r]) =>
+      r.kind === "tcpmember" && r.port === route.port
+    ).sort(([a], [b]) => a.localeCompare(b));
+    if (members.length === 0) throw new Error("tcp group has no member");
+    const next = this.#roundRobin.get(portKey) ?? 0;
+    this.#roundRobin.set(portKey, next + 1);
+    let lastErr: unknown;
+    for (let i = 0; i < members.length; i++) {
+      const [key, member] = members[(next + i) % members.length];
+      try {
+        return await this.#deliver(key, member, user, ends);
+      } catch (err) {
+        if (!(err instanceof Unreachable)) throw err;
+        lastErr = err;
+      }
     }
+    throw lastErr;
+  }
+
+  /** Serves `user` on route `key`: here, or relayed to its node. */
+  async #deliver(key: string, route: RouteRecord, user: Duplex, ends: ConnEnds): Promise<void> {
     if (route.node === this.name) {
       const owned = this.#owned.get(key);
       if (!owned?.serve) throw new Error("route is not served here any more");
       return owned.serve(user, ends);
     }
     const node = this.#nodes.get(route.node);
-    if (!node) throw new Error(`node [${route.node}] is gone`);
-    const stream = await this.#links!.open(node.name, node.peer, node.cert);
+    if (!node) throw new Unreachable(`node [${route.node}] is gone`);
+    let stream: Duplex | undefined;
     try {
+      stream = await this.#links!.open(node.name, node.peer, node.cert);
       await writeHeader(stream, { route: key, ends });
     } catch (err) {
-      stream.close();
-      throw err;
+      stream?.close();
+      throw new Unreachable(`node [${route.node}]: ${(err as Error).message}`);
     }
     await relay(user, stream);
   }
@@ -583,7 +597,16 @@ export class ClusterNode implements Placement {
     await relay(stream, work);
   }
 
-  async claimRoutes(
+  claimRoutes(
+    owner: RouteOwner,
+    keys: string[],
+    proxy: MirroredProxy,
+    openWorkConn: (ends: ConnEnds) => Promise<Duplex>,
+  ): Promise<{ release(): void }> {
+    return this.#withName(owner, () => this.#claimRoutes(owner, keys, proxy, openWorkConn));
+  }
+
+  async #claimRoutes(
     owner: RouteOwner,
     keys: string[],
     proxy: MirroredProxy,
@@ -647,7 +670,17 @@ export class ClusterNode implements Placement {
     ) as Promise<string | null>;
   }
 
-  async joinTcpGroup(
+  joinTcpGroup(
+    owner: RouteOwner,
+    group: string,
+    groupKey: string,
+    port: number,
+    serve: RouteServer,
+  ): Promise<RouteHandle> {
+    return this.#withName(owner, () => this.#joinTcpGroup(owner, group, groupKey, port, serve));
+  }
+
+  async #joinTcpGroup(
     owner: RouteOwner,
     group: string,
     groupKey: string,
@@ -703,7 +736,42 @@ export class ClusterNode implements Placement {
     };
   }
 
-  async claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle> {
+  /**
+   * Claims the proxy's name for its user cluster-wide around `claim`: two
+   * clients of one user cannot run two proxies of one name on two nodes.
+   */
+  async #withName<T extends { release(): void }>(
+    owner: RouteOwner,
+    claim: () => Promise<T>,
+  ): Promise<T> {
+    const key = `${ROUTE_PREFIX}name:${owner.user}:${owner.proxyName}`;
+    const record: RouteRecord = { ...owner, node: this.name, kind: "name" };
+    const holder = await this.#claimKey(key, record);
+    if (holder !== null) {
+      throw new Error(`proxy [${owner.proxyName}] is already in use${holderText(holder)}`);
+    }
+    this.#owned.set(key, { record });
+    this.#routes.set(key, record);
+    let inner: T;
+    try {
+      inner = await claim();
+    } catch (err) {
+      this.#release(key, record);
+      throw err;
+    }
+    const release = inner.release.bind(inner);
+    inner.release = () => {
+      release();
+      this.#release(key, record);
+    };
+    return inner;
+  }
+
+  claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle> {
+    return this.#withName(owner, () => this.#claimTcp(owner, port, serve));
+  }
+
+  async #claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle> {
     if (port !== 0) return await this.#claimPort(owner, port, serve, undefined);
     // Any free port: one this node can bind that no other route holds.
     for (let attempt = 0; attempt < 20; attempt++) {
@@ -886,6 +954,9 @@ function describeKey(key: string): string {
   if (kind === "secret") return `secret proxy name [${rest.slice(1).join(":")}]`;
   return `route ${key}`;
 }
+
+/** The node a route lives on cannot be reached now. */
+class Unreachable extends Error {}
 
 /** The port or domain is held by another route. */
 class Taken extends Error {}
