@@ -684,3 +684,51 @@ remotePort = ${remotePort}
     );
   }
 });
+
+Deno.test("cluster: an https vhost (SNI) on one node is reached through every node, TLS end to end", async () => {
+  await using redis = await startRedis();
+  const httpsPort = freePort();
+  await using cluster = await startCluster(
+    redis,
+    freePort(),
+    freePort(),
+    `vhostHTTPSPort = ${httpsPort}`,
+  );
+  const { selfSignedCert } = await import("../lib/transport/self_signed.ts");
+  const tls = await selfSignedCert("secure.example.com");
+  const backend = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, cert: tls.cert, key: tls.key, onListen() {} },
+    (req) => new Response(`secure ${new URL(req.url).hostname}`),
+  );
+  await using _backend = { [Symbol.asyncDispose]: () => backend.shutdown() };
+  await using client = await startClient(`
+serverAddr = "127.0.0.2"
+serverPort = ${cluster.bindPort}
+auth.token = "t"
+[[proxies]]
+name = "secure"
+type = "https"
+localPort = ${backend.addr.port}
+customDomains = ["secure.example.com"]
+`);
+  await client.waitFor(/\[secure\] start proxy success/);
+  for (const host of HOSTS) {
+    const body = await eventually(async () => {
+      const out = await new Deno.Command("curl", {
+        args: [
+          "-sk",
+          "--max-time",
+          "10",
+          "--resolve",
+          `secure.example.com:${httpsPort}:${host}`,
+          `https://secure.example.com:${httpsPort}/`,
+        ],
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      if (!out.success) throw new Error(`curl through ${host}: exit ${out.code}`);
+      return new TextDecoder().decode(out.stdout);
+    });
+    assertEquals(body, "secure secure.example.com", `through ${host}`);
+  }
+});
