@@ -413,7 +413,7 @@ Deno.test("cluster admin: every node's /api/cluster and admin.ts under deno serv
     redis,
     freePort(),
     freePort(),
-    `webServer.addr = "HOST"\nwebServer.port = ${webPort}`,
+    `webServer.addr = "HOST"\nwebServer.port = ${webPort}\nenablePrometheus = true`,
   );
   using echo = echoServer();
   const remotePort = freePort();
@@ -493,6 +493,13 @@ remotePort = ${remotePort}
       host,
     );
   }
+
+  // Each node's /metrics carries its node label.
+  const metrics = await (await fetch(`http://127.0.0.2:${webPort}/metrics`)).text();
+  assert(
+    /^frp_server_client_counts\{node="node-2"\} 1$/m.test(metrics),
+    metrics.split("\n").slice(0, 6).join("\n"),
+  );
 
   const kick = await fetch(`${base}/api/clients/${runId}`, { method: "DELETE", headers: auth });
   assertEquals(kick.status, 200, await kick.text());
