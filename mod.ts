@@ -24,6 +24,7 @@ export { serve, type TunnelServer } from "./lib/api/serve.ts";
 export type { ConnectOptions, DeepPartial, ProxyOptions, ServeOptions } from "./lib/api/options.ts";
 export { DfrpServer } from "./lib/server/server.ts";
 import "./lib/admin/server/feature.ts"; // a DfrpServer made here serves webServer too
+import "./lib/cluster/register.ts"; // cluster mode, loaded only when [cluster] asks for it
 export { DfrpClient, type ProxyStatus } from "./lib/client/client.ts";
 export { LoginError } from "./lib/client/login.ts";
 export {

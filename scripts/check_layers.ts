@@ -26,6 +26,7 @@ export const LAYERS = [
   "p2p",
   "server",
   "client",
+  "cluster", // several servers sharing routes in Redis: uses the server, serves the admin layer
   "admin",
   "entry",
 ] as const;
@@ -45,6 +46,7 @@ const FOLDER_LAYER: Record<string, Layer> = {
   p2p: "p2p",
   server: "server",
   client: "client",
+  cluster: "cluster",
   admin: "admin",
   cli: "entry",
   api: "entry",
@@ -94,8 +96,13 @@ export function violation(from: string, to: string): string | undefined {
   return undefined;
 }
 
-/** Relative specifiers of every static import and re-export in `source` (`import type` too). */
-function importsOf(source: string): string[] {
+/**
+ * Relative specifiers of every static import, re-export and dynamic import in
+ * `source` (`import type` too), outside block comments (JSDoc examples may
+ * show any import).
+ */
+function importsOf(text: string): string[] {
+  const source = text.replace(/\/\*[\s\S]*?\*\//g, "");
   const specifiers: string[] = [];
   const pattern = /(?:^|\n)\s*(?:import|export)\b[^;'"]*?\bfrom\s*["'](\.{1,2}\/[^"']+)["']/g;
   for (const match of source.matchAll(pattern)) specifiers.push(match[1]);

@@ -4,7 +4,7 @@
 # apt-get; elsewhere it names what is missing and lets the tests run (tests
 # whose peers are absent then fail or skip, and say which tool they needed).
 set -uo pipefail
-packages=(openssh-server iputils-ping openssh-client socat iperf3 curl openssl dnsmasq-base bind9-dnsutils haproxy wrk systemd chromium iproute2 iptables nftables coturn tinyproxy dante-server)
+packages=(openssh-server iputils-ping openssh-client socat iperf3 curl openssl dnsmasq-base bind9-dnsutils haproxy wrk systemd chromium iproute2 iptables nftables coturn tinyproxy dante-server redis-server)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 [ "${#missing[@]}" -eq 0 ] && exit 0

@@ -14,6 +14,7 @@
 
 import { DfrpServer } from "../server/server.ts";
 import "../admin/server/feature.ts"; // the admin API and dashboard, when webServer asks for them
+import "../cluster/register.ts"; // cluster mode, loaded only when [cluster] asks for it
 import { type ServeOptions, toServerConfig } from "./options.ts";
 
 /** A running embedded server. */

@@ -16,6 +16,7 @@ import type { ServerConfig } from "../config/mod.ts";
 import { log, type LogLevel, setLogLevel } from "../log.ts";
 import { DfrpServer } from "../server/server.ts";
 import "../admin/server/feature.ts"; // the admin API and dashboard, when webServer asks for them
+import "../cluster/register.ts"; // cluster mode, loaded only when [cluster] asks for it
 import { VERSION } from "../version.ts";
 import { onShutdown } from "./signals.ts";
 import { normalizeFlags } from "../config/flags.ts";

@@ -33,6 +33,7 @@ import { VISITED_TYPES } from "./proxy/visitor_check.ts";
 import { HealthChecker } from "./health_check.ts";
 import { VisitorManager } from "./visitor/manager.ts";
 import { serverChannelOpener } from "./visitor/dial.ts";
+import { endpointName, serverEndpoints } from "./servers.ts";
 import "./proxy/mod.ts";
 
 /** Status of one proxy as the client sees it. */
@@ -47,6 +48,8 @@ export interface ProxyStatus {
 
 /** A logged-in connection to the server. */
 interface LiveSession {
+  /** The server this session is logged in to (one of `[[servers]]`). */
+  server: ClientConfig;
   conn: TransportConn;
   mux: MuxSession | null;
   control: ControlChannel;
@@ -76,15 +79,44 @@ export class DfrpClient extends EventTarget {
   #checkers = new Map<string, HealthChecker>();
   /** Visitors (stcp, sudp) by name, with `handOver` and `status()`. */
   readonly visitors: VisitorManager;
+  /** The servers to try, in order (failover), and the one in use. */
+  #endpoints: ClientConfig[];
+  #active = 0;
+  /** `serversMode = "all"`: one client per server, each with every proxy. */
+  #fanout?: DfrpClient[];
 
   /** @param config a loaded client config (defaults filled, `start` applied) */
   constructor(readonly config: ClientConfig, logger: Logger = rootLog) {
     super();
     this.log = logger;
+    this.#endpoints = serverEndpoints(config);
+    if (config.serversMode === "all" && this.#endpoints.length > 1) {
+      this.#fanout = this.#endpoints.map((server) => {
+        const child = new DfrpClient(
+          { ...server, visitors: [] },
+          logger.with(`server ${endpointName(server)}`),
+        );
+        for (const type of ["login", "disconnect", "proxy"]) {
+          child.addEventListener(type, (e) => {
+            const detail = (e as CustomEvent).detail;
+            this.dispatchEvent(
+              new CustomEvent(type, { detail: { ...detail, server: endpointName(server) } }),
+            );
+          });
+        }
+        return child;
+      });
+    }
+    // With several servers at once, visitors go through the first one.
+    const sessionOf = (c: DfrpClient) =>
+      c.#current && { ...c.#current, config: c.#current.server, runId: c.#runId };
     this.visitors = new VisitorManager(
       config,
       logger,
-      serverChannelOpener(config, () => this.#current && { ...this.#current, runId: this.#runId }),
+      serverChannelOpener(
+        config,
+        () => this.#fanout ? sessionOf(this.#fanout[0]) : sessionOf(this),
+      ),
     );
     for (const proxy of config.proxies) {
       if (proxy.enabled === false) continue;
@@ -123,6 +155,11 @@ export class DfrpClient extends EventTarget {
    */
   addProxy(proxy: ProxyConfig): void {
     if (this.#configs.has(proxy.name)) throw new Error(`proxy [${proxy.name}] already exists`);
+    if (this.#fanout) {
+      for (const child of this.#fanout) child.addProxy(proxy);
+      if (proxy.enabled !== false) this.#track(proxy);
+      return;
+    }
     if (proxy.enabled === false) return;
     this.#track(proxy);
     if (!this.#closing) this.#startHealthCheck(proxy);
@@ -136,6 +173,11 @@ export class DfrpClient extends EventTarget {
    */
   removeProxy(name: string): boolean {
     if (!this.#configs.delete(name)) return false;
+    if (this.#fanout) {
+      this.#status.delete(name);
+      for (const child of this.#fanout) child.removeProxy(name);
+      return true;
+    }
     this.#status.delete(name);
     this.#checkers.get(name)?.stop();
     this.#checkers.delete(name);
@@ -178,12 +220,34 @@ export class DfrpClient extends EventTarget {
 
   /** The run id the server gave this client ("" before the first login). */
   get runId(): string {
+    if (this.#fanout) return this.#fanout[0].runId;
     return this.#runId;
   }
 
-  /** Every configured proxy's status. */
+  /**
+   * Every configured proxy's status. With `serversMode = "all"` a proxy is
+   * "running" when every server accepted it; otherwise its status and error
+   * are those of the first server that did not, named in `err`, and
+   * `remoteAddr` lists every server's answer.
+   */
   status(): ProxyStatus[] {
-    return [...this.#status.values()].map((s) => ({ ...s }));
+    if (!this.#fanout) return [...this.#status.values()].map((s) => ({ ...s }));
+    const perServer = this.#fanout.map((c) => new Map(c.status().map((s) => [s.name, s])));
+    return [...this.#status.values()].map((s) => {
+      const all = perServer.map((m) => m.get(s.name)).filter((x) => x !== undefined);
+      const bad = all.findIndex((x) => x.status !== "running");
+      const merged = { ...s, remoteAddr: all.map((x) => x.remoteAddr).filter(Boolean).join(",") };
+      if (bad < 0 && all.length > 0) return { ...merged, status: "running", err: "" };
+      const first = all[bad] ?? s;
+      const where = endpointName(this.#endpoints[bad] ?? this.config);
+      return { ...merged, status: first.status, err: first.err && `${where}: ${first.err}` };
+    });
+  }
+
+  /** The server in use (`host:port`), or every server with `serversMode = "all"`. */
+  get servers(): string[] {
+    if (this.#fanout) return this.#endpoints.map(endpointName);
+    return [endpointName(this.#endpoints[this.#active])];
   }
 
   /**
@@ -192,6 +256,12 @@ export class DfrpClient extends EventTarget {
    * (otherwise keeps retrying in the background).
    */
   async start(): Promise<void> {
+    if (this.#fanout) {
+      await this.visitors.start();
+      await Promise.all(this.#fanout.map((c) => c.start()));
+      this.#loop = Promise.all(this.#fanout.map((c) => c.done)).then(() => {});
+      return;
+    }
     for (const proxy of this.#configs.values()) this.#startHealthCheck(proxy);
     await this.visitors.start();
     if (this.config.loginFailExit) {
@@ -230,11 +300,36 @@ export class DfrpClient extends EventTarget {
     }
   }
 
+  /**
+   * Logs in to the server in use or, failing that, to each next one in
+   * `[[servers]]` order; throws the last error when none answers.
+   */
   async #connect(): Promise<LiveSession> {
-    const conn = await dialServer(this.config);
+    let lastErr: unknown;
+    for (let i = 0; i < this.#endpoints.length; i++) {
+      const index = (this.#active + i) % this.#endpoints.length;
+      try {
+        const session = await this.#connectTo(this.#endpoints[index]);
+        this.#active = index;
+        return session;
+      } catch (err) {
+        lastErr = err;
+        if (this.#closing) break;
+        if (this.#endpoints.length > 1) {
+          this.log.warn(
+            `server ${endpointName(this.#endpoints[index])}: ${(err as Error).message}`,
+          );
+        }
+      }
+    }
+    throw lastErr;
+  }
+
+  async #connectTo(server: ClientConfig): Promise<LiveSession> {
+    const conn = await dialServer(server);
     try {
       const previous = this.#runId ? { runId: this.#runId, resumeKey: this.#resumeKey } : null;
-      const { runId, resumeKey } = await login(conn, this.config, previous);
+      const { runId, resumeKey } = await login(conn, server, previous);
       this.#runId = runId;
       this.#resumeKey = resumeKey;
       let mux: MuxSession | null = null;
@@ -247,9 +342,10 @@ export class DfrpClient extends EventTarget {
         });
         control = new ControlChannel(mux.open());
       }
-      this.log.info(`login to server success, get run id [${runId}]`);
+      const where = this.#endpoints.length > 1 ? ` on ${endpointName(server)}` : "";
+      this.log.info(`login to server success, get run id [${runId}]${where}`);
       this.dispatchEvent(new CustomEvent("login", { detail: { runId } }));
-      return { conn, mux, control };
+      return { server, conn, mux, control };
     } catch (err) {
       conn.close();
       throw err;
@@ -286,6 +382,8 @@ export class DfrpClient extends EventTarget {
       if (!this.#closing) this.log.warn(`connection to server lost: ${reason}; reconnecting`);
       this.dispatchEvent(new CustomEvent("disconnect", { detail: { reason } }));
       session = null;
+      // Failover: a lost server is tried last, after every other one.
+      this.#active = (this.#active + 1) % this.#endpoints.length;
     }
   }
 
@@ -438,7 +536,7 @@ export class DfrpClient extends EventTarget {
   async #poolWorkConn(): Promise<void> {
     let conn: TransportConn;
     try {
-      conn = await dialWorkConn(this.config, this.#runId);
+      conn = await dialWorkConn(this.#current?.server ?? this.config, this.#runId);
     } catch (err) {
       this.log.warn(`new work connection error: ${(err as Error).message}`);
       return;
@@ -501,6 +599,7 @@ export class DfrpClient extends EventTarget {
   async close(): Promise<void> {
     this.#closing = true;
     this.#stop.abort();
+    if (this.#fanout) await Promise.all(this.#fanout.map((c) => c.close()));
     for (const checker of this.#checkers.values()) checker.stop();
     this.visitors.close();
     const current = this.#current;

@@ -193,6 +193,21 @@ export const clientSchema = obj({
   serverPort: port(7000),
   /** Beyond frp: where `known_servers` lives (docs/auth.md); "" = beside the config file. */
   stateDir: str(),
+  /**
+   * Beyond frp: several servers (docs/cluster.md). Each entry may set its own
+   * `auth.token` and `transport.protocol`; empty means the top-level value.
+   */
+  servers: list(obj({
+    serverAddr: str("", { required: true }),
+    serverPort: port(7000),
+    auth: obj({ token: str() }),
+    transport: obj({
+      protocol: enumOf(["tcp", "kcp", "quic", "websocket", "wss"] as const, ""),
+      tls: obj({ serverName: str() }),
+    }),
+  })),
+  /** "failover": one server at a time, the next when it is lost; "all": every server at once. */
+  serversMode: enumOf(["failover", "all"] as const, "failover"),
   natHoleStunServer: str(), // empty: the dfrp server answers STUN on UDP serverPort
   dnsServer: unsupported(str()),
   loginFailExit: bool(true),

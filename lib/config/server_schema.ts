@@ -112,6 +112,19 @@ export const serverSchema = obj({
   udpPacketSize: int(1500, { min: 0 }),
   natholeAnalysisDataReserveHours: unsupported(int(168)),
   allowPorts: list(obj({ start: port(), end: port(), single: port() })),
+  /** Beyond frp: several nodes sharing one routing table in Redis (docs/cluster.md). */
+  cluster: obj({
+    /** Turns cluster mode on; empty = one node, no Redis. */
+    redisURL: str(),
+    /** Defaults to hostname:bindPort (see completeServer). */
+    nodeName: str(),
+    /** Node-to-node listener on bindAddr; defaults to bindPort + 1. */
+    peerPort: port(),
+    /** Where the other nodes reach this one; defaults to bindAddr:peerPort. */
+    advertiseAddr: str(),
+    /** Secret of the node-to-node links; defaults to auth.token. */
+    secretKey: str(),
+  }),
   httpPlugins: list(obj({
     name: str(),
     addr: str(),
@@ -151,5 +164,24 @@ export function completeServer(c: ServerConfig): ServerConfig {
     c.transport.heartbeatTimeout = c.transport.tcpMux ? -1 : 90;
   }
   if (c.transport.tls.trustedCaFile !== "") c.transport.tls.force = true;
+  const cluster = c.cluster;
+  if (cluster?.redisURL) {
+    if (cluster.nodeName === "") cluster.nodeName = `${hostname()}:${c.bindPort}`;
+    if (cluster.peerPort === 0) cluster.peerPort = c.bindPort + 1;
+    if (cluster.advertiseAddr === "") {
+      const host = c.bindAddr === "0.0.0.0" || c.bindAddr === "::" ? hostname() : c.bindAddr;
+      cluster.advertiseAddr = `${host}:${cluster.peerPort}`;
+    }
+    if (cluster.secretKey === "") cluster.secretKey = c.auth.token;
+  }
   return c;
+}
+
+function hostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    // Without --allow-sys=hostname.
+    return "localhost";
+  }
 }

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { registeredClusterStarter } from "./placement.ts";
 import type { ServerConfig } from "../config/mod.ts";
 import { log as rootLog, type Logger } from "../log.ts";
 import { withTimeout } from "../net/timeout.ts";
@@ -90,6 +91,16 @@ export class DfrpServer {
       }
       await this.#transports.startQuic((stream) => this.#dropOnError(stream, ["quic"]));
       this.#transports.startKcp((conn) => this.#dropOnError(conn, ["kcp"]));
+      if (this.config.cluster?.redisURL) {
+        // The cluster layer sits above the server: the entry points register it.
+        const startCluster = registeredClusterStarter();
+        if (!startCluster) {
+          throw new Error(
+            "cluster.redisURL is set, but this program was built without cluster mode",
+          );
+        }
+        this.services.placement = await startCluster(this.services);
+      }
     } catch (err) {
       await this.close();
       throw err;
@@ -327,6 +338,7 @@ export class DfrpServer {
     for (const session of this.sessions.values()) session.close("server is shutting down");
     for (const feature of this.services.features.values()) await feature.close();
     this.services.features.clear();
+    await this.services.placement?.close();
     await this.#accepting;
   }
 }

@@ -33,6 +33,7 @@ import { acceptVisitorStreams } from "./visitor/accept.ts";
 import { admitProxy, portsFor } from "./auth/admission.ts";
 import { scopedProxyName } from "./auth/users.ts";
 import { notifyCloseProxy, pongFor } from "./plugin/ops.ts";
+import type { Placement } from "./placement.ts";
 
 /** What every session shares with the server. */
 export interface ServerServices {
@@ -45,6 +46,8 @@ export interface ServerServices {
   readonly features: Map<string, ServerFeature>;
   /** Every client that logged in since start, online or not, by run id (absent in hand-built services). */
   readonly clients?: Map<string, ClientInfo>;
+  /** Cluster mode: routes claimed and served cluster-wide (`placement.ts`); absent on one node. */
+  placement?: Placement;
 }
 
 interface RunningProxy {

@@ -18,6 +18,7 @@
 
 import { Hono } from "hono";
 import { apiRoutes } from "./api.ts";
+import { clusterRoutes } from "../cluster/routes.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
 import { PROMETHEUS_CONTENT_TYPE, prometheusText } from "./metrics.ts";
 import { basicAuthIfSet, fail, installJsonErrors } from "./middleware.ts";
@@ -62,6 +63,10 @@ export function adminApp(views: AdminViews): Hono {
       (c) =>
         c.body(prometheusText(views.services), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),
     );
+  }
+  if (config.cluster?.redisURL) {
+    // Cluster mode (docs/cluster.md): the whole cluster, read from Redis through this node.
+    app.route("/api/cluster", clusterRoutes(() => views.services.placement));
   }
   app.route("/api", apiRoutes(views, adminLog));
   app.get("/", (c) => c.html(DASHBOARD_HTML));

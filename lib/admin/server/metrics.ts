@@ -30,10 +30,15 @@ function escapeLabel(value: string): string {
 class Exposition {
   #lines: string[] = [];
 
+  /** @param base labels every sample carries (cluster mode: the node's name) */
+  constructor(readonly base: Labels = {}) {}
+
   family(name: string, type: "gauge" | "counter", help: string, samples: [Labels, number][]) {
     this.#lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) {
-      const pairs = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
+      const pairs = Object.entries({ ...this.base, ...labels }).map(([k, v]) =>
+        `${k}="${escapeLabel(v)}"`
+      );
       this.#lines.push(`${name}${pairs.length ? `{${pairs.join(",")}}` : ""} ${value}`);
     }
   }
@@ -57,7 +62,9 @@ const startSeconds = Math.floor(Date.now() / 1000 - performance.now() / 1000);
  * ```
  */
 export function prometheusText(services: ServerServices): string {
-  const out = new Exposition();
+  const cluster = services.config.cluster;
+  // Cluster mode (docs/cluster.md): every node's samples say which node they come from.
+  const out = new Exposition(cluster?.redisURL ? { node: cluster.nodeName } : {});
   let clients = 0;
   for (const info of services.clients?.values() ?? []) if (info.online) clients++;
   out.family("frp_server_client_counts", "gauge", "The current client counts of frps", [

@@ -63,7 +63,7 @@ export class VisitorRefused extends Error {
  */
 export function serverChannelOpener(
   config: ClientConfig,
-  current: () => { mux: MuxSession | null; runId: string } | undefined,
+  current: () => { mux: MuxSession | null; runId: string; config?: ClientConfig } | undefined,
 ): () => Promise<ServerChannel> {
   return async () => {
     const session = current();
@@ -82,9 +82,11 @@ export function serverChannelOpener(
         throw err;
       }
     }
-    const conn = await dialServer(config);
+    // The session's own server when the client has several (`[[servers]]`).
+    const server = session.config ?? config;
+    const conn = await dialServer(server);
     const { runId } = session;
-    const authProof = await prove(config.auth.token, ["visitor-conn", conn.hello.nonce, runId]);
+    const authProof = await prove(server.auth.token, ["visitor-conn", conn.hello.nonce, runId]);
     return { conn, nonce: conn.hello.nonce, auth: { runId, authProof } };
   };
 }

@@ -58,6 +58,7 @@ class HttpProxy implements ServerProxy {
   #vhost?: HttpVhost;
   #keys: RouteKey[] = [];
   #route: HttpRoute;
+  #claim?: { release(): void };
 
   constructor(readonly config: NewProxy, readonly ctx: ProxyContext) {
     this.#route = {
@@ -71,7 +72,7 @@ class HttpProxy implements ServerProxy {
     };
   }
 
-  start(): Promise<string> {
+  async start(): Promise<string> {
     const { ctx, config } = this;
     const vhost = ctx.services.features.get(HTTP_VHOST);
     if (!(vhost instanceof HttpVhost)) {
@@ -82,6 +83,18 @@ class HttpProxy implements ServerProxy {
     const locations = config.locations.length > 0 ? config.locations : [""];
     const lb = config.loadBalancer;
     const httpUser = config.routeByHTTPUser;
+    const placement = ctx.services.placement;
+    if (placement && !lb.group) {
+      // Cluster mode: claim the routes cluster-wide; every other node serves them too.
+      const keys = domains.flatMap((d) => locations.map((l) => `http:${d}:${l}:${httpUser}`));
+      const owner = { proxyName: ctx.name, clientId: ctx.clientId, user: String(ctx.user ?? "") };
+      this.#claim = await placement.claimRoutes(
+        owner,
+        keys,
+        { type: "http", config },
+        (ends) => ctx.openWorkConn(ends),
+      );
+    }
     const addrs: string[] = [];
     for (const domain of domains) {
       for (const location of locations) {
@@ -101,10 +114,12 @@ class HttpProxy implements ServerProxy {
       }
       addrs.push(vhost.port === 80 ? domain : `${domain}:${vhost.port}`);
     }
-    return Promise.resolve(addrs.join(","));
+    return addrs.join(",");
   }
 
   close(): void {
+    this.#claim?.release();
+    this.#claim = undefined;
     for (const key of this.#keys) this.#vhost?.router.remove(key, this.ctx.name);
     this.#keys = [];
     for (const conn of this.#route.conns) conn.close();

@@ -25,6 +25,7 @@ import type { NewProxy } from "../../protocol/messages.ts";
 
 class SecretProxy implements ServerProxy {
   #entry?: SecretProxyEntry;
+  #claim?: { release(): void };
 
   constructor(
     readonly type: string,
@@ -32,16 +33,30 @@ class SecretProxy implements ServerProxy {
     readonly ctx: ProxyContext,
   ) {}
 
-  start(): Promise<string> {
+  async start(): Promise<string> {
+    const { ctx } = this;
+    const placement = ctx.services.placement;
+    if (placement) {
+      // Cluster mode: the name is claimed cluster-wide; visitors on every node reach it.
+      const user = String(ctx.user ?? "");
+      this.#claim = await placement.claimRoutes(
+        { proxyName: ctx.name, clientId: ctx.clientId, user },
+        [`secret:${user}:${ctx.name}`],
+        { type: this.type, config: this.config },
+        (ends) => ctx.openWorkConn(ends),
+      );
+    }
     const table = this.ctx.services.features.get(SECRET_PROXIES_FEATURE) as SecretProxies;
     const entry = { type: this.type, ctx: this.ctx, config: this.config };
     table.add(entry);
     this.#entry = entry;
     // No public address: visitors reach it through their own dfrpc.
-    return Promise.resolve("");
+    return "";
   }
 
   close(): void {
+    this.#claim?.release();
+    this.#claim = undefined;
     if (!this.#entry) return;
     (this.ctx.services.features.get(SECRET_PROXIES_FEATURE) as SecretProxies).remove(this.#entry);
     this.#entry = undefined;

@@ -20,12 +20,14 @@ import { TCP_GROUPS_FEATURE, type TcpGroups } from "../group/tcp_group.ts";
 import { connEnds, serveUserConn } from "./user_conn.ts";
 import { acceptEach } from "../../net/accept_loop.ts";
 import type { NewProxy } from "../../protocol/messages.ts";
+import type { RouteHandle } from "../placement.ts";
 
 class TcpProxy implements ServerProxy {
   #listener?: Deno.TcpListener;
   #port = 0;
   #conns = new Set<Deno.Conn>();
   #group = "";
+  #route?: RouteHandle;
 
   constructor(readonly config: NewProxy, readonly ctx: ProxyContext) {}
 
@@ -33,6 +35,9 @@ class TcpProxy implements ServerProxy {
     const { ctx } = this;
     const wanted = this.config.remotePort;
     const balance = this.config.loadBalancer;
+    if (balance.group && ctx.services.placement) {
+      return this.#joinClusterGroup(balance.group, balance.groupKey, wanted);
+    }
     if (balance.group) {
       const groups = ctx.services.features.get(TCP_GROUPS_FEATURE) as TcpGroups;
       this.#group = balance.group;
@@ -43,10 +48,40 @@ class TcpProxy implements ServerProxy {
     return this.#listen(wanted);
   }
 
+  /** Cluster mode: the group's members may sit on several nodes. */
+  async #joinClusterGroup(group: string, groupKey: string, wanted: number): Promise<string> {
+    const { ctx } = this;
+    if (wanted === 0) throw new Error("in cluster mode a tcp group needs a fixed remotePort");
+    const refusal = ctx.ports.check(ctx.clientId, wanted);
+    if (refusal) throw new Error(refusal);
+    const owner = { proxyName: ctx.name, clientId: ctx.clientId, user: String(ctx.user ?? "") };
+    this.#route = await ctx.services.placement!.joinTcpGroup(
+      owner,
+      group,
+      groupKey,
+      wanted,
+      (user, ends) => serveUserConn(ctx, user, ends, this.config),
+    );
+    this.#port = this.#route.port;
+    ctx.ports.claim(ctx.clientId, this.#port);
+    return `:${this.#port}`;
+  }
+
   async #listen(wanted: number): Promise<string> {
     const { ctx } = this;
     const refusal = ctx.ports.check(ctx.clientId, wanted);
     if (refusal) throw new Error(refusal);
+    const placement = ctx.services.placement;
+    if (placement) {
+      // Cluster mode: every node listens on the port and forwards to this one.
+      const owner = { proxyName: ctx.name, clientId: ctx.clientId, user: String(ctx.user ?? "") };
+      this.#route = await placement.claimTcp(owner, wanted, (user, ends) => {
+        serveUserConn(ctx, user, ends, this.config);
+      });
+      this.#port = this.#route.port;
+      ctx.ports.claim(ctx.clientId, this.#port);
+      return `:${this.#port}`;
+    }
     const listener = await listenTcpSettled(ctx.ports, ctx.serverConfig.proxyBindAddr, wanted);
     this.#listener = listener;
     this.#port = listener.addr.port;
@@ -71,6 +106,11 @@ class TcpProxy implements ServerProxy {
         this.ctx,
       );
       this.#group = "";
+    }
+    if (this.#route) {
+      this.#route.release();
+      this.#route = undefined;
+      this.ctx.ports.release(this.ctx.clientId, this.#port);
     }
     if (!this.#listener) return;
     try {

@@ -95,27 +95,52 @@ class UdpProxy implements ServerProxy {
   #writer?: UdpFrameWriter;
   #packetSize: number;
   #dropped = 0;
+  #claim?: { release(): void };
 
   constructor(readonly config: NewProxy, readonly ctx: ProxyContext) {
     this.#packetSize = Math.min(MAX_UDP_PAYLOAD, ctx.serverConfig.udpPacketSize || 1500);
   }
 
-  start(): Promise<string> {
+  async start(): Promise<string> {
     const { ctx } = this;
     const wanted = this.config.remotePort;
     const refusal = ctx.ports.check(ctx.clientId, wanted);
     if (refusal) throw new Error(refusal);
-    const sock = listenUdp(ctx.serverConfig.proxyBindAddr, wanted, ctx.ports.allow);
+    // Cluster mode: the port is claimed cluster-wide; every other node serves it too.
+    const placement = ctx.services.placement;
+    const claim = (port: number) =>
+      placement!.claimRoutes(
+        { proxyName: ctx.name, clientId: ctx.clientId, user: String(ctx.user ?? "") },
+        [`udp:${port}`],
+        { type: "udp", config: { ...this.config, remotePort: port } },
+        (ends) => ctx.openWorkConn(ends),
+      );
+    if (placement && wanted !== 0) this.#claim = await claim(wanted);
+    let sock: Deno.DatagramConn;
+    try {
+      sock = listenUdp(ctx.serverConfig.proxyBindAddr, wanted, ctx.ports.allow);
+    } catch (err) {
+      this.#claim?.release();
+      throw err;
+    }
     this.#sock = sock;
     this.#port = (sock.addr as Deno.NetAddr).port;
     if (wanted === 0 && !ctx.ports.allowed(this.#port)) {
       sock.close();
       throw new Error(`port ${this.#port} is not allowed (allowPorts)`);
     }
+    if (placement && wanted === 0) {
+      try {
+        this.#claim = await claim(this.#port);
+      } catch (err) {
+        sock.close();
+        throw err;
+      }
+    }
     ctx.ports.claim(ctx.clientId, this.#port);
     this.#receiveLoop(sock);
     this.#workLoop(sock);
-    return Promise.resolve(`:${this.#port}`);
+    return `:${this.#port}`;
   }
 
   /** Users' datagrams → the work connection, tagged with their sender. */
@@ -239,6 +264,7 @@ class UdpProxy implements ServerProxy {
   close(): void {
     if (this.#stop.signal.aborted) return;
     this.#stop.abort();
+    this.#claim?.release();
     this.#writer?.close();
     this.#work?.close();
     if (!this.#sock) return;

@@ -110,6 +110,7 @@ export class VhostProxy implements ServerProxy, VhostTarget {
   #router?: VhostRouter<VhostTarget>;
   #conns = new Set<Duplex>();
   #closed = false;
+  #claim?: { release(): void };
 
   /**
    * @param config the client's proxy config
@@ -127,7 +128,7 @@ export class VhostProxy implements ServerProxy, VhostTarget {
   }
 
   /** Claims the proxy's domains; resolves to "domain:port,..." as frp reports it. */
-  start(): Promise<string> {
+  async start(): Promise<string> {
     const { ctx, opts } = this;
     const feature = ctx.services.features.get(opts.feature) as VhostFeature | undefined;
     if (!feature) {
@@ -138,6 +139,17 @@ export class VhostProxy implements ServerProxy, VhostTarget {
     const domains = proxyDomains(this.config, ctx.serverConfig.subDomainHost);
     const lb = this.config.loadBalancer;
     const httpUser = this.config.routeByHTTPUser;
+    const placement = ctx.services.placement;
+    if (placement && !lb.group) {
+      // Cluster mode: claim the domains cluster-wide; every other node serves them too.
+      const owner = { proxyName: ctx.name, clientId: ctx.clientId, user: String(ctx.user ?? "") };
+      this.#claim = await placement.claimRoutes(
+        owner,
+        domains.map((d) => `${opts.type}:${d}::${httpUser}`),
+        { type: opts.type, config: this.config },
+        (ends) => ctx.openWorkConn(ends),
+      );
+    }
     this.#router = feature.router;
     for (const domain of domains) {
       const key: RouteKey = { domain, location: "", httpUser };
@@ -150,7 +162,7 @@ export class VhostProxy implements ServerProxy, VhostTarget {
       });
       this.#routes.push(key);
     }
-    return Promise.resolve(domains.map((d) => `${d}:${feature.port}`).join(","));
+    return domains.map((d) => `${d}:${feature.port}`).join(",");
   }
 
   /** Relays `conn` to the client through a work connection. */
@@ -167,6 +179,7 @@ export class VhostProxy implements ServerProxy, VhostTarget {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#claim?.release();
     for (const key of this.#routes) this.#router?.remove(key, this.name);
     this.#routes = [];
     for (const conn of this.#conns) conn.close();

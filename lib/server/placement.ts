@@ -1,0 +1,158 @@
+/**
+ * Where a proxy's public route lives when the server is one node of a
+ * cluster (docs/cluster.md). A single server has no placement
+ * (`ServerServices.placement` undefined) and binds its routes itself, as
+ * always; a cluster node gets one from `lib/cluster/`, which claims the route
+ * cluster-wide, serves it on every node and forwards to the owner.
+ *
+ * @example
+ * ```ts
+ * import type { Placement } from "./placement.ts";
+ * declare const placement: Placement;
+ * const route = await placement.claimTcp(
+ *   { proxyName: "ssh", clientId: "0123456789abcdef", user: "" },
+ *   6000,
+ *   (user, _ends) => user.close(),
+ * );
+ * route.release();
+ * ```
+ *
+ * @module
+ */
+
+import type { Duplex } from "../net/duplex.ts";
+import type { ConnEnds } from "./proxy/proxy.ts";
+import type { ServerServices } from "./session.ts";
+
+/** Who holds a route. */
+export interface RouteOwner {
+  proxyName: string;
+  /** The client's run id: the same client logging in on another node takes its routes over. */
+  clientId: string;
+  user: string;
+}
+
+/** Serves one user connection that reached the route on any node. */
+export type RouteServer = (user: Duplex, ends: ConnEnds) => void;
+
+/** A claimed route; `release` gives it back cluster-wide. */
+export interface RouteHandle {
+  /** The public port (the one picked when 0 was asked for). */
+  readonly port: number;
+  release(): void;
+}
+
+/** What the other nodes need to serve a proxy themselves: its type and its client's config. */
+export interface MirroredProxy {
+  type: string;
+  config: Record<string, unknown>;
+}
+
+/** The cluster's nodes, clients and proxies, as plain data (the admin API's JSON). */
+export interface ClusterView {
+  nodes: {
+    name: string;
+    peer: string;
+    bindAddr: string;
+    bindPort: number;
+    proxyBindAddr: string;
+    startedAt: string;
+    /** Lease left (ms): a healthy node renews it every 2 s; 0 = lapsing. */
+    leaseMs: number;
+  }[];
+  clients: {
+    runId: string;
+    node: string;
+    user: string;
+    hostname: string;
+    version: string;
+    address: string;
+    lastConnectedAt: string;
+  }[];
+  proxies: {
+    name: string;
+    type: string;
+    node: string;
+    clientId: string;
+    user: string;
+    /** "tcp:6000", "http:example.com:/:"... */
+    route: string;
+  }[];
+}
+
+/** See the module doc. */
+export interface Placement {
+  /**
+   * Claims tcp `port` (0 = any free one) cluster-wide for `owner`; every node
+   * then listens on it and hands its connections to `serve` here. Throws a
+   * user-facing Error when the port is taken or cannot be bound.
+   */
+  claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle>;
+  /**
+   * Joins tcp load-balancing group `group` (its `groupKey` must match) on
+   * fixed `port` cluster-wide: every node listens on the port and spreads its
+   * connections over the group's members on all nodes, this one handing its
+   * share to `serve`.
+   */
+  joinTcpGroup(
+    owner: RouteOwner,
+    group: string,
+    groupKey: string,
+    port: number,
+    serve: RouteServer,
+  ): Promise<RouteHandle>;
+  /**
+   * Claims `keys` (e.g. `http:example.com:/:`, one per domain and location)
+   * cluster-wide for a proxy that every other node rebuilds from
+   * `proxy.type` and `proxy.config`, their work connections coming here
+   * through `openWorkConn`. Throws a user-facing Error when a key is taken.
+   */
+  claimRoutes(
+    owner: RouteOwner,
+    keys: string[],
+    proxy: MirroredProxy,
+    openWorkConn: (ends: ConnEnds) => Promise<Duplex>,
+  ): Promise<{ release(): void }>;
+  /** The whole cluster as the routing table lists it (for the admin API). */
+  view(): Promise<ClusterView>;
+  /** Disconnects client `runId` on whichever node holds it; false if no node does. */
+  kick(runId: string): Promise<boolean>;
+  /** Stops the node's share of the cluster (its routes lapse or are released). */
+  close(): Promise<void>;
+}
+
+/** Starts this node's part of a cluster (`lib/cluster/`, which sits a layer above the server). */
+export type ClusterStarter = (services: ServerServices) => Promise<Placement>;
+
+let clusterStarter: ClusterStarter | undefined;
+
+/**
+ * Lets a server with a `[cluster]` section join its cluster. The entry points
+ * (`server.ts`, `serve()`, `mod.ts`) register the starter, which loads the
+ * cluster layer (and Redis) by a dynamic import only when a server asks for
+ * it: the server layer itself never imports the cluster.
+ *
+ * @example
+ * ```ts
+ * import { registerClusterStarter } from "./placement.ts";
+ * registerClusterStarter(async (services) =>
+ *   (await import("../cluster/mod.ts")).startClusterNode(services)
+ * );
+ * ```
+ */
+export function registerClusterStarter(start: ClusterStarter): void {
+  clusterStarter = start;
+}
+
+/**
+ * The registered starter, or `undefined` when no entry point registered one.
+ *
+ * @example
+ * ```ts
+ * import { registeredClusterStarter } from "./placement.ts";
+ * console.log(registeredClusterStarter() !== undefined);
+ * ```
+ */
+export function registeredClusterStarter(): ClusterStarter | undefined {
+  return clusterStarter;
+}

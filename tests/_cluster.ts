@@ -1,0 +1,112 @@
+/**
+ * Helpers for the cluster and `[[servers]]` tests: a round trip to any
+ * loopback address, and a private `redis-server` on a free port.
+ *
+ * @example
+ * ```ts
+ * import { startRedis } from "./_cluster.ts";
+ * await using redis = await startRedis();
+ * console.log(redis.url);
+ * ```
+ *
+ * @module
+ */
+
+import { freePort } from "./_harness.ts";
+
+/** Sends `data` to `host:port`, half-closes, and returns all that comes back. */
+export async function roundTripTo(
+  host: string,
+  port: number,
+  data: Uint8Array,
+): Promise<Uint8Array> {
+  const conn = await Deno.connect({ hostname: host, port });
+  try {
+    const writing = (async () => {
+      let off = 0;
+      while (off < data.length) off += await conn.write(data.subarray(off));
+      await conn.closeWrite();
+    })();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const buf = new Uint8Array(64 * 1024);
+    for (let n; (n = await conn.read(buf)) !== null;) {
+      chunks.push(buf.slice(0, n));
+      total += n;
+    }
+    await writing;
+    const out = new Uint8Array(total);
+    let off = 0;
+    for (const c of chunks) {
+      out.set(c, off);
+      off += c.length;
+    }
+    return out;
+  } finally {
+    conn.close();
+  }
+}
+
+/** A `redis-server` the test owns: no persistence, loopback only. */
+export interface RedisHandle extends AsyncDisposable {
+  port: number;
+  url: string;
+  /** Kills it (SIGKILL) and waits for the exit. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (after `kill`). */
+  restart(): Promise<void>;
+}
+
+/** Starts `redis-server` on a free 127.0.0.1 port and waits until it answers. */
+export async function startRedis(): Promise<RedisHandle> {
+  const port = freePort();
+  let child: Deno.ChildProcess | undefined;
+  const spawn = async () => {
+    child = new Deno.Command("redis-server", {
+      args: [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--protected-mode",
+        "no",
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        await conn.write(new TextEncoder().encode("PING\r\n"));
+        const buf = new Uint8Array(16);
+        const n = await conn.read(buf);
+        conn.close();
+        if (n && new TextDecoder().decode(buf.subarray(0, n)).startsWith("+PONG")) return;
+      } catch {
+        // Not listening yet.
+      }
+      if (Date.now() > deadline) throw new Error("redis-server did not start");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const kill = async () => {
+    try {
+      child?.kill("SIGKILL");
+    } catch { /* exited */ }
+    await child?.status;
+  };
+  await spawn();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}/0`,
+    kill,
+    restart: spawn,
+    [Symbol.asyncDispose]: kill,
+  };
+}
