@@ -26,6 +26,8 @@ export const CLIENT_PREFIX = "dfrp:client:";
 export const KICK_CHANNEL = "dfrp:kick";
 /** Prefix of route keys. */
 export const ROUTE_PREFIX = "dfrp:route:";
+/** Prefix of run-id resume records (`lib/server/auth/run_ids.ts`), kept for a day. */
+export const RUN_ID_PREFIX = "dfrp:runid:";
 
 /**
  * Key of node `name`.

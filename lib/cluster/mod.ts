@@ -33,6 +33,8 @@ import type {
   RouteHandle,
   RouteOwner,
   RouteServer,
+  RunIdRecord,
+  RunIdStore,
 } from "../server/placement.ts";
 import type { ConnEnds, ServerProxy } from "../server/proxy/proxy.ts";
 import { serverProxyFactory } from "../server/proxy/registry.ts";
@@ -54,6 +56,7 @@ import {
   ROUTE_PREFIX,
   routeKey,
   ROUTES_CHANNEL,
+  RUN_ID_PREFIX,
 } from "./keys.ts";
 import { PeerLinks } from "./peer_link.ts";
 import { connectRedis, type Redis } from "./redis.ts";
@@ -133,6 +136,9 @@ export async function startClusterNode(services: ServerServices): Promise<Cluste
 }
 
 /** See the module doc. */
+/** How long a run id can be resumed on any node after its last login. */
+const RUN_ID_TTL_S = 24 * 3600;
+
 export class ClusterNode implements Placement {
   readonly name: string;
   readonly log: Logger;
@@ -145,6 +151,16 @@ export class ClusterNode implements Placement {
   #routes = new Map<string, RouteRecord>();
   /** Routes whose client is connected to this node. */
   #owned = new Map<string, OwnedRoute>();
+  /** Run-id resume records in Redis: a client keeps its run id on any node. */
+  readonly runIds: RunIdStore = {
+    get: async (runId) => {
+      const text = await this.#redis?.get(RUN_ID_PREFIX + runId);
+      return text ? JSON.parse(text) as RunIdRecord : undefined;
+    },
+    set: async (runId, record) => {
+      await this.#redis?.set(RUN_ID_PREFIX + runId, JSON.stringify(record), "EX", RUN_ID_TTL_S);
+    },
+  };
   /** Other nodes' proxies rebuilt here, by node/client/proxy. */
   #mirrors = new Map<string, Mirror>();
   #mirrorFailed = new Set<string>();

@@ -119,6 +119,24 @@ export interface Placement {
   kick(runId: string): Promise<boolean>;
   /** Stops the node's share of the cluster (its routes lapse or are released). */
   close(): Promise<void>;
+  /**
+   * Where every node finds the resume keys of run ids (`auth/run_ids.ts`), so
+   * a client that fails over to another node keeps its run id and so its
+   * routes at once.
+   */
+  readonly runIds?: RunIdStore;
+}
+
+/** A resume record: the user a run id belongs to and the key that proves a resume. */
+export interface RunIdRecord {
+  user: string;
+  key: string;
+}
+
+/** Shared run-id records (the cluster keeps them in Redis). */
+export interface RunIdStore {
+  get(runId: string): Promise<RunIdRecord | undefined>;
+  set(runId: string, record: RunIdRecord): Promise<void>;
 }
 
 /** Starts this node's part of a cluster (`lib/cluster/`, which sits a layer above the server). */

@@ -56,7 +56,7 @@ export class DfrpServer {
   #accepting?: Promise<void>;
   #handshakes = new Set<TransportConn>();
   #transports?: ServerTransports;
-  #runIds = new RunIds();
+  #runIds = new RunIds(undefined, () => this.services.placement?.runIds);
 
   /** @param config a loaded (defaults filled) server config */
   constructor(readonly config: ServerConfig, logger: Logger = rootLog) {

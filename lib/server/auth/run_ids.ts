@@ -20,6 +20,7 @@
 
 import { randomHex } from "../../protocol/auth.ts";
 import { resumeKey, verifyResume } from "../../protocol/resume.ts";
+import type { RunIdStore } from "../placement.ts";
 
 /** What a login asks for. */
 export interface RunIdRequest {
@@ -56,8 +57,14 @@ const RUN_ID = /^[0-9a-f]{16}$/;
 export class RunIds {
   #known = new Map<string, Known>();
 
-  /** @param limit how many run ids to remember */
-  constructor(readonly limit: number = MAX_REMEMBERED_RUN_IDS) {}
+  /**
+   * @param limit how many run ids to remember
+   * @param shared the cluster's records, consulted when this node does not know a run id
+   */
+  constructor(
+    readonly limit: number = MAX_REMEMBERED_RUN_IDS,
+    readonly shared: () => RunIdStore | undefined = () => undefined,
+  ) {}
 
   /** Decides the run id of a login whose token proof already passed. */
   async assign(req: RunIdRequest): Promise<RunIdVerdict> {
@@ -69,7 +76,8 @@ export class RunIds {
     });
     if (presented === "") return fresh("");
     if (!RUN_ID.test(presented)) return fresh("not a run id");
-    const known = this.#known.get(presented);
+    const known = this.#known.get(presented) ??
+      await this.shared()?.get(presented).catch(() => undefined);
     if (!known) return fresh("unknown to this server");
     if (known.user !== req.user) return fresh(`it belongs to another user`);
     if (!await verifyResume(known.key, req.nonce, presented, req.resumeProof)) {
@@ -89,6 +97,8 @@ export class RunIds {
     const key = await resumeKey(token, clientNonce, nonce, runId);
     this.#known.delete(runId);
     this.#known.set(runId, { user, key });
+    // Without the shared store (Redis down) only this node can resume it.
+    await this.shared()?.set(runId, { user, key }).catch(() => {});
     for (const old of this.#known.keys()) {
       if (this.#known.size <= this.limit) break;
       this.#known.delete(old);
