@@ -16,7 +16,7 @@
  */
 
 import type { ServerConfig } from "../config/mod.ts";
-import { log as rootLog, type Logger } from "../log.ts";
+import { log as rootLog, type Logger, quote } from "../log.ts";
 import { withTimeout } from "../net/timeout.ts";
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
 import { prove, randomHex } from "../protocol/auth.ts";
@@ -98,8 +98,8 @@ export class DfrpServer {
   #dropOnError(conn: TransportConn, outer: string[] = []): void {
     this.#handle(conn, outer).catch((err) => {
       const line = `connection from ${conn.remoteAddr} dropped: ${(err as Error).message}`;
-      if (err instanceof QuietClose) this.log.debug(line);
-      else this.log.warn(line);
+      if (err instanceof QuietClose) this.log.debug(line, { repeatKey: "connection dropped" });
+      else this.log.warn(line, { repeatKey: "connection dropped" });
       conn.close();
     });
   }
@@ -130,7 +130,9 @@ export class DfrpServer {
       if (first?.type === "NewVisitorConn") {
         return await serveDialedVisitor(this.services, this.sessions, conn, first, nonce);
       }
-      throw new Error(`expected Login or NewWorkConn, got ${first?.type ?? "end of stream"}`);
+      throw new Error(
+        `expected Login or NewWorkConn, got ${quote(first?.type ?? "end of stream")}`,
+      );
     } finally {
       this.#handshakes.delete(raw);
     }
@@ -141,7 +143,9 @@ export class DfrpServer {
     const clientNonce = typeof login.clientNonce === "string" ? login.clientNonce : "";
     const channel = new ControlChannel(conn);
     const refuse = async (error: string) => {
-      this.log.warn(`login from ${conn.remoteAddr} refused: ${error}`);
+      this.log.warn(`login from ${conn.remoteAddr} refused: ${error}`, {
+        repeatKey: "login refused",
+      });
       await channel.send({ type: "LoginResp", version: PROTOCOL_VERSION, runId: "", error }).catch(
         () => {},
       );
@@ -196,8 +200,8 @@ export class DfrpServer {
     this.log.info(
       `client login info: ip [${conn.remoteAddr}] transport [${
         layers.join("+") || "tcp"
-      }] version [${login.software}] hostname [${login.hostname}] ` +
-        `os [${login.os}] arch [${login.arch}] user [${user}] run id [${runId}]`,
+      }] version ${quote(login.software)} hostname ${quote(login.hostname)} ` +
+        `os ${quote(login.os)} arch ${quote(login.arch)} user ${quote(user)} run id [${runId}]`,
     );
     try {
       await session.run();
@@ -236,7 +240,7 @@ export class DfrpServer {
 
   async #workConn(conn: TransportConn, msg: NewWorkConn, nonce: string): Promise<void> {
     const session = this.sessions.get(String(msg.runId));
-    if (!session) throw new Error(`work connection for unknown client ${msg.runId}`);
+    if (!session) throw new Error(`work connection for unknown client ${quote(msg.runId)}`);
     const denied = await checkWorkConn(this.services, session.login, msg, nonce);
     if (denied) throw new Error(denied);
     session.addPoolConn(conn);

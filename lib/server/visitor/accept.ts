@@ -44,7 +44,9 @@ export async function acceptVisitorStreams(session: ClientSession): Promise<void
     }
     if (stream === null) return;
     visitorStream(session, stream).catch((err) => {
-      session.log.warn(`visitor stream dropped: ${(err as Error).message}`);
+      session.log.warn(`visitor stream dropped: ${(err as Error).message}`, {
+        repeatKey: "visitor stream dropped",
+      });
       stream.close();
     });
   }
@@ -88,7 +90,9 @@ export async function serveDialedVisitor(
     );
   if (!ok) {
     const error = session ? "authorization failed: token mismatch" : `unknown client [${runId}]`;
-    services.log.warn(`visitor connection from ${conn.remoteAddr} refused: ${error}`);
+    services.log.warn(`visitor connection from ${conn.remoteAddr} refused: ${error}`, {
+      repeatKey: "visitor refused",
+    });
     await writeMessage(conn, { type: "NewVisitorConnResp", error }).catch(() => {});
     conn.close();
     return;
