@@ -18,7 +18,7 @@
 import type { ClientConfig, ProxyConfig } from "../config/mod.ts";
 import { log as rootLog, type Logger } from "../log.ts";
 import type { Duplex } from "../net/duplex.ts";
-import { sleep, withTimeout } from "../net/timeout.ts";
+import { setDefaultWriteTimeout, sleep, withTimeout } from "../net/timeout.ts";
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
 import { expectMessage } from "../protocol/codec.ts";
 import { ControlChannel } from "../protocol/control_channel.ts";
@@ -189,6 +189,7 @@ export class DfrpClient extends EventTarget {
    * (otherwise keeps retrying in the background).
    */
   async start(): Promise<void> {
+    setDefaultWriteTimeout(this.config.transport.writeTimeout * 1000);
     for (const proxy of this.#configs.values()) this.#startHealthCheck(proxy);
     await this.visitors.start();
     if (this.config.loginFailExit) {
@@ -216,6 +217,7 @@ export class DfrpClient extends EventTarget {
           client: true,
           streamWindow: TUNNEL_STREAM_WINDOW,
           keepaliveIntervalMs: Math.max(this.config.transport.tcpMuxKeepaliveInterval, 0) * 1000,
+          maxIncomingStreams: this.config.transport.tcpMuxMaxIncomingStreams,
         });
         control = new ControlChannel(mux.open());
       }

@@ -17,7 +17,7 @@
 
 import type { ServerConfig } from "../config/mod.ts";
 import { log as rootLog, type Logger, quote } from "../log.ts";
-import { withTimeout } from "../net/timeout.ts";
+import { setDefaultWriteTimeout, withTimeout } from "../net/timeout.ts";
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
 import { prove, randomHex } from "../protocol/auth.ts";
 import { readMessage } from "../protocol/codec.ts";
@@ -73,6 +73,7 @@ export class DfrpServer {
   /** Binds `bindAddr:bindPort` and starts accepting clients. */
   async start(): Promise<void> {
     const { bindAddr, bindPort } = this.config;
+    setDefaultWriteTimeout(this.config.transport.writeTimeout * 1000);
     this.#transports = new ServerTransports(this.services);
     this.#listener = await tcpTransport.bind(bindAddr, bindPort);
     this.log.info(`dfrps tcp listen on ${bindAddr}:${this.port}`);
@@ -184,6 +185,7 @@ export class DfrpServer {
         client: false,
         keepaliveIntervalMs: Math.max(interval, 0),
         streamWindow: TUNNEL_STREAM_WINDOW,
+        maxIncomingStreams: this.config.transport.tcpMuxMaxIncomingStreams,
       });
       // The client's first stream is its control channel.
       const stream = await withTimeout(

@@ -100,12 +100,13 @@ export class ClientSession {
       // Fill the client's pool up front so the first user need not wait.
       const count = Math.min(this.login.poolCount, config.transport.maxPoolCount);
       for (let i = 0; i < count; i++) this.control.send({ type: "ReqWorkConn" }).catch(() => {});
-      const timeout = config.transport.heartbeatTimeout * 1000;
-      if (timeout > 0) {
-        this.#heartbeatTimer = setInterval(() => {
-          if (Date.now() - this.#lastHeartbeat > timeout) this.close("heartbeat timeout");
-        }, Math.min(timeout, 1000));
-      }
+    }
+    // With tcpMux the default is -1 (the mux keepalive watches); a timeout set explicitly applies too.
+    const timeout = config.transport.heartbeatTimeout * 1000;
+    if (timeout > 0) {
+      this.#heartbeatTimer = setInterval(() => {
+        if (Date.now() - this.#lastHeartbeat > timeout) this.close("heartbeat timeout");
+      }, Math.min(timeout, 1000));
     }
     this.mux?.closed.then((reason) => this.close(`connection lost: ${reason}`));
     // Streams the client opens after its control stream are visitor connections.
