@@ -59,6 +59,13 @@ export const MAX_LINE = 2000;
 export const MAX_VALUE = 200;
 /** Lines sharing a `repeatKey` print at most once per this window (ms). */
 export const REPEAT_WINDOW_MS = 10_000;
+/**
+ * Distinct messages tracked per window before lines fall back to their bare
+ * `repeatKey` (so varied attacker text cannot grow the table or the log).
+ */
+const MAX_REPEAT_KEYS = 256;
+/** Numbers and quoted values: what differs between repeats of one message. */
+const VARYING = /"(?:[^"\\]|\\.)*"|\d+/g;
 
 /** C0 and C1 controls, DEL, and the Unicode line and paragraph separators. */
 // deno-lint-ignore no-control-regex -- matching control characters is the point
@@ -99,24 +106,42 @@ export function sanitize(text: string, max = MAX_LINE): string {
  * ```
  */
 export function quote(value: unknown, max = MAX_VALUE): string {
-  let text: string;
-  if (typeof value === "string") text = value;
-  else {
-    try {
-      text = JSON.stringify(value) ?? String(value);
-    } catch {
-      text = String(value);
-    }
-  }
+  const text = asText(value);
   const cut = text.length > max;
   const body = sanitize(cut ? text.slice(0, max) : text, Infinity).replaceAll('"', '\\"');
   return cut ? `"${body}…" (${text.length} chars)` : `"${body}"`;
 }
 
+/**
+ * A value a peer sent, for frp's `name [value]` style: control characters
+ * escaped and cut at `max` characters (saying how long it was), no quotes.
+ *
+ * @example
+ * ```ts
+ * import { clip, log } from "./log.ts";
+ * log.info(`hostname [${clip("a".repeat(500))}]`); // hostname [aaa…… (500 chars)]
+ * ```
+ */
+export function clip(value: unknown, max = MAX_VALUE): string {
+  const text = asText(value);
+  if (text.length <= max) return sanitize(text, Infinity);
+  return `${sanitize(text.slice(0, max), Infinity)}… (${text.length} chars)`;
+}
+
+function asText(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
 /** Options of one log call. */
 export interface WriteOptions {
   /**
-   * Lines with the same key (e.g. "connection dropped") print at most once per
+   * Lines with the same key (e.g. "connection dropped") and the same message
+   * but for numbers and quoted values print at most once per
    * {@linkcode REPEAT_WINDOW_MS}; the window's last suppressed line is printed
    * at its end with "(N more in the last 10 s)". For warnings anyone on the
    * network can trigger at will.
@@ -174,8 +199,11 @@ export class Logger {
     if (LOG_LEVELS.indexOf(level) < threshold) return;
     const tags = this.prefixes.map((p) => `[${p}] `).join("");
     const line = `${timestamp()} [${LETTER[level]}] ${sanitize(tags + message)}`;
-    const key = opts?.repeatKey;
+    let key = opts?.repeatKey;
     if (key !== undefined) {
+      // One window per kind of message: "bad magic" does not hide "token mismatch".
+      const kind = `${key}\u0000${message.replace(VARYING, "#")}`;
+      if (repeats.has(kind) || repeats.size < MAX_REPEAT_KEYS) key = kind;
       const r = repeats.get(key);
       if (r) {
         r.suppressed++;

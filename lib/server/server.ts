@@ -16,7 +16,7 @@
  */
 
 import type { ServerConfig } from "../config/mod.ts";
-import { log as rootLog, type Logger, quote } from "../log.ts";
+import { clip, log as rootLog, type Logger, quote } from "../log.ts";
 import { setDefaultWriteTimeout, withTimeout } from "../net/timeout.ts";
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
 import { prove, randomHex } from "../protocol/auth.ts";
@@ -202,8 +202,8 @@ export class DfrpServer {
     this.log.info(
       `client login info: ip [${conn.remoteAddr}] transport [${
         layers.join("+") || "tcp"
-      }] version ${quote(login.software)} hostname ${quote(login.hostname)} ` +
-        `os ${quote(login.os)} arch ${quote(login.arch)} user ${quote(user)} run id [${runId}]`,
+      }] version [${clip(login.software)}] hostname [${clip(login.hostname)}] ` +
+        `os [${clip(login.os)}] arch [${clip(login.arch)}] user [${clip(user)}] run id [${runId}]`,
     );
     try {
       await session.run();
@@ -242,7 +242,7 @@ export class DfrpServer {
 
   async #workConn(conn: TransportConn, msg: NewWorkConn, nonce: string): Promise<void> {
     const session = this.sessions.get(String(msg.runId));
-    if (!session) throw new Error(`work connection for unknown client ${quote(msg.runId)}`);
+    if (!session) throw new Error(`work connection for unknown client [${clip(msg.runId)}]`);
     const denied = await checkWorkConn(this.services, session.login, msg, nonce);
     if (denied) throw new Error(denied);
     session.addPoolConn(conn);

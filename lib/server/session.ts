@@ -14,7 +14,7 @@
  */
 
 import type { ServerConfig } from "../config/mod.ts";
-import { type Logger, quote } from "../log.ts";
+import { clip, type Logger, quote } from "../log.ts";
 import type { Duplex } from "../net/duplex.ts";
 import { writeAll } from "../net/duplex.ts";
 import { withTimeout } from "../net/timeout.ts";
@@ -153,7 +153,7 @@ export class ClientSession {
     // [[auth.users]] limits and NewProxy plugins (lib/server/auth/admission.ts).
     const denied = await admitProxy(this.services, this.login, this.runId, msg);
     if (denied) {
-      log.warn(`proxy refused for user ${quote(this.login.user)}: ${denied}`);
+      log.warn(`proxy refused for user [${clip(this.login.user)}]: ${denied}`);
       return reply("", denied);
     }
     // A proxy that comes back keeps its counters, as frp's dashboard does.
