@@ -152,9 +152,11 @@ async function copyLimited(
  */
 export async function relay(a: Duplex, b: Duplex, opts: RelayOptions = {}): Promise<RelayResult> {
   const result: RelayResult = { aToB: 0, bToA: 0 };
+  // Either end may already be closed (an abort, the other direction's error):
+  // Deno.Conn throws on a second close, which must not make the relay reject.
   const closeBoth = () => {
-    a.close();
-    b.close();
+    closeQuietly(a);
+    closeQuietly(b);
   };
   const onAToB = (n: number) => {
     result.aToB += n;
@@ -174,15 +176,26 @@ export async function relay(a: Duplex, b: Duplex, opts: RelayOptions = {}): Prom
   const signals = [a.signal, b.signal];
   for (const s of signals) s?.addEventListener("abort", abortBoth);
   if (signals.some((s) => s?.aborted)) abortBoth();
-  await Promise.all([
-    copy(a, b, onAToB, opts.limitAToB, watchAB).catch(closeBoth),
-    copy(b, a, onBToA, opts.limitBToA, watchBA).catch(closeBoth),
-  ]);
-  watchAB?.stop();
-  watchBA?.stop();
-  for (const s of signals) s?.removeEventListener("abort", abortBoth);
-  closeBoth();
+  try {
+    await Promise.all([
+      copy(a, b, onAToB, opts.limitAToB, watchAB).catch(closeBoth),
+      copy(b, a, onBToA, opts.limitBToA, watchBA).catch(closeBoth),
+    ]);
+  } finally {
+    watchAB?.stop();
+    watchBA?.stop();
+    for (const s of signals) s?.removeEventListener("abort", abortBoth);
+    closeBoth();
+  }
   return result;
+}
+
+function closeQuietly(x: Duplex): void {
+  try {
+    x.close();
+  } catch {
+    // Already closed.
+  }
 }
 
 /** Resets `x` if it can (a mux stream: the peer learns at once), else closes it. */
