@@ -10,6 +10,12 @@
  * log.with("ssh").info("start proxy success"); // [ssh] start proxy success
  * ```
  *
+ * Text from the network cannot forge or flood the log: every line has its
+ * control characters escaped (a newline prints as `\n`) and is cut at
+ * {@linkcode MAX_LINE} characters; {@linkcode quote} marks and shortens a
+ * value a peer sent; and a warning given a `repeatKey` prints at most once
+ * per {@linkcode REPEAT_WINDOW_MS}, followed by one line counting the rest.
+ *
  * @module
  */
 
@@ -47,6 +53,137 @@ function timestamp(): string {
     `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
+/** A message (prefixes included) longer than this is cut, saying how much was left out. */
+export const MAX_LINE = 2000;
+/** Longest value {@linkcode quote} keeps. */
+export const MAX_VALUE = 200;
+/** Lines sharing a `repeatKey` print at most once per this window (ms). */
+export const REPEAT_WINDOW_MS = 10_000;
+/**
+ * Distinct messages tracked per window before lines fall back to their bare
+ * `repeatKey` (so varied attacker text cannot grow the table or the log).
+ */
+const MAX_REPEAT_KEYS = 256;
+/** Numbers and quoted values: what differs between repeats of one message. */
+const VARYING = /"(?:[^"\\]|\\.)*"|\d+/g;
+
+/** C0 and C1 controls, DEL, and the Unicode line and paragraph separators. */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
+const ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+function escapeControl(ch: string): string {
+  return ESCAPES[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
+/**
+ * `text` safe for one log line: control characters escaped (`\n`,
+ * `\u0000`, …), cut at `max` characters with a note of how many were left
+ * out.
+ *
+ * @example
+ * ```ts
+ * import { sanitize } from "./log.ts";
+ * sanitize("a\nb"); // "a\\nb"
+ * ```
+ */
+export function sanitize(text: string, max = MAX_LINE): string {
+  let out = text;
+  if (out.length > max) out = `${out.slice(0, max)}… (${out.length - max} more chars)`;
+  CONTROL.lastIndex = 0;
+  return CONTROL.test(out) ? out.replace(CONTROL, escapeControl) : out;
+}
+
+/**
+ * A value a peer sent, for a log line: in double quotes, control characters
+ * and quotes escaped, cut at `max` characters. Non-strings are shown as JSON
+ * (so an object where a name belongs is visible as one).
+ *
+ * @example
+ * ```ts
+ * import { log, quote } from "./log.ts";
+ * log.warn(`work connection for unknown client ${quote("ab\ncd")}`); // … "ab\ncd"
+ * ```
+ */
+export function quote(value: unknown, max = MAX_VALUE): string {
+  const text = asText(value);
+  const cut = text.length > max;
+  const body = sanitize(cut ? text.slice(0, max) : text, Infinity).replaceAll('"', '\\"');
+  return cut ? `"${body}…" (${text.length} chars)` : `"${body}"`;
+}
+
+/**
+ * A value a peer sent, for frp's `name [value]` style: control characters
+ * escaped and cut at `max` characters (saying how long it was), no quotes.
+ *
+ * @example
+ * ```ts
+ * import { clip, log } from "./log.ts";
+ * log.info(`hostname [${clip("a".repeat(500))}]`); // hostname [aaa…… (500 chars)]
+ * ```
+ */
+export function clip(value: unknown, max = MAX_VALUE): string {
+  const text = asText(value);
+  if (text.length <= max) return sanitize(text, Infinity);
+  return `${sanitize(text.slice(0, max), Infinity)}… (${text.length} chars)`;
+}
+
+function asText(value: unknown): string {
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Options of one log call. */
+export interface WriteOptions {
+  /**
+   * Lines with the same key (e.g. "connection dropped") and the same message
+   * but for numbers and quoted values print at most once per
+   * {@linkcode REPEAT_WINDOW_MS}; the window's last suppressed line is printed
+   * at its end with "(N more in the last 10 s)". For warnings anyone on the
+   * network can trigger at will.
+   */
+  repeatKey?: string;
+}
+
+interface Repeat {
+  suppressed: number;
+  last: string;
+  level: LogLevel;
+  timer: ReturnType<typeof setTimeout>;
+}
+const repeats = new Map<string, Repeat>();
+
+function print(level: LogLevel, line: string): void {
+  if (level === "error" || level === "warn") console.error(line);
+  else console.log(line);
+}
+
+/** Ends a repeat window: prints the count, or forgets the key if nothing repeated. */
+function endWindow(key: string): void {
+  const r = repeats.get(key);
+  if (!r) return;
+  if (r.suppressed === 0) {
+    repeats.delete(key);
+    return;
+  }
+  const s = REPEAT_WINDOW_MS / 1000;
+  print(r.level, `${r.last} (${r.suppressed} more in the last ${s} s)`);
+  // A flood that goes on gets one line per window.
+  r.suppressed = 0;
+  r.timer = repeatTimer(key);
+}
+
+function repeatTimer(key: string): ReturnType<typeof setTimeout> {
+  const timer = setTimeout(() => endWindow(key), REPEAT_WINDOW_MS);
+  // The summary of a window must not keep a process alive that has finished.
+  Deno.unrefTimer(timer);
+  return timer;
+}
+
 /** A logger whose lines all carry the same `[prefix]`s. */
 export class Logger {
   /** @param prefixes shown in brackets before each message */
@@ -57,34 +194,47 @@ export class Logger {
     return new Logger([...this.prefixes, prefix]);
   }
 
-  /** Prints at `level` when the threshold allows it. */
-  write(level: LogLevel, message: string): void {
+  /** Prints at `level` when the threshold allows it (see {@linkcode WriteOptions}). */
+  write(level: LogLevel, message: string, opts?: WriteOptions): void {
     if (LOG_LEVELS.indexOf(level) < threshold) return;
     const tags = this.prefixes.map((p) => `[${p}] `).join("");
-    const line = `${timestamp()} [${LETTER[level]}] ${tags}${message}`;
-    if (level === "error" || level === "warn") console.error(line);
-    else console.log(line);
+    const line = `${timestamp()} [${LETTER[level]}] ${sanitize(tags + message)}`;
+    let key = opts?.repeatKey;
+    if (key !== undefined) {
+      // One window per kind of message: "bad magic" does not hide "token mismatch".
+      const kind = `${key}\u0000${message.replace(VARYING, "#")}`;
+      if (repeats.has(kind) || repeats.size < MAX_REPEAT_KEYS) key = kind;
+      const r = repeats.get(key);
+      if (r) {
+        r.suppressed++;
+        r.last = line;
+        r.level = level;
+        return;
+      }
+      repeats.set(key, { suppressed: 0, last: line, level, timer: repeatTimer(key) });
+    }
+    print(level, line);
   }
 
   /** Very verbose detail. */
-  trace(message: string): void {
-    this.write("trace", message);
+  trace(message: string, opts?: WriteOptions): void {
+    this.write("trace", message, opts);
   }
   /** Detail for debugging. */
-  debug(message: string): void {
-    this.write("debug", message);
+  debug(message: string, opts?: WriteOptions): void {
+    this.write("debug", message, opts);
   }
   /** Normal events. */
-  info(message: string): void {
-    this.write("info", message);
+  info(message: string, opts?: WriteOptions): void {
+    this.write("info", message, opts);
   }
   /** Something went wrong but service goes on. */
-  warn(message: string): void {
-    this.write("warn", message);
+  warn(message: string, opts?: WriteOptions): void {
+    this.write("warn", message, opts);
   }
   /** Something failed. */
-  error(message: string): void {
-    this.write("error", message);
+  error(message: string, opts?: WriteOptions): void {
+    this.write("error", message, opts);
   }
 }
 

@@ -547,3 +547,101 @@ Deno.test("close() discards unread data but lets the peer finish", async () => {
   assertEquals(await c.read(new Uint8Array(10)), null);
   await done();
 });
+
+Deno.test("signal: aborts on a reset from either side and on a session end before FIN, not on a clean end", async () => {
+  const { client, server, done } = await sessionPair();
+  try {
+    const a = client.open();
+    await a.write(new Uint8Array([1]));
+    const b = (await server.accept())!;
+    const signalA = a.signal;
+    b.reset();
+    await new Promise<void>((resolve) => signalA.addEventListener("abort", () => resolve()));
+    assert(b.signal.aborted, "the side that reset is aborted too");
+
+    // A stream that completed both ways never aborts, even when the session ends later.
+    const c = client.open();
+    await c.closeWrite();
+    const d = (await server.accept())!;
+    assertEquals(await d.read(new Uint8Array(8)), null);
+    await d.closeWrite();
+    assertEquals(await c.read(new Uint8Array(8)), null);
+    // One still open in both directions aborts when the session dies.
+    const e = client.open();
+    await e.write(new Uint8Array([1]));
+    await server.accept();
+    client.close("test over");
+    assert(e.signal.aborted, "open stream: aborted by the session's end");
+    assert(!c.signal.aborted, "completed stream: not aborted");
+  } finally {
+    await done();
+  }
+});
+
+Deno.test("close() with a write blocked on the peer's window resets the stream; the write rejects", async () => {
+  const { client, server, done } = await sessionPair();
+  try {
+    const a = client.open();
+    // The peer never reads: the write blocks once the window is used up.
+    const writing = a.write(new Uint8Array(4 * 1024 * 1024));
+    const b = (await server.accept())!;
+    await new Promise((r) => setTimeout(r, 200));
+    a.close();
+    await assertRejects(() => writing, Deno.errors.ConnectionReset);
+    // The peer sees a reset, not a clean end after truncated data.
+    await new Promise<void>((resolve) => {
+      if (b.signal.aborted) resolve();
+      else b.signal.addEventListener("abort", () => resolve());
+    });
+    assert(!client.isClosed && !server.isClosed, "the session lives on");
+  } finally {
+    await done();
+  }
+});
+
+Deno.test("maxIncomingStreams: SYNs over the cap are reset, the session lives", async () => {
+  const { client, server, done } = await sessionPair({ maxIncomingStreams: 3 });
+  try {
+    const streams = Array.from({ length: 5 }, () => client.open());
+    for (const s of streams) await s.write(new Uint8Array([7]));
+    for (const s of streams.slice(3)) {
+      await assertRejects(() => s.read(new Uint8Array(1)), Deno.errors.ConnectionReset);
+    }
+    assertEquals(server.streamCount, 3);
+    // Freeing one makes room for the next.
+    const first = (await server.accept())!;
+    first.reset();
+    const next = client.open();
+    await next.write(new Uint8Array([1]));
+    for (let i = 0; i < 2; i++) await server.accept();
+    const accepted = await server.accept();
+    assertEquals(accepted?.id, next.id);
+  } finally {
+    await done();
+  }
+});
+
+Deno.test("importing mod.ts needs no --allow-env", async () => {
+  const root = new URL("../", import.meta.url);
+  const script = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(
+    script,
+    `import * as m from "${new URL("mod.ts", root)}";\nconsole.log(typeof m.connect);\n`,
+  );
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--quiet",
+      "--config",
+      new URL("deno.json", root).pathname,
+      script,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  await Deno.remove(script);
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert(out.success, text);
+  assertEquals(text.trim(), "function");
+});

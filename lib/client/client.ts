@@ -18,7 +18,7 @@
 import type { ClientConfig, ProxyConfig } from "../config/mod.ts";
 import { log as rootLog, type Logger } from "../log.ts";
 import type { Duplex } from "../net/duplex.ts";
-import { sleep, withTimeout } from "../net/timeout.ts";
+import { setDefaultWriteTimeout, sleep, withTimeout } from "../net/timeout.ts";
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
 import { newProxyMessage } from "../protocol/new_proxy.ts";
 import { expectMessage } from "../protocol/codec.ts";
@@ -256,6 +256,7 @@ export class DfrpClient extends EventTarget {
    * (otherwise keeps retrying in the background).
    */
   async start(): Promise<void> {
+    setDefaultWriteTimeout(this.config.transport.writeTimeout * 1000);
     if (this.#fanout) {
       await this.visitors.start();
       await Promise.all(this.#fanout.map((c) => c.start()));
@@ -339,6 +340,7 @@ export class DfrpClient extends EventTarget {
           client: true,
           streamWindow: TUNNEL_STREAM_WINDOW,
           keepaliveIntervalMs: Math.max(this.config.transport.tcpMuxKeepaliveInterval, 0) * 1000,
+          maxIncomingStreams: this.config.transport.tcpMuxMaxIncomingStreams,
         });
         control = new ControlChannel(mux.open());
       }

@@ -225,10 +225,14 @@ export const clientSchema = obj({
     poolCount: int(1, { min: 0 }),
     tcpMux: bool(true),
     tcpMuxKeepaliveInterval: int(30),
+    /** Beyond frp: streams the server may have open on the mux session (docs/mux.md). */
+    tcpMuxMaxIncomingStreams: int(16_384, { min: 1 }),
     quic: quicSchema,
     /** Both default to -1 with tcpMux, else 30 / 90 (see completeClient). */
     heartbeatInterval: int(0),
     heartbeatTimeout: int(0),
+    /** Beyond frp: seconds a relayed write may make no progress (0 = never; docs/mux.md). */
+    writeTimeout: int(300, { min: 0 }),
     tls: obj({
       enable: bool(true),
       disableCustomTLSFirstByte: unsupported(bool(true)),

@@ -99,10 +99,14 @@ export const serverSchema = obj({
   transport: obj({
     tcpMux: bool(true),
     tcpMuxKeepaliveInterval: int(30),
+    /** Beyond frp: streams a client may have open on its mux session (docs/mux.md). */
+    tcpMuxMaxIncomingStreams: int(16_384, { min: 1 }),
     tcpKeepalive: unsupported(int(7200)),
     maxPoolCount: int(5, { min: 0 }),
     /** Defaults to -1 with tcpMux, else 90 (see completeServer). */
     heartbeatTimeout: int(0),
+    /** Beyond frp: seconds a relayed write may make no progress (0 = never; docs/mux.md). */
+    writeTimeout: int(300, { min: 0 }),
     quic: quicSchema,
     tls: obj({ force: bool(false), ...tlsFileFields }),
   }),

@@ -50,10 +50,19 @@ export interface MuxOptions {
   client: boolean;
   /** send a PING this often (ms); 0 = off. Default 30_000. */
   keepaliveIntervalMs?: number;
-  /** close the session if no frame at all arrives for this long (ms); 0 = off. Default 3 × interval. */
+  /**
+   * close the session if no frame at all arrives for this long (ms); 0 = off.
+   * Default: interval + min(2 × interval, 10 s), i.e. a ping unanswered for
+   * up to 10 s (yamux's, so frp's, 30 + 10 s with the 30 s default).
+   */
   keepaliveTimeoutMs?: number;
   /** per-stream receive window (bytes). Default 256 KiB. */
   streamWindow?: number;
+  /**
+   * Streams opened by the peer that may be open at once; a SYN beyond is
+   * answered with RST and the session goes on. Default 16 384.
+   */
+  maxIncomingStreams?: number;
   /** called once with a reason when the session ends (peer gone, malformed frame, timeout, close) */
   onClose?: (reason: string) => void;
 }
@@ -71,6 +80,10 @@ const MAX_ACCEPT_BACKLOG = 1024;
 /** After go-away both sides close their write half; this bounds waiting for the peer's. */
 const GO_AWAY_LINGER_MS = 5_000;
 const DEFAULT_KEEPALIVE_MS = 30_000;
+/** How long the peer may take to answer a ping before it counts as gone (yamux: 10 s). */
+const PING_ANSWER_MS = 10_000;
+/** Default of `maxIncomingStreams`: room for 10 000+ concurrent tunneled connections. */
+export const DEFAULT_MAX_INCOMING_STREAMS = 16_384;
 const DEFAULT_WINDOW = 256 * 1024;
 
 /**
@@ -101,6 +114,9 @@ export class MuxSession {
   #lastPeerId = 0;
   #peerParity: number;
   #acceptQueue: MuxStream[] = [];
+  /** Streams the peer opened that are not freed yet, and the most allowed. */
+  #incoming = 0;
+  #maxIncoming: number;
   #acceptWaiters: Array<(s: MuxStream | null) => void> = [];
   #host: StreamHost;
 
@@ -128,6 +144,7 @@ export class MuxSession {
     this.#onClose = opts.onClose;
     this.#nextId = opts.client ? 1 : 2;
     this.#peerParity = opts.client ? 0 : 1;
+    this.#maxIncoming = opts.maxIncomingStreams ?? DEFAULT_MAX_INCOMING_STREAMS;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.queue = new WriteQueue(conn, (err) => this.close(`write failed: ${errText(err)}`));
     this.#host = {
@@ -138,7 +155,8 @@ export class MuxSession {
     };
 
     const interval = opts.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_MS;
-    this.#keepaliveTimeout = opts.keepaliveTimeoutMs ?? 3 * interval;
+    this.#keepaliveTimeout = opts.keepaliveTimeoutMs ??
+      (interval > 0 ? interval + Math.min(2 * interval, PING_ANSWER_MS) : 0);
     if (interval > 0) {
       this.#pingTimer = setInterval(() => this.#sendPing(), interval);
     }
@@ -256,6 +274,7 @@ export class MuxSession {
     }
     const streams = [...this.#streams.values()];
     this.#streams.clear();
+    this.#incoming = 0;
     this.#acceptQueue = [];
     for (const s of streams) s._onSessionClose(reason);
     this.#endAccepts();
@@ -277,7 +296,10 @@ export class MuxSession {
   }
 
   #streamFreed(s: MuxStream): void {
-    if (this.#streams.get(s.id) === s) this.#streams.delete(s.id);
+    if (this.#streams.get(s.id) === s) {
+      this.#streams.delete(s.id);
+      if ((s.id & 1) === this.#peerParity) this.#incoming--;
+    }
     const i = this.#acceptQueue.indexOf(s);
     if (i >= 0) this.#acceptQueue.splice(i, 1);
     this.#maybeFinish();
@@ -361,14 +383,16 @@ export class MuxSession {
       this.#lastPeerId = id;
       if (
         this.#goAwaySent || this.#goAwayReceived || this.#closeReason !== null ||
-        this.#acceptQueue.length >= MAX_ACCEPT_BACKLOG
+        this.#acceptQueue.length >= MAX_ACCEPT_BACKLOG || this.#incoming >= this.#maxIncoming
       ) {
-        // Not an error: the peer may have opened before seeing our GO_AWAY.
+        // Not an error: the peer may have opened before seeing our GO_AWAY,
+        // or simply has too many streams open (a flood costs it its streams, not us memory).
         this.queue.control(TYPE_WINDOW_UPDATE, FLAG_RST, id, 0);
         return null;
       }
       s = new MuxStream(this.#host, id, this.#window);
       this.#streams.set(id, s);
+      this.#incoming++;
       const extra = s._takeInitialGrant();
       if (extra > 0) this.queue.control(TYPE_WINDOW_UPDATE, 0, id, extra);
       const w = this.#acceptWaiters.shift();

@@ -92,6 +92,10 @@ export class MuxStream implements Duplex {
   #freed = false;
   /** Set by a reset either way or by the session's end; reads/writes then fail. */
   #error: Error | null = null;
+  /** Reset, or the session ended before the peer's FIN: `signal` aborts. */
+  #broken = false;
+  /** Made on the first `signal` read (relays), so a plain stream costs nothing. */
+  #abortCtl: AbortController | null = null;
 
   /**
    * Internal: sessions create streams. Use `MuxSession.open()`/`accept()`.
@@ -196,6 +200,7 @@ export class MuxStream implements Duplex {
   /** Internal: the peer's RST. */
   _onReset(): void {
     this.#abort(new Deno.errors.ConnectionReset(`mux stream ${this.id} reset by peer`), true);
+    this.#break();
     this.#free();
   }
 
@@ -203,6 +208,30 @@ export class MuxStream implements Duplex {
   _onSessionClose(reason: string): void {
     this.#freed = true;
     this.#abort(new Deno.errors.ConnectionAborted(`mux session closed: ${reason}`), false);
+    // A stream whose FIN arrived did complete its way in; what it still has
+    // to write fails on its own when tried.
+    if (!this.#remoteFin) this.#break();
+  }
+
+  /**
+   * Aborts when the stream breaks: a reset either way, or the session ended
+   * before the peer's FIN. A relay listens to it to close its other end even
+   * while blocked on that end (a backend that stopped reading).
+   *
+   * @example
+   * ```ts
+   * import { MuxSession } from "./session.ts";
+   * const s = new MuxSession(await Deno.connect({ port: 7000 }), { client: true }).open();
+   * const backend = await Deno.connect({ port: 8080 });
+   * s.signal.addEventListener("abort", () => backend.close());
+   * ```
+   */
+  get signal(): AbortSignal {
+    if (!this.#abortCtl) {
+      this.#abortCtl = new AbortController();
+      if (this.#broken) this.#abortCtl.abort(this.#error);
+    }
+    return this.#abortCtl.signal;
   }
 
   /**
@@ -345,6 +374,8 @@ export class MuxStream implements Duplex {
    * Done with both halves: sends FIN if not yet sent and drops unread and
    * future incoming data (still granting window, so the peer can finish). The
    * stream is freed once the peer's FIN arrives too. Safe to call more than once.
+   * If a write is blocked on the peer's window, the stream is reset instead
+   * (that write rejects, the peer sees RST).
    *
    * @example
    * ```ts
@@ -355,6 +386,9 @@ export class MuxStream implements Duplex {
    */
   close(): void {
     if (this.#discard) return;
+    // A write waiting for window the peer does not grant would hold the FIN
+    // (and the caller) forever: its bytes cannot all arrive, so say so.
+    if (this.#windowWaiter) return this.reset();
     this.#discard = true;
     const dropped = this.#buffered;
     this.#chunks = [];
@@ -379,7 +413,14 @@ export class MuxStream implements Duplex {
     if (this.#freed) return;
     this.#host.queue.control(TYPE_WINDOW_UPDATE, FLAG_RST, this.id, 0);
     this.#abort(new Deno.errors.ConnectionReset(`mux stream ${this.id} reset`), true);
+    this.#break();
     this.#free();
+  }
+
+  #break(): void {
+    if (this.#broken) return;
+    this.#broken = true;
+    this.#abortCtl?.abort(this.#error);
   }
 
   #checkWritable(): void {
@@ -462,6 +503,8 @@ export class MuxStream implements Duplex {
     const w = this.#windowWaiter;
     this.#windowWaiter = null;
     w?.reject(err);
+    // A write waiting for room in the session's buffer retries and finds the error.
+    if (this.#writeBusy) this.#host.queue.wakeWriters();
   }
 
   #maybeFree(): void {

@@ -144,6 +144,16 @@ export class WriteQueue {
     return true;
   }
 
+  /**
+   * Wakes every writer waiting in {@linkcode waitSpace}; they look at the room
+   * again (a stream that was reset then fails its write instead of waiting).
+   */
+  wakeWriters(): void {
+    const s = this.#spaceWaiters;
+    this.#spaceWaiters = [];
+    for (const r of s) r();
+  }
+
   /** Resolves when everything queued so far has been written (or the writer stopped). */
   drained(): Promise<void> {
     if (this.#stopped || (!this.#writing && this.#fillLen === 0 && this.#overflow.length === 0)) {

@@ -126,4 +126,15 @@ export class CompressedConn implements Duplex {
     this.#deflateIn.abort().catch(() => {});
     this.#inflateOut.cancel().catch(() => {});
   }
+
+  /** The inner stream's: aborts when it breaks (see `Duplex.signal`). */
+  get signal(): AbortSignal | undefined {
+    return this.inner.signal;
+  }
+
+  /** Resets the inner stream (closes it if it cannot reset), then closes. */
+  reset(): void {
+    this.inner.reset?.();
+    this.close();
+  }
 }

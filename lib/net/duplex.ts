@@ -31,6 +31,14 @@ export interface Duplex {
    * read; bulk copies use `read()` into a reused buffer, which is faster.
    */
   readChunk?(): Promise<Uint8Array | null>;
+  /**
+   * Optional: aborts once the stream is broken from the other side (a mux
+   * stream reset, or its session died before the peer's end of stream), so
+   * that whoever relays it can close the other end even while blocked on it.
+   */
+  readonly signal?: AbortSignal;
+  /** Optional abort: the peer sees a reset rather than a clean end of stream. */
+  reset?(): void;
 }
 
 /**

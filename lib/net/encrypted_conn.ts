@@ -261,4 +261,15 @@ export class EncryptedConn implements Duplex {
   close(): void {
     this.inner.close();
   }
+
+  /** The inner stream's: aborts when it breaks (see `Duplex.signal`). */
+  get signal(): AbortSignal | undefined {
+    return this.inner.signal;
+  }
+
+  /** Resets the inner stream (closes it if it cannot reset), then closes. */
+  reset(): void {
+    this.inner.reset?.();
+    this.close();
+  }
 }

@@ -20,6 +20,7 @@
 
 import { type Duplex, writeAll } from "./duplex.ts";
 import type { RateLimiter } from "./rate_limit.ts";
+import { defaultWriteTimeout, WriteWatch } from "./timeout.ts";
 
 /** First buffer of a direction: enough for most request/response exchanges. */
 export const INITIAL_BUFFER = 16 * 1024;
@@ -36,6 +37,12 @@ export interface RelayOptions {
   limitAToB?: Pick<RateLimiter, "take" | "burst">;
   /** Paces `b` → `a`. */
   limitBToA?: Pick<RateLimiter, "take" | "burst">;
+  /**
+   * A write that makes no progress for this long (ms) ends the relay: both
+   * streams are reset or closed. 0 = never. Default: `defaultWriteTimeout()`
+   * (`transport.writeTimeout`, 5 minutes).
+   */
+  writeTimeoutMs?: number;
 }
 
 /** Bytes moved by a finished relay. */
@@ -61,15 +68,25 @@ export async function copy(
   dst: Duplex,
   onBytes?: (bytes: number) => void,
   limiter?: Pick<RateLimiter, "take" | "burst">,
+  watch?: WriteWatch,
 ): Promise<number> {
   // A separate loop keeps the unlimited path free of extra awaits.
-  if (limiter) return await copyLimited(src, dst, limiter, onBytes);
+  if (limiter) return await copyLimited(src, dst, limiter, onBytes, watch);
   let total = 0;
   // read() into one reused buffer, even where readChunk() exists: writing into
   // fresh memory per chunk measured 10x costlier than reusing warm memory.
   let buf = new Uint8Array(INITIAL_BUFFER);
   for (let n; (n = await src.read(buf)) !== null;) {
-    await writeAll(dst, buf.subarray(0, n));
+    if (watch) {
+      // Two field writes per chunk; the process-wide sweep does the timing.
+      watch.pending = true;
+      for (let off = 0; off < n; watch.progress++) {
+        off += await dst.write(off === 0 && n === buf.length ? buf : buf.subarray(off, n));
+      }
+      watch.pending = false;
+    } else {
+      await writeAll(dst, buf.subarray(0, n));
+    }
     total += n;
     onBytes?.(n);
     if (n === buf.length && buf.length < MAX_BUFFER) buf = new Uint8Array(buf.length * 4);
@@ -83,6 +100,7 @@ async function copyLimited(
   dst: Duplex,
   limiter: Pick<RateLimiter, "take" | "burst">,
   onBytes?: (bytes: number) => void,
+  watch?: WriteWatch,
 ): Promise<number> {
   let total = 0;
   // Pieces of at most one burst, so a big chunk does not owe seconds at once.
@@ -91,7 +109,12 @@ async function copyLimited(
       const end = Math.min(chunk.length, off + limiter.burst);
       const ms = limiter.take(end - off);
       if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+      if (watch) watch.pending = true;
       await writeAll(dst, chunk.subarray(off, end));
+      if (watch) {
+        watch.pending = false;
+        watch.progress++;
+      }
       onBytes?.(end - off);
       total += end - off;
       off = end;
@@ -113,6 +136,11 @@ async function copyLimited(
  * An error in either direction closes both streams. Both are closed when the
  * promise settles, so no descriptor leaks. Never rejects.
  *
+ * A relay never outlives its streams: when either one breaks from the other
+ * side (its `signal` aborts: a mux stream reset, or its session died), or a
+ * write makes no progress for `writeTimeoutMs`, both are reset (or closed),
+ * which also rejects a write blocked on a peer that stopped reading.
+ *
  * @example
  * ```ts
  * import { relay } from "./relay.ts";
@@ -124,9 +152,11 @@ async function copyLimited(
  */
 export async function relay(a: Duplex, b: Duplex, opts: RelayOptions = {}): Promise<RelayResult> {
   const result: RelayResult = { aToB: 0, bToA: 0 };
+  // Either end may already be closed (an abort, the other direction's error):
+  // Deno.Conn throws on a second close, which must not make the relay reject.
   const closeBoth = () => {
-    a.close();
-    b.close();
+    closeQuietly(a);
+    closeQuietly(b);
   };
   const onAToB = (n: number) => {
     result.aToB += n;
@@ -136,10 +166,44 @@ export async function relay(a: Duplex, b: Duplex, opts: RelayOptions = {}): Prom
     result.bToA += n;
     opts.onBToA?.(n);
   };
-  await Promise.all([
-    copy(a, b, onAToB, opts.limitAToB).catch(closeBoth),
-    copy(b, a, onBToA, opts.limitBToA).catch(closeBoth),
-  ]);
-  closeBoth();
+  const abortBoth = () => {
+    abort(a);
+    abort(b);
+  };
+  const timeoutMs = opts.writeTimeoutMs ?? defaultWriteTimeout();
+  const watchAB = timeoutMs > 0 ? new WriteWatch(timeoutMs, abortBoth).start() : undefined;
+  const watchBA = timeoutMs > 0 ? new WriteWatch(timeoutMs, abortBoth).start() : undefined;
+  const signals = [a.signal, b.signal];
+  for (const s of signals) s?.addEventListener("abort", abortBoth);
+  if (signals.some((s) => s?.aborted)) abortBoth();
+  try {
+    await Promise.all([
+      copy(a, b, onAToB, opts.limitAToB, watchAB).catch(closeBoth),
+      copy(b, a, onBToA, opts.limitBToA, watchBA).catch(closeBoth),
+    ]);
+  } finally {
+    watchAB?.stop();
+    watchBA?.stop();
+    for (const s of signals) s?.removeEventListener("abort", abortBoth);
+    closeBoth();
+  }
   return result;
+}
+
+function closeQuietly(x: Duplex): void {
+  try {
+    x.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+/** Resets `x` if it can (a mux stream: the peer learns at once), else closes it. */
+function abort(x: Duplex): void {
+  try {
+    if (x.reset) x.reset();
+    else x.close();
+  } catch {
+    // Already closed.
+  }
 }

@@ -33,10 +33,14 @@ const CERT_NAME = "dfrp-xtcp";
  * Congestion control of the tunnel ("default", "throughput", "low-latency");
  * overridable for measurements with DFRP_XTCP_CC.
  */
-const CONGESTION = (Deno.env.get("DFRP_XTCP_CC") ?? "throughput") as
-  | "default"
-  | "throughput"
-  | "low-latency";
+const CONGESTION = (() => {
+  try {
+    return Deno.env.get("DFRP_XTCP_CC") ?? "throughput";
+  } catch {
+    // No --allow-env (an embedder of mod.ts): the default.
+    return "throughput";
+  }
+})() as "default" | "throughput" | "low-latency";
 
 /** Keepalives hold the NAT mappings open; a vanished peer is noticed in 15 s. */
 const TRANSPORT: Deno.QuicTransportOptions = {

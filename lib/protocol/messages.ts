@@ -22,6 +22,7 @@
  * @module
  */
 
+import { quote } from "../log.ts";
 import { z } from "zod";
 
 /** Bumped when the wire format changes incompatibly. */
@@ -365,28 +366,6 @@ export class ProtocolError extends Error {
   }
 }
 
-/**
- * `value` as a short, quoted, printable string: control and non-ASCII
- * characters escaped, cut at `max` characters. For putting text that came
- * from the network into errors and logs.
- *
- * @example
- * ```ts
- * import { quote } from "./messages.ts";
- * quote("a\nb"); // "\"a\\nb\""
- * ```
- */
-export function quote(value: unknown, max = 64): string {
-  let s = typeof value === "string" ? value : String(value);
-  const cut = s.length > max;
-  if (cut) s = s.slice(0, max);
-  const escaped = JSON.stringify(s).replace(
-    /[^\x20-\x7e]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-  return cut ? `${escaped}...` : escaped;
-}
-
 function describe(issue: z.core.$ZodIssue): string {
   const path = issue.path.map((p) => typeof p === "number" ? `[${p}]` : `.${quoteKey(p)}`)
     .join("").replace(/^\./, "");
@@ -418,7 +397,7 @@ export function parseMessage(value: unknown): Message {
   }
   const type = (value as { type?: unknown }).type;
   if (typeof type !== "string" || !Object.hasOwn(MESSAGE_SCHEMAS, type)) {
-    throw new ProtocolError(`frame is not a known message (type ${quote(type)})`);
+    throw new ProtocolError(`frame is not a known message (type ${quote(type, 64)})`);
   }
   const schema = MESSAGE_SCHEMAS[type as MessageType];
   const result = schema.safeParse(value);

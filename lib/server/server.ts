@@ -17,14 +17,14 @@
 
 import { registeredClusterStarter } from "./placement.ts";
 import type { ServerConfig } from "../config/mod.ts";
-import { log as rootLog, type Logger } from "../log.ts";
-import { withTimeout } from "../net/timeout.ts";
+import { clip, log as rootLog, type Logger, quote } from "../log.ts";
+import { setDefaultWriteTimeout, withTimeout } from "../net/timeout.ts";
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
 import { boundToTls, prove, randomHex } from "../protocol/auth.ts";
 import { ProtocolError, readMessage } from "../protocol/codec.ts";
 import { ControlChannel } from "../protocol/control_channel.ts";
 import { isMagic } from "../protocol/magic.ts";
-import { type Login, type NewWorkConn, PROTOCOL_VERSION, quote } from "../protocol/messages.ts";
+import { type Login, type NewWorkConn, PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { tcpTransport } from "../transport/tcp.ts";
 import { pemFingerprint } from "../transport/fingerprint.ts";
 import { SERVER_CERT_FILE } from "../transport/server_identity.ts";
@@ -79,6 +79,7 @@ export class DfrpServer {
   /** Binds `bindAddr:bindPort` and starts accepting clients. */
   async start(): Promise<void> {
     const { bindAddr, bindPort } = this.config;
+    setDefaultWriteTimeout(this.config.transport.writeTimeout * 1000);
     this.#transports = new ServerTransports(this.services);
     await this.#logIdentity();
     for (const warning of tokenWarnings(this.config)) this.log.warn(warning);
@@ -132,8 +133,8 @@ export class DfrpServer {
   #dropOnError(conn: TransportConn, outer: string[] = []): void {
     this.#handle(conn, outer).catch((err) => {
       const line = `connection from ${conn.remoteAddr} dropped: ${(err as Error).message}`;
-      if (err instanceof QuietClose) this.log.debug(line);
-      else this.log.warn(line);
+      if (err instanceof QuietClose) this.log.debug(line, { repeatKey: "connection dropped" });
+      else this.log.warn(line, { repeatKey: "connection dropped" });
       conn.close();
     });
   }
@@ -168,7 +169,7 @@ export class DfrpServer {
       if (first?.type === "NewVisitorConn") {
         return await serveDialedVisitor(this.services, this.sessions, conn, first, nonce);
       }
-      throw new Error(`expected Login or NewWorkConn, got ${first?.type ?? "end of stream"}`);
+      throw new Error(`expected Login or NewWorkConn, got ${clip(first?.type ?? "end of stream")}`);
     } catch (err) {
       peeled?.conn.close();
       throw err;
@@ -196,7 +197,12 @@ export class DfrpServer {
     const refuse = async (error: string, verdict?: LoginVerdict) => {
       // While the address cools down after wrong proofs: one line per interval.
       if (verdict?.logSuffix !== null) {
-        this.log.warn(`login from ${conn.remoteAddr} refused: ${error}${verdict?.logSuffix ?? ""}`);
+        this.log.warn(
+          `login from ${conn.remoteAddr} refused: ${error}${verdict?.logSuffix ?? ""}`,
+          {
+            repeatKey: "login refused",
+          },
+        );
       }
       const retryAfter = verdict?.retryAfter ? { retryAfter: verdict.retryAfter } : {};
       await channel.send({
@@ -268,6 +274,7 @@ export class DfrpServer {
         client: false,
         keepaliveIntervalMs: Math.max(interval, 0),
         streamWindow: TUNNEL_STREAM_WINDOW,
+        maxIncomingStreams: this.config.transport.tcpMuxMaxIncomingStreams,
       });
       // The client's first stream is its control channel.
       const stream = await withTimeout(
@@ -284,8 +291,10 @@ export class DfrpServer {
     this.log.info(
       `client login info: ip [${conn.remoteAddr}] transport [${
         layers.join("+") || "tcp"
-      }] version [${login.software}] hostname [${login.hostname}] ` +
-        `os [${login.os}] arch [${login.arch}] user [${user}] run id [${runId}] ` +
+      }] version [${clip(login.software)}] hostname [${clip(login.hostname)}] ` +
+        `os [${clip(login.os)}] arch [${clip(login.arch)}] user [${
+          clip(user)
+        }] run id [${runId}] ` +
         `(${assigned.resumed ? "resumed" : "new"})`,
     );
     try {
@@ -324,7 +333,7 @@ export class DfrpServer {
 
   async #workConn(conn: TransportConn, msg: NewWorkConn, nonce: string): Promise<void> {
     const session = this.sessions.get(msg.runId);
-    if (!session) throw new Error(`work connection for unknown client ${quote(msg.runId)}`);
+    if (!session) throw new Error(`work connection for unknown client [${clip(msg.runId)}]`);
     const denied = await checkWorkConn(this.services, session.login, msg, nonce, conn.remoteAddr);
     if (denied) throw new Error(denied);
     session.addPoolConn(conn);

@@ -14,14 +14,14 @@
  */
 
 import type { ServerConfig } from "../config/mod.ts";
-import type { Logger } from "../log.ts";
+import { clip, type Logger, quote } from "../log.ts";
 import type { Duplex } from "../net/duplex.ts";
 import { writeAll } from "../net/duplex.ts";
 import { withTimeout } from "../net/timeout.ts";
 import type { MuxSession } from "../mux/mod.ts";
 import { encodeMessage, ProtocolError } from "../protocol/codec.ts";
 import type { ControlChannel } from "../protocol/control_channel.ts";
-import { type Login, type Message, type NewProxy, quote } from "../protocol/messages.ts";
+import type { Login, Message, NewProxy } from "../protocol/messages.ts";
 import { newProxyView } from "../protocol/new_proxy.ts";
 import type { TransportConn } from "../transport/transport.ts";
 import type { PortManager } from "./ports.ts";
@@ -105,12 +105,13 @@ export class ClientSession {
       // Fill the client's pool up front so the first user need not wait.
       const count = Math.min(this.login.poolCount, config.transport.maxPoolCount);
       for (let i = 0; i < count; i++) this.control.send({ type: "ReqWorkConn" }).catch(() => {});
-      const timeout = config.transport.heartbeatTimeout * 1000;
-      if (timeout > 0) {
-        this.#heartbeatTimer = setInterval(() => {
-          if (Date.now() - this.#lastHeartbeat > timeout) this.close("heartbeat timeout");
-        }, Math.min(timeout, 1000));
-      }
+    }
+    // With tcpMux the default is -1 (the mux keepalive watches); a timeout set explicitly applies too.
+    const timeout = config.transport.heartbeatTimeout * 1000;
+    if (timeout > 0) {
+      this.#heartbeatTimer = setInterval(() => {
+        if (Date.now() - this.#lastHeartbeat > timeout) this.close("heartbeat timeout");
+      }, Math.min(timeout, 1000));
     }
     this.mux?.closed.then((reason) => this.close(`connection lost: ${reason}`));
     // Streams the client opens after its control stream are visitor connections.
@@ -143,7 +144,7 @@ export class ClientSession {
         await this.control.send(await pongFor(this.services, this.login, this.runId));
         break;
       default:
-        this.log.warn(`unexpected ${msg.type} message on the control channel, ignored`);
+        this.log.warn(`unexpected ${quote(msg.type)} message on the control channel, ignored`);
     }
   }
 
@@ -171,7 +172,7 @@ export class ClientSession {
     msg = { ...msg, proxyName: name };
     const denied = await admitProxy(this.services, this.login, this.runId, msg);
     if (denied) {
-      log.warn(`proxy refused for user [${this.login.user}]: ${denied}`);
+      log.warn(`proxy refused for user [${clip(this.login.user)}]: ${denied}`);
       return reply("", denied);
     }
     // A proxy that comes back keeps its counters, as frp's dashboard does.

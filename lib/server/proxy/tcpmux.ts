@@ -15,7 +15,7 @@
  * @module
  */
 
-import { quote } from "../../protocol/messages.ts";
+import { quote } from "../../log.ts";
 import { registerServerProxy } from "./registry.ts";
 import { VhostProxy } from "./vhost_proxy.ts";
 

@@ -45,7 +45,9 @@ export async function acceptVisitorStreams(session: ClientSession): Promise<void
     }
     if (stream === null) return;
     visitorStream(session, stream).catch((err) => {
-      session.log.warn(`visitor stream dropped: ${(err as Error).message}`);
+      session.log.warn(`visitor stream dropped: ${(err as Error).message}`, {
+        repeatKey: "visitor stream dropped",
+      });
       stream.close();
     });
   }
@@ -92,7 +94,9 @@ export async function serveDialedVisitor(
     // A wrong proof counts against the address like a failed login.
     const suffix = session ? countWrongProof(services.config, conn.remoteAddr).logSuffix : "";
     if (suffix !== null) {
-      services.log.warn(`visitor connection from ${conn.remoteAddr} refused: ${error}${suffix}`);
+      services.log.warn(`visitor connection from ${conn.remoteAddr} refused: ${error}${suffix}`, {
+        repeatKey: "visitor refused",
+      });
     }
     await writeMessage(conn, { type: "NewVisitorConnResp", error }).catch(() => {});
     conn.close();

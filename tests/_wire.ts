@@ -1,0 +1,115 @@
+/**
+ * Speaking the control wire by hand, as an attacker with (or without) the
+ * token would: the magic, length-prefixed JSON frames, and a Login whose
+ * fields the test chooses freely (newlines, NULs, huge strings).
+ *
+ * @example
+ * ```ts
+ * import { rawLogin } from "./_wire.ts";
+ * const { conn, resp } = await rawLogin(7000, "token", { hostname: "evil\nline" });
+ * console.log(resp.runId);
+ * conn.close();
+ * ```
+ *
+ * @module
+ */
+
+import { MAGIC } from "../lib/protocol/magic.ts";
+import { prove } from "../lib/protocol/auth.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** One frame: a u32 big-endian length, then the JSON text of `msg`. */
+export function frame(msg: Record<string, unknown>): Uint8Array {
+  const body = enc.encode(JSON.stringify(msg));
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setUint32(0, body.length);
+  out.set(body, 4);
+  return out;
+}
+
+async function readExactly(conn: Deno.Conn, n: number): Promise<Uint8Array> {
+  const out = new Uint8Array(n);
+  for (let off = 0; off < n;) {
+    const m = await conn.read(out.subarray(off));
+    if (m === null) throw new Error(`connection closed after ${off} of ${n} bytes`);
+    off += m;
+  }
+  return out;
+}
+
+/** Reads one frame and parses its JSON. */
+export async function readFrame(conn: Deno.Conn): Promise<Record<string, unknown>> {
+  const head = await readExactly(conn, 4);
+  const size = new DataView(head.buffer).getUint32(0);
+  return JSON.parse(dec.decode(await readExactly(conn, size)));
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  for (let off = 0; off < data.length;) off += await conn.write(data.subarray(off));
+}
+
+/**
+ * Dials 127.0.0.1:`port` in plain TCP, sends the magic and a Login proven
+ * with `token` (`fields` override or add Login fields; `user` enters the
+ * proof), and returns the connection and the server's LoginResp. With
+ * tcpMux (the default) the caller wraps `conn` in a client MuxSession next.
+ */
+export async function rawLogin(
+  port: number,
+  token: string,
+  fields: Record<string, unknown> = {},
+): Promise<{ conn: Deno.TcpConn; resp: Record<string, unknown> }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await writeAll(conn, MAGIC);
+    const hello = await readFrame(conn);
+    const clientNonce = "ab".repeat(32);
+    const user = typeof fields.user === "string" ? fields.user : "";
+    const tcpMux = fields.tcpMux ?? true;
+    const proof = await prove(token, [
+      "login",
+      String(hello.nonce),
+      clientNonce,
+      user,
+      String(tcpMux),
+    ]);
+    await writeAll(
+      conn,
+      frame({
+        type: "Login",
+        version: 1,
+        software: "test",
+        hostname: "test",
+        os: "linux",
+        arch: "x86_64",
+        user,
+        runId: "",
+        poolCount: 0,
+        tcpMux,
+        clientNonce,
+        proof,
+        ...fields,
+      }),
+    );
+    return { conn, resp: await readFrame(conn) };
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+}
+
+/** Opens a connection to `port`, sends `bytes`, and waits until the server closes it. */
+export async function sendAndDrain(port: number, bytes: Uint8Array): Promise<void> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await writeAll(conn, bytes);
+    const buf = new Uint8Array(4096);
+    while ((await conn.read(buf)) !== null) { /* until the server closes */ }
+  } catch {
+    // Reset by the server: also a close.
+  } finally {
+    conn.close();
+  }
+}
