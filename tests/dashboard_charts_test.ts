@@ -90,6 +90,7 @@ localPort = ${echo.port}
 `);
     await client.waitFor(/\[web-echo\] start proxy success/);
     await client.waitFor(/\[hidden\] start proxy success/);
+    // The server knows alice's proxies as alice.web-echo and alice.hidden (frp's user prefix).
     const data = randomBytes(200_000);
     assertEquals((await roundTrip(remotePort, data)).length, data.length);
 
@@ -107,8 +108,8 @@ localPort = ${echo.port}
       await page.goto(`http://127.0.0.1:${webPort}/`);
 
       // The detail view opens from the proxy's name.
-      await page.locator(`a[data-open="web-echo"]`).click();
-      const detail = page.locator(`section[data-detail="web-echo"]`);
+      await page.locator(`a[data-open="alice.web-echo"]`).click();
+      const detail = page.locator(`section[data-detail="alice.web-echo"]`);
       const chart = detail.locator(`svg[data-chart="traffic"]`);
       await chart.waitFor();
       assertEquals(await chart.locator("rect[data-day]").count(), 14, "7 days, in and out");
@@ -136,8 +137,8 @@ localPort = ${echo.port}
       console.log(`screenshot: ${dir}/dashboard-detail.png`);
 
       // The stcp proxy's detail: no secretKey at all (it never left the client).
-      await page.locator(`a[data-open="hidden"]`).click();
-      const hidden = page.locator(`section[data-detail="hidden"] table[data-conf]`);
+      await page.locator(`a[data-open="alice.hidden"]`).click();
+      const hidden = page.locator(`section[data-detail="alice.hidden"] table[data-conf]`);
       await hidden.waitFor();
       assertEquals(await hidden.locator("tr", { hasText: "secretKey" }).count(), 0);
       assert(!(await page.content()).includes(SECRET_KEY), "the secret key is not on the page");
