@@ -314,14 +314,14 @@ Deno.test("wrong type, out-of-range port, bad enum, reported together", () => {
     'bindPort = "7000"',
     "vhostHTTPPort = 70000",
     'log.level = "verbose"',
-    'auth.method = "oidc"',
+    'auth.method = "ldap"',
     "transport.tcpMux = 1",
   ].join("\n");
   assertEquals(errorsOf(() => parseServerConfig(text, "frps.toml")), [
     "frps.toml:1: bindPort: expected integer, got string",
     "frps.toml:2: vhostHTTPPort: value 70000 out of range 0..65535",
     'frps.toml:3: log.level: invalid value "verbose" (expected one of trace, debug, info, warn, error)',
-    'frps.toml:4: auth.method: "oidc" is not supported yet',
+    'frps.toml:4: auth.method: invalid value "ldap" (expected one of token, oidc)',
     "frps.toml:5: transport.tcpMux: expected boolean, got integer",
   ]);
 });
@@ -406,4 +406,19 @@ Deno.test("empty YAML values count as unset", () => {
   assertEquals(config.serverPort, 7002);
   assertEquals(config.auth.method, "token");
   assertEquals(config.proxies, []);
+});
+
+Deno.test("oidc: the issuer (server) and the token endpoint (client) must be set", () => {
+  assertEquals(errorsOf(() => parseServerConfig('auth.method = "oidc"\n', "frps.toml")), [
+    'frps.toml:1: auth.oidc.issuer: must be set when auth.method is "oidc"',
+  ]);
+  assertEquals(errorsOf(() => parseClientConfig('auth.method = "oidc"\n', "frpc.toml")), [
+    'frpc.toml:1: auth.oidc.tokenEndpointURL: must be set when auth.method is "oidc" ' +
+    "(or set auth.oidc.tokenSource)",
+  ]);
+  const { config } = parseServerConfig(
+    'auth.method = "oidc"\nauth.oidc.issuer = "https://id.example"\n',
+    "frps.toml",
+  );
+  assertEquals(config.auth.oidc.userClaim, "sub");
 });

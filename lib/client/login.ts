@@ -25,6 +25,17 @@ import { PROTOCOL_VERSION, type ServerHello } from "../protocol/messages.ts";
 import { dialServerTransport } from "../transport/select.ts";
 import type { TransportConn } from "../transport/transport.ts";
 import { VERSION } from "../version.ts";
+import { oidcFields, OidcTokenError } from "./oidc_token.ts";
+
+/** The login's OIDC token; a failure to get one is a login failure. */
+async function oidcLoginFields(cfg: ClientConfig): Promise<{ accessToken?: string }> {
+  try {
+    return await oidcFields(cfg);
+  } catch (err) {
+    if (err instanceof OidcTokenError) throw new LoginError(err.message);
+    throw err;
+  }
+}
 
 /**
  * The server refused the login; `message` is its reason. `retryAfter` (in
@@ -134,6 +145,7 @@ export async function login(
     clientNonce,
     proof: await prove(token, ["login", conn.hello.nonce, clientNonce, cfg.user, String(tcpMux)]),
     metas: cfg.metadatas,
+    ...await oidcLoginFields(cfg),
   });
   const resp = await withTimeout(
     expectMessage(conn, "LoginResp"),
@@ -167,6 +179,7 @@ export async function dialWorkConn(cfg: ClientConfig, runId: string): Promise<Tr
       type: "NewWorkConn",
       runId,
       proof: await prove(cfg.auth.token, ["work", conn.hello.nonce, runId]),
+      ...await oidcFields(cfg, "NewWorkConns"),
     });
     return conn;
   } catch (err) {

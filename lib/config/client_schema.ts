@@ -171,10 +171,10 @@ export const visitorSchema = tagged("visitor", {
 export const clientSchema = obj({
   auth: obj({
     method: authMethodSchema,
-    additionalScopes: unsupported(list(enumOf(AUTH_SCOPES, ""))),
+    additionalScopes: list(enumOf(AUTH_SCOPES, "")),
     token: str(),
     tokenSource: tokenSourceSchema,
-    oidc: unsupported(obj({
+    oidc: obj({
       clientID: str(),
       clientSecret: str(),
       audience: str(),
@@ -182,10 +182,10 @@ export const clientSchema = obj({
       tokenEndpointURL: str(),
       additionalEndpointParams: stringMap(),
       trustedCaFile: str(),
-      insecureSkipVerify: bool(false),
+      insecureSkipVerify: unsupported(bool(false)),
       proxyURL: str(),
       tokenSource: tokenSourceSchema,
-    })),
+    }),
   }),
   user: str(),
   clientID: unsupported(str()),

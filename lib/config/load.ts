@@ -108,6 +108,9 @@ export function parseServerConfig(text: string, fileName: string): LoadResult<Se
       report.at(src, ["allowPorts", i], `start ${r.start} is greater than end ${r.end}`);
     }
   });
+  if (value.auth.method === "oidc" && value.auth.oidc.issuer === "") {
+    report.at(src, ["auth", "oidc", "issuer"], 'must be set when auth.method is "oidc"');
+  }
   report.throwIfErrors();
   return { config: completeServer(value), warnings: report.warnings };
 }
@@ -184,6 +187,14 @@ export function parseClientConfig(
     });
   }
 
+  const oidc = value.auth.oidc;
+  if (value.auth.method === "oidc" && oidc.tokenEndpointURL === "" && !oidc.tokenSource.type) {
+    report.at(
+      src,
+      ["auth", "oidc", "tokenEndpointURL"],
+      'must be set when auth.method is "oidc" (or set auth.oidc.tokenSource)',
+    );
+  }
   for (const p of proxies) checkProxy(p, report);
   checkUniqueNames(proxies, "proxy", report);
   checkUniqueNames(visitors, "visitor", report);

@@ -40,6 +40,8 @@ export interface Login {
   /** HMAC-SHA256(token, login context), hex: see `auth.ts`. */
   proof: string;
   metas?: Record<string, string>;
+  /** `auth.method = "oidc"`: the client's OIDC access token (a JWT). */
+  accessToken?: string;
 }
 
 /** The server's answer to {@linkcode Login}. */
@@ -90,6 +92,8 @@ export interface NewWorkConn {
   runId: string;
   /** HMAC-SHA256(token, work context), hex. */
   proof: string;
+  /** OIDC with `auth.additionalScopes` NewWorkConns: the client's access token. */
+  accessToken?: string;
 }
 
 /** Tells the client which proxy a work connection serves; raw bytes follow. */
@@ -182,6 +186,8 @@ export interface NatHoleResp {
 /** Heartbeat from the client. */
 export interface Ping {
   type: "Ping";
+  /** OIDC with `auth.additionalScopes` HeartBeats: the client's access token. */
+  accessToken?: string;
 }
 
 /** Heartbeat answer from the server. */

@@ -144,7 +144,6 @@ export class DfrpServer {
   }
 
   async #login(conn: TransportConn, login: Login, nonce: string, layers: string[]): Promise<void> {
-    const user = typeof login.user === "string" ? login.user : "";
     const clientNonce = typeof login.clientNonce === "string" ? login.clientNonce : "";
     const channel = new ControlChannel(conn);
     const refuse = async (error: string, verdict?: LoginVerdict) => {
@@ -213,7 +212,7 @@ export class DfrpServer {
       `client login info: ip [${conn.remoteAddr}] transport [${
         layers.join("+") || "tcp"
       }] version [${login.software}] hostname [${login.hostname}] ` +
-        `os [${login.os}] arch [${login.arch}] user [${user}] run id [${runId}]`,
+        `os [${login.os}] arch [${login.arch}] user [${login.user}] run id [${runId}]`,
     );
     try {
       await session.run();

@@ -30,6 +30,7 @@ import { type ClientInfo, ProxyStats } from "./stats.ts";
 import type { ServerFeature } from "./feature.ts";
 import { acceptVisitorStreams } from "./visitor/accept.ts";
 import { admitProxy, portsFor } from "./auth/admission.ts";
+import { checkPingToken } from "./auth/login_check.ts";
 import { notifyCloseProxy, pongFor } from "./plugin/ops.ts";
 
 /** What every session shares with the server. */
@@ -130,9 +131,17 @@ export class ClientSession {
       case "CloseProxy":
         this.#closeProxy(msg.proxyName);
         break;
-      case "Ping":
+      case "Ping": {
+        // OIDC with additionalScopes HeartBeats: each heartbeat carries a valid token (oidc.ts).
+        const denied = await checkPingToken(this.services, this.login, msg, this.remoteAddr);
+        if (denied) {
+          await this.control.send({ type: "Pong", error: denied }).catch(() => {});
+          this.close(denied);
+          break;
+        }
         await this.control.send(await pongFor(this.services, this.login, this.runId));
         break;
+      }
       default:
         this.log.warn(`unexpected ${msg.type} message on the control channel, ignored`);
     }

@@ -28,6 +28,13 @@ import { FailedLogins, hostOf } from "./rate_limit.ts";
 import { sleep } from "../../net/timeout.ts";
 import { QuietClose } from "../../transport/server_unwrap.ts";
 import { loginToken, sessionToken } from "./users.ts";
+import {
+  checkScopedToken,
+  OidcRefusal,
+  oidcScopeOn,
+  OidcUnavailable,
+  verifyOidcLogin,
+} from "./oidc.ts";
 
 /** A refusal not worth a log line of its own (its address is cooling down; counted instead). */
 export class QuietRefusal extends QuietClose {
@@ -102,7 +109,6 @@ export async function checkLogin(
   remoteAddr: string,
 ): Promise<LoginVerdict> {
   const { config } = services;
-  const user = typeof login.user === "string" ? login.user : "";
   const clientNonce = typeof login.clientNonce === "string" ? login.clientNonce : "";
   const fail = async (error: string): Promise<LoginVerdict> => {
     const wrong = countWrongProof(config, remoteAddr);
@@ -116,12 +122,24 @@ export async function checkLogin(
       logSuffix: wrong.logSuffix === null ? null : "",
     };
   };
+  let user = typeof login.user === "string" ? login.user : "";
+  let oidcUser: string | undefined;
+  if (config.auth.method === "oidc") {
+    try {
+      oidcUser = await verifyOidcLogin(config, login);
+    } catch (err) {
+      if (err instanceof OidcRefusal) return await fail(`authorization failed: ${err.message}`);
+      if (err instanceof OidcUnavailable) return { error: err.message, token: "" };
+      throw err;
+    }
+  }
   const token = loginToken(config, user);
   if (token === null) return await fail(`authorization failed: unknown user [${user}]`);
   const context = ["login", nonce, clientNonce, user, String(login.tcpMux)];
   if (!await verifyProof(token, context, login.proof)) {
     return await fail("authorization failed: token mismatch");
   }
+  if (oidcUser !== undefined) login.user = user = oidcUser;
   const plugins = httpPluginsOf(services);
   if (plugins.has("Login")) {
     try {
@@ -177,12 +195,21 @@ export async function checkLogin(
 export async function checkWorkConn(
   services: { readonly config: ServerConfig; readonly log: Logger },
   login: Login,
-  msg: { runId?: unknown; proof?: unknown },
+  msg: { runId?: unknown; proof?: unknown; accessToken?: unknown },
   nonce: string,
   remoteAddr = "",
 ): Promise<string> {
   const user = typeof login.user === "string" ? login.user : "";
   const token = sessionToken(services, { login });
+  if (oidcScopeOn(services.config, "NewWorkConns")) {
+    const why = await checkScopedToken(services.config, login, msg.accessToken);
+    if (why) {
+      const { logSuffix } = countWrongProof(services.config, remoteAddr);
+      const reason = `work connection authorization failed: ${why}`;
+      if (logSuffix === null) throw new QuietRefusal(reason);
+      return reason + logSuffix;
+    }
+  }
   if (!await verifyProof(token, ["work", nonce, String(msg.runId)], msg.proof)) {
     const { logSuffix } = countWrongProof(services.config, remoteAddr);
     const reason = "work connection authorization failed";
@@ -202,4 +229,31 @@ export async function checkWorkConn(
     if (err instanceof PluginRejected) return `work connection rejected: ${err.message}`;
     throw err;
   }
+}
+
+/**
+ * Checks the token of a heartbeat when OIDC's `auth.additionalScopes` has
+ * `HeartBeats`; resolves to "" (also when no token is required) or the reason
+ * to end the session. A refused token counts against `remoteAddr`.
+ *
+ * @example
+ * ```ts
+ * import { checkPingToken } from "./login_check.ts";
+ * import type { ServerServices } from "../session.ts";
+ * import type { Login, Ping } from "../../protocol/messages.ts";
+ * declare const services: ServerServices, login: Login, ping: Ping;
+ * const denied = await checkPingToken(services, login, ping, "203.0.113.9:4000");
+ * ```
+ */
+export async function checkPingToken(
+  services: { readonly config: ServerConfig },
+  login: Login,
+  ping: { accessToken?: unknown },
+  remoteAddr: string,
+): Promise<string> {
+  if (!oidcScopeOn(services.config, "HeartBeats")) return "";
+  const why = await checkScopedToken(services.config, login, ping.accessToken);
+  if (!why) return "";
+  countWrongProof(services.config, remoteAddr);
+  return `heartbeat authorization failed: ${why}`;
 }
