@@ -67,11 +67,10 @@ Deno.test("full frps example loads, unsupported keys are warnings", async () => 
   assertEquals(config.allowPorts.length, 4);
   assertEquals(config.allowPorts[1].single, 3001);
   assertEquals(config.subDomainHost, "frps.com");
-  assert(
-    warnings.some((w) =>
-      /frps_full_example\.toml:\d+: detailedErrorsToClient: not supported yet/.test(w)
-    ),
-  );
+  // Supported now: no warning, frp's values.
+  assert(!warnings.some((w) => /detailedErrorsToClient|auth\.oidc|additionalScopes/.test(w)));
+  assertEquals(config.detailedErrorsToClient, true);
+  assertEquals(config.auth.oidc.skipExpiryCheck, false);
   assertEquals(config.httpPlugins[0].ops, ["Login"]);
   assert(!warnings.some((w) => /httpPlugins/.test(w)));
   assert(!warnings.some((w) => /bindPort:|allowPorts|subDomainHost|vhostHTTPPort/.test(w)));
@@ -96,6 +95,9 @@ Deno.test("full frpc example loads, unsupported keys are warnings", async () => 
   assert(warnings.includes(
     `${REF}/frpc_full_example.toml:420: proxies[17].plugin.type: plugin type "virtual_net" is not supported yet`,
   ));
+  assert(!warnings.some((w) => /\d: (clientID|metadatas|auth\.)/.test(w)), warnings.join("\n"));
+  assertEquals(config.clientID, "your_client_id");
+  assertEquals(config.metadatas, { var1: "abc", var2: "123" });
   // transport.useEncryption / useCompression are supported (no warning).
   assert(!warnings.some((w) => /transport\.use(Encryption|Compression)/.test(w)));
 });

@@ -145,6 +145,7 @@ export async function login(
     clientNonce,
     proof: await prove(token, ["login", conn.hello.nonce, clientNonce, cfg.user, String(tcpMux)]),
     metas: cfg.metadatas,
+    ...(cfg.clientID ? { clientID: cfg.clientID } : {}),
     ...await oidcLoginFields(cfg),
   });
   const resp = await withTimeout(

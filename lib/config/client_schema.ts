@@ -188,7 +188,7 @@ export const clientSchema = obj({
     }),
   }),
   user: str(),
-  clientID: unsupported(str()),
+  clientID: str(),
   serverAddr: str("0.0.0.0"),
   serverPort: port(7000),
   natHoleStunServer: str(), // empty: the dfrp server answers STUN on UDP serverPort
@@ -221,7 +221,7 @@ export const clientSchema = obj({
   virtualNet: unsupported(obj({ address: str() })),
   featureGates: unsupported(map(bool())),
   udpPacketSize: int(1500, { min: 0 }),
-  metadatas: unsupported(stringMap()),
+  metadatas: stringMap(),
   includes: list(str()),
   /** Beyond frp: the folder `includes` may reach; "" = the config file's folder. */
   includesRoot: str(),

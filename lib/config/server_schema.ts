@@ -108,7 +108,7 @@ export const serverSchema = obj({
     quic: quicSchema,
     tls: obj({ force: bool(false), ...tlsFileFields }),
   }),
-  detailedErrorsToClient: unsupported(bool(true)),
+  detailedErrorsToClient: bool(true),
   maxPortsPerClient: int(0, { min: 0 }),
   userConnTimeout: int(10, { min: 0 }),
   udpPacketSize: int(1500, { min: 0 }),

@@ -40,6 +40,8 @@ export interface Login {
   /** HMAC-SHA256(token, login context), hex: see `auth.ts`. */
   proof: string;
   metas?: Record<string, string>;
+  /** frpc's `clientID`: a stable identity across restarts (run ids change), when set. */
+  clientID?: string;
   /** `auth.method = "oidc"`: the client's OIDC access token (a JWT). */
   accessToken?: string;
 }

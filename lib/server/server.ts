@@ -29,6 +29,7 @@ import { QuietClose } from "../transport/server_unwrap.ts";
 import type { TransportConn, TransportListener } from "../transport/transport.ts";
 import { PortManager } from "./ports.ts";
 import { checkLogin, checkWorkConn, type LoginVerdict } from "./auth/login_check.ts";
+import { errorForClient } from "./client_errors.ts";
 import { handshakeTimeoutMs } from "./auth/handshake_deadline.ts";
 import { type ServerFeature, serverFeatureFactories } from "./feature.ts";
 import { ClientSession, type ServerServices } from "./session.ts";
@@ -156,7 +157,7 @@ export class DfrpServer {
         type: "LoginResp",
         version: PROTOCOL_VERSION,
         runId: "",
-        error,
+        error: errorForClient(this.config, "login refused", error),
         ...retryAfter,
       }).catch(() => {});
       conn.close();
@@ -234,8 +235,21 @@ export class DfrpServer {
     const info = clients.get(session.runId) ?? new ClientInfo(session.runId);
     const login = session.login;
     const text = (v: unknown) => typeof v === "string" ? v : "";
+    const clientID = text(login.clientID);
+    if (clientID) {
+      // A restarted client (new run id) with the same clientID is the same client: one entry.
+      for (const [runId, old] of clients) {
+        if (old === info || old.online || old.clientID !== clientID) continue;
+        if (old.user !== text(login.user)) continue;
+        if (old.firstConnectedAt < info.firstConnectedAt) {
+          info.firstConnectedAt = old.firstConnectedAt;
+        }
+        clients.delete(runId);
+      }
+    }
     Object.assign(info, {
       online: true,
+      clientID,
       user: text(login.user),
       hostname: text(login.hostname),
       version: text(login.software),

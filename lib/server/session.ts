@@ -31,6 +31,7 @@ import type { ServerFeature } from "./feature.ts";
 import { acceptVisitorStreams } from "./visitor/accept.ts";
 import { admitProxy, portsFor } from "./auth/admission.ts";
 import { checkPingToken } from "./auth/login_check.ts";
+import { errorForClient } from "./client_errors.ts";
 import { notifyCloseProxy, pongFor } from "./plugin/ops.ts";
 
 /** What every session shares with the server. */
@@ -135,11 +136,16 @@ export class ClientSession {
         // OIDC with additionalScopes HeartBeats: each heartbeat carries a valid token (oidc.ts).
         const denied = await checkPingToken(this.services, this.login, msg, this.remoteAddr);
         if (denied) {
-          await this.control.send({ type: "Pong", error: denied }).catch(() => {});
+          const error = errorForClient(this.services.config, "invalid ping", denied);
+          await this.control.send({ type: "Pong", error }).catch(() => {});
           this.close(denied);
           break;
         }
-        await this.control.send(await pongFor(this.services, this.login, this.runId));
+        const pong = await pongFor(this.services, this.login, this.runId);
+        if (pong.error) {
+          pong.error = errorForClient(this.services.config, "invalid ping", pong.error);
+        }
+        await this.control.send(pong);
         break;
       }
       default:
@@ -150,7 +156,12 @@ export class ClientSession {
   async #newProxy(msg: NewProxy): Promise<void> {
     const name = String(msg.proxyName ?? "");
     const reply = (remoteAddr: string, error: string) =>
-      this.control.send({ type: "NewProxyResp", proxyName: name, remoteAddr, error });
+      this.control.send({
+        type: "NewProxyResp",
+        proxyName: name,
+        remoteAddr,
+        error: errorForClient(this.services.config, `new proxy [${name}] error`, error),
+      });
     const factory = serverProxyFactory(String(msg.proxyType));
     const log = this.services.log.with(name);
     if (!name) return reply("", "proxy name is empty");
@@ -174,6 +185,7 @@ export class ClientSession {
       ports: portsFor(this.services, String(this.login.user ?? "")),
       clientId: this.runId,
       user: this.login.user,
+      metas: this.login.metas,
       log,
       stats,
       openWorkConn: (ends) => this.openWorkConn(name, ends),
@@ -192,6 +204,7 @@ export class ClientSession {
     Object.assign(stats, {
       owner: this.runId,
       clientRunId: this.runId,
+      clientID: typeof this.login.clientID === "string" ? this.login.clientID : "",
       user: String(this.login.user ?? ""),
       config: msg.config ?? {},
       lastStartTime: new Date(),

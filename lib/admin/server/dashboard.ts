@@ -148,7 +148,7 @@ function renderClients(clients) {
   if (!clients.length) return box.replaceChildren(el("div", { class: "empty" }, "No client has logged in yet."));
   const rows = clients.map((c) => el("tr", { "data-client": c.runID },
     el("td", {}, status(c.online)),
-    el("td", { class: "mono" }, c.runID),
+    el("td", { class: "mono" }, c.clientID === c.runID ? c.runID : c.clientID + " (" + c.runID + ")"),
     el("td", {}, c.user),
     el("td", {}, c.hostname),
     el("td", { class: "mono" }, c.address),
@@ -160,7 +160,7 @@ function renderClients(clients) {
       ? el("button", { onclick: (e) => disconnect(c.runID, e.target) }, "disconnect")
       : ""),
   ));
-  box.replaceChildren(table([["Status"], ["Run id"], ["User"], ["Hostname"], ["Address"], ["Version"],
+  box.replaceChildren(table([["Status"], ["Client (run id)"], ["User"], ["Hostname"], ["Address"], ["Version"],
     ["OS"], ["Since"], ["Proxies"], [""]], rows));
 }
 

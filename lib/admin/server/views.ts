@@ -184,7 +184,7 @@ export class AdminViews {
       type: s.type,
       conf: s.lastStartTime ? s.config : null,
       user: s.user,
-      clientID: s.clientRunId,
+      clientID: s.clientID || s.clientRunId,
       todayTrafficIn: days.trafficIn[0],
       todayTrafficOut: days.trafficOut[0],
       curConns: s.curConns,
@@ -239,7 +239,7 @@ export class AdminViews {
     return {
       key: info.runId,
       user: info.user,
-      clientID: info.runId,
+      clientID: info.clientID || info.runId,
       runID: info.runId,
       version: info.version,
       hostname: info.hostname,

@@ -151,6 +151,9 @@ export async function checkLogin(
         user,
         timestamp: Math.floor(Date.now() / 1000),
         run_id: login.runId,
+        ...(typeof login.clientID === "string" && login.clientID
+          ? { client_id: login.clientID }
+          : {}),
         metas: login.metas ?? {},
         pool_count: login.poolCount,
         client_address: remoteAddr,

@@ -102,6 +102,7 @@ export async function serveUserConn(
       ctx.name,
       ctx.stats.type,
       userAddr,
+      ctx.metas,
     )
       .catch((err) => `NewUserConn plugins failed: ${(err as Error).message}`);
     if (denied) {
