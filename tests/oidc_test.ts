@@ -317,3 +317,16 @@ Deno.test("oidc: additionalScopes puts the token on heartbeats and pooled work c
   await plain.waitFor(/work connection authorization failed: no OIDC access token was sent/);
   assert(withScope.output.includes("login to server success"));
 });
+
+Deno.test("oidc: an unreachable issuer refuses logins with the reason, not counted as wrong proofs", async () => {
+  const issuer = `http://127.0.0.1:${freePort()}`; // nothing listens there
+  await using server = await startServer(serverToml(issuer, "auth.maxFailedLogins = 1"));
+  const tokenFile = await tempFile("eyJhbGciOiJSUzI1NiJ9.e30.c2ln", "token");
+  for (let i = 0; i < 2; i++) {
+    const out = await refusedClient(
+      fileClientToml(server.port, tokenFile),
+      /login to the server failed: cannot read the OIDC discovery document/,
+    );
+    assert(!out.includes("too many failed logins"), out);
+  }
+});

@@ -68,6 +68,8 @@ export const OIDC_ALGORITHMS = [
 
 /** How long one discovery or JWKS request may take. */
 const FETCH_TIMEOUT_MS = 10_000;
+/** After a failed discovery, logins are refused with its error this long before it is retried. */
+const DISCOVERY_RETRY_MS = 2_000;
 
 /** The verifier's settings (`auth.oidc.*`). */
 export type OidcServerOptions = ServerConfig["auth"]["oidc"];
@@ -84,6 +86,8 @@ type KeySet = ReturnType<typeof createRemoteJWKSet>;
 /** See the module doc. One per server config (see {@linkcode oidcVerifierOf}). */
 export class OidcVerifier {
   #keys: Promise<KeySet> | null = null;
+  /** When the last discovery failed: the time from which the next login asks again. */
+  #retryAfter = 0;
 
   /** @param options `auth.oidc` of the server config */
   constructor(readonly options: OidcServerOptions) {}
@@ -96,9 +100,16 @@ export class OidcVerifier {
   /** The JWKS of the issuer, found through its discovery document once. */
   #keySet(): Promise<KeySet> {
     if (!this.#keys) {
-      this.#keys = this.#discover();
-      // A failed discovery is retried by the next login.
-      this.#keys.catch(() => this.#keys = null);
+      const keys = this.#keys = this.#discover();
+      // A failed discovery is retried by a login after DISCOVERY_RETRY_MS (not by every login).
+      const failedAt = Date.now();
+      keys.catch(() => {
+        this.#retryAfter = failedAt + DISCOVERY_RETRY_MS;
+      });
+    } else if (this.#retryAfter && Date.now() >= this.#retryAfter) {
+      this.#retryAfter = 0;
+      this.#keys = null;
+      return this.#keySet();
     }
     return this.#keys;
   }
