@@ -15,7 +15,15 @@ import {
   startServer,
   tempFile,
 } from "./_harness.ts";
-import { exportJWK, generateKeyPair, type JWK, SignJWT, UnsecuredJWT } from "jose";
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  type JWK,
+  SignJWT,
+  UnsecuredJWT,
+} from "jose";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const hello = new TextEncoder().encode("hello oidc");
@@ -152,7 +160,7 @@ Deno.test("oidc: a client-credentials token logs in and proxies work, across key
     // The token really was signed by the new key.
     const token = await fetchToken(issuer, "bob");
     assertEquals(
-      JSON.parse(atob(token.split(".")[0].replace(/-/g, "+").replace(/_/g, "/"))).kid,
+      decodeProtectedHeader(token).kid,
       "k2",
     );
     await assertProxied(remote1);
@@ -178,7 +186,7 @@ Deno.test("oidc: expired, wrong-audience, foreign-key and unsigned tokens are re
 
   // Expired: a real 2-second token from the provider, used after it ran out.
   const short = await fetchToken(issuer, "shorty");
-  const exp = JSON.parse(atob(short.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).exp;
+  const exp = decodeJwt(short).exp!;
   while (Date.now() / 1000 <= exp + 1) await new Promise((r) => setTimeout(r, 200));
   await tryToken(short, /OIDC access token refused: it expired at/);
 
@@ -329,4 +337,29 @@ Deno.test("oidc: an unreachable issuer refuses logins with the reason, not count
     );
     assert(!out.includes("too many failed logins"), out);
   }
+});
+
+Deno.test("oidc: skipExpiryCheck accepts an expired token; skipIssuerCheck another issuer name", async () => {
+  const providerPort = freePort();
+  const issuer = `http://127.0.0.1:${providerPort}`;
+  await using _provider = await startProvider(providerPort, [(await signingKey("k1")).jwk]);
+  const tokenFile = await tempFile(await fetchToken(issuer, "shorty"), "token");
+  const exp = decodeJwt(await Deno.readTextFile(tokenFile)).exp!;
+  while (Date.now() / 1000 <= exp + 1) await new Promise((r) => setTimeout(r, 200));
+  await using lenient = await startServer(serverToml(issuer, "auth.oidc.skipExpiryCheck = true"));
+  await using expired = await startClient(fileClientToml(lenient.port, tokenFile));
+  assert(expired.output.includes("login to server success"));
+
+  // The same provider named differently (127.1 is 127.0.0.1): its discovery document and its
+  // tokens name another issuer.
+  await Deno.writeTextFile(tokenFile, await fetchToken(issuer, "alice"));
+  const alias = `http://127.1:${providerPort}`;
+  await using strict = await startServer(serverToml(alias));
+  await refusedClient(
+    fileClientToml(strict.port, tokenFile),
+    new RegExp(`names issuer \\[${issuer.replace(/\./g, "\\.")}\\], not \\[http://127\\.1:`),
+  );
+  await using skipping = await startServer(serverToml(alias, "auth.oidc.skipIssuerCheck = true"));
+  await using accepted = await startClient(fileClientToml(skipping.port, tokenFile));
+  assert(accepted.output.includes("login to server success"));
 });
