@@ -418,6 +418,12 @@ Deno.test("oidc: the issuer (server) and the token endpoint (client) must be set
     'frpc.toml:1: auth.oidc.tokenEndpointURL: must be set when auth.method is "oidc" ' +
     "(or set auth.oidc.tokenSource)",
   ]);
+  assertEquals(
+    errorsOf(() =>
+      parseClientConfig('auth.method = "oidc"\nauth.oidc.tokenSource.type = "exec"\n', "frpc.toml")
+    ),
+    ['frpc.toml:2: auth.oidc.tokenSource.type: "exec" is not supported (only "file")'],
+  );
   const { config } = parseServerConfig(
     'auth.method = "oidc"\nauth.oidc.issuer = "https://id.example"\n',
     "frps.toml",

@@ -195,6 +195,19 @@ export function parseClientConfig(
       'must be set when auth.method is "oidc" (or set auth.oidc.tokenSource)',
     );
   }
+  if (oidc.tokenSource.type && oidc.tokenSource.type !== "file") {
+    report.at(
+      src,
+      ["auth", "oidc", "tokenSource", "type"],
+      `"${oidc.tokenSource.type}" is not supported (only "file")`,
+    );
+  } else if (oidc.tokenSource.type === "file" && !oidc.tokenSource.file.path) {
+    report.at(
+      src,
+      ["auth", "oidc", "tokenSource", "file", "path"],
+      'must be set when type is "file"',
+    );
+  }
   for (const p of proxies) checkProxy(p, report);
   checkUniqueNames(proxies, "proxy", report);
   checkUniqueNames(visitors, "visitor", report);
