@@ -67,11 +67,10 @@ Deno.test("full frps example loads, unsupported keys are warnings", async () => 
   assertEquals(config.allowPorts.length, 4);
   assertEquals(config.allowPorts[1].single, 3001);
   assertEquals(config.subDomainHost, "frps.com");
-  assert(
-    warnings.some((w) =>
-      /frps_full_example\.toml:\d+: detailedErrorsToClient: not supported yet/.test(w)
-    ),
-  );
+  // Supported now: no warning, frp's values.
+  assert(!warnings.some((w) => /detailedErrorsToClient|auth\.oidc|additionalScopes/.test(w)));
+  assertEquals(config.detailedErrorsToClient, true);
+  assertEquals(config.auth.oidc.skipExpiryCheck, false);
   assertEquals(config.httpPlugins[0].ops, ["Login"]);
   assert(!warnings.some((w) => /httpPlugins/.test(w)));
   assert(!warnings.some((w) => /bindPort:|allowPorts|subDomainHost|vhostHTTPPort/.test(w)));
@@ -95,6 +94,9 @@ Deno.test("full frpc example loads, unsupported keys are warnings", async () => 
   assert(!warnings.some((w) => w.includes(":298: proxies[6].plugin")));
   // VirtualNet is supported: neither its keys nor its plugins warn.
   assert(!warnings.some((w) => /virtual_?net|featureGates/i.test(w)), warnings.join("\n"));
+  assert(!warnings.some((w) => /\d: (clientID|metadatas|auth\.)/.test(w)), warnings.join("\n"));
+  assertEquals(config.clientID, "your_client_id");
+  assertEquals(config.metadatas, { var1: "abc", var2: "123" });
   // transport.useEncryption / useCompression are supported (no warning).
   assert(!warnings.some((w) => /transport\.use(Encryption|Compression)/.test(w)));
 });
@@ -313,14 +315,14 @@ Deno.test("wrong type, out-of-range port, bad enum, reported together", () => {
     'bindPort = "7000"',
     "vhostHTTPPort = 70000",
     'log.level = "verbose"',
-    'auth.method = "oidc"',
+    'auth.method = "ldap"',
     "transport.tcpMux = 1",
   ].join("\n");
   assertEquals(errorsOf(() => parseServerConfig(text, "frps.toml")), [
     "frps.toml:1: bindPort: expected integer, got string",
     "frps.toml:2: vhostHTTPPort: value 70000 out of range 0..65535",
     'frps.toml:3: log.level: invalid value "verbose" (expected one of trace, debug, info, warn, error)',
-    'frps.toml:4: auth.method: "oidc" is not supported yet',
+    'frps.toml:4: auth.method: invalid value "ldap" (expected one of token, oidc)',
     "frps.toml:5: transport.tcpMux: expected boolean, got integer",
   ]);
 });
@@ -405,4 +407,25 @@ Deno.test("empty YAML values count as unset", () => {
   assertEquals(config.serverPort, 7002);
   assertEquals(config.auth.method, "token");
   assertEquals(config.proxies, []);
+});
+
+Deno.test("oidc: the issuer (server) and the token endpoint (client) must be set", () => {
+  assertEquals(errorsOf(() => parseServerConfig('auth.method = "oidc"\n', "frps.toml")), [
+    'frps.toml:1: auth.oidc.issuer: must be set when auth.method is "oidc"',
+  ]);
+  assertEquals(errorsOf(() => parseClientConfig('auth.method = "oidc"\n', "frpc.toml")), [
+    'frpc.toml:1: auth.oidc.tokenEndpointURL: must be set when auth.method is "oidc" ' +
+    "(or set auth.oidc.tokenSource)",
+  ]);
+  assertEquals(
+    errorsOf(() =>
+      parseClientConfig('auth.method = "oidc"\nauth.oidc.tokenSource.type = "exec"\n', "frpc.toml")
+    ),
+    ['frpc.toml:2: auth.oidc.tokenSource.type: "exec" is not supported (only "file")'],
+  );
+  const { config } = parseServerConfig(
+    'auth.method = "oidc"\nauth.oidc.issuer = "https://id.example"\n',
+    "frps.toml",
+  );
+  assertEquals(config.auth.oidc.userClaim, "sub");
 });

@@ -26,6 +26,7 @@ import { ControlChannel } from "../protocol/control_channel.ts";
 import type { Message, StartWorkConn } from "../protocol/messages.ts";
 import type { TransportConn } from "../transport/transport.ts";
 import { dialServer, dialWorkConn, HANDSHAKE_TIMEOUT_MS, login, LoginError } from "./login.ts";
+import { oidcFields } from "./oidc_token.ts";
 import type { ClientProxy } from "./proxy/proxy.ts";
 import { clientProxyFactory } from "./proxy/registry.ts";
 import { pluginProxyFactory } from "./proxy/plugin_proxy.ts";
@@ -478,7 +479,9 @@ export class DfrpClient extends EventTarget {
     if (intervalMs > 0) {
       timer = setInterval(() => {
         if (timeoutMs > 0 && Date.now() - last > timeoutMs) return end("heartbeat timeout");
-        control.send({ type: "Ping" }).catch(() => {});
+        oidcFields(this.config, "HeartBeats")
+          .then((fields) => control.send({ type: "Ping", ...fields }))
+          .catch((err) => this.log.warn(`heartbeat not sent: ${(err as Error).message}`));
       }, intervalMs);
     }
     return {

@@ -28,6 +28,17 @@ import { rememberServer, serverKey } from "../transport/known_servers.ts";
 import { dialServerTransport, type ServerConn } from "../transport/select.ts";
 import type { TransportConn } from "../transport/transport.ts";
 import { VERSION } from "../version.ts";
+import { oidcFields, OidcTokenError } from "./oidc_token.ts";
+
+/** The login's OIDC token; a failure to get one is a login failure. */
+async function oidcLoginFields(cfg: ClientConfig): Promise<{ accessToken?: string }> {
+  try {
+    return await oidcFields(cfg);
+  } catch (err) {
+    if (err instanceof OidcTokenError) throw new LoginError(err.message);
+    throw err;
+  }
+}
 
 /**
  * The server refused the login; `message` is its reason. `retryAfter` (in
@@ -151,6 +162,8 @@ export async function login(
     tlsFingerprint,
     proof: await prove(token, boundToTls(loginContext, tlsFingerprint)),
     metas: cfg.metadatas,
+    ...(cfg.clientID ? { clientID: cfg.clientID } : {}),
+    ...await oidcLoginFields(cfg),
   });
   const resp = await withTimeout(
     expectMessage(conn, "LoginResp"),
@@ -213,6 +226,7 @@ export async function dialWorkConn(cfg: ClientConfig, runId: string): Promise<Tr
       type: "NewWorkConn",
       runId,
       proof: await prove(cfg.auth.token, ["work", conn.hello.nonce, runId]),
+      ...await oidcFields(cfg, "NewWorkConns"),
     });
     return conn;
   } catch (err) {

@@ -171,10 +171,10 @@ export const visitorSchema = tagged("visitor", {
 export const clientSchema = obj({
   auth: obj({
     method: authMethodSchema,
-    additionalScopes: unsupported(list(enumOf(AUTH_SCOPES, ""))),
+    additionalScopes: list(enumOf(AUTH_SCOPES, "")),
     token: str(),
     tokenSource: tokenSourceSchema,
-    oidc: unsupported(obj({
+    oidc: obj({
       clientID: str(),
       clientSecret: str(),
       audience: str(),
@@ -182,13 +182,13 @@ export const clientSchema = obj({
       tokenEndpointURL: str(),
       additionalEndpointParams: stringMap(),
       trustedCaFile: str(),
-      insecureSkipVerify: bool(false),
+      insecureSkipVerify: unsupported(bool(false)),
       proxyURL: str(),
       tokenSource: tokenSourceSchema,
-    })),
+    }),
   }),
   user: str(),
-  clientID: unsupported(str()),
+  clientID: str(),
   serverAddr: str("0.0.0.0"),
   serverPort: port(7000),
   /** Beyond frp: where `known_servers` lives (docs/auth.md); "" = beside the config file. */
@@ -249,7 +249,7 @@ export const clientSchema = obj({
   virtualNet: obj({ address: str() }),
   featureGates: map(bool()),
   udpPacketSize: int(1500, { min: 0 }),
-  metadatas: unsupported(stringMap()),
+  metadatas: stringMap(),
   includes: list(str()),
   /** Beyond frp: the folder `includes` may reach; "" = the config file's folder. */
   includesRoot: str(),

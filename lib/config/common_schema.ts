@@ -34,10 +34,8 @@ export const tokenSourceSchema = obj({
   }),
 });
 
-/** `auth.method`: dfrp implements token auth only. */
-export const authMethodSchema = enumOf(["token", "oidc"] as const, "token", {
-  rejected: ["oidc"],
-});
+/** `auth.method`: a shared token, or OIDC tokens (docs/auth.md). */
+export const authMethodSchema = enumOf(["token", "oidc"] as const, "token");
 
 /** `quic.*` transport options. */
 export const quicSchema = obj({

@@ -108,6 +108,9 @@ export function parseServerConfig(text: string, fileName: string): LoadResult<Se
       report.at(src, ["allowPorts", i], `start ${r.start} is greater than end ${r.end}`);
     }
   });
+  if (value.auth.method === "oidc" && value.auth.oidc.issuer === "") {
+    report.at(src, ["auth", "oidc", "issuer"], 'must be set when auth.method is "oidc"');
+  }
   report.throwIfErrors();
   return { config: completeServer(value), warnings: report.warnings };
 }
@@ -184,6 +187,27 @@ export function parseClientConfig(
     });
   }
 
+  const oidc = value.auth.oidc;
+  if (value.auth.method === "oidc" && oidc.tokenEndpointURL === "" && !oidc.tokenSource.type) {
+    report.at(
+      src,
+      ["auth", "oidc", "tokenEndpointURL"],
+      'must be set when auth.method is "oidc" (or set auth.oidc.tokenSource)',
+    );
+  }
+  if (oidc.tokenSource.type && oidc.tokenSource.type !== "file") {
+    report.at(
+      src,
+      ["auth", "oidc", "tokenSource", "type"],
+      `"${oidc.tokenSource.type}" is not supported (only "file")`,
+    );
+  } else if (oidc.tokenSource.type === "file" && !oidc.tokenSource.file.path) {
+    report.at(
+      src,
+      ["auth", "oidc", "tokenSource", "file", "path"],
+      'must be set when type is "file"',
+    );
+  }
   for (const p of proxies) checkProxy(p, report);
   checkUniqueNames(proxies, "proxy", report);
   checkUniqueNames(visitors, "visitor", report);

@@ -38,15 +38,19 @@ export const HTTP_PLUGIN_OPS = [
 export const serverSchema = obj({
   auth: obj({
     method: authMethodSchema,
-    additionalScopes: unsupported(list(enumOf(AUTH_SCOPES, ""))),
+    additionalScopes: list(enumOf(AUTH_SCOPES, "")),
     token: str(),
     tokenSource: tokenSourceSchema,
-    oidc: unsupported(obj({
+    oidc: obj({
       issuer: str(),
       audience: str(),
       skipExpiryCheck: bool(false),
       skipIssuerCheck: bool(false),
-    })),
+      /** Beyond frp: the claim whose value picks the `[[auth.users]]` entry. */
+      userClaim: str("sub"),
+      /** Beyond frp: seconds between JWKS refetches for an unknown key id; -1: no wait. */
+      jwksRefetchInterval: int(30, { min: -1 }),
+    }),
     /** Beyond frp: per-client credentials and limits (docs/auth.md). */
     users: list(obj({
       user: str("", { required: true }),
@@ -110,7 +114,7 @@ export const serverSchema = obj({
     quic: quicSchema,
     tls: obj({ force: bool(false), ...tlsFileFields }),
   }),
-  detailedErrorsToClient: unsupported(bool(true)),
+  detailedErrorsToClient: bool(true),
   maxPortsPerClient: int(0, { min: 0 }),
   userConnTimeout: int(10, { min: 0 }),
   udpPacketSize: int(1500, { min: 0 }),

@@ -66,6 +66,10 @@ export const LoginSchema = z.object({
   /** HMAC-SHA256(token, login context), hex: see `auth.ts`. */
   proof: text(),
   metas: stringMap().optional(),
+  /** frpc's `clientID`: a stable identity across restarts (run ids change), when set. */
+  clientID: text().optional(),
+  /** `auth.method = "oidc"`: the client's OIDC access token (a JWT). */
+  accessToken: text().optional(),
 });
 
 /** The server's answer to a `Login`. */
@@ -159,6 +163,8 @@ export const NewWorkConnSchema = z.object({
   runId: text(),
   /** HMAC-SHA256(token, work context), hex. */
   proof: text(),
+  /** OIDC with `auth.additionalScopes` NewWorkConns: the client's access token. */
+  accessToken: text().optional(),
 });
 
 /** Tells the client which proxy a work connection serves; raw bytes follow. */
@@ -249,7 +255,11 @@ export const NatHoleRespSchema = z.object({
 });
 
 /** Heartbeat from the client. */
-export const PingSchema = z.object({ type: z.literal("Ping") });
+export const PingSchema = z.object({
+  type: z.literal("Ping"),
+  /** OIDC with `auth.additionalScopes` HeartBeats: the client's access token. */
+  accessToken: text().optional(),
+});
 
 /** Heartbeat answer from the server. */
 export const PongSchema = z.object({ type: z.literal("Pong"), error: text().optional() });

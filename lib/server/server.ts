@@ -33,6 +33,7 @@ import type { TransportConn, TransportListener } from "../transport/transport.ts
 import { PortManager } from "./ports.ts";
 import { checkLogin, checkWorkConn, type LoginVerdict } from "./auth/login_check.ts";
 import { RunIds } from "./auth/run_ids.ts";
+import { errorForClient } from "./client_errors.ts";
 import { handshakeTimeoutMs } from "./auth/handshake_deadline.ts";
 import { tokenWarnings } from "./auth/startup_warnings.ts";
 import { type ServerFeature, serverFeatureFactories } from "./feature.ts";
@@ -209,7 +210,7 @@ export class DfrpServer {
         type: "LoginResp",
         version: PROTOCOL_VERSION,
         runId: "",
-        error,
+        error: errorForClient(this.config, "login refused", error),
         ...retryAfter,
       }).catch(() => {});
       conn.close();
@@ -316,8 +317,21 @@ export class DfrpServer {
     const clients = this.services.clients!;
     const info = clients.get(session.runId) ?? new ClientInfo(session.runId);
     const login = session.login;
+    const clientID = login.clientID ?? "";
+    if (clientID) {
+      // A restarted client (new run id) with the same clientID is the same client: one entry.
+      for (const [runId, old] of clients) {
+        if (old === info || old.online || old.clientID !== clientID) continue;
+        if (old.user !== login.user) continue;
+        if (old.firstConnectedAt < info.firstConnectedAt) {
+          info.firstConnectedAt = old.firstConnectedAt;
+        }
+        clients.delete(runId);
+      }
+    }
     Object.assign(info, {
       online: true,
+      clientID,
       user: login.user,
       hostname: login.hostname,
       version: login.software,

@@ -32,6 +32,8 @@ import type { ServerFeature } from "./feature.ts";
 import { acceptVisitorStreams } from "./visitor/accept.ts";
 import { admitProxy, portsFor } from "./auth/admission.ts";
 import { scopedProxyName } from "./auth/users.ts";
+import { checkPingToken } from "./auth/login_check.ts";
+import { errorForClient } from "./client_errors.ts";
 import { notifyCloseProxy, pongFor } from "./plugin/ops.ts";
 import type { Placement } from "./placement.ts";
 
@@ -140,9 +142,22 @@ export class ClientSession {
       case "CloseProxy":
         this.#closeProxy(scopedProxyName(this.#user, String(msg.proxyName ?? "")));
         break;
-      case "Ping":
-        await this.control.send(await pongFor(this.services, this.login, this.runId));
+      case "Ping": {
+        // OIDC with additionalScopes HeartBeats: each heartbeat carries a valid token (oidc.ts).
+        const denied = await checkPingToken(this.services, this.login, msg, this.remoteAddr);
+        if (denied) {
+          const error = errorForClient(this.services.config, "invalid ping", denied);
+          await this.control.send({ type: "Pong", error }).catch(() => {});
+          this.close(denied);
+          break;
+        }
+        const pong = await pongFor(this.services, this.login, this.runId);
+        if (pong.error) {
+          pong.error = errorForClient(this.services.config, "invalid ping", pong.error);
+        }
+        await this.control.send(pong);
         break;
+      }
       default:
         this.log.warn(`unexpected ${quote(msg.type)} message on the control channel, ignored`);
     }
@@ -158,7 +173,12 @@ export class ClientSession {
     const wireName = msg.proxyName;
     const name = scopedProxyName(this.#user, wireName);
     const reply = (remoteAddr: string, error: string) =>
-      this.control.send({ type: "NewProxyResp", proxyName: wireName, remoteAddr, error });
+      this.control.send({
+        type: "NewProxyResp",
+        proxyName: wireName,
+        remoteAddr,
+        error: errorForClient(this.services.config, `new proxy [${wireName}] error`, error),
+      });
     const factory = serverProxyFactory(msg.proxyType);
     const log = this.services.log.with(name);
     if (!wireName) return reply("", "proxy name is empty");
@@ -185,6 +205,7 @@ export class ClientSession {
       ports: portsFor(this.services, this.login.user),
       clientId: this.runId,
       user: this.login.user,
+      metas: this.login.metas,
       log,
       stats,
       openWorkConn: (ends) => this.openWorkConn(wireName, ends),
@@ -203,6 +224,7 @@ export class ClientSession {
     Object.assign(stats, {
       owner: this.runId,
       clientRunId: this.runId,
+      clientID: this.login.clientID ?? "",
       user: this.login.user,
       // What the admin API shows: no password, key or proof of one.
       config: newProxyView(msg),

@@ -30,6 +30,8 @@ export class ProxyStats {
   clientRunId = "";
   /** The client's login user. */
   user = "";
+  /** frpc's `clientID` of that client ("" when it sets none). */
+  clientID = "";
   /** The proxy's config as the client sent it (annotations included). */
   config: Record<string, unknown> = {};
   /** When the proxy last started; unset before it first starts. */
@@ -61,6 +63,8 @@ export class ClientInfo {
   online = false;
   /** Login user, hostname, software version, OS and architecture, as the client sent them. */
   user = "";
+  /** frpc's `clientID`, stable across the client's restarts ("" when it sets none). */
+  clientID = "";
   hostname = "";
   version = "";
   os = "";

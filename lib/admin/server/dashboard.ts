@@ -136,7 +136,7 @@ function renderClients(clients) {
 function clientTable(clients, withButton) {
   const rows = clients.map((c) => el("tr", { "data-client": c.runID },
     el("td", {}, status(c.online)),
-    el("td", { class: "mono" }, c.runID),
+    el("td", { class: "mono" }, c.clientID === c.runID ? c.runID : c.clientID + " (" + c.runID + ")"),
     el("td", {}, c.user),
     el("td", {}, c.hostname),
     el("td", { class: "mono" }, c.address),
@@ -148,7 +148,7 @@ function clientTable(clients, withButton) {
       ? el("button", { onclick: (e) => disconnect(c.runID, e.target) }, "disconnect")
       : "") : "",
   ));
-  return table([["Status"], ["Run id"], ["User"], ["Hostname"], ["Address"], ["Version"],
+  return table([["Status"], ["Client (run id)"], ["User"], ["Hostname"], ["Address"], ["Version"],
     ["OS"], ["Since"], ["Proxies"], ...(withButton ? [[""]] : [])], rows);
 }
 

@@ -188,7 +188,7 @@ export class AdminViews {
       type: s.type,
       conf: s.lastStartTime ? redactSecrets(s.config) : null,
       user: s.user,
-      clientID: s.clientRunId,
+      clientID: s.clientID || s.clientRunId,
       todayTrafficIn: days.trafficIn[0],
       todayTrafficOut: days.trafficOut[0],
       curConns: s.curConns,
@@ -243,7 +243,7 @@ export class AdminViews {
     return {
       key: info.runId,
       user: info.user,
-      clientID: info.runId,
+      clientID: info.clientID || info.runId,
       runID: info.runId,
       version: info.version,
       hostname: info.hostname,

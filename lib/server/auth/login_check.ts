@@ -28,6 +28,13 @@ import { FailedLogins, hostOf } from "./rate_limit.ts";
 import { sleep } from "../../net/timeout.ts";
 import { QuietClose } from "../../transport/server_unwrap.ts";
 import { loginToken, sessionToken } from "./users.ts";
+import {
+  checkScopedToken,
+  OidcRefusal,
+  oidcScopeOn,
+  OidcUnavailable,
+  verifyOidcLogin,
+} from "./oidc.ts";
 
 /** A refusal not worth a log line of its own (its address is cooling down; counted instead). */
 export class QuietRefusal extends QuietClose {
@@ -108,7 +115,7 @@ export async function checkLogin(
   tlsFingerprint = "",
 ): Promise<LoginVerdict> {
   const { config } = services;
-  const { user, clientNonce } = login;
+  const { clientNonce } = login;
   const fail = async (error: string): Promise<LoginVerdict> => {
     const wrong = countWrongProof(config, remoteAddr);
     if (wrong.delayMs > 0) await sleep(wrong.delayMs);
@@ -121,6 +128,17 @@ export async function checkLogin(
       logSuffix: wrong.logSuffix === null ? null : "",
     };
   };
+  let user = login.user;
+  let oidcUser: string | undefined;
+  if (config.auth.method === "oidc") {
+    try {
+      oidcUser = await verifyOidcLogin(config, login);
+    } catch (err) {
+      if (err instanceof OidcRefusal) return await fail(`authorization failed: ${err.message}`);
+      if (err instanceof OidcUnavailable) return { error: err.message, token: "" };
+      throw err;
+    }
+  }
   const token = loginToken(config, user);
   if (token === null) return await fail(`authorization failed: unknown user [${user}]`);
   const context = ["login", nonce, clientNonce, user, String(login.tcpMux)];
@@ -139,6 +157,7 @@ export async function checkLogin(
           "certificate (a man in the middle)",
     );
   }
+  if (oidcUser !== undefined) login.user = user = oidcUser;
   const plugins = httpPluginsOf(services);
   if (plugins.has("Login")) {
     try {
@@ -150,6 +169,7 @@ export async function checkLogin(
         user,
         timestamp: Math.floor(Date.now() / 1000),
         run_id: login.runId,
+        ...(login.clientID ? { client_id: login.clientID } : {}),
         metas: login.metas ?? {},
         pool_count: login.poolCount,
         client_address: remoteAddr,
@@ -194,12 +214,21 @@ export async function checkLogin(
 export async function checkWorkConn(
   services: { readonly config: ServerConfig; readonly log: Logger },
   login: Login,
-  msg: NewWorkConn,
+  msg: Pick<NewWorkConn, "runId" | "proof" | "accessToken">,
   nonce: string,
   remoteAddr = "",
 ): Promise<string> {
   const user = login.user;
   const token = sessionToken(services, { login });
+  if (oidcScopeOn(services.config, "NewWorkConns")) {
+    const why = await checkScopedToken(services.config, login, msg.accessToken);
+    if (why) {
+      const { logSuffix } = countWrongProof(services.config, remoteAddr);
+      const reason = `work connection authorization failed: ${why}`;
+      if (logSuffix === null) throw new QuietRefusal(reason);
+      return reason + logSuffix;
+    }
+  }
   if (!await verifyProof(token, ["work", nonce, msg.runId], msg.proof)) {
     const { logSuffix } = countWrongProof(services.config, remoteAddr);
     const reason = "work connection authorization failed";
@@ -219,4 +248,31 @@ export async function checkWorkConn(
     if (err instanceof PluginRejected) return `work connection rejected: ${err.message}`;
     throw err;
   }
+}
+
+/**
+ * Checks the token of a heartbeat when OIDC's `auth.additionalScopes` has
+ * `HeartBeats`; resolves to "" (also when no token is required) or the reason
+ * to end the session. A refused token counts against `remoteAddr`.
+ *
+ * @example
+ * ```ts
+ * import { checkPingToken } from "./login_check.ts";
+ * import type { ServerServices } from "../session.ts";
+ * import type { Login, Ping } from "../../protocol/messages.ts";
+ * declare const services: ServerServices, login: Login, ping: Ping;
+ * const denied = await checkPingToken(services, login, ping, "203.0.113.9:4000");
+ * ```
+ */
+export async function checkPingToken(
+  services: { readonly config: ServerConfig },
+  login: Login,
+  ping: { accessToken?: unknown },
+  remoteAddr: string,
+): Promise<string> {
+  if (!oidcScopeOn(services.config, "HeartBeats")) return "";
+  const why = await checkScopedToken(services.config, login, ping.accessToken);
+  if (!why) return "";
+  countWrongProof(services.config, remoteAddr);
+  return `heartbeat authorization failed: ${why}`;
 }

@@ -39,7 +39,9 @@ export function findUser(config: ServerConfig, user: string): UserEntry | undefi
  * The token `user`'s proofs must be made with, or null when it may not log
  * in at all: a user with an entry uses the entry's token; once entries
  * exist, anyone else needs a non-empty `auth.token`, and a name inside an
- * entry's namespace (`alice.x` when `alice` has an entry) is refused.
+ * entry's namespace (`alice.x` when `alice` has an entry) is refused. Under
+ * OIDC everyone's proofs use `auth.token` (the token's claim picks the entry,
+ * see `oidc.ts`).
  *
  * @example
  * ```ts
@@ -49,6 +51,8 @@ export function findUser(config: ServerConfig, user: string): UserEntry | undefi
  * ```
  */
 export function loginToken(config: ServerConfig, user: string): string | null {
+  // OIDC proves who the client is; the HMAC proofs and encryption keys use the shared token.
+  if (config.auth.method === "oidc") return config.auth.token;
   const entry = findUser(config, user);
   if (entry) return entry.token;
   if (config.auth.users.length > 0 && config.auth.token === "") return null;

@@ -93,12 +93,13 @@ export async function checkUserConn(
   proxyName: string,
   proxyType: string,
   remoteAddr: string,
+  metas: Record<string, string> = {},
 ): Promise<string> {
   const plugins = httpPluginsOf(services);
   if (!plugins.has("NewUserConn")) return "";
   try {
     await plugins.run("NewUserConn", {
-      user: { user, metas: {}, run_id: runId },
+      user: { user, metas, run_id: runId },
       proxy_name: proxyName,
       proxy_type: proxyType,
       remote_addr: remoteAddr,

@@ -40,6 +40,8 @@ export interface ProxyContext {
   /** The owning client session's id (its runId). */
   readonly clientId: string;
   readonly user: string;
+  /** The client's `metadatas` (server plugins get them as `metas`). */
+  readonly metas?: Record<string, string>;
   /** Logger with the `[name]` prefix. */
   readonly log: Logger;
   readonly stats: ProxyStats;

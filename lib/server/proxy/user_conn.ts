@@ -118,6 +118,7 @@ export async function serveUserConn(
       ctx.name,
       ctx.stats.type,
       userAddr,
+      ctx.metas,
     )
       .catch((err) => `NewUserConn plugins failed: ${(err as Error).message}`);
     if (denied) {

@@ -24,6 +24,7 @@ import type { ClientSession, ServerServices } from "../session.ts";
 import { serveVisitorConn } from "./serve.ts";
 import { sessionToken } from "../auth/users.ts";
 import { countWrongProof } from "../auth/login_check.ts";
+import { errorForClient } from "../client_errors.ts";
 
 /** How long a visitor may take to send its `NewVisitorConn`. */
 export const VISITOR_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -98,7 +99,8 @@ export async function serveDialedVisitor(
         repeatKey: "visitor refused",
       });
     }
-    await writeMessage(conn, { type: "NewVisitorConnResp", error }).catch(() => {});
+    const toClient = errorForClient(services.config, "visitor connection refused", error);
+    await writeMessage(conn, { type: "NewVisitorConnResp", error: toClient }).catch(() => {});
     conn.close();
     return;
   }

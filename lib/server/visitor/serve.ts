@@ -28,6 +28,7 @@ import type { ConnEnds } from "../proxy/proxy.ts";
 import type { ServerServices } from "../session.ts";
 import { SECRET_PROXIES_FEATURE, type SecretProxies } from "./secret_proxies.ts";
 import { scopedProxyName } from "../auth/users.ts";
+import { errorForClient } from "../client_errors.ts";
 
 /** How long the owner client has to accept or refuse a visitor. */
 export const VISITOR_VERDICT_TIMEOUT_MS = 10_000;
@@ -68,7 +69,8 @@ export async function serveVisitorConn(
   const log = services.log.with(name || "?");
   const refuse = async (error: string) => {
     log.warn(`visitor from ${origin.addr} (user [${origin.user}]) refused: ${error}`);
-    await writeMessage(conn, { type: "NewVisitorConnResp", error }).catch(() => {});
+    const toClient = errorForClient(services.config, "visitor connection refused", error);
+    await writeMessage(conn, { type: "NewVisitorConnResp", error: toClient }).catch(() => {});
     conn.close();
   };
   const table = services.features.get(SECRET_PROXIES_FEATURE) as SecretProxies | undefined;
