@@ -132,7 +132,7 @@ Deno.test("typed wire: errors name the field and the type, and quote network tex
     fail({ type: "Evil\n[I] forged line" }),
     /^frame is not a known message \(type "Evil\\n\[I\] forged line"\)$/,
   );
-  assertMatch(fail({ type: "x".repeat(500) }), /"x{64}"\.\.\.\)$/);
+  assertMatch(fail({ type: "x".repeat(500) }), /"x{64}…" \(500 chars\)\)$/);
   assertEquals(fail([1]), "frame is not a JSON object");
   // Defaults fill what a sender may leave out; unknown fields are dropped.
   const msg = parseMessage({ type: "NewProxy", proxyName: "a", proxyType: "tcp", extra: 1 });

@@ -193,7 +193,7 @@ export class DfrpServer {
   }
 
   async #login(conn: TransportConn, login: Login, nonce: string, layers: string[]): Promise<void> {
-    const { user, clientNonce } = login;
+    const { clientNonce } = login;
     const channel = new ControlChannel(conn);
     const refuse = async (error: string, verdict?: LoginVerdict) => {
       // While the address cools down after wrong proofs: one line per interval.
@@ -294,7 +294,7 @@ export class DfrpServer {
         layers.join("+") || "tcp"
       }] version [${clip(login.software)}] hostname [${clip(login.hostname)}] ` +
         `os [${clip(login.os)}] arch [${clip(login.arch)}] user [${
-          clip(user)
+          clip(owner)
         }] run id [${runId}] ` +
         `(${assigned.resumed ? "resumed" : "new"})`,
     );
