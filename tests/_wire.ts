@@ -14,6 +14,7 @@
  * @module
  */
 
+import { PROTOCOL_VERSION } from "../lib/protocol/messages.ts";
 import { MAGIC } from "../lib/protocol/magic.ts";
 import { prove } from "../lib/protocol/auth.ts";
 
@@ -79,7 +80,7 @@ export async function rawLogin(
       conn,
       frame({
         type: "Login",
-        version: 1,
+        version: PROTOCOL_VERSION,
         software: "test",
         hostname: "test",
         os: "linux",

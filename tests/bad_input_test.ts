@@ -1,3 +1,4 @@
+import { PROTOCOL_VERSION } from "../lib/protocol/messages.ts";
 import { assertEquals, assertMatch } from "./_assert.ts";
 import { echoServer, freePort, roundTrip, startClient, startServer } from "./_harness.ts";
 
@@ -125,7 +126,7 @@ Deno.test("garbage, oversized and unauthenticated frames are dropped and logged;
   // Right magic, a well-formed Login with a forged proof.
   const login = enc.encode(JSON.stringify({
     type: "Login",
-    version: 1,
+    version: PROTOCOL_VERSION,
     user: "",
     clientNonce: "00",
     tcpMux: true,

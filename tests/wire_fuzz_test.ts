@@ -41,7 +41,7 @@ function templates(port: number): Record<string, Record<string, unknown>> {
   return {
     Login: {
       type: "Login",
-      version: 1,
+      version: PROTOCOL_VERSION,
       user: "",
       clientNonce: "00",
       tcpMux: true,

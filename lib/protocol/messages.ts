@@ -26,7 +26,7 @@ import { quote } from "../log.ts";
 import { z } from "zod";
 
 /** Bumped when the wire format changes incompatibly. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 const text = () => z.string();
 const textOr = (fallback = "") => z.string().default(fallback);
