@@ -12,39 +12,11 @@
  * @module
  */
 
-import { freePort } from "./_harness.ts";
+import { freePort, roundTrip } from "./_harness.ts";
 
 /** Sends `data` to `host:port`, half-closes, and returns all that comes back. */
-export async function roundTripTo(
-  host: string,
-  port: number,
-  data: Uint8Array,
-): Promise<Uint8Array> {
-  const conn = await Deno.connect({ hostname: host, port });
-  try {
-    const writing = (async () => {
-      let off = 0;
-      while (off < data.length) off += await conn.write(data.subarray(off));
-      await conn.closeWrite();
-    })();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const buf = new Uint8Array(64 * 1024);
-    for (let n; (n = await conn.read(buf)) !== null;) {
-      chunks.push(buf.slice(0, n));
-      total += n;
-    }
-    await writing;
-    const out = new Uint8Array(total);
-    let off = 0;
-    for (const c of chunks) {
-      out.set(c, off);
-      off += c.length;
-    }
-    return out;
-  } finally {
-    conn.close();
-  }
+export function roundTripTo(host: string, port: number, data: Uint8Array): Promise<Uint8Array> {
+  return roundTrip(port, data, host);
 }
 
 /** A `redis-server` the test owns: no persistence, loopback only. */

@@ -246,9 +246,13 @@ export function echoServer(greeting?: string): { port: number; close(): void } &
   return { port: listener.addr.port, close, [Symbol.dispose]: close };
 }
 
-/** Sends `data` to 127.0.0.1:`port`, half-closes, and returns all that comes back. */
-export async function roundTrip(port: number, data: Uint8Array): Promise<Uint8Array> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+/** Sends `data` to `host`:`port` (127.0.0.1 by default), half-closes, and returns all that comes back. */
+export async function roundTrip(
+  port: number,
+  data: Uint8Array,
+  host = "127.0.0.1",
+): Promise<Uint8Array> {
+  const conn = await Deno.connect({ hostname: host, port });
   try {
     const writing = (async () => {
       let off = 0;
