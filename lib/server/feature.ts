@@ -32,6 +32,39 @@ export interface ServerFeature {
   close(): void | Promise<void>;
 }
 
+/**
+ * A feature's name that also carries the feature's type: `featureOf` then
+ * returns that type without a cast. At run time it is the plain name.
+ *
+ * @example
+ * ```ts
+ * import type { FeatureKey, ServerFeature } from "./feature.ts";
+ * interface Clock extends ServerFeature { now(): number }
+ * const CLOCK: FeatureKey<Clock> = "clock";
+ * ```
+ */
+export type FeatureKey<T extends ServerFeature> = string & { readonly __feature?: T };
+
+/**
+ * The running feature registered under `key`, typed, or `undefined` when the
+ * config did not start it.
+ *
+ * @example
+ * ```ts
+ * import { featureOf, type FeatureKey, type ServerFeature } from "./feature.ts";
+ * interface Clock extends ServerFeature { now(): number }
+ * const CLOCK: FeatureKey<Clock> = "clock";
+ * declare const features: Map<string, ServerFeature>;
+ * featureOf(features, CLOCK)?.now();
+ * ```
+ */
+export function featureOf<T extends ServerFeature>(
+  features: ReadonlyMap<string, ServerFeature>,
+  key: FeatureKey<T>,
+): T | undefined {
+  return features.get(key) as T | undefined;
+}
+
 /** Starts a feature, or resolves to null when the config does not enable it. */
 export type ServerFeatureFactory = (services: ServerServices) => Promise<ServerFeature | null>;
 

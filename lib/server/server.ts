@@ -17,7 +17,7 @@
 
 import { registeredClusterStarter } from "./placement.ts";
 import type { ServerConfig } from "../config/mod.ts";
-import { clip, log as rootLog, type Logger, quote } from "../log.ts";
+import { clip, log as rootLog, type Logger } from "../log.ts";
 import { setDefaultWriteTimeout, withTimeout } from "../net/timeout.ts";
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../mux/mod.ts";
 import { boundToTls, prove, randomHex } from "../protocol/auth.ts";

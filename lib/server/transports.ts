@@ -21,17 +21,18 @@ import type { ServerConfig } from "../config/mod.ts";
 
 import { PrefixedConn } from "../net/prefixed_conn.ts";
 import { kcpInput, type KcpServer, listenKcp } from "../transport/kcp.ts";
-import { STUN_FEATURE, type StunResponder } from "./nathole/stun_responder.ts";
+import { STUN_FEATURE } from "./nathole/stun_responder.ts";
 import { listenQuic, type QuicServer } from "../transport/quic.ts";
 import { readPem } from "../transport/select.ts";
 import { serverIdentity } from "../transport/server_identity.ts";
 import { type Unwrapped, unwrapServerConn } from "../transport/server_unwrap.ts";
 import type { ServerTlsOptions } from "../transport/tls.ts";
 import type { TransportConn } from "../transport/transport.ts";
-import type { VhostFeature } from "./proxy/vhost_proxy.ts";
 import type { ServerServices } from "./session.ts";
 import type { ServerConfig } from "../config/mod.ts";
 import { readClientHello } from "./vhost/sni.ts";
+import { featureOf } from "./feature.ts";
+import { HTTPS_VHOST } from "./vhost/https_vhost.ts";
 
 /** How long a TLS client may take to send its ClientHello. */
 const CLIENT_HELLO_TIMEOUT_MS = 10_000;
@@ -98,7 +99,7 @@ export class ServerTransports {
   }
 
   async #httpsOwns(conn: TransportConn): Promise<{ conn: TransportConn; foreign: boolean }> {
-    const https = this.services.features.get("vhostHTTPS") as Partial<VhostFeature> | undefined;
+    const https = featureOf(this.services.features, HTTPS_VHOST);
     if (!https?.router) return { conn, foreign: false };
     const hello = await readClientHello(conn, CLIENT_HELLO_TIMEOUT_MS);
     const owned = hello.serverName !== null &&
@@ -124,7 +125,7 @@ export class ServerTransports {
   startKcp(onConn: (conn: TransportConn) => void): void {
     const { config, log } = this.services;
     if (!config.kcpBindPort) return;
-    const stun = this.services.features.get(STUN_FEATURE) as StunResponder | undefined;
+    const stun = featureOf(this.services.features, STUN_FEATURE);
     if (config.kcpBindPort === config.bindPort && stun) {
       // UDP bindPort is the STUN responder's: KCP takes what is not STUN.
       const input = kcpInput(stun, onConn);

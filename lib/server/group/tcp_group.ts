@@ -19,7 +19,7 @@
  */
 
 import { wrapTcp } from "../../net/tcp_conn.ts";
-import { registerServerFeature, type ServerFeature } from "../feature.ts";
+import { type FeatureKey, registerServerFeature, type ServerFeature } from "../feature.ts";
 import type { ProxyContext } from "../proxy/proxy.ts";
 import { connEnds, serveUserConn } from "../proxy/user_conn.ts";
 import { acceptEach } from "../../net/accept_loop.ts";
@@ -36,7 +36,7 @@ interface TcpGroup {
 }
 
 /** The name under which the groups are found in `ServerServices.features`. */
-export const TCP_GROUPS_FEATURE = "tcpGroups";
+export const TCP_GROUPS_FEATURE: FeatureKey<TcpGroups> = "tcpGroups";
 
 /** Every TCP group of a server. */
 export class TcpGroups implements ServerFeature {

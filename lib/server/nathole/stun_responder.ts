@@ -23,10 +23,10 @@
 
 import type { Logger } from "../../log.ts";
 import { bindingResponse, type Endpoint, isStun, parseStun } from "../../p2p/stun.ts";
-import { registerServerFeature, type ServerFeature } from "../feature.ts";
+import { type FeatureKey, registerServerFeature, type ServerFeature } from "../feature.ts";
 
 /** The feature's name in `ServerServices.features`. */
-export const STUN_FEATURE = "natHoleStun";
+export const STUN_FEATURE: FeatureKey<StunResponder> = "natHoleStun";
 
 /** See the module doc. */
 export class StunResponder implements ServerFeature {

@@ -22,6 +22,7 @@ import { HTTP_VHOST, HttpVhost } from "../vhost/http_vhost.ts";
 import type { RouteKey } from "../vhost/router.ts";
 import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
+import { featureOf } from "../feature.ts";
 
 function headerSet(ops: { set: Record<string, string> }): Header[] {
   return Object.entries(ops.set);
@@ -74,7 +75,7 @@ class HttpProxy implements ServerProxy {
 
   async start(): Promise<string> {
     const { ctx, config } = this;
-    const vhost = ctx.services.features.get(HTTP_VHOST);
+    const vhost = featureOf(ctx.services.features, HTTP_VHOST);
     if (!(vhost instanceof HttpVhost)) {
       throw new Error(`type [http] is not supported: vhostHTTPPort is not set on the server`);
     }

@@ -15,10 +15,11 @@
 
 import { registerServerProxy } from "./registry.ts";
 import { VhostProxy } from "./vhost_proxy.ts";
+import { HTTPS_VHOST } from "../vhost/https_vhost.ts";
 
 registerServerProxy("https", (config, ctx) =>
   new VhostProxy(config, ctx, {
     type: "https",
-    feature: "vhostHTTPS",
+    feature: HTTPS_VHOST,
     portKey: "vhostHTTPSPort",
   }));

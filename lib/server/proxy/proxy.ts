@@ -33,7 +33,7 @@ export interface ConnEnds {
 /** What a proxy gets from the server and the client session that owns it. */
 export interface ProxyContext {
   readonly name: string;
-  /** Server-wide state, e.g. `services.features.get("vhostHTTP")`. */
+  /** Server-wide state, e.g. `featureOf(services.features, HTTP_VHOST)` (`feature.ts`). */
   readonly services: ServerServices;
   readonly serverConfig: ServerConfig;
   readonly ports: PortManager;

@@ -14,14 +14,11 @@
  * @module
  */
 
-import {
-  SECRET_PROXIES_FEATURE,
-  type SecretProxies,
-  type SecretProxyEntry,
-} from "../visitor/secret_proxies.ts";
+import { SECRET_PROXIES_FEATURE, type SecretProxyEntry } from "../visitor/secret_proxies.ts";
 import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
 import type { NewProxy } from "../../protocol/messages.ts";
+import { featureOf } from "../feature.ts";
 
 class SecretProxy implements ServerProxy {
   #entry?: SecretProxyEntry;
@@ -46,7 +43,7 @@ class SecretProxy implements ServerProxy {
         (ends) => ctx.openWorkConn(ends),
       );
     }
-    const table = this.ctx.services.features.get(SECRET_PROXIES_FEATURE) as SecretProxies;
+    const table = featureOf(this.ctx.services.features, SECRET_PROXIES_FEATURE)!;
     const entry = { type: this.type, ctx: this.ctx, config: this.config };
     table.add(entry);
     this.#entry = entry;
@@ -58,7 +55,7 @@ class SecretProxy implements ServerProxy {
     this.#claim?.release();
     this.#claim = undefined;
     if (!this.#entry) return;
-    (this.ctx.services.features.get(SECRET_PROXIES_FEATURE) as SecretProxies).remove(this.#entry);
+    featureOf(this.ctx.services.features, SECRET_PROXIES_FEATURE)!.remove(this.#entry);
     this.#entry = undefined;
   }
 }

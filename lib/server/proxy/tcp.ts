@@ -16,11 +16,12 @@ import { formatAddr, wrapTcp } from "../../net/tcp_conn.ts";
 import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
 import { listenTcpSettled } from "../ports.ts";
-import { TCP_GROUPS_FEATURE, type TcpGroups } from "../group/tcp_group.ts";
+import { TCP_GROUPS_FEATURE } from "../group/tcp_group.ts";
 import { connEnds, serveUserConn } from "./user_conn.ts";
 import { acceptEach } from "../../net/accept_loop.ts";
 import type { NewProxy } from "../../protocol/messages.ts";
 import type { RouteHandle } from "../placement.ts";
+import { featureOf } from "../feature.ts";
 
 class TcpProxy implements ServerProxy {
   #listener?: Deno.TcpListener;
@@ -39,7 +40,7 @@ class TcpProxy implements ServerProxy {
       return this.#joinClusterGroup(balance.group, balance.groupKey, wanted);
     }
     if (balance.group) {
-      const groups = ctx.services.features.get(TCP_GROUPS_FEATURE) as TcpGroups;
+      const groups = featureOf(ctx.services.features, TCP_GROUPS_FEATURE)!;
       this.#group = balance.group;
       // groupKey is the client's proof of the key (lib/protocol/new_proxy.ts), compared as is.
       const port = groups.join(balance.group, balance.groupKey, wanted, ctx);
@@ -101,7 +102,7 @@ class TcpProxy implements ServerProxy {
 
   close(): void {
     if (this.#group) {
-      (this.ctx.services.features.get(TCP_GROUPS_FEATURE) as TcpGroups).leave(
+      featureOf(this.ctx.services.features, TCP_GROUPS_FEATURE)!.leave(
         this.#group,
         this.ctx,
       );

@@ -18,6 +18,7 @@
 import { quote } from "../../log.ts";
 import { registerServerProxy } from "./registry.ts";
 import { VhostProxy } from "./vhost_proxy.ts";
+import { TCPMUX_VHOST } from "../vhost/tcpmux_vhost.ts";
 
 registerServerProxy("tcpmux", (config, ctx) => {
   const multiplexer = config.multiplexer || "httpconnect";
@@ -30,7 +31,7 @@ registerServerProxy("tcpmux", (config, ctx) => {
   }
   return new VhostProxy(config, ctx, {
     type: "tcpmux",
-    feature: "tcpmux",
+    feature: TCPMUX_VHOST,
     portKey: "tcpmuxHTTPConnectPort",
   });
 });

@@ -29,6 +29,7 @@ import type { ServerConfig } from "../../config/mod.ts";
 import type { NewProxy } from "../../protocol/messages.ts";
 import type { ConnEnds, ProxyContext, ServerProxy } from "./proxy.ts";
 import { serveUserConn } from "./user_conn.ts";
+import { type FeatureKey, featureOf, type ServerFeature } from "../feature.ts";
 
 /** What a vhost listener routes a connection to. */
 export interface VhostTarget {
@@ -56,7 +57,7 @@ export interface VhostProxyOptions {
   /** The proxy type, for messages. */
   type: string;
   /** The feature's name in `ServerServices.features`. */
-  feature: string;
+  feature: FeatureKey<VhostFeature & ServerFeature>;
   /** The server key that enables the feature, for messages. */
   portKey: keyof ServerConfig;
 }
@@ -130,7 +131,7 @@ export class VhostProxy implements ServerProxy, VhostTarget {
   /** Claims the proxy's domains; resolves to "domain:port,..." as frp reports it. */
   async start(): Promise<string> {
     const { ctx, opts } = this;
-    const feature = ctx.services.features.get(opts.feature) as VhostFeature | undefined;
+    const feature = featureOf(ctx.services.features, opts.feature);
     if (!feature) {
       throw new Error(
         `type [${opts.type}] is not supported: ${String(opts.portKey)} is not set on the server`,

@@ -16,14 +16,11 @@
  * @module
  */
 
-import {
-  SECRET_PROXIES_FEATURE,
-  type SecretProxies,
-  type SecretProxyEntry,
-} from "../visitor/secret_proxies.ts";
+import { SECRET_PROXIES_FEATURE, type SecretProxyEntry } from "../visitor/secret_proxies.ts";
 import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
 import type { NewProxy } from "../../protocol/messages.ts";
+import { featureOf } from "../feature.ts";
 
 class XtcpProxy implements ServerProxy {
   #entry?: SecretProxyEntry;
@@ -31,7 +28,7 @@ class XtcpProxy implements ServerProxy {
   constructor(readonly config: NewProxy, readonly ctx: ProxyContext) {}
 
   start(): Promise<string> {
-    const table = this.ctx.services.features.get(SECRET_PROXIES_FEATURE) as SecretProxies;
+    const table = featureOf(this.ctx.services.features, SECRET_PROXIES_FEATURE)!;
     const entry = { type: "xtcp", ctx: this.ctx, config: this.config };
     table.add(entry);
     this.#entry = entry;
@@ -40,7 +37,7 @@ class XtcpProxy implements ServerProxy {
 
   close(): void {
     if (!this.#entry) return;
-    (this.ctx.services.features.get(SECRET_PROXIES_FEATURE) as SecretProxies).remove(this.#entry);
+    featureOf(this.ctx.services.features, SECRET_PROXIES_FEATURE)!.remove(this.#entry);
     this.#entry = undefined;
   }
 }

@@ -20,7 +20,7 @@
 import type { Logger } from "../../log.ts";
 import { wrapTcp } from "../../net/tcp_conn.ts";
 import type { TransportConn } from "../../transport/transport.ts";
-import { registerServerFeature, type ServerFeature } from "../feature.ts";
+import { type FeatureKey, registerServerFeature, type ServerFeature } from "../feature.ts";
 import type { ServerServices } from "../session.ts";
 import { NOT_FOUND_PAGE } from "./error_page.ts";
 import { ConnLimiter } from "./conn_limit.ts";
@@ -29,7 +29,7 @@ import { type HttpConnOptions, type HttpRoute, serveHttpConn } from "./http_conn
 import { VhostRouter } from "./router.ts";
 
 /** The feature's name in `ServerServices.features`. */
-export const HTTP_VHOST = "vhostHTTP";
+export const HTTP_VHOST: FeatureKey<HttpVhost> = "vhostHTTP";
 
 /** See the module doc. */
 export class HttpVhost implements ServerFeature {

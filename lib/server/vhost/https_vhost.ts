@@ -21,7 +21,7 @@
 
 import { PrefixedConn } from "../../net/prefixed_conn.ts";
 import type { TransportConn } from "../../transport/transport.ts";
-import { registerServerFeature, type ServerFeature } from "../feature.ts";
+import { type FeatureKey, registerServerFeature, type ServerFeature } from "../feature.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
 import type { VhostFeature, VhostTarget } from "../proxy/vhost_proxy.ts";
 import type { ServerServices } from "../session.ts";
@@ -30,6 +30,9 @@ import { readClientHello } from "./sni.ts";
 import { describeSrc, endsFromRemote, vhostGuard, VhostListener } from "./vhost_listener.ts";
 
 const TLS_HANDSHAKE_RECORD = 0x16;
+
+/** The feature's name: the SNI-routing listener on `vhostHTTPSPort`. */
+export const HTTPS_VHOST: FeatureKey<VhostFeature & ServerFeature> = "vhostHTTPS";
 
 class HttpsVhost implements ServerFeature, VhostFeature {
   readonly router = new VhostRouter<VhostTarget>();
@@ -98,7 +101,7 @@ class HttpsVhost implements ServerFeature, VhostFeature {
   }
 }
 
-registerServerFeature("vhostHTTPS", (services) => {
+registerServerFeature(HTTPS_VHOST, (services) => {
   const { vhostHTTPSPort, bindPort } = services.config;
   if (!vhostHTTPSPort) return Promise.resolve(null);
   const feature = new HttpsVhost(services, vhostHTTPSPort);

@@ -23,7 +23,7 @@
 import { writeAll } from "../../net/duplex.ts";
 import { PrefixedConn } from "../../net/prefixed_conn.ts";
 import type { TransportConn } from "../../transport/transport.ts";
-import { registerServerFeature, type ServerFeature } from "../feature.ts";
+import { type FeatureKey, registerServerFeature, type ServerFeature } from "../feature.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
 import type { VhostFeature, VhostTarget } from "../proxy/vhost_proxy.ts";
 import type { ServerServices } from "../session.ts";
@@ -50,6 +50,9 @@ const PROXY_AUTH_REQUIRED = response(
   "407 Proxy Authentication Required",
   'Proxy-Authenticate: Basic realm="Restricted"\r\n',
 );
+
+/** The feature's name: the HTTP CONNECT listener on `tcpmuxHTTPConnectPort`. */
+export const TCPMUX_VHOST: FeatureKey<VhostFeature & ServerFeature> = "tcpmux";
 
 class TcpmuxVhost implements ServerFeature, VhostFeature {
   readonly router = new VhostRouter<VhostTarget>();
@@ -123,7 +126,7 @@ class TcpmuxVhost implements ServerFeature, VhostFeature {
   }
 }
 
-registerServerFeature("tcpmux", (services) => {
+registerServerFeature(TCPMUX_VHOST, (services) => {
   const port = services.config.tcpmuxHTTPConnectPort;
   if (!port) return Promise.resolve(null);
   const feature = new TcpmuxVhost(services, port);

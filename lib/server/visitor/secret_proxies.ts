@@ -16,11 +16,11 @@
  * @module
  */
 
-import { registerServerFeature, type ServerFeature } from "../feature.ts";
+import { type FeatureKey, registerServerFeature, type ServerFeature } from "../feature.ts";
 import type { ProxyContext } from "../proxy/proxy.ts";
 
 /** The feature's name in `ServerServices.features`. */
-export const SECRET_PROXIES_FEATURE = "secretProxies";
+export const SECRET_PROXIES_FEATURE: FeatureKey<SecretProxies> = "secretProxies";
 
 /** One registered secret proxy. */
 export interface SecretProxyEntry {

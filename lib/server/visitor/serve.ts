@@ -26,9 +26,10 @@ import type { NewVisitorConn } from "../../protocol/messages.ts";
 import { visitorAllowed } from "../../protocol/visitor_proof.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
 import type { ServerServices } from "../session.ts";
-import { SECRET_PROXIES_FEATURE, type SecretProxies } from "./secret_proxies.ts";
+import { SECRET_PROXIES_FEATURE } from "./secret_proxies.ts";
 import { scopedProxyName } from "../auth/users.ts";
 import { errorForClient } from "../client_errors.ts";
+import { featureOf } from "../feature.ts";
 
 /** How long the owner client has to accept or refuse a visitor. */
 export const VISITOR_VERDICT_TIMEOUT_MS = 10_000;
@@ -73,7 +74,7 @@ export async function serveVisitorConn(
     await writeMessage(conn, { type: "NewVisitorConnResp", error: toClient }).catch(() => {});
     conn.close();
   };
-  const table = services.features.get(SECRET_PROXIES_FEATURE) as SecretProxies | undefined;
+  const table = featureOf(services.features, SECRET_PROXIES_FEATURE);
   const entry = name ? table?.find(scopedProxyName(owner, name)) : undefined;
   if (!entry || entry.ctx.user !== owner) {
     return refuse(`no secret proxy [${label}] on this server`);
