@@ -167,6 +167,25 @@ export const visitorSchema = tagged("visitor", {
   },
 });
 
+/** One proxy type the config knows (`tcp`, `udp`, `http`...). */
+export type ProxyType = keyof typeof proxySchema.variants & string;
+
+/**
+ * Every proxy type the config knows, in frp's order, read off the schema: the
+ * one list the admin APIs, the dashboard and the store derive theirs from, so
+ * a new type is added in one place.
+ *
+ * @example
+ * ```ts
+ * import { PROXY_TYPES } from "./client_schema.ts";
+ * PROXY_TYPES.includes("tcpmux"); // true
+ * ```
+ */
+export const PROXY_TYPES = Object.keys(proxySchema.variants) as unknown as readonly [
+  ProxyType,
+  ...ProxyType[],
+];
+
 /** Schema of an frpc config file. */
 export const clientSchema = obj({
   auth: obj({

@@ -31,4 +31,5 @@ export {
 } from "./load.ts";
 export { portAllowed, type PortRange } from "./ports.ts";
 export type { ServerConfig } from "./server_schema.ts";
-export type { ClientConfig, ProxyConfig, VisitorConfig } from "./client_schema.ts";
+export type { ClientConfig, ProxyConfig, ProxyType, VisitorConfig } from "./client_schema.ts";
+export { PROXY_TYPES } from "./client_schema.ts";

@@ -17,18 +17,10 @@
 
 import { z } from "zod";
 import { ConfigError, parseClientConfig, type ProxyConfig } from "../../config/mod.ts";
+import { PROXY_TYPES } from "../../config/mod.ts";
 
-/** Proxy types frp's store knows (dfrp runs those its registry supports). */
-export const PROXY_TYPES = [
-  "tcp",
-  "udp",
-  "http",
-  "https",
-  "tcpmux",
-  "stcp",
-  "sudp",
-  "xtcp",
-] as const;
+/** Proxy types the store takes: every type the config knows. */
+export { PROXY_TYPES };
 
 const block = z.record(z.string(), z.unknown()).optional();
 

@@ -20,6 +20,7 @@
 
 import { PAGE_CSS, PAGE_JS } from "../page_kit.ts";
 import { CHARTS_CSS, CHARTS_JS } from "./charts.ts";
+import { PROXY_TYPES } from "../../config/mod.ts";
 
 // Only what the dashboard adds to the shared look.
 const DASHBOARD_CSS = `
@@ -64,7 +65,7 @@ ${PAGE_CSS}${CHARTS_CSS}${DASHBOARD_CSS}</style>
 </main>
 <script>
 ${PAGE_JS}${CHARTS_JS}
-const TYPES = ["tcp", "udp", "http", "https", "tcpmux", "stcp", "sudp", "xtcp"];
+const TYPES = ${JSON.stringify(PROXY_TYPES)};
 const SAMPLES = 120;
 const samples = { conns: [], rate: [], last: null };
 let selected = decodeURIComponent((location.hash.match(/^#proxy=(.+)$/) || [])[1] || "");

@@ -20,18 +20,10 @@ import type { ClientInfo, ProxyStats } from "../../server/stats.ts";
 import { VERSION } from "../../version.ts";
 import { TrafficHistory } from "./traffic_history.ts";
 import { redactSecrets } from "./redact.ts";
+import { PROXY_TYPES } from "../../config/mod.ts";
 
-/** Proxy types frp knows; `/api/proxy/:type` accepts these. */
-export const PROXY_TYPES = [
-  "tcp",
-  "udp",
-  "http",
-  "https",
-  "tcpmux",
-  "stcp",
-  "sudp",
-  "xtcp",
-] as const;
+/** Proxy types `/api/proxy/:type` accepts: every type the config knows. */
+export { PROXY_TYPES };
 
 /** `GET /api/serverinfo`. */
 export interface ServerInfoResp {
