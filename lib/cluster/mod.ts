@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * import { startClusterNode } from "./mod.ts";
- * import type { ServerServices } from "../server/session.ts";
+ * import type { ServerServices } from "../server/services.ts";
  * declare const services: ServerServices; // config.cluster.redisURL set
  * services.placement = await startClusterNode(services);
  * ```
@@ -25,7 +25,7 @@ import { wrapTcp } from "../net/tcp_conn.ts";
 import { withTimeout } from "../net/timeout.ts";
 import { acceptEach } from "../net/accept_loop.ts";
 import type { Logger } from "../log.ts";
-import type { ServerServices } from "../server/session.ts";
+import type { ServerServices } from "../server/services.ts";
 import type {
   ClusterView,
   MirroredProxy,
@@ -118,7 +118,7 @@ const CLAIM_WAIT_MS = 15_000;
  * @example
  * ```ts
  * import { startClusterNode } from "./mod.ts";
- * import type { ServerServices } from "../server/session.ts";
+ * import type { ServerServices } from "../server/services.ts";
  * declare const services: ServerServices;
  * const placement = await startClusterNode(services);
  * await placement.close();

@@ -18,7 +18,7 @@
  */
 
 import type { TransportConn } from "../transport/transport.ts";
-import type { ServerServices } from "./session.ts";
+import type { ServerServices } from "./services.ts";
 
 /** A running server-wide feature. */
 export interface ServerFeature {

@@ -22,7 +22,7 @@
 
 import type { Duplex } from "../net/duplex.ts";
 import type { ConnEnds } from "./proxy/proxy.ts";
-import type { ServerServices } from "./session.ts";
+import type { ServerServices } from "./services.ts";
 
 /** Who holds a route. */
 export interface RouteOwner {

@@ -13,7 +13,6 @@
  * @module
  */
 
-import type { ServerConfig } from "../config/mod.ts";
 import { clip, type Logger, quote } from "../log.ts";
 import type { Duplex } from "../net/duplex.ts";
 import { writeAll } from "../net/duplex.ts";
@@ -24,33 +23,16 @@ import type { ControlChannel } from "../protocol/control_channel.ts";
 import type { Login, Message, NewProxy } from "../protocol/messages.ts";
 import { newProxyView } from "../protocol/new_proxy.ts";
 import type { TransportConn } from "../transport/transport.ts";
-import type { PortManager } from "./ports.ts";
 import type { ConnEnds, ServerProxy } from "./proxy/proxy.ts";
 import { serverProxyFactory } from "./proxy/registry.ts";
-import { type ClientInfo, ProxyStats } from "./stats.ts";
-import type { ServerFeature } from "./feature.ts";
+import { ProxyStats } from "./stats.ts";
 import { acceptVisitorStreams } from "./visitor/accept.ts";
 import { admitProxy, portsFor } from "./auth/admission.ts";
 import { scopedProxyName } from "./auth/users.ts";
 import { checkPingToken } from "./auth/login_check.ts";
 import { errorForClient } from "./client_errors.ts";
 import { notifyCloseProxy, pongFor } from "./plugin/ops.ts";
-import type { Placement } from "./placement.ts";
-
-/** What every session shares with the server. */
-export interface ServerServices {
-  readonly config: ServerConfig;
-  readonly ports: PortManager;
-  readonly log: Logger;
-  /** Counters of every proxy ever registered, by name. */
-  readonly stats: Map<string, ProxyStats>;
-  /** Running server-wide features (vhost listeners...), by name; see `feature.ts`. */
-  readonly features: Map<string, ServerFeature>;
-  /** Every client that logged in since start, online or not, by run id (absent in hand-built services). */
-  readonly clients?: Map<string, ClientInfo>;
-  /** Cluster mode: routes claimed and served cluster-wide (`placement.ts`); absent on one node. */
-  placement?: Placement;
-}
+import type { ServerServices } from "./services.ts";
 
 interface RunningProxy {
   proxy: ServerProxy;

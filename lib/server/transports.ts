@@ -10,7 +10,7 @@
  * @example
  * ```ts
  * import { ServerTransports } from "./transports.ts";
- * import type { ServerServices } from "./session.ts";
+ * import type { ServerServices } from "./services.ts";
 import type { ServerConfig } from "../config/mod.ts";
  * declare const services: ServerServices;
  * const transports = new ServerTransports(services);
@@ -28,7 +28,7 @@ import { serverIdentity } from "../transport/server_identity.ts";
 import { type Unwrapped, unwrapServerConn } from "../transport/server_unwrap.ts";
 import type { ServerTlsOptions } from "../transport/tls.ts";
 import type { TransportConn } from "../transport/transport.ts";
-import type { ServerServices } from "./session.ts";
+import type { ServerServices } from "./services.ts";
 import type { ServerConfig } from "../config/mod.ts";
 import { readClientHello } from "./vhost/sni.ts";
 import { featureOf } from "./feature.ts";

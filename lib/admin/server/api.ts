@@ -9,7 +9,7 @@
  * import { Hono } from "hono";
  * import { apiRoutes } from "./api.ts";
  * import { AdminViews } from "./views.ts";
- * import type { ServerServices } from "../../server/session.ts";
+ * import type { ServerServices } from "../../server/services.ts";
  * declare const services: ServerServices;
  * const app = new Hono().route("/api", apiRoutes(new AdminViews(services), services.log));
  * ```

@@ -8,7 +8,7 @@
  * ```ts
  * import { adminApp } from "./app.ts";
  * import { AdminViews } from "./views.ts";
- * import type { ServerServices } from "../../server/session.ts";
+ * import type { ServerServices } from "../../server/services.ts";
  * declare const services: ServerServices;
  * Deno.serve({ port: 7500 }, adminApp(new AdminViews(services)).fetch);
  * ```

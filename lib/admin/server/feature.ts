@@ -12,7 +12,7 @@
  */
 
 import { registerServerFeature, type ServerFeature } from "../../server/feature.ts";
-import type { ServerServices } from "../../server/session.ts";
+import type { ServerServices } from "../../server/services.ts";
 import { adminApp } from "./app.ts";
 import { AdminViews } from "./views.ts";
 

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { prometheusText } from "./metrics.ts";
- * import type { ServerServices } from "../../server/session.ts";
+ * import type { ServerServices } from "../../server/services.ts";
  * declare const services: ServerServices;
  * console.log(prometheusText(services));
  * ```
@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { ServerServices } from "../../server/session.ts";
+import type { ServerServices } from "../../server/services.ts";
 
 /** The Content-Type Prometheus expects for the text format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -56,7 +56,7 @@ const startSeconds = Math.floor(Date.now() / 1000 - performance.now() / 1000);
  * @example
  * ```ts
  * import { prometheusText } from "./metrics.ts";
- * import type { ServerServices } from "../../server/session.ts";
+ * import type { ServerServices } from "../../server/services.ts";
  * declare const services: ServerServices;
  * const body = prometheusText(services); // "# HELP frp_server_client_counts ..."
  * ```

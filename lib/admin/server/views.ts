@@ -6,7 +6,7 @@
  * @example
  * ```ts
  * import { AdminViews } from "./views.ts";
- * import type { ServerServices } from "../../server/session.ts";
+ * import type { ServerServices } from "../../server/services.ts";
  * declare const services: ServerServices;
  * const views = new AdminViews(services);
  * console.log(views.serverInfo().clientCounts);
@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { ServerServices } from "../../server/session.ts";
+import type { ServerServices } from "../../server/services.ts";
 import type { ClientInfo, ProxyStats } from "../../server/stats.ts";
 import { VERSION } from "../../version.ts";
 import { TrafficHistory } from "./traffic_history.ts";

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { admitProxy } from "./admission.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * import type { Login, NewProxy } from "../../protocol/messages.ts";
  * declare const services: ServerServices, login: Login, msg: NewProxy;
  * const denied = await admitProxy(services, login, "0123456789abcdef", msg);
@@ -66,7 +66,7 @@ export function domainAllowed(domain: string, patterns: readonly string[]): bool
  * @example
  * ```ts
  * import { portsFor } from "./admission.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * declare const services: ServerServices;
  * const ports = portsFor(services, "alice");
  * ```

@@ -9,7 +9,7 @@
  * @example
  * ```ts
  * import { checkLogin } from "./login_check.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * import type { Login } from "../../protocol/messages.ts";
  * declare const services: ServerServices;
  * declare const login: Login;
@@ -205,7 +205,7 @@ export async function checkLogin(
  * @example
  * ```ts
  * import { checkWorkConn } from "./login_check.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * import type { Login, NewWorkConn } from "../../protocol/messages.ts";
  * declare const services: ServerServices, login: Login, msg: NewWorkConn;
  * const denied = await checkWorkConn(services, login, msg, "nonce", "203.0.113.9:4000");
@@ -258,7 +258,7 @@ export async function checkWorkConn(
  * @example
  * ```ts
  * import { checkPingToken } from "./login_check.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * import type { Login, Ping } from "../../protocol/messages.ts";
  * declare const services: ServerServices, login: Login, ping: Ping;
  * const denied = await checkPingToken(services, login, ping, "203.0.113.9:4000");

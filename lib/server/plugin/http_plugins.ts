@@ -139,7 +139,7 @@ const instances = new WeakMap<object, HttpPlugins>();
  * @example
  * ```ts
  * import { httpPluginsOf } from "./http_plugins.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * declare const services: ServerServices;
  * if (httpPluginsOf(services).has("NewProxy")) console.log("asking plugins about proxies");
  * ```

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { pongFor } from "./ops.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * import type { Login } from "../../protocol/messages.ts";
  * declare const services: ServerServices, login: Login;
  * const pong = await pongFor(services, login, "0123456789abcdef"); // { type: "Pong" }
@@ -57,7 +57,7 @@ export async function pongFor(
  * @example
  * ```ts
  * import { notifyCloseProxy } from "./ops.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * import type { Login } from "../../protocol/messages.ts";
  * declare const services: ServerServices, login: Login;
  * notifyCloseProxy(services, login, "0123456789abcdef", "ssh");
@@ -81,7 +81,7 @@ export function notifyCloseProxy(
  * @example
  * ```ts
  * import { checkUserConn } from "./ops.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * declare const services: ServerServices;
  * const denied = await checkUserConn(services, "alice", "run", "web", "tcp", "1.2.3.4:5555");
  * ```

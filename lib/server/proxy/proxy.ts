@@ -20,7 +20,7 @@ import type { ServerConfig } from "../../config/mod.ts";
 import type { NewProxy } from "../../protocol/messages.ts";
 import type { PortManager } from "../ports.ts";
 import type { ProxyStats } from "../stats.ts";
-import type { ServerServices } from "../session.ts";
+import type { ServerServices } from "../services.ts";
 
 /** Where a user connection came from and went to, for the client and PROXY headers. */
 export interface ConnEnds {

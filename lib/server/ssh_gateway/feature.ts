@@ -19,7 +19,7 @@
 
 import { Buffer } from "node:buffer";
 import { registerServerFeature, type ServerFeature } from "../feature.ts";
-import type { ServerServices } from "../session.ts";
+import type { ServerServices } from "../services.ts";
 import { type AuthorizedKey, parseAuthorizedKeys } from "./authorized_keys.ts";
 import { loadHostKey } from "./host_key.ts";
 import { type AuthContext, loadSsh2, type Ssh2 } from "./ssh2.ts";

@@ -12,7 +12,7 @@
  * ```ts
  * import { SshTunnel } from "./tunnel.ts";
  * import type { SshClientConn } from "./ssh2.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * declare const services: ServerServices;
  * declare const client: SshClientConn;
  * const tunnel = new SshTunnel(services, client, "203.0.113.5:51234", true);
@@ -26,7 +26,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { Logger } from "../../log.ts";
 import { withTimeout } from "../../net/timeout.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
-import type { ServerServices } from "../session.ts";
+import type { ServerServices } from "../services.ts";
 import { ClientInfo } from "../stats.ts";
 import { ChannelConn } from "./channel_conn.ts";
 import { parseTunnelCommand, tunnelUsage } from "./command.ts";

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { startVirtualProxy } from "./virtual_proxy.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * import type { Duplex } from "../../net/duplex.ts";
  * declare const services: ServerServices;
  * declare const open: () => Promise<Duplex>;
@@ -31,7 +31,7 @@ import type { NewProxy } from "../../protocol/messages.ts";
 import { newProxyView } from "../../protocol/new_proxy.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
 import { serverProxyFactory } from "../proxy/registry.ts";
-import type { ServerServices } from "../session.ts";
+import type { ServerServices } from "../services.ts";
 import { ProxyStats } from "../stats.ts";
 
 /** What the proxy is and who holds it. */

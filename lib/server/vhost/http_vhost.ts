@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { HTTP_VHOST, HttpVhost } from "./http_vhost.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * declare const services: ServerServices;
  * const vhost = services.features.get(HTTP_VHOST);
  * if (vhost instanceof HttpVhost) console.log(vhost.port);
@@ -21,7 +21,7 @@ import type { Logger } from "../../log.ts";
 import { wrapTcp } from "../../net/tcp_conn.ts";
 import type { TransportConn } from "../../transport/transport.ts";
 import { type FeatureKey, registerServerFeature, type ServerFeature } from "../feature.ts";
-import type { ServerServices } from "../session.ts";
+import type { ServerServices } from "../services.ts";
 import { NOT_FOUND_PAGE } from "./error_page.ts";
 import { ConnLimiter } from "./conn_limit.ts";
 import { DeadlineSweeper } from "./deadline_sweeper.ts";

@@ -10,7 +10,7 @@
  * ```ts
  * import "./https_vhost.ts"; // registers the feature
  * import type { VhostFeature } from "../proxy/vhost_proxy.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * declare const services: ServerServices;
  * const https = services.features.get("vhostHTTPS") as VhostFeature | undefined;
  * https?.router.find("app.example.com", "/", "");
@@ -24,7 +24,7 @@ import type { TransportConn } from "../../transport/transport.ts";
 import { type FeatureKey, registerServerFeature, type ServerFeature } from "../feature.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
 import type { VhostFeature, VhostTarget } from "../proxy/vhost_proxy.ts";
-import type { ServerServices } from "../session.ts";
+import type { ServerServices } from "../services.ts";
 import { VhostRouter } from "./router.ts";
 import { readClientHello } from "./sni.ts";
 import { describeSrc, endsFromRemote, vhostGuard, VhostListener } from "./vhost_listener.ts";

@@ -26,7 +26,7 @@ import type { TransportConn } from "../../transport/transport.ts";
 import { type FeatureKey, registerServerFeature, type ServerFeature } from "../feature.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
 import type { VhostFeature, VhostTarget } from "../proxy/vhost_proxy.ts";
-import type { ServerServices } from "../session.ts";
+import type { ServerServices } from "../services.ts";
 import { BadRequestError, readRequestHead } from "./connect_request.ts";
 import { credentialsMatch, parseBasicAuth } from "./proxy_auth.ts";
 import { normalizeHost, VhostRouter } from "./router.ts";

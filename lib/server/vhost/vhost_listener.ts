@@ -24,7 +24,7 @@ import type { Logger } from "../../log.ts";
 import { formatAddr, wrapTcp } from "../../net/tcp_conn.ts";
 import type { TransportConn } from "../../transport/transport.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
-import type { ServerServices } from "../session.ts";
+import type { ServerServices } from "../services.ts";
 import { ConnLimiter } from "./conn_limit.ts";
 import { DeadlineSweeper } from "./deadline_sweeper.ts";
 
@@ -55,7 +55,7 @@ export interface VhostGuard {
  * @example
  * ```ts
  * import { vhostGuard } from "./vhost_listener.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * declare const services: ServerServices;
  * vhostGuard(services).handshakeMs; // 10000 by default
  * ```

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { SECRET_PROXIES_FEATURE, type SecretProxies } from "./secret_proxies.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * declare const services: ServerServices;
  * const table = services.features.get(SECRET_PROXIES_FEATURE) as SecretProxies;
  * console.log(table.find("db"));

@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { serveVisitorConn } from "./serve.ts";
- * import type { ServerServices } from "../session.ts";
+ * import type { ServerServices } from "../services.ts";
  * import type { NewVisitorConn } from "../../protocol/messages.ts";
  * declare const services: ServerServices;
  * declare const conn: Deno.Conn;
@@ -25,7 +25,7 @@ import { expectMessage, writeMessage } from "../../protocol/codec.ts";
 import type { NewVisitorConn } from "../../protocol/messages.ts";
 import { visitorAllowed } from "../../protocol/visitor_proof.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
-import type { ServerServices } from "../session.ts";
+import type { ServerServices } from "../services.ts";
 import { SECRET_PROXIES_FEATURE } from "./secret_proxies.ts";
 import { scopedProxyName } from "../auth/users.ts";
 import { errorForClient } from "../client_errors.ts";
