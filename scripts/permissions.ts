@@ -17,7 +17,8 @@
  *   in its state directory on first start; the client remembers server
  *   fingerprints there (`known_servers`), and its proxy store (`store.path`)
  *   and the admin API's `PUT /api/config` write files named by the config,
- *   so no fixed path can be listed.
+ *   and both sides write and rotate `log.to` files, so no fixed path can be
+ *   listed.
  * - `--unstable-net`: `Deno.listenDatagram` for udp proxies; `deno.json` turns
  *   it on inside the repository, a bundle or binary run elsewhere needs it.
  *

@@ -197,7 +197,7 @@ export const clientSchema = obj({
   dnsServer: unsupported(str()),
   loginFailExit: bool(true),
   start: list(str()),
-  log: logSchema({ maxDaysSupported: true }),
+  log: logSchema(),
   webServer: webServerSchema,
   transport: obj({
     protocol: enumOf(["tcp", "kcp", "quic", "websocket", "wss"] as const, "tcp"),

@@ -9,13 +9,16 @@ import { bool, enumOf, int, list, map, obj, port, str, unsupported } from "./sch
 /** frp's log levels. */
 export const LOG_LEVEL_VALUES = ["trace", "debug", "info", "warn", "error"] as const;
 
-/** `log.*`; `maxDays` only matters for log files. */
-export function logSchema(opts: { maxDaysSupported: boolean }) {
-  const maxDays = int(3, { min: 0 });
+/**
+ * `log.*`: `to` is `"console"` or a file rotated daily (`lib/log_file.ts`);
+ * `maxDays` only matters for log files; dfrp never colours its lines, so
+ * `disablePrintColor` changes nothing.
+ */
+export function logSchema() {
   return obj({
     to: str("console"),
     level: enumOf(LOG_LEVEL_VALUES, "info"),
-    maxDays: opts.maxDaysSupported ? maxDays : unsupported(maxDays),
+    maxDays: int(3, { min: 0 }),
     disablePrintColor: bool(false),
   });
 }

@@ -95,7 +95,7 @@ export const serverSchema = obj({
   }),
   webServer: webServerSchema,
   enablePrometheus: bool(false),
-  log: logSchema({ maxDaysSupported: false }),
+  log: logSchema(),
   transport: obj({
     tcpMux: bool(true),
     tcpMuxKeepaliveInterval: int(30),
