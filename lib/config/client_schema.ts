@@ -204,7 +204,7 @@ export const clientSchema = obj({
     wireProtocol: unsupported(enumOf(["v1", "v2"] as const, "v1")),
     dialServerTimeout: int(10),
     dialServerKeepalive: unsupported(int(7200)),
-    connectServerLocalIP: unsupported(str()),
+    connectServerLocalIP: str(),
     /** Defaults to $http_proxy (see completeClient). */
     proxyURL: str(),
     poolCount: int(1, { min: 0 }),
