@@ -75,7 +75,7 @@ const pluginSchema = tagged("plugin", {}, {
   virtual_net: {},
 });
 
-const natTraversal = () => unsupported(obj({ disableAssistedAddrs: bool(false) }));
+const natTraversal = () => obj({ disableAssistedAddrs: bool(false) });
 
 /** Keys every proxy type has (frp's ProxyBaseConfig). */
 const proxyBase = {
