@@ -57,6 +57,11 @@ export const tlsFileFields = {
   serverName: str(),
 } as const;
 
+/** The warning for `webServer.pprofEnable`. */
+export const PPROF_WHY = "Go's pprof profiler does not exist in dfrp (a Deno program), ignored; " +
+  "profile with `deno run --inspect` (Chrome DevTools: CPU profiles, V8 heap snapshots) or " +
+  "`deno run --v8-flags=--prof` (docs/admin.md#profiling)";
+
 /** `webServer.*` (dashboard / admin API). */
 export const webServerSchema = obj({
   addr: str("127.0.0.1"),
@@ -68,7 +73,8 @@ export const webServerSchema = obj({
   /** Beyond frp: wrong basic-auth passwords per address per minute before a 429 cooldown; 0 = no limit. */
   maxFailedLogins: int(5, { min: 0 }),
   assetsDir: unsupported(str()),
-  pprofEnable: unsupported(bool(false)),
+  /** Go's pprof: no such thing in a Deno program; the warning says what to use. */
+  pprofEnable: unsupported(bool(false), PPROF_WHY),
   tls: unsupported(obj({ ...tlsFileFields })),
 });
 

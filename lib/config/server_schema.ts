@@ -110,7 +110,13 @@ export const serverSchema = obj({
   maxPortsPerClient: int(0, { min: 0 }),
   userConnTimeout: int(10, { min: 0 }),
   udpPacketSize: int(1500, { min: 0 }),
-  natholeAnalysisDataReserveHours: unsupported(int(168)),
+  /**
+   * frp keeps NAT behaviour per visitor/owner pair this long to pick the next
+   * punching strategy; dfrp's server keeps none (the peers choose from a
+   * fresh STUN classification each attempt, docs/p2p.md), so there is
+   * nothing to expire: accepted and documented, no warning.
+   */
+  natholeAnalysisDataReserveHours: int(168),
   allowPorts: list(obj({ start: port(), end: port(), single: port() })),
   httpPlugins: list(obj({
     name: str(),

@@ -109,12 +109,12 @@ export async function dialServerTransport(cfg: ClientConfig): Promise<ServerConn
   if (t.protocol === "quic") {
     // QUIC always verifies the server against transport.tls.trustedCaFile.
     return Object.assign(
-      await dialQuic(host, port, clientTlsOptions(cfg), timeoutMs, t.quic, t.connectServerLocalIP),
+      await dialQuic(host, port, clientTlsOptions(cfg), timeoutMs, t.quic, boundIP(cfg)),
       seen,
     );
   }
   if (t.protocol === "kcp") {
-    const conn = await dialKcp(host, port, {}, t.connectServerLocalIP);
+    const conn = await dialKcp(host, port, {}, boundIP(cfg));
     try {
       const secured = t.tls.enable ? await dialTls(conn, clientTlsOptions(cfg), cfg, seen) : conn;
       return Object.assign(secured, seen);
@@ -128,7 +128,7 @@ export async function dialServerTransport(cfg: ClientConfig): Promise<ServerConn
   }
   // connectServerLocalIP: node:net binds the local address (Deno.connect
   // cannot), so TLS then runs over node:tls rather than Deno's own.
-  const local = t.connectServerLocalIP;
+  const local = boundIP(cfg);
   let conn = t.proxyURL
     ? await dialViaProxy(t.proxyURL, host, port, timeoutMs, local)
     : local
@@ -147,6 +147,15 @@ export async function dialServerTransport(cfg: ClientConfig): Promise<ServerConn
     conn.close();
     throw err;
   }
+}
+
+/**
+ * `transport.connectServerLocalIP`, or "" when it binds nothing in particular
+ * ("0.0.0.0" / "::", as in frp's example): those dials keep the fast path.
+ */
+function boundIP(cfg: ClientConfig): string {
+  const ip = cfg.transport.connectServerLocalIP;
+  return ip === "0.0.0.0" || ip === "::" ? "" : ip;
 }
 
 /** Chains seen from each server ("host:port"), pinned for Deno's own TLS. */
