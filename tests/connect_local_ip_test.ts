@@ -100,3 +100,62 @@ Deno.test("connectServerLocalIP: an address not on this machine fails the login,
   ]);
   await client.waitFor(/login to the server failed: .*192\.0\.2\.1/);
 });
+
+/** A minimal HTTP CONNECT proxy on loopback that remembers where each client came from. */
+function connectProxy(): { port: number; peers: string[]; close(): void } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const peers: string[] = [];
+  const conns: Deno.Conn[] = [];
+  (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      peers.push(conn.remoteAddr.hostname);
+      (async () => {
+        let head = "";
+        const buf = new Uint8Array(4096);
+        while (!head.includes("\r\n\r\n")) {
+          const n = await conn.read(buf);
+          if (n === null) return conn.close();
+          head += new TextDecoder().decode(buf.subarray(0, n));
+        }
+        const [host, port] = head.split(" ")[1].split(":");
+        const upstream = await Deno.connect({ hostname: host, port: Number(port) });
+        conns.push(upstream);
+        await conn.write(new TextEncoder().encode("HTTP/1.1 200 Connection established\r\n\r\n"));
+        await Promise.allSettled([
+          conn.readable.pipeTo(upstream.writable),
+          upstream.readable.pipeTo(conn.writable),
+        ]);
+      })().catch(() => {});
+    }
+  })().catch(() => {});
+  return {
+    port: listener.addr.port,
+    peers,
+    close() {
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+    },
+  };
+}
+
+Deno.test("connectServerLocalIP with proxyURL: the dial to the proxy leaves from 127.0.0.2", async () => {
+  const proxy = connectProxy();
+  try {
+    await using server = await startServer("");
+    await using _client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+transport.proxyURL = "http://127.0.0.1:${proxy.port}"
+transport.connectServerLocalIP = "127.0.0.2"
+`);
+    assert(proxy.peers.length > 0);
+    assertEquals([...new Set(proxy.peers)], ["127.0.0.2"]);
+  } finally {
+    proxy.close();
+  }
+});
