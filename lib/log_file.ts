@@ -23,7 +23,7 @@
  * @module
  */
 
-import { setLogSink } from "./log.ts";
+import { log, setLogSink } from "./log.ts";
 
 /** Options of {@linkcode RotatingLogFile}. */
 export interface RotatingLogFileOptions {
@@ -239,5 +239,24 @@ export function logTo(cfg: { to: string; maxDays: number }): RotatingLogFile | n
   if (cfg.to === "" || cfg.to === "console") return null;
   const file = new RotatingLogFile({ path: cfg.to, maxDays: cfg.maxDays });
   setLogSink((_level, line) => file.write(line));
+  active = file;
   return file;
+}
+
+/** The file {@linkcode logTo} opened, if any. */
+let active: RotatingLogFile | null = null;
+
+/**
+ * Logs why the process is about to exit; with a log file it goes to stderr
+ * too, so whoever started the process sees why it stopped.
+ *
+ * @example
+ * ```ts
+ * import { logFatal } from "./log_file.ts";
+ * logFatal("cannot start the server: address already in use");
+ * ```
+ */
+export function logFatal(message: string): void {
+  log.error(message);
+  if (active) console.error(message);
 }

@@ -152,3 +152,18 @@ Deno.test("log file: an unwritable log.to stops the start with the path named", 
   assertEquals(status.code, 1);
   assert(server.output.includes(`log.to ${dir}/not-a-dir/frps.log`), server.output);
 });
+
+Deno.test("log file: a start that fails is told on stderr too, not only in the file", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "dfrp-logs-" });
+  using busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  await using server = spawnDfrp("server.ts", [
+    "-c",
+    await tempFile(
+      `bindAddr = "127.0.0.1"\nbindPort = ${busy.addr.port}\nlog.to = "${dir}/frps.log"\n`,
+      "frps.toml",
+    ),
+  ]);
+  assertEquals((await server.exited).code, 1);
+  assert(/cannot start the server/.test(server.output), server.output);
+  assert(/cannot start the server/.test(read(`${dir}/frps.log`)));
+});

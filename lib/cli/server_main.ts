@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, defaultServerConfig, loadServerConfig } from "../config/mod.ts";
 import type { ServerConfig } from "../config/mod.ts";
 import { log, type LogLevel, setLogLevel } from "../log.ts";
-import { logTo } from "../log_file.ts";
+import { logFatal, logTo } from "../log_file.ts";
 import { DfrpServer } from "../server/server.ts";
 import "../admin/server/feature.ts"; // the admin API and dashboard, when webServer asks for them
 import { VERSION } from "../version.ts";
@@ -128,7 +128,7 @@ export async function serverMain(args: string[]): Promise<number> {
   try {
     await server.start();
   } catch (err) {
-    log.error(`cannot start the server: ${(err as Error).message}`);
+    logFatal(`cannot start the server: ${(err as Error).message}`);
     return 1;
   }
   onShutdown(async () => {
