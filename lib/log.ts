@@ -46,6 +46,25 @@ export function setLogLevel(level: LogLevel): void {
   threshold = LOG_LEVELS.indexOf(level);
 }
 
+/** Where lines go instead of the console, or null for the console. */
+let sink: ((level: LogLevel, line: string) => void) | null = null;
+
+/**
+ * Sends every printed line to `output` instead of the console (`log.to` a
+ * file, see `log_file.ts`); `null` goes back to the console.
+ *
+ * @example
+ * ```ts
+ * import { setLogSink } from "./log.ts";
+ * const lines: string[] = [];
+ * setLogSink((_level, line) => lines.push(line));
+ * setLogSink(null);
+ * ```
+ */
+export function setLogSink(output: ((level: LogLevel, line: string) => void) | null): void {
+  sink = output;
+}
+
 function timestamp(): string {
   const d = new Date();
   const p = (n: number, w = 2) => String(n).padStart(w, "0");
@@ -158,6 +177,7 @@ interface Repeat {
 const repeats = new Map<string, Repeat>();
 
 function print(level: LogLevel, line: string): void {
+  if (sink) return sink(level, line);
   if (level === "error" || level === "warn") console.error(line);
   else console.log(line);
 }

@@ -11,13 +11,15 @@
  *   custom error pages; all are paths from the config.
  * - `--allow-env`: `{{ .Envs.NAME }}` templates name any variable, the mux
  *   reads its tuning variables, and the `yaml` package reads `LOG_TOKENS`.
- * - `--allow-sys=hostname` (client only): the login message carries the
- *   hostname, as frpc's does.
+ * - `--allow-sys=hostname,networkInterfaces` (client only): the login
+ *   message carries the hostname, as frpc's does; xtcp announces the
+ *   interface addresses to its peer (assisted addresses, `p2p/assisted_addrs.ts`).
  * - `--allow-write`: the server makes its identity (TLS certificate and key)
  *   in its state directory on first start; the client remembers server
  *   fingerprints there (`known_servers`), and its proxy store (`store.path`)
  *   and the admin API's `PUT /api/config` write files named by the config,
- *   so no fixed path can be listed.
+ *   and both sides write and rotate `log.to` files, so no fixed path can be
+ *   listed.
  * - `--unstable-net`: `Deno.listenDatagram` for udp proxies; `deno.json` turns
  *   it on inside the repository, a bundle or binary run elsewhere needs it.
  *
@@ -61,7 +63,7 @@ export const CLIENT_FLAGS: readonly string[] = Object.freeze([
   "--allow-read",
   "--allow-env",
   "--allow-write",
-  "--allow-sys=hostname",
+  "--allow-sys=hostname,networkInterfaces",
   "--unstable-net",
 ]);
 

@@ -42,7 +42,8 @@ Deno.test("cli: verify accepts frp's own example configs", { ignore: !haveShared
     const { code, output } = await runToEnd(entry, ["verify", "-c", `${SHARED}${file}`]);
     assertEquals(code, 0, output);
     assertMatch(output, /syntax is ok/);
-    assertMatch(output, /not supported yet/); // what dfrp does not do yet is named, not hidden
+    // What dfrp cannot do is named, not hidden, with what to use instead.
+    assertMatch(output, /webServer\.pprofEnable: Go's pprof profiler does not exist .*--inspect/);
   }
 });
 

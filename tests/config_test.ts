@@ -101,6 +101,26 @@ Deno.test("full frpc example loads, unsupported keys are warnings", async () => 
   assert(!warnings.some((w) => /transport\.use(Encryption|Compression)/.test(w)));
 });
 
+Deno.test("full examples: log files, connectServerLocalIP, assisted addrs and nathole keys are accepted", async () => {
+  const server = await loadServerConfig(`${REF}/frps_full_example.toml`);
+  const client = await loadClientConfig(`${REF}/frpc_full_example.toml`);
+  assertEquals(server.config.log.to, "./frps.log");
+  assertEquals(server.config.log.maxDays, 3);
+  assertEquals(server.config.natholeAnalysisDataReserveHours, 168);
+  assertEquals(client.config.transport.connectServerLocalIP, "0.0.0.0");
+  // Only keys another part of issue 15 still owns warn, and pprofEnable, which
+  // cannot exist here and says what to use instead.
+  const open = /auth\.oidc\.|clientID|metadatas|detailedErrorsToClient/;
+  for (const w of [...server.warnings, ...client.warnings]) {
+    assert(open.test(w) || /webServer\.pprofEnable: Go's pprof/.test(w), w);
+  }
+  for (const { warnings } of [server, client]) {
+    const pprof = warnings.filter((w) => w.includes("pprofEnable"));
+    assertEquals(pprof.length, 1);
+    assertMatch(pprof[0], /--inspect.*--v8-flags=--prof/);
+  }
+});
+
 Deno.test("minimal reference files load with frp defaults", async () => {
   const s = (await loadServerConfig(`${REF}/frps.toml`)).config;
   assertEquals(s, defaultServerConfig());

@@ -197,6 +197,65 @@ Deno.test({
   },
 });
 
+/** Both peers behind router a (which does not hairpin), as two machines on one LAN. */
+async function sameLan(disableAssistedAddrs: boolean) {
+  const lab = await NatLab.create();
+  const server = await lab.server(`bindPort = ${SERVER_PORT}\nauth.token = "t"`);
+  await lab.echo(lab.ns.hostA, 9000);
+  const key = disableAssistedAddrs
+    ? `type = "xtcp"\nnatTraversal.disableAssistedAddrs = true\n`
+    : `type = "xtcp"\n`;
+  // The server's address on a's side: a STUN answer from its other address would not match.
+  const ownerConfig = ownerConf(9000).replace(`type = "xtcp"\n`, key)
+    .replace(`serverAddr = "${PUBLIC_B}"`, `serverAddr = "${PUBLIC_A}"`);
+  const owner = await lab.client(lab.ns.hostA, ownerConfig);
+  await owner.waitFor(/\[svc\] start proxy success/);
+  const vis = await lab.client(
+    lab.ns.hostA,
+    visitorConf(6000, { fallback: true }).replace(`type = "xtcp"\n`, key),
+  );
+  await vis.waitFor(/start xtcp visitor success/);
+  return { lab, server, owner, vis };
+}
+
+Deno.test({
+  name: "xtcp: two peers behind one NAT — assisted (LAN) addresses connect them peer to peer",
+  ignore,
+  sanitizeResources: false,
+  async fn() {
+    const { lab, owner, vis } = await sameLan(false);
+    await using _ = lab;
+    const r = await lab.send(lab.ns.hostA, 6000, 1 * MiB);
+    assertEquals(r.got, r.sent);
+    // Announced: the STUN mapping on router a, then the LAN address.
+    await vis.waitFor(/punching to 100\.64\.1\.2:\d+, 10\.99\.1\.2:\d+ /);
+    await vis.waitFor(/xtcp tunnel to 10\.99\.1\.2:\d+ open \(peer to peer\)/, 20_000)
+      .catch((err) => {
+        console.log(vis.output, owner.output);
+        throw err;
+      });
+    const big = await lab.send(lab.ns.hostA, 6000, 8 * MiB);
+    assertEquals(big.got, big.sent);
+  },
+});
+
+Deno.test({
+  name: "xtcp: natTraversal.disableAssistedAddrs — only STUN's mapping is announced; " +
+    "behind one NAT without hairpin the stcp fallback carries",
+  ignore,
+  sanitizeResources: false,
+  async fn() {
+    const { lab, owner, vis } = await sameLan(true);
+    await using _ = lab;
+    const r = await lab.send(lab.ns.hostA, 6000, 1 * MiB);
+    assertEquals(r.got, r.sent);
+    await owner.waitFor(/punching to 100\.64\.1\.2:\d+ \(its NAT/);
+    await vis.waitFor(/punching to 100\.64\.1\.2:\d+ \(its NAT/);
+    assert(!/10\.99\.1\.2/.test(vis.output + owner.output), "no LAN address announced");
+    await vis.waitFor(/connection handed to \[svc-fallback\]/, 20_000);
+  },
+});
+
 Deno.test("punch: forged and foreign probes are ignored; the peer with the key is found", async () => {
   const visitor = UdpPort.bind("127.0.0.1", 0);
   const owner = UdpPort.bind("127.0.0.1", 0);

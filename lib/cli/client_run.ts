@@ -21,6 +21,7 @@ import { ProxyStore } from "../admin/client/store.ts";
 import { DfrpClient } from "../client/client.ts";
 import { type ClientConfig, ConfigError } from "../config/mod.ts";
 import { log, type LogLevel, setLogLevel } from "../log.ts";
+import { logFatal, logTo } from "../log_file.ts";
 import { onShutdown } from "./signals.ts";
 import { defaultStateDir } from "./state_dir.ts";
 
@@ -33,6 +34,12 @@ const CLOSE_GRACE_MS = 5_000;
  */
 export async function runClient(config: ClientConfig, configPath: string | null): Promise<number> {
   setLogLevel(config.log.level as LogLevel);
+  try {
+    logTo(config.log);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 1;
+  }
   config.stateDir ||= defaultStateDir(configPath);
   let store: ProxyStore | null = null;
   if (config.store.path !== "") {
@@ -78,7 +85,7 @@ export async function runClient(config: ClientConfig, configPath: string | null)
     try {
       admin = serveClientAdmin(manager, config.webServer);
     } catch (err) {
-      log.error(`cannot start the admin server: ${(err as Error).message}`);
+      logFatal(`cannot start the admin server: ${(err as Error).message}`);
       return 1;
     }
   }
@@ -87,8 +94,8 @@ export async function runClient(config: ClientConfig, configPath: string | null)
     await client.start();
   } catch (err) {
     await admin?.close();
-    log.error(`login to the server failed: ${(err as Error).message}`);
-    log.error("loginFailExit is true, so dfrpc exits; set it to false to keep retrying");
+    logFatal(`login to the server failed: ${(err as Error).message}`);
+    logFatal("loginFailExit is true, so dfrpc exits; set it to false to keep retrying");
     return 1;
   }
   onShutdown(stop);

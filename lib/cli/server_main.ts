@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, defaultServerConfig, loadServerConfig } from "../config/mod.ts";
 import type { ServerConfig } from "../config/mod.ts";
 import { log, type LogLevel, setLogLevel } from "../log.ts";
+import { logFatal, logTo } from "../log_file.ts";
 import { DfrpServer } from "../server/server.ts";
 import "../admin/server/feature.ts"; // the admin API and dashboard, when webServer asks for them
 import "../cluster/register.ts"; // cluster mode, loaded only when [cluster] asks for it
@@ -116,13 +117,19 @@ export async function serverMain(args: string[]): Promise<number> {
     return 1;
   }
   setLogLevel(config.log.level as LogLevel);
+  try {
+    logTo(config.log);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 1;
+  }
   config.stateDir ||= defaultStateDir(values.config ?? null);
 
   const server = new DfrpServer(config);
   try {
     await server.start();
   } catch (err) {
-    log.error(`cannot start the server: ${(err as Error).message}`);
+    logFatal(`cannot start the server: ${(err as Error).message}`);
     return 1;
   }
   onShutdown(async () => {

@@ -75,7 +75,7 @@ const pluginSchema = tagged("plugin", {}, {
   virtual_net: {},
 });
 
-const natTraversal = () => unsupported(obj({ disableAssistedAddrs: bool(false) }));
+const natTraversal = () => obj({ disableAssistedAddrs: bool(false) });
 
 /** Keys every proxy type has (frp's ProxyBaseConfig). */
 const proxyBase = {
@@ -231,14 +231,14 @@ export const clientSchema = obj({
   dnsServer: unsupported(str()),
   loginFailExit: bool(true),
   start: list(str()),
-  log: logSchema({ maxDaysSupported: true }),
+  log: logSchema(),
   webServer: webServerSchema,
   transport: obj({
     protocol: enumOf(["tcp", "kcp", "quic", "websocket", "wss"] as const, "tcp"),
     wireProtocol: unsupported(enumOf(["v1", "v2"] as const, "v1")),
     dialServerTimeout: int(10),
     dialServerKeepalive: unsupported(int(7200)),
-    connectServerLocalIP: unsupported(str()),
+    connectServerLocalIP: str(),
     /** Defaults to $http_proxy (see completeClient). */
     proxyURL: str(),
     poolCount: int(1, { min: 0 }),

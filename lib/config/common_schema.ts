@@ -9,13 +9,16 @@ import { bool, enumOf, int, list, map, obj, port, str, unsupported } from "./sch
 /** frp's log levels. */
 export const LOG_LEVEL_VALUES = ["trace", "debug", "info", "warn", "error"] as const;
 
-/** `log.*`; `maxDays` only matters for log files. */
-export function logSchema(opts: { maxDaysSupported: boolean }) {
-  const maxDays = int(3, { min: 0 });
+/**
+ * `log.*`: `to` is `"console"` or a file rotated daily (`lib/log_file.ts`);
+ * `maxDays` only matters for log files; dfrp never colours its lines, so
+ * `disablePrintColor` changes nothing.
+ */
+export function logSchema() {
   return obj({
     to: str("console"),
     level: enumOf(LOG_LEVEL_VALUES, "info"),
-    maxDays: opts.maxDaysSupported ? maxDays : unsupported(maxDays),
+    maxDays: int(3, { min: 0 }),
     disablePrintColor: bool(false),
   });
 }
@@ -52,6 +55,11 @@ export const tlsFileFields = {
   serverName: str(),
 } as const;
 
+/** The warning for `webServer.pprofEnable`. */
+export const PPROF_WHY = "Go's pprof profiler does not exist in dfrp (a Deno program), ignored; " +
+  "profile with `deno run --inspect` (Chrome DevTools: CPU profiles, V8 heap snapshots) or " +
+  "`deno run --v8-flags=--prof` (docs/admin.md#profiling)";
+
 /** `webServer.*` (dashboard / admin API). */
 export const webServerSchema = obj({
   addr: str("127.0.0.1"),
@@ -63,7 +71,8 @@ export const webServerSchema = obj({
   /** Beyond frp: wrong basic-auth passwords per address per minute before a 429 cooldown; 0 = no limit. */
   maxFailedLogins: int(5, { min: 0 }),
   assetsDir: unsupported(str()),
-  pprofEnable: unsupported(bool(false)),
+  /** Go's pprof: no such thing in a Deno program; the warning says what to use. */
+  pprofEnable: unsupported(bool(false), PPROF_WHY),
   tls: unsupported(obj({ ...tlsFileFields })),
 });
 

@@ -18,6 +18,8 @@
 export interface NodeOpts {
   /** Known key that dfrp ignores for now: present → warning, not error. */
   unsupported?: boolean;
+  /** With `unsupported`: the warning's text instead of "not supported yet, ignored". */
+  unsupportedWhy?: string;
   /** Missing (or empty string) → error. */
   required?: boolean;
 }
@@ -267,7 +269,8 @@ export function tagged<const B extends Fields, const V extends { [type: string]:
 
 /**
  * Marks a node as known-but-unsupported: loading it succeeds and yields a
- * warning naming the key. On an object, each key present is named.
+ * warning naming the key (with `why` as its text when given, for a key that
+ * can never be supported). On an object, each key present is named.
  *
  * @example
  * ```ts
@@ -275,8 +278,12 @@ export function tagged<const B extends Fields, const V extends { [type: string]:
  * const dnsServer = unsupported(str());
  * ```
  */
-export function unsupported<N extends Node>(node: N): N {
-  return { ...node, unsupported: true };
+export function unsupported<N extends Node>(node: N, why?: string): N {
+  return why === undefined ? { ...node, unsupported: true } : {
+    ...node,
+    unsupported: true,
+    unsupportedWhy: why,
+  };
 }
 
 /**

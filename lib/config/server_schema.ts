@@ -99,7 +99,7 @@ export const serverSchema = obj({
   }),
   webServer: webServerSchema,
   enablePrometheus: bool(false),
-  log: logSchema({ maxDaysSupported: false }),
+  log: logSchema(),
   transport: obj({
     tcpMux: bool(true),
     tcpMuxKeepaliveInterval: int(30),
@@ -118,7 +118,13 @@ export const serverSchema = obj({
   maxPortsPerClient: int(0, { min: 0 }),
   userConnTimeout: int(10, { min: 0 }),
   udpPacketSize: int(1500, { min: 0 }),
-  natholeAnalysisDataReserveHours: unsupported(int(168)),
+  /**
+   * frp keeps NAT behaviour per visitor/owner pair this long to pick the next
+   * punching strategy; dfrp's server keeps none (the peers choose from a
+   * fresh STUN classification each attempt, docs/p2p.md), so there is
+   * nothing to expire: accepted and documented, no warning.
+   */
+  natholeAnalysisDataReserveHours: int(168),
   allowPorts: list(obj({ start: port(), end: port(), single: port() })),
   /** Beyond frp: several nodes sharing one routing table in Redis (docs/cluster.md). */
   cluster: obj({

@@ -71,7 +71,7 @@ function check(node: Node, raw: unknown, path: PathSeg[], mode: Mode, issues: Is
       if (node.kind === "tagged") {
         const t = findKey(isPlainObject(raw) ? raw : {}, "type");
         warn(UNSUPPORTED, [...path, t ?? "type"]);
-      } else warn(UNSUPPORTED);
+      } else warn(node.unsupportedWhy ?? UNSUPPORTED);
     }
   }
 

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { assistedAddresses } from "./assisted_addrs.ts";
 import type { ClientConfig } from "../config/mod.ts";
 import { prove, randomHex, verifyProof } from "../protocol/auth.ts";
 import type { NatHoleResp, NatHoleVisitor } from "../protocol/messages.ts";
@@ -71,12 +72,16 @@ function formatEndpoint(ep: Endpoint): string {
 export interface LocalSide {
   port: UdpPort;
   nat: NatInfo;
-  /** What to announce: the mapping(s) seen by the STUN server. */
+  /**
+   * What to announce: the mapping(s) seen by the STUN server, then (unless
+   * `disableAssistedAddrs`) this machine's interface addresses.
+   */
   addrs: string[];
 }
 
 /**
- * Binds a fresh UDP socket and learns its public mapping and NAT type.
+ * Binds a fresh UDP socket and learns its public mapping and NAT type;
+ * `disableAssistedAddrs` leaves the interface addresses out of `addrs`.
  *
  * @example
  * ```ts
@@ -85,7 +90,10 @@ export interface LocalSide {
  * side.port.close();
  * ```
  */
-export async function prepareLocalSide(stun: Endpoint): Promise<LocalSide> {
+export async function prepareLocalSide(
+  stun: Endpoint,
+  opts: { disableAssistedAddrs?: boolean } = {},
+): Promise<LocalSide> {
   const port = UdpPort.bind("0.0.0.0", 0);
   try {
     const nat = await discoverNat(port, stun);
@@ -94,6 +102,14 @@ export async function prepareLocalSide(stun: Endpoint): Promise<LocalSide> {
     // seen is the best guess after the first.
     if (nat.mapped2 && formatEndpoint(nat.mapped2) !== addrs[0]) {
       addrs.push(formatEndpoint(nat.mapped2));
+    }
+    // Then the LAN addresses (the peer reads 8 at most): STUN's stay first,
+    // the spray towards a symmetric NAT aims at the first address.
+    if (!opts.disableAssistedAddrs) {
+      for (const ip of assistedAddresses()) {
+        const ep = formatEndpoint({ hostname: ip, port: port.port });
+        if (!addrs.includes(ep) && addrs.length < 8) addrs.push(ep);
+      }
     }
     return { port, nat, addrs };
   } catch (err) {

@@ -344,12 +344,14 @@ export async function dialKcp(
   host: string,
   port: number,
   tuning: Partial<KcpTuning> = {},
+  localIP = "",
 ): Promise<KcpConn> {
   // getaddrinfo, as a TCP dial resolves: /etc/hosts and "localhost" work too.
   const { address, family } = await lookup(host);
   const v6 = family === 6;
   const socket = Deno.listenDatagram({
-    hostname: v6 ? "::" : "0.0.0.0",
+    // transport.connectServerLocalIP, else any address of the family.
+    hostname: localIP || (v6 ? "::" : "0.0.0.0"),
     port: 0,
     transport: "udp",
   });

@@ -15,6 +15,7 @@
 import { readFull, writeAll } from "../net/duplex.ts";
 import { PrefixedConn } from "../net/prefixed_conn.ts";
 import { dialTcp } from "../net/tcp_conn.ts";
+import { dialTcpFrom } from "./local_addr_dial.ts";
 import { withTimeout } from "../net/timeout.ts";
 import type { TransportConn } from "./transport.ts";
 
@@ -33,6 +34,7 @@ export async function dialViaProxy(
   host: string,
   port: number,
   timeoutMs: number,
+  localIP = "",
 ): Promise<TransportConn> {
   let url: URL;
   try {
@@ -46,7 +48,10 @@ export async function dialViaProxy(
   }
   const proxyPort = Number(url.port || (scheme === "http" ? 80 : 1080));
   const proxyHost = url.hostname.replace(/^\[|\]$/g, "");
-  const conn = await dialTcp(proxyHost, proxyPort, timeoutMs);
+  // transport.connectServerLocalIP binds the dial to the proxy, as frp's does.
+  const conn = localIP
+    ? await dialTcpFrom(proxyHost, proxyPort, localIP, timeoutMs)
+    : await dialTcp(proxyHost, proxyPort, timeoutMs);
   const user = decodeURIComponent(url.username);
   const pass = decodeURIComponent(url.password);
   try {

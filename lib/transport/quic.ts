@@ -137,6 +137,7 @@ export async function dialQuic(
   opts: ClientTlsOptions,
   timeoutMs: number,
   tuning: QuicTuning = DEFAULT_QUIC,
+  localIP = "",
 ): Promise<TransportConn> {
   if (!opts.ca) {
     throw new Error(
@@ -144,7 +145,7 @@ export async function dialQuic(
         "always verifies the server's certificate",
     );
   }
-  const key = `${host}:${port}`;
+  const key = localIP ? `${host}:${port} from ${localIP}` : `${host}:${port}`;
   let connecting = clientConns.get(key);
   if (!connecting) {
     connecting = (async () => {
@@ -156,6 +157,8 @@ export async function dialQuic(
           caCerts: [opts.ca!],
           alpnProtocols: [QUIC_ALPN],
           ...transportOptions(tuning),
+          // transport.connectServerLocalIP: a UDP endpoint bound to that address.
+          ...(localIP ? { endpoint: new Deno.QuicEndpoint({ hostname: localIP, port: 0 }) } : {}),
         }) as Promise<Deno.QuicConn>,
         timeoutMs,
         `QUIC connection to ${key}`,

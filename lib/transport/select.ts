@@ -30,6 +30,7 @@ import { nativeClientTls } from "./native_tls.ts";
 import { serverCertificateChain } from "./server_cert.ts";
 import { dialViaProxy } from "./proxy_url.ts";
 import { dialKcp } from "./kcp.ts";
+import { dialTcpFrom } from "./local_addr_dial.ts";
 import { dialQuic } from "./quic.ts";
 import { clientTls, type ClientTlsOptions } from "./tls.ts";
 import type { TransportConn } from "./transport.ts";
@@ -108,12 +109,12 @@ export async function dialServerTransport(cfg: ClientConfig): Promise<ServerConn
   if (t.protocol === "quic") {
     // QUIC always verifies the server against transport.tls.trustedCaFile.
     return Object.assign(
-      await dialQuic(host, port, clientTlsOptions(cfg), timeoutMs, t.quic),
+      await dialQuic(host, port, clientTlsOptions(cfg), timeoutMs, t.quic, boundIP(cfg)),
       seen,
     );
   }
   if (t.protocol === "kcp") {
-    const conn = await dialKcp(host, port);
+    const conn = await dialKcp(host, port, {}, boundIP(cfg));
     try {
       const secured = t.tls.enable ? await dialTls(conn, clientTlsOptions(cfg), cfg, seen) : conn;
       return Object.assign(secured, seen);
@@ -125,8 +126,13 @@ export async function dialServerTransport(cfg: ClientConfig): Promise<ServerConn
   if (t.protocol !== "tcp" && t.protocol !== "websocket" && t.protocol !== "wss") {
     throw new Error(`transport.protocol ${t.protocol} is not supported by dfrp`);
   }
+  // connectServerLocalIP: node:net binds the local address (Deno.connect
+  // cannot), so TLS then runs over node:tls rather than Deno's own.
+  const local = boundIP(cfg);
   let conn = t.proxyURL
-    ? await dialViaProxy(t.proxyURL, host, port, timeoutMs)
+    ? await dialViaProxy(t.proxyURL, host, port, timeoutMs, local)
+    : local
+    ? await dialTcpFrom(host, port, local, timeoutMs)
     : await dialTcp(host, port, timeoutMs);
   try {
     const hostHeader = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
@@ -141,6 +147,15 @@ export async function dialServerTransport(cfg: ClientConfig): Promise<ServerConn
     conn.close();
     throw err;
   }
+}
+
+/**
+ * `transport.connectServerLocalIP`, or "" when it binds nothing in particular
+ * ("0.0.0.0" / "::", as in frp's example): those dials keep the fast path.
+ */
+function boundIP(cfg: ClientConfig): string {
+  const ip = cfg.transport.connectServerLocalIP;
+  return ip === "0.0.0.0" || ip === "::" ? "" : ip;
 }
 
 /** Chains seen from each server ("host:port"), pinned for Deno's own TLS. */

@@ -96,7 +96,9 @@ export class XtcpServiceProxy implements ClientProxy {
     }
     let side: LocalSide;
     try {
-      side = await prepareLocalSide(stunServerOf(this.ctx.clientConfig));
+      side = await prepareLocalSide(stunServerOf(this.ctx.clientConfig), {
+        disableAssistedAddrs: this.config.natTraversal?.disableAssistedAddrs,
+      });
     } catch (err) {
       const resp = await natHoleResp(secretKey, {
         sid: hello.sid,

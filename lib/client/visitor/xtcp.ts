@@ -211,7 +211,9 @@ export class XtcpVisitor implements Visitor {
 
   async #establish(): Promise<Tunnel> {
     const secretKey = this.config.secretKey;
-    const side: LocalSide = await prepareLocalSide(stunServerOf(this.ctx.clientConfig));
+    const side: LocalSide = await prepareLocalSide(stunServerOf(this.ctx.clientConfig), {
+      disableAssistedAddrs: this.config.natTraversal?.disableAssistedAddrs,
+    });
     let conn: Duplex | undefined;
     try {
       conn = await dialVisitor(this.ctx, this.config);
