@@ -8,7 +8,8 @@
  *   moved (every process counted, so the rows compare total work);
  * - memory per idle tunneled connection: RSS of the server and the client
  *   before and after opening 1,000 connections through a tcp proxy;
- * - HTTP requests/s (`http_bench.ts`) and, as root, P2P (`p2p_bench.ts`).
+ * - HTTP requests/s (`http_bench.ts`), the QUIC transport against raw Deno
+ *   QUIC (`quic_transport_bench.ts`) and, as root, P2P (`p2p_bench.ts`).
  *
  * Needs `iperf3` on PATH (Debian's package; `ssh`/`sshd`, `wrk`, `haproxy`
  * for their rows). Figures go to stdout; copy them to docs/performance.md
@@ -271,5 +272,6 @@ if (import.meta.main) {
   await throughput();
   await idleMemory();
   await (await import("./http_bench.ts")).httpBench();
+  await (await import("./quic_transport_bench.ts")).quicTransportBench();
   if (Deno.uid?.() === 0) await (await import("./p2p_bench.ts")).p2pBench();
 }
