@@ -7,7 +7,9 @@
  *   b stands in for the punched hole), no dfrp;
  * - via server (stcp): dfrp client → server → dfrp client;
  * - p2p (xtcp): dfrp visitor ⇄ owner, QUIC over the punched UDP path, once
- *   per congestion controller (`DFRP_XTCP_CC`, one client pair each);
+ *   per congestion controller (`DFRP_XTCP_CC`, one client pair each; on a
+ *   lossy path the punch's loss probes pick BBR whatever it says, and the
+ *   row names what was measured and picked);
  * - raw QUIC: Deno's QUIC with nothing of dfrp (`quic_peer.ts`), on the same
  *   links, the ceiling of xtcp, once per congestion controller;
  *
@@ -137,10 +139,11 @@ async function lab(loss: number): Promise<Map<string, Sample[]>> {
           (type === "xtcp" ? "keepTunnelOpen = true\n" : "")
         ).join(""),
     );
-    await vis.waitFor(/open \(peer to peer\)/, 30_000);
+    const open = await vis.waitFor(/open \(peer to peer\)(?:; (\d+)% .*control (\w+))?/, 30_000);
+    const picked = open[2] ? `, ${open[1]}% probe loss → ${open[2]}` : "";
     const pids = [server.child.pid, owner.child.pid, vis.child.pid];
     if (i === 0) dfrp.push(owner.child.pid, vis.child.pid);
-    tcpPaths.push([`p2p (xtcp), congestionControl "${cc}"`, 6000 + 2 * i, "127.0.0.1", pids]);
+    tcpPaths.push([`p2p (xtcp), DFRP_XTCP_CC=${cc}${picked}`, 6000 + 2 * i, "127.0.0.1", pids]);
   }
   Deno.env.delete("DFRP_XTCP_CC");
   for (let run = 0; run < RUNS; run++) {
