@@ -210,7 +210,7 @@ Deno.test({
   },
 });
 
-Deno.test("punch: forged and foreign probes are ignored; the peer with the key is found", async () => {
+Deno.test("punch: forged and foreign probes are ignored; the peer with the key is found and measures no loss", async () => {
   const visitor = UdpPort.bind("127.0.0.1", 0);
   const owner = UdpPort.bind("127.0.0.1", 0);
   const attacker = UdpPort.bind("127.0.0.1", 0);
@@ -235,7 +235,7 @@ Deno.test("punch: forged and foreign probes are ignored; the peer with the key i
       timeoutMs: 1500,
     });
     await new Promise((r) => setTimeout(r, 300));
-    const [{ peer: v }, { peer: o }] = await Promise.all([
+    const [{ peer: v, lost: vLost }, { peer: o, lost: oLost }] = await Promise.all([
       punch(visitor, {
         role: "visitor",
         key,
@@ -252,6 +252,8 @@ Deno.test("punch: forged and foreign probes are ignored; the peer with the key i
     clearInterval(flood);
     assertEquals(v, { hostname: "127.0.0.1", port: owner.port });
     assertEquals(o, { hostname: "127.0.0.1", port: visitor.port });
+    // Every authentic loss probe arrived on loopback; the forged ones were not counted.
+    assertEquals([vLost, oLost], [0, 0]);
     const failed = await impostor.then(() => null, (err) => err);
     assert(failed instanceof PunchFailed, String(failed));
   } finally {
