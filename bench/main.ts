@@ -9,7 +9,8 @@
  * - memory per idle tunneled connection: RSS of the server and the client
  *   before and after opening 1,000 connections through a tcp proxy;
  * - HTTP requests/s (`http_bench.ts`), cluster mode forwarded against
- *   same-node (`cluster_bench.ts`) and, as root, P2P (`p2p_bench.ts`).
+ *   same-node (`cluster_bench.ts`), the QUIC transport against raw Deno QUIC
+ *   (`quic_transport_bench.ts`) and, as root, P2P (`p2p_bench.ts`).
  *
  * Needs `iperf3` on PATH (Debian's package; `ssh`/`sshd`, `wrk`, `haproxy`
  * for their rows). Figures go to stdout; copy them to docs/performance.md
@@ -275,5 +276,6 @@ if (import.meta.main) {
   await (await import("./cluster_bench.ts")).clusterBench().catch((err) =>
     console.log(`cluster: skipped (${(err as Error).message})`)
   );
+  await (await import("./quic_transport_bench.ts")).quicTransportBench();
   if (Deno.uid?.() === 0) await (await import("./p2p_bench.ts")).p2pBench();
 }

@@ -12,8 +12,8 @@
  *     host b 10.99.2.2 ─ 10.99.2.1 router b 100.64.2.2 ─┘
  *
  * Run as a script, it is also the peer the tests drive inside a namespace:
- * `deno run -A tests/_netns.ts echo PORT` (TCP echo on 127.0.0.1:PORT) and
- * `deno run -A tests/_netns.ts send PORT BYTES` (sends BYTES pseudo-random
+ * `deno run -A tests/_netns.ts echo PORT [HOST]` (TCP echo on HOST:PORT, 127.0.0.1 by default) and
+ * `deno run -A tests/_netns.ts send PORT BYTES [HOST]` (sends BYTES pseudo-random
  * bytes, reads the echo, prints `sent=<sha256> got=<sha256> n=<bytes> ms=<ms>`).
  *
  * @example
@@ -306,21 +306,23 @@ export class NatLab implements AsyncDisposable {
     return proc;
   }
 
-  /** A TCP (or UDP) echo on 127.0.0.1:`port` inside `ns`. */
-  async echo(ns: string, port: number, udp = false): Promise<DfrpProcess> {
-    const proc = this.spawn(ns, "tests/_netns.ts", [udp ? "uecho" : "echo", String(port)], "echo");
+  /** A TCP (or UDP) echo on 127.0.0.1:`port` (TCP: or `host`) inside `ns`. */
+  async echo(ns: string, port: number, udp = false, host?: string): Promise<DfrpProcess> {
+    const args = [udp ? "uecho" : "echo", String(port), ...(host ? [host] : [])];
+    const proc = this.spawn(ns, "tests/_netns.ts", args, "echo");
     await proc.waitFor(/echo listening/);
     return proc;
   }
 
   /**
-   * Sends `bytes` pseudo-random bytes to 127.0.0.1:`port` inside `ns` and
-   * reads the echo back; resolves to both hashes, the count and the time.
+   * Sends `bytes` pseudo-random bytes to 127.0.0.1:`port` (or `host`) inside
+   * `ns` and reads the echo back; resolves to both hashes, the count and the time.
    */
   async send(
     ns: string,
     port: number,
     bytes: number,
+    host = "127.0.0.1",
   ): Promise<{ sent: string; got: string; n: number; ms: number }> {
     const out = await this.exec(ns, [
       Deno.execPath(),
@@ -331,6 +333,7 @@ export class NatLab implements AsyncDisposable {
       "send",
       String(port),
       String(bytes),
+      host,
     ]);
     const m = out.match(/sent=(\w+) got=(\w+) n=(\d+) ms=(\d+)/);
     if (!m) throw new Error(`send printed: ${out}`);
@@ -377,8 +380,8 @@ function fill(buf: Uint8Array, state: { s: number }): void {
   state.s = s;
 }
 
-async function echoMain(port: number): Promise<void> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+async function echoMain(port: number, hostname = "127.0.0.1"): Promise<void> {
+  const listener = Deno.listen({ hostname, port });
   console.log("echo listening");
   for await (const conn of listener) {
     (async () => {
@@ -397,9 +400,9 @@ async function echoMain(port: number): Promise<void> {
   }
 }
 
-async function sendMain(port: number, total: number): Promise<void> {
+async function sendMain(port: number, total: number, hostname = "127.0.0.1"): Promise<void> {
   const start = performance.now();
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const conn = await Deno.connect({ hostname, port });
   const sent = createHash("sha256");
   const got = createHash("sha256");
   const writing = (async () => {
@@ -463,10 +466,14 @@ async function udpSendMain(port: number, count: number): Promise<void> {
 }
 
 if (import.meta.main) {
-  const [mode, port, bytes] = Deno.args;
-  if (mode === "echo") await echoMain(Number(port));
-  else if (mode === "send") await sendMain(Number(port), Number(bytes));
+  const [mode, port, bytes, host] = Deno.args;
+  if (mode === "echo") await echoMain(Number(port), bytes);
+  else if (mode === "send") await sendMain(Number(port), Number(bytes), host);
   else if (mode === "uecho") await udpEchoMain(Number(port));
   else if (mode === "usend") await udpSendMain(Number(port), Number(bytes));
-  else throw new Error("usage: _netns.ts echo|uecho PORT | send PORT BYTES | usend PORT COUNT");
+  else {
+    throw new Error(
+      "usage: _netns.ts echo PORT [HOST] | uecho PORT | send PORT BYTES [HOST] | usend PORT COUNT",
+    );
+  }
 }

@@ -12,7 +12,14 @@
  * the first non-probe packet from the peer (the visitor's QUIC handshake
  * already arriving), or 1.5 s after it first heard the peer.
  *
- * Packet (24 bytes): "DXP1" | kind u8 (1 probe, 2 ack, 3 done) | role u8
+ * Then both measure the path's loss before QUIC takes the port: each sends
+ * {@linkcode LOSS_PROBES} numbered packets to the other within 200 ms and
+ * counts the other's that arrive (the visitor listens 100 ms longer, so the
+ * owner's QUIC endpoint is up before the visitor's handshake). The result,
+ * `lost`, lets the tunnel pick a congestion controller that does not
+ * collapse under random loss (see quic_tunnel.ts).
+ *
+ * Packet (24 bytes): "DXP1" | kind u8 (1 probe, 2 ack, 3 done, 4 loss probe) | role u8
  * (0 visitor, 1 owner) | seq u16 | first 16 bytes of HMAC-SHA256 under the
  * session key over the first 8. Anything else is ignored.
  *
@@ -41,6 +48,7 @@ const MAGIC = [0x44, 0x58, 0x50, 0x31]; // "DXP1"
 const PROBE = 1;
 const ACK = 2;
 const DONE = 3;
+const LOSS = 4;
 const SIZE = 24;
 /** How often probes go out. */
 export const PROBE_INTERVAL_MS = 100;
@@ -48,6 +56,12 @@ export const PROBE_INTERVAL_MS = 100;
 export const PUNCH_TIMEOUT_MS = 8000;
 /** How long the owner waits for a DONE after it first heard the visitor. */
 export const OWNER_GRACE_MS = 1500;
+/** Numbered packets each side sends to measure the path's loss. */
+export const LOSS_PROBES = 100;
+/** The loss probes go out in this many batches, 20 ms apart. */
+const LOSS_BATCHES = 10;
+/** How long the owner counts the visitor's loss probes; the visitor 100 ms longer. */
+const LOSS_LISTEN_MS = 300;
 
 /** Options of {@linkcode punch}. */
 export interface PunchOptions {
@@ -97,6 +111,11 @@ export interface PunchResult {
   peer: Endpoint;
   /** The socket that heard it: the caller's own, or one of the extra sockets. */
   port: UdpPort;
+  /**
+   * The fraction of the peer's {@linkcode LOSS_PROBES} loss probes that did
+   * not arrive; undefined when none did (a peer that sends none).
+   */
+  lost?: number;
 }
 
 /** How many extra sockets a side behind a symmetric NAT punches from. */
@@ -146,6 +165,8 @@ export async function punch(
     let winner: UdpPort | undefined;
     let settled = false;
     let seq = 1;
+    /** Sequence numbers of the peer's loss probes heard so far. */
+    const heard = new Set<number>();
     const timers: ReturnType<typeof setTimeout>[] = [];
     const finish = (err?: Error) => {
       if (settled) return;
@@ -153,10 +174,29 @@ export async function punch(
       for (const t of timers) clearTimeout(t);
       clearInterval(ticker);
       clearInterval(sprayer);
-      for (const p of ports) p.onPacket = () => {};
+      for (const p of ports) if (p !== winner || err) p.onPacket = () => {};
       for (const p of extras) if (p !== winner || err) p.close();
-      if (err) reject(err);
-      else resolve({ peer: peer!, port: winner! });
+      if (err) return reject(err);
+      measureLoss().then(() => {
+        winner!.onPacket = () => {};
+        const lost = heard.size ? 1 - Math.min(heard.size, LOSS_PROBES) / LOSS_PROBES : undefined;
+        debug(`heard ${heard.size} of the peer's ${LOSS_PROBES} loss probes`);
+        resolve({ peer: peer!, port: winner!, lost });
+      }, reject);
+    };
+    /** Sends our loss probes to the peer, then listens for the rest of the peer's. */
+    const measureLoss = async () => {
+      const started = Date.now();
+      const probes = await Promise.all(
+        Array.from({ length: LOSS_PROBES }, (_, i) => packet(opts.key, LOSS, me, i)),
+      );
+      const perBatch = Math.ceil(LOSS_PROBES / LOSS_BATCHES);
+      for (let i = 0; i < LOSS_PROBES; i += perBatch) {
+        for (const p of probes.slice(i, i + perBatch)) winner!.send(p, peer!);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const listen = LOSS_LISTEN_MS + (me === 0 ? 100 : 0);
+      await new Promise((r) => setTimeout(r, Math.max(0, started + listen - Date.now())));
     };
     const send = async (from: UdpPort, kind: number, to: Endpoint) =>
       await from.send(await packet(opts.key, kind, me, seq++), to);
@@ -191,8 +231,13 @@ export async function punch(
           return;
         }
         authentic(opts.key, data).then(async (ok) => {
-          if (!ok || settled || data[5] === me) return;
+          if (!ok || data[5] === me) return;
           const kind = data[4];
+          if (kind === LOSS) {
+            heard.add(new DataView(data.buffer).getUint16(6));
+            return;
+          }
+          if (settled) return;
           if (me === 0) {
             if (peer) return;
             peer = from;

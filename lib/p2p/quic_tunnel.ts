@@ -52,6 +52,29 @@ const TRANSPORT: Deno.QuicTransportOptions = {
 
 let cert: Promise<TunnelCert> | undefined;
 
+/** Loss (fraction of punch.ts's loss probes) from which a path counts as lossy. */
+export const LOSSY = 0.02;
+
+/**
+ * The congestion controller for a path that lost `lost` of the loss probes:
+ * quinn's BBR (`"low-latency"`) on a lossy path, else undefined (the
+ * default above). Measured in the NAT lab (docs/performance.md): with 5%
+ * loss on each router Cubic collapses to 25-32 Mbit/s while BBR gives
+ * 67-121; without loss BBR reaches only 0.35-0.6 of Cubic.
+ *
+ * @example
+ * ```ts
+ * import { tunnelCongestion } from "./quic_tunnel.ts";
+ * tunnelCongestion(0.1); // "low-latency"
+ * tunnelCongestion(0); // undefined
+ * ```
+ */
+export function tunnelCongestion(
+  lost: number | undefined,
+): Deno.QuicTransportOptions["congestionControl"] {
+  return lost !== undefined && lost >= LOSSY ? "low-latency" : undefined;
+}
+
 /**
  * A QUIC endpoint on UDP `port`. The punching socket was just closed, but
  * Deno frees its descriptor only once its pending receive is cancelled, a
@@ -66,6 +89,27 @@ async function bindEndpoint(port: number): Promise<Deno.QuicEndpoint> {
       await new Promise((r) => setTimeout(r, 10));
     }
   }
+}
+
+/**
+ * For the "tunnel open" log line: the loss measured and the controller picked.
+ *
+ * @example
+ * ```ts
+ * import { lossNote } from "./quic_tunnel.ts";
+ * lossNote(0.12, "low-latency"); // "; 12% of the loss probes lost: congestion control BBR"
+ * ```
+ */
+export function lossNote(
+  lost: number | undefined,
+  cc: Deno.QuicTransportOptions["congestionControl"],
+): string {
+  if (lost === undefined) return "";
+  const pct = Math.round(lost * 100);
+  const used = cc ?? TRANSPORT.congestionControl;
+  return `; ${pct}% of the loss probes lost: congestion control ${
+    used === "low-latency" ? "BBR" : "Cubic"
+  }`;
 }
 
 /**
@@ -84,7 +128,8 @@ export function tunnelCert(): Promise<TunnelCert> {
 
 /**
  * Owner: listens on UDP `port` and resolves to the first QUIC connection
- * from `peer` (others are refused). Rejects after `timeoutMs`.
+ * from `peer` (others are refused). Rejects after `timeoutMs`. The
+ * connection sends with `congestionControl` (see {@linkcode tunnelCongestion}).
  *
  * @example
  * ```ts
@@ -97,6 +142,7 @@ export async function listenTunnel(
   peer: Endpoint,
   pair: TunnelCert,
   timeoutMs: number,
+  congestionControl = TRANSPORT.congestionControl,
 ): Promise<Deno.QuicConn> {
   const endpoint = await bindEndpoint(port);
   const listener = endpoint.listen({
@@ -104,6 +150,7 @@ export async function listenTunnel(
     key: pair.key,
     alpnProtocols: [TUNNEL_ALPN],
     ...TRANSPORT,
+    congestionControl,
   });
   const accepting = (async () => {
     for await (const incoming of listener) {
@@ -139,7 +186,8 @@ export async function listenTunnel(
 }
 
 /**
- * Visitor: dials `peer` over QUIC from UDP `port`, trusting only `certPem`.
+ * Visitor: dials `peer` over QUIC from UDP `port`, trusting only `certPem`,
+ * sending with `congestionControl` (see {@linkcode tunnelCongestion}).
  *
  * @example
  * ```ts
@@ -153,6 +201,7 @@ export async function connectTunnel(
   peer: Endpoint,
   certPem: string,
   timeoutMs: number,
+  congestionControl = TRANSPORT.congestionControl,
 ): Promise<Deno.QuicConn> {
   const endpoint = await bindEndpoint(port);
   try {
@@ -165,6 +214,7 @@ export async function connectTunnel(
         serverName: CERT_NAME,
         alpnProtocols: [TUNNEL_ALPN],
         ...TRANSPORT,
+        congestionControl,
       }) as Promise<Deno.QuicConn>,
       timeoutMs,
       `QUIC handshake with ${peer.hostname}:${peer.port}`,

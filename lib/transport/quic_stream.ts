@@ -1,9 +1,10 @@
 /**
  * A QUIC bidirectional stream as a {@linkcode TransportConn}, so the
  * ordinary relay loop carries it: the QUIC transport to the server and the
- * xtcp tunnel between peers both use it. QUIC delivers chunks of its own
- * choosing; `read` copies from the current chunk into the caller's reused
- * buffer and keeps the rest for the next call.
+ * xtcp tunnel between peers both use it. `read` fills a reused buffer of
+ * its own with a BYOB read (the caller's buffer cannot be lent: a BYOB read
+ * detaches it), copies into the caller's buffer and keeps the rest for the
+ * next call.
  *
  * @example
  * ```ts
@@ -18,11 +19,26 @@
 
 import type { TransportConn } from "./transport.ts";
 
+/** First size of the reused read buffer; it grows ×4 while reads fill it. */
+const FIRST_READ = 16 * 1024;
+/** Largest reused read buffer (a read takes at most this much at once). */
+const MAX_READ = 256 * 1024;
+/** Size of the fresh buffer {@linkcode QuicStreamConn.readChunk} reads into. */
+const CHUNK = 64 * 1024;
+
 /** A QUIC bidirectional stream as a {@linkcode TransportConn}. */
 export class QuicStreamConn implements TransportConn {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #reader: ReadableStreamBYOBReader;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
+  /** Bytes read but not yet returned: a view into `#buf`, or a caller-owned chunk. */
   #pending: Uint8Array | null = null;
+  /**
+   * The reused buffer `read` fills: a BYOB read transfers it and hands it
+   * back, so no chunk is allocated per read (Deno's default reader allocates
+   * 64 KiB per read and returns ~50 KiB: measured 1300 reads per 64 MiB
+   * against 520 with BYOB into 256 KiB).
+   */
+  #buf: Uint8Array | null = null;
   #closed = false;
 
   /**
@@ -30,28 +46,45 @@ export class QuicStreamConn implements TransportConn {
    * @param remoteAddr "host:port" of the peer
    */
   constructor(stream: Deno.QuicBidirectionalStream, readonly remoteAddr: string) {
-    this.#reader = stream.readable.getReader();
+    this.#reader = stream.readable.getReader({ mode: "byob" });
     this.#writer = stream.writable.getWriter();
   }
 
-  /** Next chunk as QUIC delivered it, or null at the stream's FIN. */
+  /** BYOB-reads into `view`; null at the stream's FIN. */
+  async #fill(view: Uint8Array): Promise<Uint8Array | null> {
+    for (;;) {
+      const { value, done } = await this.#reader.read(view);
+      if (done || !value) return null;
+      if (value.length > 0) return value;
+      view = new Uint8Array(value.buffer);
+    }
+  }
+
+  /** Next chunk, the caller's to keep, or null at the stream's FIN. */
   async readChunk(): Promise<Uint8Array | null> {
     if (this.#pending) {
-      const chunk = this.#pending;
+      // A view into the reused buffer must not outlive the next read.
+      const chunk = this.#pending.buffer === this.#buf?.buffer
+        ? this.#pending.slice()
+        : this.#pending;
       this.#pending = null;
       return chunk;
     }
-    for (;;) {
-      const { value, done } = await this.#reader.read();
-      if (done) return null;
-      if (value.length > 0) return value;
-    }
+    return await this.#fill(new Uint8Array(CHUNK));
   }
 
   /** Reads into `p`. */
   async read(p: Uint8Array): Promise<number | null> {
-    const chunk = await this.readChunk();
-    if (chunk === null) return null;
+    let chunk = this.#pending;
+    this.#pending = null;
+    if (!chunk) {
+      chunk = await this.#fill(this.#buf ?? new Uint8Array(FIRST_READ));
+      if (chunk === null) return null;
+      const full = chunk.length === chunk.buffer.byteLength;
+      this.#buf = full && chunk.length < MAX_READ
+        ? new Uint8Array(chunk.length * 4)
+        : new Uint8Array(chunk.buffer);
+    }
     const n = Math.min(p.length, chunk.length);
     p.set(n === chunk.length ? chunk : chunk.subarray(0, n));
     if (n < chunk.length) this.#pending = chunk.subarray(n);

@@ -23,7 +23,7 @@ import { type Duplex, readFull } from "../../net/duplex.ts";
 import { withTimeout } from "../../net/timeout.ts";
 import { punch, PUNCH_TIMEOUT_MS, punchPlan } from "../../p2p/punch.ts";
 import { punchKey, sameBytes, streamToken } from "../../p2p/punch_key.ts";
-import { listenTunnel, tunnelCert } from "../../p2p/quic_tunnel.ts";
+import { listenTunnel, lossNote, tunnelCert, tunnelCongestion } from "../../p2p/quic_tunnel.ts";
 import {
   type LocalSide,
   natHoleResp,
@@ -125,7 +125,7 @@ export class XtcpServiceProxy implements ClientProxy {
         `${side.addrs.join(", ")} (our NAT ${side.nat.natType})`,
     );
     const key = await punchKey(secretKey, hello.sid, resp.ownerSid);
-    const { peer, port: winner } = await punch(side.port, {
+    const { peer, port: winner, lost } = await punch(side.port, {
       role: "owner",
       key,
       candidates: parseEndpoints(hello.addrs),
@@ -136,9 +136,10 @@ export class XtcpServiceProxy implements ClientProxy {
     const udpPort = winner.port;
     winner.close();
     side.port.close();
-    const quic = await listenTunnel(udpPort, peer, pair, HANDSHAKE_TIMEOUT_MS);
+    const cc = tunnelCongestion(lost);
+    const quic = await listenTunnel(udpPort, peer, pair, HANDSHAKE_TIMEOUT_MS, cc);
     const label = `${peer.hostname}:${peer.port}`;
-    this.ctx.log.info(`xtcp tunnel with ${label} open`);
+    this.ctx.log.info(`xtcp tunnel with ${label} open${lossNote(lost, cc)}`);
     if (this.#closed) return quic.close();
     this.#serveTunnel(quic, await streamToken(key), label);
   }

@@ -28,7 +28,7 @@ import { formatAddr, wrapTcp } from "../../net/tcp_conn.ts";
 import { withTimeout } from "../../net/timeout.ts";
 import { punch, PUNCH_TIMEOUT_MS, punchPlan } from "../../p2p/punch.ts";
 import { punchKey, streamToken } from "../../p2p/punch_key.ts";
-import { connectTunnel } from "../../p2p/quic_tunnel.ts";
+import { connectTunnel, lossNote, tunnelCongestion } from "../../p2p/quic_tunnel.ts";
 import {
   type LocalSide,
   natHoleVisitor,
@@ -233,7 +233,7 @@ export class XtcpVisitor implements Visitor {
           `${side.addrs.join(", ")} (our NAT ${side.nat.natType})`,
       );
       const key = await punchKey(secretKey, hello.sid, resp.ownerSid);
-      const { peer, port: winner } = await punch(side.port, {
+      const { peer, port: winner, lost } = await punch(side.port, {
         role: "visitor",
         key,
         candidates: parseEndpoints(resp.addrs),
@@ -244,7 +244,8 @@ export class XtcpVisitor implements Visitor {
       const udpPort = winner.port;
       winner.close();
       side.port.close();
-      const quic = await connectTunnel(udpPort, peer, resp.cert, HANDSHAKE_TIMEOUT_MS);
+      const cc = tunnelCongestion(lost);
+      const quic = await connectTunnel(udpPort, peer, resp.cert, HANDSHAKE_TIMEOUT_MS, cc);
       const label = `${peer.hostname}:${peer.port}`;
       const tunnel = { quic, token: await streamToken(key), label };
       if (this.#closed) {
@@ -252,7 +253,7 @@ export class XtcpVisitor implements Visitor {
         throw new Error("visitor closed");
       }
       this.#tunnel = tunnel;
-      this.ctx.log.info(`xtcp tunnel to ${label} open (peer to peer)`);
+      this.ctx.log.info(`xtcp tunnel to ${label} open (peer to peer)${lossNote(lost, cc)}`);
       quic.closed.catch(() => {}).finally(() => {
         if (this.#tunnel === tunnel) this.#tunnel = undefined;
         if (this.#closed) return;
