@@ -2,8 +2,11 @@
  * xtcp in the NAT lab (`tests/_netns.ts`, needs root): echo throughput of
  * one connection peer to peer (QUIC over the punched path) against the same
  * service through the server (stcp), both hosts behind MASQUERADE routers;
- * and peer to peer again with 5% UDP loss on both routers. Figures go to
- * stdout; copy them to docs/p2p.md.
+ * and peer to peer again with 5% UDP loss on both routers. Then the UDP
+ * transports between client and server (`transport.protocol = "kcp"` and
+ * `"quic"`) on the same lossy links: a tcp proxy on the server, echoed by a
+ * client behind router b, without loss and with 5%. Figures go to stdout;
+ * copy them to docs/p2p.md and docs/performance.md.
  *
  * @example
  * ```ts
@@ -15,6 +18,7 @@
  */
 
 import { labAvailable, NatLab, PUBLIC_A, PUBLIC_B } from "../tests/_netns.ts";
+import { makeCerts } from "../tests/_certs.ts";
 
 const MiB = 1024 * 1024;
 const BYTES = Number(Deno.env.get("BENCH_P2P_MIB") ?? 32) * MiB;
@@ -53,6 +57,57 @@ async function run(loss: number): Promise<void> {
   }
 }
 
+/**
+ * Echo throughput of a tcp proxy whose client reaches the server over KCP
+ * and over QUIC, both behind router b, with `loss` on both routers' UDP.
+ * The sender runs in the server's namespace, so only the tunnel crosses the
+ * lossy link.
+ */
+async function transports(loss: number): Promise<void> {
+  await using lab = await NatLab.create({ udpLoss: loss });
+  const certs = await makeCerts();
+  await lab.server(
+    `bindPort = 7000
+kcpBindPort = 7000
+quicBindPort = 7001
+auth.token = "t"
+` +
+      `transport.tls.certFile = "${certs.serverCert}"
+transport.tls.keyFile = "${certs.serverKey}"`,
+  );
+  await lab.echo(lab.ns.hostB, 9000);
+  const bytes = Math.min(BYTES, (loss ? 8 : 32) * MiB);
+  const label = loss ? ` (${loss * 100}% UDP loss)` : "";
+  for (const [protocol, serverPort, remotePort] of [["kcp", 7000, 6100], ["quic", 7001, 6101]]) {
+    const client = await lab.client(
+      lab.ns.hostB,
+      `serverAddr = "${PUBLIC_B}"\nserverPort = ${serverPort}\nauth.token = "t"\n` +
+        `transport.protocol = "${protocol}"\ntransport.tls.trustedCaFile = "${certs.ca}"\n` +
+        `transport.tls.serverName = "localhost"\n` +
+        `[[proxies]]\nname = "t"\ntype = "tcp"\nlocalPort = 9000\nremotePort = ${remotePort}\n`,
+    );
+    try {
+      await client.waitFor(/\[t\] start proxy success/);
+      const t0 = performance.now();
+      const r = await lab.send(lab.ns.pub, remotePort as number, bytes);
+      if (r.got !== r.sent || r.n !== bytes) throw new Error(`${protocol}: echo mismatch`);
+      const mbit = (bytes * 8 / 1e6) / (r.ms / 1000);
+      console.log(
+        `lab transport ${protocol}${label}, ${bytes / MiB} MiB echoed: ${r.ms} ms, ` +
+          `${mbit.toFixed(0)} Mbit/s each way (${
+            ((performance.now() - t0) / 1000).toFixed(1)
+          } s, ` +
+          `load ${Deno.loadavg()[0].toFixed(1)})`,
+      );
+    } catch (err) {
+      console.log(`lab transport ${protocol}${label}: failed: ${(err as Error).message}`);
+    } finally {
+      await client.stop("SIGKILL");
+    }
+  }
+  await Deno.remove(certs.dir, { recursive: true });
+}
+
 /** Runs the lab benchmark, or says why not. */
 export async function p2pBench(): Promise<void> {
   if (!(await labAvailable())) {
@@ -61,6 +116,8 @@ export async function p2pBench(): Promise<void> {
   }
   await run(0);
   await run(0.05);
+  await transports(0);
+  await transports(0.05);
 }
 
 if (import.meta.main) await p2pBench();
