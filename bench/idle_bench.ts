@@ -48,8 +48,20 @@ async function roundTrip(conn: Deno.Conn, byte: number, buf: Uint8Array): Promis
   return n === 1 && buf[0] === byte;
 }
 
+/** The server's V8 heap in use and external memory (bytes), from its `/metrics`. */
+async function serverHeap(port: number): Promise<{ heap: number; external: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string) =>
+    Number(new RegExp(`^${name}(?:\\{\\})? (\\S+)`, "m").exec(text)?.[1]);
+  return { heap: value("deno_heap_used_bytes"), external: value("deno_external_memory_bytes") };
+}
+
 async function run(n: number, tcpMux: boolean, echoPort: number): Promise<void> {
-  const server = await startServer(`transport.tcpMux = ${tcpMux}\ntransport.maxPoolCount = 100`);
+  const webPort = freePort();
+  const server = await startServer(
+    `transport.tcpMux = ${tcpMux}\ntransport.maxPoolCount = 100\n` +
+      `webServer.addr = "127.0.0.1"\nwebServer.port = ${webPort}\nenablePrometheus = true`,
+  );
   const remotePort = freePort();
   const client = await startClient(`
 serverAddr = "127.0.0.1"
@@ -69,6 +81,7 @@ remotePort = ${remotePort}
     await new Promise((r) => setTimeout(r, 1000));
     const pids = [server.child.pid, client.child.pid];
     const before = pids.map(rssKiB);
+    const heapBefore = await serverHeap(webPort);
     const fdsBefore = pids.map(fds);
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
@@ -79,6 +92,9 @@ remotePort = ${remotePort}
     const openSeconds = (performance.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 2000));
     const after = pids.map(rssKiB);
+    const heapAfter = await serverHeap(webPort);
+    const heapPer = ((heapAfter.heap - heapBefore.heap) / n / 1024).toFixed(1);
+    const extPer = ((heapAfter.external - heapBefore.external) / n / 1024).toFixed(1);
     const per = after.map((a, i) => ((a - before[i]) / n).toFixed(1));
     const fdGrowth = pids.map((p, i) => fds(p) - fdsBefore[i]);
     let echoed = 0;
@@ -91,7 +107,8 @@ remotePort = ${remotePort}
     }
     console.log(
       `memory, ${n} idle connections, tcpMux ${tcpMux ? "on " : "off"}: ` +
-        `server +${per[0]} KiB/conn (RSS ${after[0]} KiB, +${fdGrowth[0]} fds), ` +
+        `server +${per[0]} KiB/conn (V8 heap +${heapPer}, external +${extPer}; ` +
+        `RSS ${after[0]} KiB, +${fdGrowth[0]} fds), ` +
         `client +${per[1]} KiB/conn (RSS ${after[1]} KiB, +${fdGrowth[1]} fds), ` +
         `${echoed}/${n} still echo, opened in ${openSeconds.toFixed(1)} s ` +
         `(load ${Deno.loadavg()[0].toFixed(1)})`,

@@ -62,21 +62,22 @@ async function run(loss: number): Promise<void> {
  * and over QUIC, both behind router b, with `loss` on both routers' UDP.
  * The sender runs in the server's namespace, so only the tunnel crosses the
  * lossy link.
+ *
+ * @example
+ * ```ts
+ * import { labTransports } from "./p2p_bench.ts";
+ * await labTransports(0.05);
+ * ```
  */
-async function transports(loss: number): Promise<void> {
+export async function labTransports(loss: number): Promise<void> {
   await using lab = await NatLab.create({ udpLoss: loss });
   const certs = await makeCerts();
   await lab.server(
-    `bindPort = 7000
-kcpBindPort = 7000
-quicBindPort = 7001
-auth.token = "t"
-` +
-      `transport.tls.certFile = "${certs.serverCert}"
-transport.tls.keyFile = "${certs.serverKey}"`,
+    `bindPort = 7000\nkcpBindPort = 7000\nquicBindPort = 7001\nauth.token = "t"\n` +
+      `transport.tls.certFile = "${certs.serverCert}"\ntransport.tls.keyFile = "${certs.serverKey}"`,
   );
   await lab.echo(lab.ns.hostB, 9000);
-  const bytes = Math.min(BYTES, (loss ? 8 : 32) * MiB);
+  const bytes = Math.min(BYTES, (loss ? 4 : 16) * MiB);
   const label = loss ? ` (${loss * 100}% UDP loss)` : "";
   for (const [protocol, serverPort, remotePort] of [["kcp", 7000, 6100], ["quic", 7001, 6101]]) {
     const client = await lab.client(
@@ -84,10 +85,10 @@ transport.tls.keyFile = "${certs.serverKey}"`,
       `serverAddr = "${PUBLIC_B}"\nserverPort = ${serverPort}\nauth.token = "t"\n` +
         `transport.protocol = "${protocol}"\ntransport.tls.trustedCaFile = "${certs.ca}"\n` +
         `transport.tls.serverName = "localhost"\n` +
-        `[[proxies]]\nname = "t"\ntype = "tcp"\nlocalPort = 9000\nremotePort = ${remotePort}\n`,
+        `[[proxies]]\nname = "${protocol}"\ntype = "tcp"\nlocalPort = 9000\nremotePort = ${remotePort}\n`,
     );
     try {
-      await client.waitFor(/\[t\] start proxy success/);
+      await client.waitFor(new RegExp(`\\[${protocol}\\] start proxy success`));
       const t0 = performance.now();
       const r = await lab.send(lab.ns.pub, remotePort as number, bytes);
       if (r.got !== r.sent || r.n !== bytes) throw new Error(`${protocol}: echo mismatch`);
@@ -116,8 +117,8 @@ export async function p2pBench(): Promise<void> {
   }
   await run(0);
   await run(0.05);
-  await transports(0);
-  await transports(0.05);
+  await labTransports(0);
+  await labTransports(0.05);
 }
 
 if (import.meta.main) await p2pBench();
