@@ -41,9 +41,14 @@ function toMs(value: string): number {
  * const { requestsPerSecond } = await wrk("http://127.0.0.1:8080/");
  * ```
  */
-export async function wrk(url: string, host?: string): Promise<WrkResult> {
+export async function wrk(
+  url: string,
+  host?: string,
+  headers: string[] = [],
+): Promise<WrkResult> {
   const args = ["-c50", "-t2", `-d${SECONDS}s`, "--latency", url];
   if (host) args.unshift("-H", `Host: ${host}`);
+  for (const h of headers) args.unshift("-H", h);
   const out = await new Deno.Command("wrk", { args, stdout: "piped", stderr: "piped" }).output();
   const text = new TextDecoder().decode(out.stdout);
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(text);
@@ -57,8 +62,17 @@ export async function wrk(url: string, host?: string): Promise<WrkResult> {
  * Two chained haproxy relays (TCP mode, one thread each) in front of
  * `backendPort`: what any two extra relay processes cost on this machine,
  * the ceiling for a server plus a client. Returns null without haproxy.
+ *
+ * @example
+ * ```ts
+ * import { haproxyChain } from "./http_bench.ts";
+ * await using chain = await haproxyChain(6379);
+ * console.log(chain?.port);
+ * ```
  */
-async function haproxyChain(backendPort: number) {
+export async function haproxyChain(
+  backendPort: number,
+): Promise<({ port: number } & AsyncDisposable) | null> {
   const dir = await Deno.makeTempDir({ prefix: "dfrp-bench-haproxy-" });
   const front = freePort(), middle = freePort();
   const config = (listen: number, to: number) =>

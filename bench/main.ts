@@ -6,11 +6,14 @@
  *   wss, QUIC) and through OpenSSH's `ssh -R` as the yardstick for TLS;
  *   reported as ratios of direct and as the machine's CPU seconds per GB
  *   moved (every process counted, so the rows compare total work);
- * - memory per idle tunneled connection: RSS of the server and the client
- *   before and after opening 1,000 connections through a tcp proxy;
- * - HTTP requests/s (`http_bench.ts`), cluster mode forwarded against
- *   same-node (`cluster_bench.ts`), the QUIC transport against raw Deno QUIC
- *   (`quic_transport_bench.ts`) and, as root, P2P (`p2p_bench.ts`).
+ * - memory and descriptors per idle tunneled connection (`idle_bench.ts`:
+ *   1,000 and 10,000 connections through a tcp proxy);
+ * - HTTP requests/s (`http_bench.ts`); small messages against yardsticks in
+ *   the same run (`small_bench.ts`: HTTP with a haproxy backend, new
+ *   connections/s, redis-benchmark); UDP loss (`udp_bench.ts`); cluster mode
+ *   forwarded against same-node (`cluster_bench.ts`); the QUIC transport
+ *   against raw Deno QUIC (`quic_transport_bench.ts`); and, as root, the NAT
+ *   lab (`p2p_bench.ts`: xtcp, stcp, KCP and QUIC with loss).
  *
  * Needs `iperf3` on PATH (Debian's package; `ssh`/`sshd`, `wrk`, `haproxy`
  * for their rows). Figures go to stdout; copy them to docs/performance.md
@@ -19,12 +22,11 @@
  * @module
  */
 
-import { echoServer, freePort, startClient, startServer } from "../tests/_harness.ts";
+import { freePort, startClient, startServer } from "../tests/_harness.ts";
 import { makeCerts } from "../tests/_certs.ts";
 import { type Sshd, sshdAvailable, startSshd } from "../tests/_sshd.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
-const IDLE_CONNS = Number(Deno.env.get("BENCH_IDLE_CONNS") ?? 1000);
 
 /** Seconds of CPU the whole machine has spent busy (user, nice, system, irq, softirq). */
 function machineBusySeconds(): number {
@@ -71,11 +73,6 @@ async function iperfOnce(port: number, reverse: boolean): Promise<Stream> {
 
 async function iperf(port: number, reverse = false): Promise<number> {
   return (await iperfRun(port, reverse)).gbps;
-}
-
-function rssKiB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]);
 }
 
 /** How a benchmark client reaches the server. */
@@ -233,37 +230,6 @@ async function sshTunnel(
   }
 }
 
-async function idleMemory(): Promise<void> {
-  using echo = echoServer();
-  for (const tcpMux of [true, false]) {
-    const t = await tunnel({ label: "", tcpMux }, echo.port);
-    const conns: Deno.Conn[] = [];
-    try {
-      await new Promise((r) => setTimeout(r, 1000));
-      const before = [rssKiB(t.server.child.pid), rssKiB(t.client.child.pid)];
-      for (let i = 0; i < IDLE_CONNS; i++) {
-        const conn = await Deno.connect({ hostname: "127.0.0.1", port: t.remotePort });
-        conns.push(conn);
-        // One echo round trip proves the connection is tunneled end to end.
-        await conn.write(new Uint8Array([i & 0xff]));
-        await conn.read(new Uint8Array(1));
-      }
-      await new Promise((r) => setTimeout(r, 2000));
-      const after = [rssKiB(t.server.child.pid), rssKiB(t.client.child.pid)];
-      const per = after.map((a, i) => ((a - before[i]) / IDLE_CONNS).toFixed(1));
-      console.log(
-        `memory, ${IDLE_CONNS} idle connections, tcpMux ${tcpMux ? "on " : "off"}: ` +
-          `server +${per[0]} KiB/conn (RSS ${after[0]} KiB), client +${per[1]} KiB/conn (RSS ${
-            after[1]
-          } KiB)`,
-      );
-    } finally {
-      for (const c of conns) c.close();
-      await t.close();
-    }
-  }
-}
-
 if (import.meta.main) {
   console.log(
     `dfrp bench, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, ${
@@ -271,11 +237,13 @@ if (import.meta.main) {
     }`,
   );
   await throughput();
-  await idleMemory();
+  await (await import("./idle_bench.ts")).idleBench();
   await (await import("./http_bench.ts")).httpBench();
   await (await import("./cluster_bench.ts")).clusterBench().catch((err) =>
     console.log(`cluster: skipped (${(err as Error).message})`)
   );
   await (await import("./quic_transport_bench.ts")).quicTransportBench();
+  await (await import("./small_bench.ts")).smallBench();
+  await (await import("./udp_bench.ts")).udpBench();
   if (Deno.uid?.() === 0) await (await import("./p2p_bench.ts")).p2pBench();
 }

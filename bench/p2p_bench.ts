@@ -19,6 +19,9 @@
  * "CPU ms/MiB" is the user+system time of the processes in the path (dfrp
  * server and clients, or both QUIC peers; not the echo or the sender) per
  * MiB echoed — it does not depend on the machine's load the way Mbit/s does.
+ * Then the UDP transports between client and server (`transport.protocol =
+ * "kcp"` and `"quic"`) on the same lossy links: a tcp proxy on the server,
+ * echoed by a client behind router b, without loss and with 5%.
  * Figures go to stdout; copy them to docs/performance.md.
  *
  * @example
@@ -32,6 +35,7 @@
 
 import { labAvailable, NatLab, PUBLIC_A, PUBLIC_B } from "../tests/_netns.ts";
 import { tempFile } from "../tests/_harness.ts";
+import { makeCerts } from "../tests/_certs.ts";
 
 const MiB = 1024 * 1024;
 const BYTES = Number(Deno.env.get("BENCH_P2P_MIB") ?? 32) * MiB;
@@ -209,6 +213,58 @@ function loadavg(): string {
   return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 }
 
+/**
+ * Echo throughput of a tcp proxy whose client reaches the server over KCP
+ * and over QUIC, both behind router b, with `loss` on both routers' UDP.
+ * The sender runs in the server's namespace, so only the tunnel crosses the
+ * lossy link.
+ *
+ * @example
+ * ```ts
+ * import { labTransports } from "./p2p_bench.ts";
+ * await labTransports(0.05);
+ * ```
+ */
+export async function labTransports(loss: number): Promise<void> {
+  await using lab = await NatLab.create({ udpLoss: loss });
+  const certs = await makeCerts();
+  await lab.server(
+    `bindPort = 7000\nkcpBindPort = 7000\nquicBindPort = 7001\nauth.token = "t"\n` +
+      `transport.tls.certFile = "${certs.serverCert}"\ntransport.tls.keyFile = "${certs.serverKey}"`,
+  );
+  await lab.echo(lab.ns.hostB, 9000);
+  const bytes = Math.min(BYTES, (loss ? 4 : 16) * MiB);
+  const label = loss ? ` (${loss * 100}% UDP loss)` : "";
+  for (const [protocol, serverPort, remotePort] of [["kcp", 7000, 6100], ["quic", 7001, 6101]]) {
+    const client = await lab.client(
+      lab.ns.hostB,
+      `serverAddr = "${PUBLIC_B}"\nserverPort = ${serverPort}\nauth.token = "t"\n` +
+        `transport.protocol = "${protocol}"\ntransport.tls.trustedCaFile = "${certs.ca}"\n` +
+        `transport.tls.serverName = "localhost"\n` +
+        `[[proxies]]\nname = "${protocol}"\ntype = "tcp"\nlocalPort = 9000\nremotePort = ${remotePort}\n`,
+    );
+    try {
+      await client.waitFor(new RegExp(`\\[${protocol}\\] start proxy success`));
+      const t0 = performance.now();
+      const r = await lab.send(lab.ns.pub, remotePort as number, bytes);
+      if (r.got !== r.sent || r.n !== bytes) throw new Error(`${protocol}: echo mismatch`);
+      const mbit = (bytes * 8 / 1e6) / (r.ms / 1000);
+      console.log(
+        `lab transport ${protocol}${label}, ${bytes / MiB} MiB echoed: ${r.ms} ms, ` +
+          `${mbit.toFixed(0)} Mbit/s each way (${
+            ((performance.now() - t0) / 1000).toFixed(1)
+          } s, ` +
+          `load ${Deno.loadavg()[0].toFixed(1)})`,
+      );
+    } catch (err) {
+      console.log(`lab transport ${protocol}${label}: failed: ${(err as Error).message}`);
+    } finally {
+      await client.stop("SIGKILL");
+    }
+  }
+  await Deno.remove(certs.dir, { recursive: true });
+}
+
 /** Runs the lab benchmark, or says why not. */
 export async function p2pBench(): Promise<void> {
   if (!(await labAvailable())) {
@@ -219,6 +275,8 @@ export async function p2pBench(): Promise<void> {
   console.log(`p2p lab: load at start ${startLoad}`);
   report("p2p lab, no loss", await lab(0));
   report("p2p lab, 5% UDP loss on each router", await lab(0.05));
+  await labTransports(0);
+  await labTransports(0.05);
 }
 
 if (import.meta.main) await p2pBench();

@@ -1,0 +1,154 @@
+/**
+ * Memory and descriptors per idle tunneled connection: a tcp proxy to an
+ * echo service (its own process, 64-byte buffers, so it stays small), `n`
+ * connections opened through it with one round trip each, then idle for 2 s;
+ * growth of the server's and the client's RSS divided by `n`, their open
+ * descriptors, and then one more round trip on every connection to show they
+ * all still echo. `BENCH_IDLE_CONNS` lists the counts (default
+ * `1000,10000`; tcpMux off runs only the first, at most 1,000). Needs `ulimit -n` above
+ * twice the largest count (this process holds every user end).
+ *
+ * @example
+ * ```ts
+ * import { idleBench } from "./idle_bench.ts";
+ * await idleBench();
+ * ```
+ *
+ * @module
+ */
+
+import { freePort, startClient, startServer } from "../tests/_harness.ts";
+
+const COUNTS = (Deno.env.get("BENCH_IDLE_CONNS") ?? "1000,10000").split(",").map(Number);
+
+const ECHO = `
+const l = Deno.listen({ hostname: "127.0.0.1", port: Number(Deno.args[0]) });
+console.log("echo listening");
+for await (const c of l) {
+  (async () => {
+    const b = new Uint8Array(64);
+    try { for (let n; (n = await c.read(b)) !== null;) await c.write(b.subarray(0, n)); } catch {}
+    try { c.close(); } catch {}
+  })();
+}`;
+
+/** RSS of `pid` in KiB. */
+export function rssKiB(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]);
+}
+
+function fds(pid: number): number {
+  return [...Deno.readDirSync(`/proc/${pid}/fd`)].length;
+}
+
+async function roundTrip(conn: Deno.Conn, byte: number, buf: Uint8Array): Promise<boolean> {
+  await conn.write(new Uint8Array([byte]));
+  const n = await conn.read(buf);
+  return n === 1 && buf[0] === byte;
+}
+
+/** The server's V8 heap in use and external memory (bytes), from its `/metrics`. */
+async function serverHeap(port: number): Promise<{ heap: number; external: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string) =>
+    Number(new RegExp(`^${name}(?:\\{\\})? (\\S+)`, "m").exec(text)?.[1]);
+  return { heap: value("deno_heap_used_bytes"), external: value("deno_external_memory_bytes") };
+}
+
+async function run(n: number, tcpMux: boolean, echoPort: number): Promise<void> {
+  const webPort = freePort();
+  const server = await startServer(
+    `transport.tcpMux = ${tcpMux}\ntransport.maxPoolCount = 100\n` +
+      `webServer.addr = "127.0.0.1"\nwebServer.port = ${webPort}\nenablePrometheus = true`,
+  );
+  const remotePort = freePort();
+  const client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+transport.tcpMux = ${tcpMux}
+transport.poolCount = ${tcpMux ? 1 : 50}
+[[proxies]]
+name = "idle"
+type = "tcp"
+localPort = ${echoPort}
+remotePort = ${remotePort}
+`);
+  const conns: Deno.Conn[] = [];
+  const buf = new Uint8Array(1);
+  try {
+    await client.waitFor(/\[idle\] start proxy success/);
+    await new Promise((r) => setTimeout(r, 1000));
+    const pids = [server.child.pid, client.child.pid];
+    const before = pids.map(rssKiB);
+    const heapBefore = await serverHeap(webPort);
+    const fdsBefore = pids.map(fds);
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: remotePort });
+      conns.push(conn);
+      if (!await roundTrip(conn, i & 0xff, buf)) throw new Error(`connection ${i} did not echo`);
+    }
+    const openSeconds = (performance.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = pids.map(rssKiB);
+    const heapAfter = await serverHeap(webPort);
+    const heapPer = ((heapAfter.heap - heapBefore.heap) / n / 1024).toFixed(1);
+    const extPer = ((heapAfter.external - heapBefore.external) / n / 1024).toFixed(1);
+    const per = after.map((a, i) => ((a - before[i]) / n).toFixed(1));
+    const fdGrowth = pids.map((p, i) => fds(p) - fdsBefore[i]);
+    let echoed = 0;
+    for (let i = 0; i < n; i += 200) {
+      const batch = conns.slice(i, i + 200);
+      const ok = await Promise.all(
+        batch.map((c, j) => roundTrip(c, (i + j + 7) & 0xff, new Uint8Array(1))),
+      );
+      echoed += ok.filter(Boolean).length;
+    }
+    console.log(
+      `memory, ${n} idle connections, tcpMux ${tcpMux ? "on " : "off"}: ` +
+        `server +${per[0]} KiB/conn (V8 heap +${heapPer}, external +${extPer}; ` +
+        `RSS ${after[0]} KiB, +${fdGrowth[0]} fds), ` +
+        `client +${per[1]} KiB/conn (RSS ${after[1]} KiB, +${fdGrowth[1]} fds), ` +
+        `${echoed}/${n} still echo, opened in ${openSeconds.toFixed(1)} s ` +
+        `(load ${Deno.loadavg()[0].toFixed(1)})`,
+    );
+  } catch (err) {
+    console.log(`memory, ${n} connections, tcpMux ${tcpMux}: failed: ${(err as Error).message}`);
+  } finally {
+    for (const c of conns) c.close();
+    await client.stop("SIGKILL");
+    await server.stop("SIGKILL");
+  }
+}
+
+/**
+ * Prints one row per count with tcpMux on, and one (at most 1,000) with it off.
+ *
+ * @example
+ * ```ts
+ * import { idleBench } from "./idle_bench.ts";
+ * await idleBench();
+ * ```
+ */
+export async function idleBench(): Promise<void> {
+  const echoPort = freePort();
+  const echo = new Deno.Command(Deno.execPath(), {
+    args: ["eval", ECHO, String(echoPort)],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  try {
+    const reader = echo.stdout.getReader();
+    await reader.read(); // "echo listening"
+    reader.releaseLock();
+    for (const n of COUNTS) await run(n, true, echoPort);
+    // Four descriptors per connection on the server: more than 1,000 needs a high `ulimit -n`.
+    await run(Math.min(1000, COUNTS[0]), false, echoPort);
+  } finally {
+    echo.kill("SIGKILL");
+    await echo.status;
+  }
+}
+
+if (import.meta.main) await idleBench();

@@ -1,0 +1,160 @@
+/**
+ * UDP through a udp proxy: `iperf3 -u -l 1200` at several rates, direct and
+ * through the tunnel (defaults, tcpMux on), loss % as iperf3's receiver
+ * reports it; plus the kernel's UDP receive-buffer drops (`UdpRcvbufErrors`
+ * from `/proc/net/snmp`) during each run, which tell a socket that overflowed
+ * from datagrams lost elsewhere. iperf3's control connection is TCP on the
+ * same port, so the client runs a tcp and a udp proxy on one `remotePort`.
+ * Needs `iperf3` on PATH. `BENCH_UDP_RATES` (Mbit/s, comma separated) and
+ * `BENCH_UDP_SECONDS` change the runs.
+ *
+ * @example
+ * ```ts
+ * import { udpBench } from "./udp_bench.ts";
+ * await udpBench();
+ * ```
+ *
+ * @module
+ */
+
+import { freePort, startClient, startServer } from "../tests/_harness.ts";
+
+const RATES = (Deno.env.get("BENCH_UDP_RATES") ?? "50,100,200").split(",").map(Number);
+const SECONDS = Number(Deno.env.get("BENCH_UDP_SECONDS") ?? 3);
+
+/** One iperf3 UDP run's figures. */
+export interface UdpRun {
+  mbps: number;
+  lostPercent: number;
+  /** Datagrams that reached iperf3's receiver. */
+  delivered: number;
+  /** Datagrams the kernel dropped on full UDP receive buffers meanwhile (whole machine). */
+  rcvbufErrors: number;
+}
+
+/** `UdpRcvbufErrors` summed over UDP and UDP-Lite for IPv4 (whole machine). */
+export function udpRcvbufErrors(): number {
+  const lines = Deno.readTextFileSync("/proc/net/snmp").split("\n");
+  const head = lines.find((l) => l.startsWith("Udp: "))!.split(/\s+/);
+  const vals = lines.filter((l) => l.startsWith("Udp: "))[1].split(/\s+/);
+  return Number(vals[head.indexOf("RcvbufErrors")]);
+}
+
+async function iperfUdp(port: number, mbit: number): Promise<UdpRun> {
+  const args = [
+    "-c",
+    "127.0.0.1",
+    "-p",
+    String(port),
+    "-u",
+    "-l",
+    "1200",
+    "-b",
+    `${mbit}M`,
+    "-t",
+    String(SECONDS),
+    "-J",
+  ];
+  const before = udpRcvbufErrors();
+  let out = await new Deno.Command("iperf3", { args, stdout: "piped", stderr: "piped" }).output();
+  for (let retry = 0; retry < 3 && !out.success; retry++) {
+    // iperf3's server refuses a test while it still winds down the last one.
+    await new Promise((r) => setTimeout(r, 2000));
+    out = await new Deno.Command("iperf3", { args, stdout: "piped", stderr: "piped" }).output();
+  }
+  const rcvbufErrors = udpRcvbufErrors() - before;
+  const json = JSON.parse(new TextDecoder().decode(out.stdout) || "{}");
+  const sum = json.end?.sum;
+  if (!out.success || typeof sum?.lost_percent !== "number") {
+    throw new Error(`iperf3 -u failed: ${json.error ?? "no result"}`);
+  }
+  return {
+    mbps: sum.bits_per_second / 1e6,
+    lostPercent: sum.lost_percent,
+    delivered: sum.packets - sum.lost_packets,
+    rcvbufErrors,
+  };
+}
+
+/** CPU seconds (user + system) `pid` has used. */
+function cpuSeconds(pid: number): number {
+  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+function line(label: string, mbit: number, r: UdpRun, cpu = ""): void {
+  console.log(
+    `udp ${label} ${String(mbit).padStart(3)} Mbit/s: received ${r.mbps.toFixed(1)} Mbit/s, ` +
+      `loss ${r.lostPercent.toFixed(2)}%, kernel rcvbuf drops ${r.rcvbufErrors}${cpu} ` +
+      `(load ${Deno.loadavg()[0].toFixed(1)})`,
+  );
+}
+
+/**
+ * Prints loss at each rate, direct and through a udp proxy, rows interleaved.
+ *
+ * @example
+ * ```ts
+ * import { udpBench } from "./udp_bench.ts";
+ * await udpBench();
+ * ```
+ */
+export async function udpBench(): Promise<void> {
+  const port = freePort();
+  let iperfServer: Deno.ChildProcess;
+  try {
+    iperfServer = new Deno.Command("iperf3", {
+      args: ["-s", "-p", String(port)],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return console.log("udp: skipped (no iperf3)");
+    throw err;
+  }
+  const server = await startServer("");
+  const remotePort = freePort();
+  const client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+[[proxies]]
+name = "iperf-control"
+type = "tcp"
+localPort = ${port}
+remotePort = ${remotePort}
+[[proxies]]
+name = "iperf-data"
+type = "udp"
+localPort = ${port}
+remotePort = ${remotePort}
+`);
+  try {
+    await client.waitFor(/\[iperf-data\] start proxy success/);
+    await new Promise((r) => setTimeout(r, 500));
+    for (const mbit of RATES) {
+      try {
+        line("direct:   ", mbit, await iperfUdp(port, mbit));
+        const pids = [server.child.pid, client.child.pid];
+        const cpu0 = pids.map(cpuSeconds);
+        const r = await iperfUdp(remotePort, mbit);
+        // CPU per datagram delivered, server and client: steadier than loss on a busy machine.
+        const us = pids.map((p, i) => ((cpuSeconds(p) - cpu0[i]) * 1e6 / r.delivered).toFixed(1));
+        line(
+          "udp proxy:",
+          mbit,
+          r,
+          `, CPU per delivered datagram server ${us[0]} µs, client ${us[1]} µs`,
+        );
+      } catch (err) {
+        console.log(`udp ${mbit} Mbit/s: failed: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    await client.stop("SIGKILL");
+    await server.stop("SIGKILL");
+    iperfServer.kill("SIGKILL");
+    await iperfServer.status;
+  }
+}
+
+if (import.meta.main) await udpBench();
