@@ -22,8 +22,13 @@ import { type Duplex, writeAll } from "./duplex.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import { defaultWriteTimeout, WriteWatch } from "./timeout.ts";
 
-/** First buffer of a direction: enough for most request/response exchanges. */
-export const INITIAL_BUFFER = 16 * 1024;
+/**
+ * First buffer of a direction. Small, because an idle connection holds two of
+ * them per side: at 16 KiB they were 32 of the ~48 KiB an idle tunneled
+ * connection cost each side (docs/performance.md). A read that fills it grows
+ * it 4x (1, 4, 16, 64, 256 KiB), so bulk data reaches full size after four reads.
+ */
+export const INITIAL_BUFFER = 1024;
 /** The buffer a busy direction grows to. */
 export const MAX_BUFFER = 256 * 1024;
 
