@@ -67,7 +67,17 @@ Deno.test("log: 10,000 bad connections write a bounded number of lines; the serv
     enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
     concat(MAGIC, new Uint8Array([0x40, 0, 0, 0])),
     // Refused before any proof check, so the failed-login limiter stays out of it.
-    concat(MAGIC, frame({ type: "Login", version: 99, user: "", clientNonce: "00", proof: "00" })),
+    concat(
+      MAGIC,
+      frame({
+        type: "Login",
+        version: 99,
+        user: "",
+        clientNonce: "00",
+        tcpMux: true,
+        proof: "00",
+      }),
+    ),
   ];
   const total = 10_000;
   let next = 0;

@@ -118,11 +118,11 @@ Deno.test("reload: strictConfig=true also refuses keys dfrp does not support yet
   await using client = await startAdminClient(server.port, tcpProxy("web", echo.port, freePort()));
   await Deno.writeTextFile(
     client.configPath,
-    `clientID = "x"\n` + (await Deno.readTextFile(client.configPath)),
+    `dnsServer = "127.0.0.53"\n` + (await Deno.readTextFile(client.configPath)),
   );
   const strict = await answer(client.api("/api/reload?strictConfig=true"));
   assertEquals(strict.status, 400);
-  assertMatch(strict.text, /clientID/);
+  assertMatch(strict.text, /dnsServer/);
   assertEquals((await answer(client.api("/api/reload?strictConfig=maybe"))).status, 400);
   const lax = await answer(client.api("/api/reload"));
   assertEquals(lax.status, 200);

@@ -182,7 +182,13 @@ remotePort = ${remotePort}
       c.op === "NewWorkConn" && /^[0-9a-f]{16}$/.test(c.body.content.run_id)
     ),
   );
+  // The pool refills after each use. Wait for the refill after the round trip above (so it is
+  // not the one rejected, or missed when it raced the switch), then use it up: its refill is
+  // the work connection the plugin rejects.
+  const workConns = () => plugin.calls.filter((c) => c.op === "NewWorkConn").length;
+  await eventually(() => Promise.resolve(assert(workConns() >= 2, "the pool was not refilled")));
   rejectWork = true;
+  assertEquals(new TextDecoder().decode(await roundTrip(remotePort, hello)), "hello");
   await server.waitFor(/dropped: work connection rejected: pool closed/, 15_000);
 
   // A plugin that cannot be reached refuses the operation rather than waving it through.
