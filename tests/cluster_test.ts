@@ -664,6 +664,9 @@ loadBalancer.groupKey = "${groupKey}"
   }
   await using wrong = await startClient(member("127.0.0.3", "c", a.port, "guess"));
   await wrong.waitFor(/\[c\] start error: group \[g\] groupKey does not match/);
+  // Another user with the right key: a group belongs to its creator's user on every node.
+  await using bob = await startClient(`user = "bob"\n` + member("127.0.0.3", "d", a.port));
+  await bob.waitFor(/\[d\] start error: group \[g\] belongs to another user/);
   await using plain = await startClient(`
 serverAddr = "127.0.0.3"
 serverPort = ${cluster.bindPort}

@@ -101,13 +101,16 @@ return 0`;
  * Refused when the port holds something else, or the group's key differs.
  * KEYS[1] the port's route key, KEYS[2] the member's key; ARGV: group value,
  * group name, groupKey hash, member value, lease ms. Returns nil when joined,
- * "KEY" for a wrong groupKey, else the holder's value. Also the renewal.
+ * "USER" when another user made the group (a group belongs to its creator's
+ * user, as on one node), "KEY" for a wrong groupKey, else the holder's
+ * value. Also the renewal.
  */
 export const GROUP_JOIN_LUA = `
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local ok, c = pcall(cjson.decode, cur)
   if not ok or c.kind ~= 'tcpgroup' or c.group ~= ARGV[2] then return cur end
+  if c.user ~= cjson.decode(ARGV[1]).user then return 'USER' end
   if c.groupKeyHash ~= ARGV[3] then return 'KEY' end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[5])

@@ -732,6 +732,7 @@ export class ClusterNode implements Placement {
     const holder = await this.#retryWhileRedisAway(() =>
       this.#joinGroupLua(key, groupRecord, memberKey, member)
     );
+    if (holder === "USER") throw new Error(`group [${group}] belongs to another user`);
     if (holder === "KEY") throw new Error(`group [${group}] groupKey does not match`);
     if (holder !== null) throw new Error(`port ${port} is already in use${holderText(holder)}`);
     this.#owned.set(memberKey, { record: member, serve, group: { key, record: groupRecord } });
