@@ -60,6 +60,52 @@ localPort = ${echo.port}
   }
 });
 
+Deno.test("dashboard API: a proxy's recent errors on the server, newest kept", async () => {
+  // A NewUserConn plugin that refuses every user connection: the errors the detail view lists.
+  const plugin = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => Response.json({ reject: true, reject_reason: "closed for maintenance" }),
+  );
+  try {
+    const webPort = freePort();
+    await using server = await startServer(`
+auth.token = "t"
+webServer.port = ${webPort}
+webServer.user = "admin"
+webServer.password = "s3cret"
+[[httpPlugins]]
+name = "gate"
+addr = "127.0.0.1:${plugin.addr.port}"
+path = "/"
+ops = ["NewUserConn"]
+`);
+    await server.waitFor(/dashboard listen on/);
+    using echo = echoServer();
+    const remotePort = freePort();
+    await using client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+auth.token = "t"
+[[proxies]]
+name = "gated"
+type = "tcp"
+localPort = ${echo.port}
+remotePort = ${remotePort}
+`);
+    await client.waitFor(/\[gated\] start proxy success/);
+    for (let i = 0; i < 12; i++) await roundTrip(remotePort, new Uint8Array([i]));
+    const info = await eventually(async () => {
+      const res = await fetch(`http://127.0.0.1:${webPort}/api/proxies/gated`, { headers: AUTH });
+      const body = await res.json();
+      assertEquals(body.recentErrors.length, 10, "the last ten are kept");
+      return body;
+    });
+    for (const e of info.recentErrors) assertMatch(e.message, /rejected: closed for maintenance/);
+  } finally {
+    await plugin.shutdown();
+  }
+});
+
 Deno.test({
   name: "dashboard: 7-day traffic chart, live sparklines and a proxy detail view without secrets",
   ignore: !hasChromium,

@@ -147,20 +147,23 @@ export class ClientSession {
 
   /** The login user, which scopes this client's proxy names. */
   get #user(): string {
-    return typeof this.login.user === "string" ? this.login.user : "";
+    return this.login.user;
   }
 
   async #newProxy(msg: NewProxy): Promise<void> {
     // The client's own name travels on the wire; the server knows the proxy as `user.name`.
     const wireName = msg.proxyName;
     const name = scopedProxyName(this.#user, wireName);
-    const reply = (remoteAddr: string, error: string) =>
-      this.control.send({
+    const reply = (remoteAddr: string, error: string) => {
+      // A proxy the dashboard knows (it ran before) shows why it is not running now.
+      if (error) this.services.stats.get(name)?.noteError(`registration refused: ${error}`);
+      return this.control.send({
         type: "NewProxyResp",
         proxyName: wireName,
         remoteAddr,
         error: errorForClient(this.services.config, `new proxy [${wireName}] error`, error),
       });
+    };
     const factory = serverProxyFactory(msg.proxyType);
     const log = this.services.log.with(name);
     if (!wireName) return reply("", "proxy name is empty");

@@ -15,6 +15,9 @@
  */
 
 /** Counters of one proxy. */
+/** How many errors a proxy's counters keep (the dashboard's detail view shows them). */
+export const RECENT_ERRORS = 10;
+
 export class ProxyStats {
   /** Bytes from users towards the client's service. */
   trafficIn = 0;
@@ -38,6 +41,14 @@ export class ProxyStats {
   lastStartTime: Date | undefined;
   /** When the proxy last closed; unset while it never closed. */
   lastCloseTime: Date | undefined;
+  /** The last {@linkcode RECENT_ERRORS} things that went wrong for it on the server, oldest first. */
+  readonly recentErrors: { time: Date; message: string }[] = [];
+
+  /** Remembers one error (a refused registration, a user connection that found no work connection). */
+  noteError(message: string): void {
+    this.recentErrors.push({ time: new Date(), message });
+    if (this.recentErrors.length > RECENT_ERRORS) this.recentErrors.shift();
+  }
 
   /**
    * @param name proxy name

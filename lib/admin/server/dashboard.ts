@@ -210,6 +210,11 @@ function renderDetail(p, clients, days) {
           el("span", { class: "legend" }, el("i", { class: "sw-out" }), "out")),
         days ? trafficChart(days) : el("div", { class: "empty" }, "no traffic history")),
     ),
+    el("h3", {}, "Recent errors"),
+    (p.recentErrors || []).length
+      ? el("table", { "data-errors": "" }, el("tbody", {}, ...p.recentErrors.slice().reverse().map((e) =>
+        el("tr", {}, el("th", {}, e.time), el("td", { class: "mono wrap" }, e.message)))))
+      : el("div", { class: "empty" }, "none on the server (a refused registration shows on the client)"),
     el("h3", {}, "Client"),
     client.length ? clientTable(client, false) : el("div", { class: "empty" }, "unknown client"),
     el("h3", {}, "Config"),

@@ -69,6 +69,8 @@ export interface ProxyStatsInfo {
   lastStartTime: string;
   lastCloseTime: string;
   status: "online" | "offline";
+  /** dfrp's addition: the last errors on the server for this proxy, oldest first. */
+  recentErrors: { time: string; message: string }[];
 }
 
 /** One client in `/api/clients`. */
@@ -188,6 +190,7 @@ export class AdminViews {
       lastStartTime: frpTime(s.lastStartTime),
       lastCloseTime: frpTime(s.lastCloseTime),
       status: s.owner !== undefined ? "online" : "offline",
+      recentErrors: s.recentErrors.map((e) => ({ time: frpTime(e.time), message: e.message })),
     };
   }
 

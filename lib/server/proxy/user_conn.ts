@@ -123,6 +123,7 @@ export async function serveUserConn(
       .catch((err) => `NewUserConn plugins failed: ${(err as Error).message}`);
     if (denied) {
       ctx.log.warn(`user connection from ${userAddr} rejected: ${denied}`);
+      stats.noteError(`user connection from ${userAddr} rejected: ${denied}`);
       user.close();
       return;
     }
@@ -130,9 +131,11 @@ export async function serveUserConn(
     try {
       work = await ctx.openWorkConn(ends);
     } catch (err) {
-      ctx.log.warn(
-        `no work connection for user ${ends.srcAddr}:${ends.srcPort}: ${(err as Error).message}`,
-      );
+      const why = `no work connection for user ${ends.srcAddr}:${ends.srcPort}: ${
+        (err as Error).message
+      }`;
+      ctx.log.warn(why);
+      stats.noteError(why);
       user.close();
       return;
     }
