@@ -43,7 +43,7 @@ import { ServerTransports } from "./transports.ts";
 import { serveDialedVisitor } from "./visitor/accept.ts";
 import { ClientInfo, forgetOldOfflineClients, type ProxyStats } from "./stats.ts";
 import "./proxy/mod.ts";
-import "./features.ts";
+import "./builtin_features.ts";
 
 /** How long a new connection may take to send its magic and first message. */
 export const HANDSHAKE_TIMEOUT_MS = handshakeTimeoutMs();

@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import "./features.ts";
+ * import "./builtin_features.ts";
  * ```
  *
  * @module
