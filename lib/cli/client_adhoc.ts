@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import { type ClientConfig, ConfigError, parseClientConfig } from "../config/mod.ts";
 import { normalizeFlags } from "../config/flags.ts";
+import { PROXY_FLAGS, proxyFromFlags } from "../config/proxy_flags.ts";
 
 /** Proxy types with an ad-hoc command. */
 export const ADHOC_TYPES = ["tcp", "udp", "http", "https", "tcpmux"] as const;
@@ -47,19 +48,19 @@ const OPTIONS = {
   "server-port": { type: "string", short: "P" },
   token: { type: "string", short: "t" },
   user: { type: "string", short: "u" },
-  "proxy-name": { type: "string", short: "n" },
-  "local-ip": { type: "string", short: "i" },
-  "local-port": { type: "string", short: "l" },
-  "remote-port": { type: "string", short: "r" },
-  "custom-domain": { type: "string", short: "d", multiple: true },
-  sd: { type: "string" },
-  locations: { type: "string" },
-  "http-user": { type: "string" },
-  "http-pwd": { type: "string" },
-  "host-header-rewrite": { type: "string" },
-  mux: { type: "string" },
-  "bandwidth-limit": { type: "string" },
-  "bandwidth-limit-mode": { type: "string" },
+  "proxy-name": PROXY_FLAGS["proxy-name"],
+  "local-ip": PROXY_FLAGS["local-ip"],
+  "local-port": PROXY_FLAGS["local-port"],
+  "remote-port": PROXY_FLAGS["remote-port"],
+  "custom-domain": PROXY_FLAGS["custom-domain"],
+  sd: PROXY_FLAGS.sd,
+  locations: PROXY_FLAGS.locations,
+  "http-user": PROXY_FLAGS["http-user"],
+  "http-pwd": PROXY_FLAGS["http-pwd"],
+  "host-header-rewrite": PROXY_FLAGS["host-header-rewrite"],
+  mux: PROXY_FLAGS.mux,
+  "bandwidth-limit": PROXY_FLAGS["bandwidth-limit"],
+  "bandwidth-limit-mode": PROXY_FLAGS["bandwidth-limit-mode"],
   "tls-enable": { type: "string" },
   "log-level": { type: "string" },
   "state-dir": { type: "string" },
@@ -85,8 +86,6 @@ export function adhocConfig(type: typeof ADHOC_TYPES[number], args: string[]): C
     if (!Number.isInteger(n)) throw new ConfigError([`--${flag}: "${value}" is not a number`]);
     return n;
   };
-  const list = (value: string | string[] | undefined) =>
-    value === undefined ? undefined : [value].flat().flatMap((s) => s.split(",")).filter(Boolean);
   const bool = (flag: string, value: string | undefined) => {
     if (value === undefined) return undefined;
     if (!["true", "false"].includes(value)) {
@@ -95,23 +94,7 @@ export function adhocConfig(type: typeof ADHOC_TYPES[number], args: string[]): C
     return value === "true";
   };
 
-  const proxy = {
-    name: v["proxy-name"],
-    type,
-    localIP: v["local-ip"],
-    localPort: num("local_port", v["local-port"]),
-    remotePort: num("remote_port", v["remote-port"]),
-    customDomains: list(v["custom-domain"]),
-    subdomain: v.sd,
-    locations: list(v.locations),
-    httpUser: v["http-user"],
-    httpPassword: v["http-pwd"],
-    hostHeaderRewrite: v["host-header-rewrite"],
-    multiplexer: v.mux,
-    transport: v["bandwidth-limit"] || v["bandwidth-limit-mode"]
-      ? { bandwidthLimit: v["bandwidth-limit"], bandwidthLimitMode: v["bandwidth-limit-mode"] }
-      : undefined,
-  };
+  const proxy = proxyFromFlags(type, v);
   const doc = {
     serverAddr: v["server-addr"],
     serverPort: num("server_port", v["server-port"]),

@@ -19,6 +19,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, parseClientConfig, type ProxyConfig } from "../../config/mod.ts";
 import { normalizeFlags } from "../../config/flags.ts";
+import { type FlagValues, PROXY_FLAGS, proxyFromFlags } from "../../config/proxy_flags.ts";
 
 /** Proxy types the gateway creates, as frps's. */
 export const TUNNEL_TYPES = ["tcp", "http", "https", "tcpmux", "stcp"] as const;
@@ -30,41 +31,32 @@ export type TunnelCommand =
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
 
+const F = PROXY_FLAGS;
+
 const COMMON: Options = {
-  "proxy-name": { type: "string", short: "n" },
+  "proxy-name": F["proxy-name"],
   user: { type: "string", short: "u" },
   token: { type: "string", short: "t" },
   "client-id": { type: "string" },
-  metadatas: { type: "string", multiple: true },
-  annotations: { type: "string", multiple: true },
+  metadatas: F.metadatas,
+  annotations: F.annotations,
   help: { type: "boolean", short: "h" },
 };
 
-const DOMAINS: Options = {
-  "custom-domain": { type: "string", short: "d", multiple: true },
-  sd: { type: "string" },
-};
+const DOMAINS: Options = { "custom-domain": F["custom-domain"], sd: F.sd };
 
 const BY_TYPE: Record<string, Options> = {
-  tcp: { "remote-port": { type: "string", short: "r" } },
+  tcp: { "remote-port": F["remote-port"] },
   http: {
     ...DOMAINS,
-    locations: { type: "string", multiple: true },
-    "http-user": { type: "string" },
-    "http-pwd": { type: "string" },
-    "host-header-rewrite": { type: "string" },
+    locations: F.locations,
+    "http-user": F["http-user"],
+    "http-pwd": F["http-pwd"],
+    "host-header-rewrite": F["host-header-rewrite"],
   },
   https: DOMAINS,
-  tcpmux: {
-    ...DOMAINS,
-    mux: { type: "string" },
-    "http-user": { type: "string" },
-    "http-pwd": { type: "string" },
-  },
-  stcp: {
-    sk: { type: "string" },
-    "allow-users": { type: "string", multiple: true },
-  },
+  tcpmux: { ...DOMAINS, mux: F.mux, "http-user": F["http-user"], "http-pwd": F["http-pwd"] },
+  stcp: { sk: F.sk, "allow-users": F["allow-users"] },
 };
 
 const FLAG_HELP: Record<string, string> = {
@@ -130,49 +122,23 @@ export function parseTunnelCommand(command: string): TunnelCommand {
     }
     throw new Error((err as Error).message.split(".")[0]);
   }
-  const v = parsed.values as Record<string, string | string[] | boolean | undefined>;
+  const v = parsed.values as FlagValues;
   if (v.help) return { kind: "help", text: tunnelUsage(type) };
   if (parsed.positionals.length > 0) {
     throw new Error(`unexpected argument "${parsed.positionals[0]}" (try "${type} --help")`);
   }
   const str = (k: string) => v[k] as string | undefined;
-  const list = (k: string) =>
-    v[k] === undefined
-      ? undefined
-      : [v[k] as string | string[]].flat().flatMap((s) => s.split(",")).filter(Boolean);
-  const map = (k: string) => {
-    const items = list(k);
-    if (!items) return undefined;
-    const out: Record<string, string> = {};
-    for (const item of items) {
-      const eq = item.indexOf("=");
-      if (eq <= 0) throw new Error(`--${k}: "${item}" is not key=value`);
-      out[item.slice(0, eq)] = item.slice(eq + 1);
-    }
-    return out;
-  };
-  let remotePort: number | undefined;
-  if (str("remote-port") !== undefined) {
-    remotePort = Number(str("remote-port"));
-    if (!Number.isInteger(remotePort)) {
-      throw new Error(`--remote_port: "${str("remote-port")}" is not a number`);
-    }
+  let flags: Record<string, unknown>;
+  try {
+    flags = proxyFromFlags(type, v);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new Error(err.message);
   }
   const proxy = {
+    ...flags,
     name: str("proxy-name") || `sshtunnel-${type}-${randomId()}`,
-    type,
-    remotePort,
-    customDomains: list("custom-domain"),
-    subdomain: str("sd"),
-    locations: list("locations"),
-    httpUser: str("http-user"),
-    httpPassword: str("http-pwd"),
-    hostHeaderRewrite: str("host-header-rewrite"),
     multiplexer: type === "tcpmux" ? str("mux") ?? "httpconnect" : undefined,
-    secretKey: str("sk"),
-    allowUsers: list("allow-users"),
-    metadatas: map("metadatas"),
-    annotations: map("annotations"),
     // The checks want a local service; the ssh client is ours.
     localPort: 1,
   };
