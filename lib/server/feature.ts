@@ -17,53 +17,11 @@
  * @module
  */
 
-import type { TransportConn } from "../transport/transport.ts";
-import type { ServerServices } from "./services.ts";
+import type { ServerFeature, ServerServices } from "./services.ts";
 
-/** A running server-wide feature. */
-export interface ServerFeature {
-  /**
-   * Offered every connection to `bindPort` that does not start with dfrp's
-   * magic (`head` holds its first bytes; `conn` replays them). Returns true
-   * to take it, e.g. an HTTP request when `vhostHTTPPort` equals `bindPort`.
-   */
-  takeConnection?(conn: TransportConn, head: Uint8Array): boolean;
-  /** Stops the feature's listeners. */
-  close(): void | Promise<void>;
-}
-
-/**
- * A feature's name that also carries the feature's type: `featureOf` then
- * returns that type without a cast. At run time it is the plain name.
- *
- * @example
- * ```ts
- * import type { FeatureKey, ServerFeature } from "./feature.ts";
- * interface Clock extends ServerFeature { now(): number }
- * const CLOCK: FeatureKey<Clock> = "clock";
- * ```
- */
-export type FeatureKey<T extends ServerFeature> = string & { readonly __feature?: T };
-
-/**
- * The running feature registered under `key`, typed, or `undefined` when the
- * config did not start it.
- *
- * @example
- * ```ts
- * import { featureOf, type FeatureKey, type ServerFeature } from "./feature.ts";
- * interface Clock extends ServerFeature { now(): number }
- * const CLOCK: FeatureKey<Clock> = "clock";
- * declare const features: Map<string, ServerFeature>;
- * featureOf(features, CLOCK)?.now();
- * ```
- */
-export function featureOf<T extends ServerFeature>(
-  features: ReadonlyMap<string, ServerFeature>,
-  key: FeatureKey<T>,
-): T | undefined {
-  return features.get(key) as T | undefined;
-}
+// What a feature is, and its typed keys, live in `services.ts` beside what the
+// server shares with it; this file is the registry of feature factories.
+export { type FeatureKey, featureOf, type ServerFeature } from "./services.ts";
 
 /** Starts a feature, or resolves to null when the config does not enable it. */
 export type ServerFeatureFactory = (services: ServerServices) => Promise<ServerFeature | null>;
