@@ -5,6 +5,7 @@
 // Limits are shortened by configuration (1 s); the generous waits below only
 // bound how long a broken server could keep the test hanging.
 
+import { clientConf } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { eventually, freePort, startClient, startServer } from "./_harness.ts";
 
@@ -96,10 +97,9 @@ vhostHTTPSPort = ${httpsPort}
 tcpmuxHTTPConnectPort = ${muxPort}
 ${limits}
 `);
-  const client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-
+  const client = await startClient(clientConf({
+    serverPort: server.port,
+    extra: `
 [[proxies]]
 name = "web"
 type = "http"
@@ -112,7 +112,8 @@ type = "tcpmux"
 multiplexer = "httpconnect"
 localPort = ${be.port}
 customDomains = ["mux.example"]
-`);
+`,
+  }));
   await client.waitFor(/\[web\] start proxy success/);
   await client.waitFor(/\[mux\] start proxy success/);
   return { server, client, vhostPort, httpsPort, muxPort };

@@ -4,6 +4,7 @@
 // and Transfer-Encoding follow RFC 9112. Real dfrps/dfrpc processes, curl
 // and raw sockets as the user.
 
+import { clientConf } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
 
@@ -76,10 +77,9 @@ async function curl(...args: string[]): Promise<{ status: number; body: string }
 async function setup(be: { port: number }) {
   const vhostPort = freePort();
   const server = await startServer(`vhostHTTPPort = ${vhostPort}`);
-  const client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-
+  const client = await startClient(clientConf({
+    serverPort: server.port,
+    extra: `
 [[proxies]]
 name = "admin"
 type = "http"
@@ -111,7 +111,8 @@ type = "http"
 localPort = ${be.port}
 customDomains = ["b.example"]
 requestHeaders.set.x-tag = "b"
-`);
+`,
+  }));
   for (const name of ["admin", "site", "a", "b"]) {
     await client.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
   }

@@ -1,3 +1,4 @@
+import { clientConf } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { freePort, startClient, startServer, tempFile } from "./_harness.ts";
 
@@ -119,11 +120,11 @@ function json(result: CurlResult): Record<string, any> {
 async function vhostPair(serverExtra: string, proxies: string, names: string[]) {
   const vhostPort = freePort();
   const server = await startServer(`vhostHTTPPort = ${vhostPort}\n${serverExtra}`);
-  const client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-${proxies}
-`);
+  const client = await startClient(clientConf({
+    serverPort: server.port,
+    extra: `${proxies}
+`,
+  }));
   for (const name of names) await client.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
   return { server, client, vhostPort };
 }
@@ -274,15 +275,15 @@ subdomain = "x"
 
 Deno.test("http vhost: a server without vhostHTTPPort refuses http proxies with a reason", async () => {
   await using server = await startServer("");
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-[[proxies]]
+  await using client = await startClient(clientConf({
+    serverPort: server.port,
+    extra: `[[proxies]]
 name = "web"
 type = "http"
 localPort = 1
 customDomains = ["a.example.com"]
-`);
+`,
+  }));
   await client.waitFor(/\[web\] start error: .*vhostHTTPPort is not set/);
 });
 
@@ -500,15 +501,15 @@ Deno.test("http vhost: vhostHTTPPort equal to bindPort serves HTTP and tunnel cl
   await using be = backend();
   const port = freePort();
   await using _server = await startServer(`bindPort = ${port}\nvhostHTTPPort = ${port}`);
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${port}
-[[proxies]]
+  await using client = await startClient(clientConf({
+    serverPort: port,
+    extra: `[[proxies]]
 name = "shared"
 type = "http"
 localPort = ${be.port}
 customDomains = ["s.example.com"]
-`);
+`,
+  }));
   await client.waitFor(/\[shared\] start proxy success/);
   const res = await curl("-H", "Host: s.example.com", `http://127.0.0.1:${port}/same-port`);
   assertEquals(res.status, 200);

@@ -1,3 +1,4 @@
+import { clientConf } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
 
@@ -81,11 +82,10 @@ Deno.test("https: routes by SNI to customDomains and subdomain, TLS untouched", 
     `auth.token = "t"\nvhostHTTPSPort = ${httpsPort}\nsubDomainHost = "example.test"`,
   );
   await server.waitFor(/https vhost listen on/);
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-
+  await using client = await startClient(clientConf({
+    serverPort: server.port,
+    token: "t",
+    extra: `
 [[proxies]]
 name = "web-a"
 type = "https"
@@ -97,7 +97,8 @@ name = "web-b"
 type = "https"
 localPort = ${backB.port}
 subdomain = "b"
-`);
+`,
+  }));
   await client.waitFor(/\[web-a\] start proxy success/);
   await client.waitFor(/\[web-b\] start proxy success/);
   assertMatch(server.output, new RegExp(`https proxy listen at a\\.example\\.com:${httpsPort}`));
@@ -120,33 +121,33 @@ subdomain = "b"
 Deno.test("https: a subdomain without subDomainHost on the server is refused with a reason", async () => {
   const httpsPort = freePort();
   await using server = await startServer(`auth.token = "t"\nvhostHTTPSPort = ${httpsPort}`);
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-
+  await using client = await startClient(clientConf({
+    serverPort: server.port,
+    token: "t",
+    extra: `
 [[proxies]]
 name = "sub"
 type = "https"
 localPort = 1
 subdomain = "x"
-`);
+`,
+  }));
   await client.waitFor(/\[sub\].*subdomain is not supported/);
 });
 
 Deno.test("https: vhostHTTPSPort unset refuses https proxies", async () => {
   await using server = await startServer(`auth.token = "t"`);
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-
+  await using client = await startClient(clientConf({
+    serverPort: server.port,
+    token: "t",
+    extra: `
 [[proxies]]
 name = "nope"
 type = "https"
 localPort = 1
 customDomains = ["x.example.com"]
-`);
+`,
+  }));
   await client.waitFor(/\[nope\].*vhostHTTPSPort is not set/);
 });
 
@@ -157,17 +158,17 @@ Deno.test("https: vhostHTTPSPort equal to bindPort serves TLS and dfrp clients o
   await using _server = await startServer(
     `bindPort = ${port}\nauth.token = "t"\nvhostHTTPSPort = ${port}`,
   );
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${port}
-auth.token = "t"
-
+  await using client = await startClient(clientConf({
+    serverPort: port,
+    token: "t",
+    extra: `
 [[proxies]]
 name = "web"
 type = "https"
 localPort = ${back.port}
 customDomains = ["a.example.com"]
-`);
+`,
+  }));
   await client.waitFor(/\[web\] start proxy success/);
   assertEquals(await curl("a.example.com", port), [0, "shared a.example.com\n"]);
   assertEquals(await curl("a.example.com", port), [0, "shared a.example.com\n"]);
@@ -179,11 +180,11 @@ Deno.test("https: a load-balancing group of two takes turns", async () => {
   await using backB = tlsBackend(tls, "member-2");
   const httpsPort = freePort();
   await using server = await startServer(`auth.token = "t"\nvhostHTTPSPort = ${httpsPort}`);
-  const member = (name: string, port: number) => `
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-
+  const member = (name: string, port: number) =>
+    clientConf({
+      serverPort: server.port,
+      token: "t",
+      extra: `
 [[proxies]]
 name = "${name}"
 type = "https"
@@ -191,7 +192,8 @@ localPort = ${port}
 customDomains = ["lb.example.com"]
 loadBalancer.group = "web"
 loadBalancer.groupKey = "k"
-`;
+`,
+    });
   await using c1 = await startClient(member("lb-1", backA.port));
   await c1.waitFor(/\[lb-1\] start proxy success/);
   await using c2 = await startClient(member("lb-2", backB.port));
