@@ -1,3 +1,4 @@
+import { curl } from "./_curl.ts";
 import { clientConf, tcpProxy } from "./_config.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import {
@@ -280,23 +281,8 @@ Deno.test("cluster: Redis killed and restarted under traffic: tunnels keep worki
 });
 
 /** GET http://host:port/path with a Host header (curl); the body and status. */
-async function curlGet(host: string, port: number, domain: string, path = "/") {
-  const out = await new Deno.Command("curl", {
-    args: [
-      "-s",
-      "-o",
-      "-",
-      "-w",
-      "\n%{http_code}",
-      "-H",
-      `Host: ${domain}`,
-      `http://${host}:${port}${path}`,
-    ],
-    stdout: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  const i = text.lastIndexOf("\n");
-  return { status: Number(text.slice(i + 1)), body: text.slice(0, i) };
+function curlGet(host: string, port: number, domain: string, path = "/") {
+  return curl("-H", `Host: ${domain}`, `http://${host}:${port}${path}`);
 }
 
 Deno.test("cluster: an http vhost on one node is reached through every node; the same domain from another node is refused", async () => {

@@ -5,6 +5,7 @@
 // Limits are shortened by configuration (1 s); the generous waits below only
 // bound how long a broken server could keep the test hanging.
 
+import { curl } from "./_curl.ts";
 import { clientConf } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { eventually, freePort, startClient, startServer } from "./_harness.ts";
@@ -75,17 +76,6 @@ async function serverCloses(conn: Deno.Conn, trickle = ""): Promise<string | nul
 }
 
 const connect = (port: number) => Deno.connect({ hostname: "127.0.0.1", port });
-
-async function curl(...args: string[]): Promise<{ status: number; body: string }> {
-  const out = await new Deno.Command("curl", {
-    args: ["-s", "-S", "--max-time", "20", "-w", "\n%{http_code}", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = dec.decode(out.stdout);
-  const nl = text.lastIndexOf("\n");
-  return { status: Number(text.slice(nl + 1)), body: text.slice(0, nl) };
-}
 
 async function setup(be: { port: number }, limits: string) {
   const vhostPort = freePort();

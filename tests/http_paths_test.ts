@@ -4,6 +4,7 @@
 // and Transfer-Encoding follow RFC 9112. Real dfrps/dfrpc processes, curl
 // and raw sockets as the user.
 
+import { curl } from "./_curl.ts";
 import { clientConf } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
@@ -61,17 +62,6 @@ async function raw(port: number, text: string): Promise<string> {
   } finally {
     conn.close();
   }
-}
-
-async function curl(...args: string[]): Promise<{ status: number; body: string }> {
-  const out = await new Deno.Command("curl", {
-    args: ["-s", "-S", "--max-time", "30", "-w", "\n%{http_code}", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = dec.decode(out.stdout);
-  const nl = text.lastIndexOf("\n");
-  return { status: Number(text.slice(nl + 1)), body: text.slice(0, nl) };
 }
 
 async function setup(be: { port: number }) {

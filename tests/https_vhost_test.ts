@@ -1,4 +1,5 @@
 import { clientConf } from "./_config.ts";
+import { curl } from "./_curl.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
 
@@ -54,21 +55,15 @@ function tlsBackend(tls: { cert: string; key: string }, body: string) {
   };
 }
 
-/** `curl -k --resolve name:port:127.0.0.1 https://name:port/`; resolves to [exit code, stdout]. */
-async function curl(name: string, port: number): Promise<[number, string]> {
-  const out = await new Deno.Command("curl", {
-    args: [
-      "-sk",
-      "--max-time",
-      "10",
-      "--resolve",
-      `${name}:${port}:127.0.0.1`,
-      `https://${name}:${port}/`,
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return [out.code, decoder.decode(out.stdout)];
+/** `curl -k --resolve name:port:127.0.0.1 https://name:port/`; resolves to [exit code, body]. */
+async function curlTls(name: string, port: number): Promise<[number, string]> {
+  const r = await curl(
+    "-k",
+    "--resolve",
+    `${name}:${port}:127.0.0.1`,
+    `https://${name}:${port}/`,
+  );
+  return [r.code, r.body];
 }
 
 const names = ["a.example.com", "b.example.test", "lb.example.com"];
@@ -102,11 +97,11 @@ subdomain = "b"
   await client.waitFor(/\[web-a\] start proxy success/);
   await client.waitFor(/\[web-b\] start proxy success/);
   assertMatch(server.output, new RegExp(`https proxy listen at a\\.example\\.com:${httpsPort}`));
-  assertEquals(await curl("a.example.com", httpsPort), [0, "backend-A a.example.com\n"]);
-  assertEquals(await curl("b.example.test", httpsPort), [0, "backend-B b.example.test\n"]);
+  assertEquals(await curlTls("a.example.com", httpsPort), [0, "backend-A a.example.com\n"]);
+  assertEquals(await curlTls("b.example.test", httpsPort), [0, "backend-B b.example.test\n"]);
 
   // Unknown SNI: closed during the handshake, logged, and the server goes on.
-  const [code] = await curl("nobody.example.com", httpsPort);
+  const [code] = await curlTls("nobody.example.com", httpsPort);
   assert(code !== 0, "curl to an unknown name must fail");
   await server.waitFor(/no proxy for SNI \[nobody\.example\.com\]/);
   // Not TLS at all.
@@ -115,7 +110,7 @@ subdomain = "b"
   assertEquals(await conn.read(new Uint8Array(16)), null);
   conn.close();
   await server.waitFor(/not a TLS handshake/);
-  assertEquals(await curl("a.example.com", httpsPort), [0, "backend-A a.example.com\n"]);
+  assertEquals(await curlTls("a.example.com", httpsPort), [0, "backend-A a.example.com\n"]);
 });
 
 Deno.test("https: a subdomain without subDomainHost on the server is refused with a reason", async () => {
@@ -170,8 +165,8 @@ customDomains = ["a.example.com"]
 `,
   }));
   await client.waitFor(/\[web\] start proxy success/);
-  assertEquals(await curl("a.example.com", port), [0, "shared a.example.com\n"]);
-  assertEquals(await curl("a.example.com", port), [0, "shared a.example.com\n"]);
+  assertEquals(await curlTls("a.example.com", port), [0, "shared a.example.com\n"]);
+  assertEquals(await curlTls("a.example.com", port), [0, "shared a.example.com\n"]);
 });
 
 Deno.test("https: a load-balancing group of two takes turns", async () => {
@@ -200,7 +195,7 @@ loadBalancer.groupKey = "k"
   await c2.waitFor(/\[lb-2\] start proxy success/);
   const bodies: string[] = [];
   for (let i = 0; i < 4; i++) {
-    const [code, body] = await curl("lb.example.com", httpsPort);
+    const [code, body] = await curlTls("lb.example.com", httpsPort);
     assertEquals(code, 0);
     bodies.push(body.split(" ")[0]);
   }

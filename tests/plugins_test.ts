@@ -4,6 +4,7 @@
  * (unix socket), openssl s_client (tls2raw).
  */
 
+import { curlHead } from "./_curl.ts";
 import { assertEquals, assertMatch } from "./_assert.ts";
 import { makeCerts } from "./_certs.ts";
 import { CLIENT_FLAGS } from "../scripts/permissions.ts";
@@ -25,36 +26,6 @@ const dec = new TextDecoder();
  * by default (tests/plugin_destinations_test.ts): these tests allow it.
  */
 const LOOPBACK_OK = 'allowDestinations = ["127.0.0.0/8"]';
-
-interface CurlResult {
-  status: number;
-  headers: string;
-  body: string;
-  stderr: string;
-}
-
-/** Runs curl with `-i` and splits the last head from the body. */
-async function curl(...args: string[]): Promise<CurlResult> {
-  const out = await new Deno.Command("curl", {
-    args: ["-s", "-S", "-i", "--max-time", "30", "-w", "\n%{http_code}", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = dec.decode(out.stdout);
-  const nl = text.lastIndexOf("\n");
-  const status = Number(text.slice(nl + 1));
-  let rest = text.slice(0, nl);
-  let headers = "";
-  // Skip proxy heads (CONNECT's 200) and interim heads up to the final one.
-  while (rest.startsWith("HTTP/")) {
-    const end = rest.indexOf("\r\n\r\n");
-    if (end < 0) break;
-    headers = rest.slice(0, end);
-    rest = rest.slice(end + 4);
-    if (!rest.startsWith("HTTP/")) break;
-  }
-  return { status, headers, body: rest, stderr: dec.decode(out.stderr) };
-}
 
 /** A local HTTP backend that echoes what it saw as JSON. */
 function backend(opts: { cert?: string; key?: string } = {}) {
@@ -120,7 +91,7 @@ ${plugin}
 Deno.test("socks5 plugin: curl --socks5-hostname without auth", async () => {
   await using web = backend();
   await using t = await tunnel(`type = "socks5"\n${LOOPBACK_OK}`);
-  const r = await curl(
+  const r = await curlHead(
     "--socks5-hostname",
     `127.0.0.1:${t.remotePort}`,
     `http://localhost:${web.port}/via-socks?x=1`,
@@ -135,16 +106,16 @@ Deno.test("socks5 plugin: user/password required and checked", async () => {
     `type = "socks5"\nusername = "alice"\npassword = "s3cret"\n${LOOPBACK_OK}`,
   );
   const url = `http://127.0.0.1:${web.port}/auth`;
-  const ok = await curl("--socks5-hostname", `alice:s3cret@127.0.0.1:${t.remotePort}`, url);
+  const ok = await curlHead("--socks5-hostname", `alice:s3cret@127.0.0.1:${t.remotePort}`, url);
   assertEquals(ok.status, 200, ok.stderr);
   assertEquals(JSON.parse(ok.body).path, "/auth");
-  const wrong = await curl("--socks5-hostname", `alice:nope@127.0.0.1:${t.remotePort}`, url);
+  const wrong = await curlHead("--socks5-hostname", `alice:nope@127.0.0.1:${t.remotePort}`, url);
   assertEquals(wrong.status, 0);
-  const none = await curl("--socks5-hostname", `127.0.0.1:${t.remotePort}`, url);
+  const none = await curlHead("--socks5-hostname", `127.0.0.1:${t.remotePort}`, url);
   assertEquals(none.status, 0);
   await t.client.waitFor(/authentication failed for user "alice"/);
   // Still serving after the refusals.
-  const again = await curl("--socks5", `alice:s3cret@127.0.0.1:${t.remotePort}`, url);
+  const again = await curlHead("--socks5", `alice:s3cret@127.0.0.1:${t.remotePort}`, url);
   assertEquals(again.status, 200, again.stderr);
 });
 
@@ -204,7 +175,7 @@ crtPath = "${certs.serverCert}"
 keyPath = "${certs.serverKey}"
 hostHeaderRewrite = "backend.internal"
 requestHeaders.set.x-extra = "from-plugin"`);
-  const r = await curl(
+  const r = await curlHead(
     ...VISITOR,
     "-k",
     "-H",
@@ -224,7 +195,7 @@ requestHeaders.set.x-extra = "from-plugin"`);
   assertEquals(seen.xfh, `localhost:${t.remotePort}`);
   assertEquals(seen.body, "payload");
   // The TLS side offers HTTP/2 by ALPN (frp's enableHTTP2 default).
-  const h2 = await curl("-k", "--http2", `https://localhost:${t.remotePort}/h2`);
+  const h2 = await curlHead("-k", "--http2", `https://localhost:${t.remotePort}/h2`);
   assertEquals(h2.status, 200, h2.stderr);
   assertMatch(h2.headers, /^HTTP\/2 200/);
   assertEquals(JSON.parse(h2.body).path, "/h2");
@@ -236,7 +207,7 @@ Deno.test("http2https plugin: plain HTTP in, TLS to a self-signed backend", asyn
   await using t = await tunnel(`type = "http2https"
 localAddr = "127.0.0.1:${web.port}"
 requestHeaders.set.x-extra = "tls-backend"`);
-  const r = await curl(...VISITOR, `http://127.0.0.1:${t.remotePort}/secure`);
+  const r = await curlHead(...VISITOR, `http://127.0.0.1:${t.remotePort}/secure`);
   assertEquals(r.status, 200, r.stderr + r.body);
   const seen = JSON.parse(r.body);
   assertEquals(seen.path, "/secure");
@@ -251,7 +222,7 @@ Deno.test("http2http and https2https plugins; a dead localAddr is a 502, and ser
   await using t = await tunnel(`type = "http2http"
 localAddr = "127.0.0.1:${web.port}"
 hostHeaderRewrite = "rewritten"`);
-  const r = await curl(...VISITOR, `http://127.0.0.1:${t.remotePort}/plain`);
+  const r = await curlHead(...VISITOR, `http://127.0.0.1:${t.remotePort}/plain`);
   assertEquals(r.status, 200, r.stderr + r.body);
   assertEquals(JSON.parse(r.body).host, "rewritten");
   assertEquals(JSON.parse(r.body).xff, "127.0.0.2");
@@ -261,16 +232,16 @@ hostHeaderRewrite = "rewritten"`);
 localAddr = "127.0.0.1:${tlsWeb.port}"
 crtPath = "${certs.serverCert}"
 keyPath = "${certs.serverKey}"`);
-  const r2 = await curl(...VISITOR, "-k", `https://127.0.0.1:${t2.remotePort}/both-tls`);
+  const r2 = await curlHead(...VISITOR, "-k", `https://127.0.0.1:${t2.remotePort}/both-tls`);
   assertEquals(r2.status, 200, r2.stderr + r2.body);
   assertEquals(JSON.parse(r2.body).xff, "127.0.0.2");
   assertEquals(JSON.parse(r2.body).xfp, "https");
 
   await using t3 = await tunnel(`type = "http2http"\nlocalAddr = "127.0.0.1:${freePort()}"`);
-  const dead = await curl(`http://127.0.0.1:${t3.remotePort}/`);
+  const dead = await curlHead(`http://127.0.0.1:${t3.remotePort}/`);
   assertEquals(dead.status, 502);
   await t3.client.waitFor(/forward GET \/ to 127\.0\.0\.1:\d+: /);
-  const again = await curl(`http://127.0.0.1:${t.remotePort}/still`);
+  const again = await curlHead(`http://127.0.0.1:${t.remotePort}/still`);
   assertEquals(again.status, 200);
 });
 
@@ -318,14 +289,14 @@ Deno.test("http_proxy plugin: 407 without credentials, plain GET and CONNECT wit
   );
   const proxy = `http://127.0.0.1:${t.remotePort}`;
 
-  const denied = await curl("-x", proxy, `http://127.0.0.1:${web.port}/x`);
+  const denied = await curlHead("-x", proxy, `http://127.0.0.1:${web.port}/x`);
   assertEquals(denied.status, 407);
   assertMatch(denied.headers, /proxy-authenticate: Basic/i);
-  const wrong = await curl("-x", proxy, "-U", "alice:nope", `http://127.0.0.1:${web.port}/x`);
+  const wrong = await curlHead("-x", proxy, "-U", "alice:nope", `http://127.0.0.1:${web.port}/x`);
   assertEquals(wrong.status, 407);
   await t.client.waitFor(/proxy authentication failed/);
 
-  const plain = await curl(
+  const plain = await curlHead(
     "-x",
     proxy,
     "-U",
@@ -341,7 +312,7 @@ Deno.test("http_proxy plugin: 407 without credentials, plain GET and CONNECT wit
   assertEquals(seen.body, "posted");
   assertEquals(seen.proxyAuth, null);
 
-  const tunnelled = await curl(
+  const tunnelled = await curlHead(
     "-x",
     proxy,
     "-U",
@@ -354,7 +325,7 @@ Deno.test("http_proxy plugin: 407 without credentials, plain GET and CONNECT wit
   assertEquals(JSON.parse(tunnelled.body).path, "/over-connect");
 
   // CONNECT for a plain-HTTP URL too (curl -p), and CONNECT without credentials.
-  const forced = await curl(
+  const forced = await curlHead(
     "-p",
     "-x",
     proxy,
@@ -363,19 +334,19 @@ Deno.test("http_proxy plugin: 407 without credentials, plain GET and CONNECT wit
     `http://127.0.0.1:${web.port}/p`,
   );
   assertEquals(forced.status, 200, forced.stderr);
-  const connectDenied = await curl("-p", "-x", proxy, `http://127.0.0.1:${web.port}/p`);
+  const connectDenied = await curlHead("-p", "-x", proxy, `http://127.0.0.1:${web.port}/p`);
   // curl reports a refused CONNECT as a tunnel failure, not as the final status.
   assertMatch(connectDenied.stderr, /CONNECT tunnel failed, response 407/);
 
   // Not a proxy request: a clear 400, and the plugin goes on serving.
-  const direct = await curl(
+  const direct = await curlHead(
     "-H",
     `Proxy-Authorization: Basic ${btoa("alice:s3cret")}`,
     `http://127.0.0.1:${t.remotePort}/`,
   );
   assertEquals(direct.status, 400);
   assertMatch(direct.body, /absolute http:\/\/ URL/);
-  const dead = await curl(
+  const dead = await curlHead(
     "-p",
     "-x",
     proxy,
@@ -384,7 +355,7 @@ Deno.test("http_proxy plugin: 407 without credentials, plain GET and CONNECT wit
     `http://127.0.0.1:${freePort()}/`,
   );
   assertMatch(dead.stderr, /CONNECT tunnel failed, response 502/);
-  const deadPlain = await curl(
+  const deadPlain = await curlHead(
     "-x",
     proxy,
     "-U",
@@ -392,7 +363,13 @@ Deno.test("http_proxy plugin: 407 without credentials, plain GET and CONNECT wit
     `http://127.0.0.1:${freePort()}/`,
   );
   assertEquals(deadPlain.status, 502);
-  const again = await curl("-x", proxy, "-U", "alice:s3cret", `http://127.0.0.1:${web.port}/again`);
+  const again = await curlHead(
+    "-x",
+    proxy,
+    "-U",
+    "alice:s3cret",
+    `http://127.0.0.1:${web.port}/again`,
+  );
   assertEquals(again.status, 200);
 });
 
@@ -432,7 +409,7 @@ httpUser = "bob"
 httpPassword = "pw"`);
     const base = `http://127.0.0.1:${t.remotePort}`;
     const get = (path: string, ...args: string[]) =>
-      curl("--path-as-is", "-u", "bob:pw", ...args, `${base}${path}`);
+      curlHead("--path-as-is", "-u", "bob:pw", ...args, `${base}${path}`);
 
     const hello = await get("/static/hello.txt");
     assertEquals(hello.status, 200, hello.stderr);
@@ -470,10 +447,10 @@ httpPassword = "pw"`);
     assertEquals((await get("/static/link-out.txt")).status, 403);
     await t.client.waitFor(/static_file: refused path/);
 
-    const anonymous = await curl(`${base}/static/hello.txt`);
+    const anonymous = await curlHead(`${base}/static/hello.txt`);
     assertEquals(anonymous.status, 401);
     assertMatch(anonymous.headers, /www-authenticate: Basic/i);
-    assertEquals((await curl("-u", "bob:wrong", `${base}/static/hello.txt`)).status, 401);
+    assertEquals((await curlHead("-u", "bob:wrong", `${base}/static/hello.txt`)).status, 401);
     assertEquals((await get("/static/hello.txt", "-X", "DELETE")).status, 405);
     assertEquals((await get("/static/hello.txt")).status, 200);
   } finally {
@@ -487,7 +464,7 @@ localAddr = "127.0.0.1:1"
 crtPath = "/nonexistent/server.crt"
 keyPath = "/nonexistent/server.key"`);
   await t.client.waitFor(/plugin https2http cannot start: read crtPath \/nonexistent\/server\.crt/);
-  const refused = await curl("-k", `https://127.0.0.1:${t.remotePort}/`);
+  const refused = await curlHead("-k", `https://127.0.0.1:${t.remotePort}/`);
   assertEquals(refused.status, 0);
   await t.client.waitFor(/connection from 127\.0\.0\.1:\d+ closed: read crtPath/);
 
@@ -498,7 +475,7 @@ keyPath = "/nonexistent/server.key"`);
   assertEquals(await junk.read(new Uint8Array(16)), null); // closed without an answer
   junk.close();
   await s.client.waitFor(/not a SOCKS5 greeting \(version 71\)/);
-  const ok = await curl(
+  const ok = await curlHead(
     "--socks5-hostname",
     `127.0.0.1:${s.remotePort}`,
     `http://127.0.0.1:${web.port}/`,
@@ -539,12 +516,17 @@ plugin.keyPath = "${certs.serverKey}"
   await client.waitFor(/\[secure\] start proxy success/);
 
   // The server's vhost already appended the visitor; the plugin must not add it twice.
-  const viaHttp = await curl(...VISITOR, "-H", "Host: app.test", `http://127.0.0.1:${httpPort}/v`);
+  const viaHttp = await curlHead(
+    ...VISITOR,
+    "-H",
+    "Host: app.test",
+    `http://127.0.0.1:${httpPort}/v`,
+  );
   assertEquals(viaHttp.status, 200, viaHttp.stderr + viaHttp.body);
   assertEquals(JSON.parse(viaHttp.body).xff, "127.0.0.2");
   assertEquals(JSON.parse(viaHttp.body).host, "app.test");
 
-  const viaHttps = await curl(
+  const viaHttps = await curlHead(
     ...VISITOR,
     "--cacert",
     certs.ca,
@@ -630,7 +612,7 @@ keyPath = "${certs.serverKey}"`);
 
   // A dead backend: the upgrade is refused with 502 and logged.
   await using dead = await tunnel(`type = "http2http"\nlocalAddr = "127.0.0.1:${freePort()}"`);
-  const refused = await curl(
+  const refused = await curlHead(
     "-H",
     "Connection: Upgrade",
     "-H",
@@ -695,9 +677,12 @@ plugin.localPath = "${certs.dir}"
   }).spawn();
   await using client = new DfrpProcess(child, "client.ts");
   await client.waitFor(/\[files\] start proxy success/);
-  assertEquals(JSON.parse((await curl(`http://127.0.0.1:${ports[0]}/a`)).body).path, "/a");
-  assertEquals(JSON.parse((await curl("-k", `https://127.0.0.1:${ports[1]}/b`)).body).path, "/b");
-  const pem = await curl(`http://127.0.0.1:${ports[2]}/ca.crt`);
+  assertEquals(JSON.parse((await curlHead(`http://127.0.0.1:${ports[0]}/a`)).body).path, "/a");
+  assertEquals(
+    JSON.parse((await curlHead("-k", `https://127.0.0.1:${ports[1]}/b`)).body).path,
+    "/b",
+  );
+  const pem = await curlHead(`http://127.0.0.1:${ports[2]}/ca.crt`);
   assertEquals(pem.status, 200);
   assertMatch(pem.body, /BEGIN CERTIFICATE/);
 });
