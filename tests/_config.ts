@@ -1,6 +1,6 @@
 /**
  * TOML builders for the lines the tests repeat: a client's connection to its server, a tcp
- * proxy, a server with an HTTP vhost port. Each returns plain TOML text that a test can extend
+ * proxy, a server with its dashboard or an HTTP vhost port. Each returns plain TOML text that a test can extend
  * with its own lines, so what a test sets that matters still reads in the test.
  *
  * @example
@@ -68,29 +68,42 @@ ${extra}
 `;
 }
 
-/** What {@linkcode httpServerConf} writes. */
-export interface HttpServerConfOptions {
-  /** `vhostHTTPPort`. */
-  vhostHTTPPort: number;
+/** What {@linkcode serverConf} writes. */
+export interface ServerConfOptions {
   /** `auth.token`; "t" by default. */
   token?: string;
+  /** `vhostHTTPPort`; no line when left out. */
+  vhostHTTPPort?: number;
+  /** `webServer.port` (the dashboard); no line when left out. */
+  webPort?: number;
+  /** `webServer.user`; no line when left out. */
+  webUser?: string;
+  /** `webServer.password`; no line when left out. */
+  webPassword?: string;
   /** More lines after those. */
   extra?: string;
 }
 
 /**
- * A server with an HTTP vhost port: `auth.token` and `vhostHTTPPort`, then `extra`. Pass it to
- * `startServer`.
+ * A server's lines: `auth.token`, then `vhostHTTPPort` and the dashboard's `webServer.*` when
+ * given, then `extra`. Pass it to `startServer`.
  *
  * @example
  * ```ts
- * import { httpServerConf } from "./_config.ts";
- * const toml = httpServerConf({ vhostHTTPPort: 8080 });
+ * import { serverConf } from "./_config.ts";
+ * const toml = serverConf({ webPort: 7500, webUser: "admin", webPassword: "s3cret" });
  * console.log(toml);
  * ```
  */
-export function httpServerConf(
-  { vhostHTTPPort, token = "t", extra = "" }: HttpServerConfOptions,
+export function serverConf(
+  { token = "t", vhostHTTPPort, webPort, webUser, webPassword, extra = "" }: ServerConfOptions,
 ): string {
-  return `auth.token = "${token}"\nvhostHTTPPort = ${vhostHTTPPort}\n${extra}`;
+  const line = (key: string, v: string | number | undefined) =>
+    v === undefined ? "" : `${key} = ${typeof v === "string" ? `"${v}"` : v}\n`;
+  return `
+auth.token = "${token}"
+${line("vhostHTTPPort", vhostHTTPPort)}${line("webServer.port", webPort)}${
+    line("webServer.user", webUser)
+  }${line("webServer.password", webPassword)}${extra}
+`;
 }

@@ -4,6 +4,7 @@
  * change state, sent by curl and by a real headless Chromium.
  */
 
+import { serverConf } from "./_config.ts";
 import { curl } from "./_curl.ts";
 import { chromium } from "playwright-core";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./_assert.ts";
@@ -73,7 +74,13 @@ Deno.test("admin csrf: the client's API refuses forged Host, foreign Origin and 
   assertEquals(form.status, 403);
   assertMatch(form.body, /cross-origin/);
   // Even with a matching Origin a form-encoded post is not enough...
-  const simple = await curl("-X", "POST", "-H", "Content-Type: text/plain", `${base}/api/stop`);
+  const simple = await curl(
+    "-X",
+    "POST",
+    "-H",
+    "Content-Type: text/plain",
+    `${base}/api/stop`,
+  );
   assertEquals(simple.status, 403);
   assertMatch(simple.body, /X-Requested-With/);
   // ... and a custom header does not help a cross-site request.
@@ -157,10 +164,7 @@ Deno.test("admin csrf: client.ts reload and stop still work", async () => {
 
 Deno.test("admin csrf: the server's API refuses forged Host and cross-site DELETE", async () => {
   const webPort = freePort();
-  await using server = await startServer(`
-auth.token = "${TOKEN}"
-webServer.port = ${webPort}
-`);
+  await using server = await startServer(serverConf({ token: TOKEN, webPort }));
   await server.waitFor(/dashboard listen on/);
   const base = `http://127.0.0.1:${webPort}`;
   const rebound = await curl("-H", "Host: evil.attacker.example", `${base}/api/serverinfo`);

@@ -3,7 +3,7 @@
  * server.ts / client.ts processes, a real HTTP plugin server, the admin API.
  */
 
-import { tcpProxy } from "./_config.ts";
+import { serverConf, tcpProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   echoServer,
@@ -43,15 +43,15 @@ Deno.test("clientID and metadatas reach the plugins and the admin API; a restart
   await using plugin = recordingPlugin();
   using echo = echoServer();
   const webPort = freePort();
-  await using server = await startServer(`
-auth.token = "t"
-webServer.port = ${webPort}
-[[httpPlugins]]
+  await using server = await startServer(serverConf({
+    webPort,
+    extra: `[[httpPlugins]]
 name = "audit"
 addr = "${plugin.addr}"
 path = "/handler"
 ops = ["Login", "NewProxy", "NewUserConn"]
-`);
+`,
+  }));
   await server.waitFor(/dashboard listen on/);
   const remote = freePort();
   const config = `serverAddr = "127.0.0.1"

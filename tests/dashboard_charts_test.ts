@@ -1,4 +1,4 @@
-import { clientConf, tcpProxy } from "./_config.ts";
+import { clientConf, serverConf, tcpProxy } from "./_config.ts";
 import { chromium } from "playwright-core";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
@@ -26,12 +26,9 @@ const AUTH = { authorization: `Basic ${btoa("admin:s3cret")}` };
 
 async function startPair() {
   const webPort = freePort();
-  const server = await startServer(`
-auth.token = "t"
-webServer.port = ${webPort}
-webServer.user = "admin"
-webServer.password = "s3cret"
-`);
+  const server = await startServer(
+    serverConf({ webPort, webUser: "admin", webPassword: "s3cret" }),
+  );
   await server.waitFor(/dashboard listen on/);
   return { server, webPort };
 }
@@ -69,17 +66,19 @@ Deno.test("dashboard API: a proxy's recent errors on the server, newest kept", a
   );
   try {
     const webPort = freePort();
-    await using server = await startServer(`
-auth.token = "t"
-webServer.port = ${webPort}
-webServer.user = "admin"
-webServer.password = "s3cret"
-[[httpPlugins]]
+    await using server = await startServer(
+      serverConf({
+        webPort,
+        webUser: "admin",
+        webPassword: "s3cret",
+        extra: `[[httpPlugins]]
 name = "gate"
 addr = "127.0.0.1:${plugin.addr.port}"
 path = "/"
 ops = ["NewUserConn"]
-`);
+`,
+      }),
+    );
     await server.waitFor(/dashboard listen on/);
     using echo = echoServer();
     const remotePort = freePort();

@@ -5,6 +5,7 @@
  * `allowDestinations` says otherwise; `denyDestinations` always wins.
  */
 
+import { serverConf } from "./_config.ts";
 import { curl } from "./_curl.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
@@ -14,10 +15,7 @@ const TOKEN = "destinations-token-0123456789";
 /** A server with its dashboard, and a client with its admin API and one plugin proxy. */
 async function setup(plugin: string) {
   const webPort = freePort();
-  const server = await startServer(`
-auth.token = "${TOKEN}"
-webServer.port = ${webPort}
-`);
+  const server = await startServer(serverConf({ token: TOKEN, webPort }));
   const adminPort = freePort();
   const remotePort = freePort();
   const client = await startClient(`
