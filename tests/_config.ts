@@ -107,3 +107,25 @@ ${line("vhostHTTPPort", vhostHTTPPort)}${line("webServer.port", webPort)}${
   }${line("webServer.password", webPassword)}${extra}
 `;
 }
+
+/**
+ * One `[[proxies]]` table of type tcpmux (multiplexer httpconnect) to `localPort`, plus `extra`
+ * lines inside the same table (customDomains, routeByHTTPUser...).
+ *
+ * @example
+ * ```ts
+ * import { tcpmuxProxy } from "./_config.ts";
+ * const toml = tcpmuxProxy("one", 8080, `customDomains = ["one.example.com"]`);
+ * console.log(toml);
+ * ```
+ */
+export function tcpmuxProxy(name: string, localPort: number, extra = ""): string {
+  return `
+[[proxies]]
+name = "${name}"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localPort = ${localPort}
+${extra}
+`;
+}

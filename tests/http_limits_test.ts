@@ -6,7 +6,7 @@
 // bound how long a broken server could keep the test hanging.
 
 import { curl } from "./_curl.ts";
-import { clientConf } from "./_config.ts";
+import { clientConf, tcpmuxProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { eventually, freePort, startClient, startServer } from "./_harness.ts";
 
@@ -96,12 +96,7 @@ type = "http"
 localPort = ${be.port}
 customDomains = ["web.example"]
 
-[[proxies]]
-name = "mux"
-type = "tcpmux"
-multiplexer = "httpconnect"
-localPort = ${be.port}
-customDomains = ["mux.example"]
+${tcpmuxProxy("mux", be.port, `customDomains = ["mux.example"]`)}
 `,
   }));
   await client.waitFor(/\[web\] start proxy success/);
