@@ -51,20 +51,31 @@ nodeName = "node-${i + 1}"
 
 const hash = (b: Uint8Array) => sha256(b as Uint8Array<ArrayBuffer>);
 
+/** A client of the node on `host` with the tcp proxy "echo" (`localPort` to `remotePort`), started. */
+async function echoClient(host: string, serverPort: number, localPort: number, remotePort: number) {
+  const client = await startClient(
+    clientConf({
+      serverAddr: host,
+      serverPort,
+      token: "t",
+      extra: tcpProxy("echo", localPort, remotePort),
+    }),
+  );
+  try {
+    await client.waitFor(/\[echo\] start proxy success/);
+  } catch (err) {
+    await client.stop("SIGKILL");
+    throw err;
+  }
+  return client;
+}
+
 Deno.test("cluster: a tcp proxy on one node is reached through every node", async () => {
   await using redis = await startRedis();
   await using cluster = await startCluster(redis);
   using echo = echoServer();
   const remotePort = freePort();
-  await using client = await startClient(
-    clientConf({
-      serverAddr: "127.0.0.2",
-      serverPort: cluster.bindPort,
-      token: "t",
-      extra: tcpProxy("echo", echo.port, remotePort),
-    }),
-  );
-  await client.waitFor(/\[echo\] start proxy success/);
+  await using client = await echoClient("127.0.0.2", cluster.bindPort, echo.port, remotePort);
   const data = randomBytes(512 * 1024);
   const want = await hash(data);
   for (const host of HOSTS) {
@@ -231,15 +242,7 @@ Deno.test("cluster: Redis killed and restarted under traffic: tunnels keep worki
   await using cluster = await startCluster(redis);
   using echo = echoServer();
   const remotePort = freePort();
-  await using client = await startClient(
-    clientConf({
-      serverAddr: "127.0.0.2",
-      serverPort: cluster.bindPort,
-      token: "t",
-      extra: tcpProxy("echo", echo.port, remotePort),
-    }),
-  );
-  await client.waitFor(/\[echo\] start proxy success/);
+  await using client = await echoClient("127.0.0.2", cluster.bindPort, echo.port, remotePort);
   const data = randomBytes(64 * 1024);
   await eventually(() => roundTripTo("127.0.0.1", remotePort, data));
 
@@ -379,15 +382,7 @@ Deno.test("cluster admin: every node's /api/cluster and admin.ts under deno serv
   );
   using echo = echoServer();
   const remotePort = freePort();
-  await using client = await startClient(
-    clientConf({
-      serverAddr: "127.0.0.2",
-      serverPort: cluster.bindPort,
-      token: "t",
-      extra: tcpProxy("echo", echo.port, remotePort),
-    }),
-  );
-  await client.waitFor(/\[echo\] start proxy success/);
+  await using client = await echoClient("127.0.0.2", cluster.bindPort, echo.port, remotePort);
   const runId = (await client.waitFor(/get run id \[(\w+)\]/))[1];
 
   const adminPort = freePort();
