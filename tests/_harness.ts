@@ -13,6 +13,8 @@
  * @module
  */
 
+import { assertEquals } from "./_assert.ts";
+
 const ROOT = new URL("../", import.meta.url).pathname;
 
 /**
@@ -277,6 +279,27 @@ export async function roundTrip(
   } finally {
     conn.close();
   }
+}
+
+/**
+ * Sends `data` to `host`:`port` through {@linkcode roundTrip} and asserts that the very same
+ * bytes come back (compared by SHA-256, so a failure stays one line however large `data` is).
+ *
+ * @example
+ * ```ts
+ * import { assertEchoes, echoServer, randomBytes } from "./_harness.ts";
+ * using echo = echoServer();
+ * await assertEchoes(echo.port, randomBytes(64 * 1024));
+ * ```
+ */
+export async function assertEchoes(
+  port: number,
+  data: Uint8Array<ArrayBuffer>,
+  host = "127.0.0.1",
+  msg?: string,
+): Promise<void> {
+  const reply = await roundTrip(port, data, host);
+  assertEquals(await sha256(reply as Uint8Array<ArrayBuffer>), await sha256(data), msg);
 }
 
 /** SHA-256 of `data` as hex. */

@@ -4,6 +4,8 @@
  * change state, sent by curl and by a real headless Chromium.
  */
 
+import { serverConf } from "./_config.ts";
+import { curl } from "./_curl.ts";
 import { chromium } from "playwright-core";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
@@ -16,18 +18,6 @@ const hasChromium = (() => {
     return false;
   }
 })();
-
-/** Runs curl; resolves to the status code and body. */
-async function curl(args: string[]): Promise<{ status: number; body: string }> {
-  const out = await new Deno.Command("curl", {
-    args: ["-s", "-m", "10", "-w", "\n%{http_code}", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  const cut = text.lastIndexOf("\n");
-  return { status: Number(text.slice(cut + 1)), body: text.slice(0, cut) };
-}
 
 const TOKEN = "csrf-test-token-1234567890";
 
@@ -53,24 +43,24 @@ Deno.test("admin csrf: the client's API refuses forged Host, foreign Origin and 
   await using _c = client;
 
   // DNS rebinding: the page's own name arrives as Host.
-  const rebound = await curl(["-H", "Host: evil.attacker.example", `${base}/api/config`]);
+  const rebound = await curl("-H", "Host: evil.attacker.example", `${base}/api/config`);
   assertEquals(rebound.status, 421);
   assertNotMatch(rebound.body, new RegExp(TOKEN));
-  const rebound2 = await curl([
+  const rebound2 = await curl(
     "-H",
     `Host: evil.attacker.example:${adminPort}`,
     `${base}/api/status`,
-  ]);
+  );
   assertEquals(rebound2.status, 421);
   // Loopback names, the address itself and allowed names still work.
   for (const host of [`localhost:${adminPort}`, `127.0.0.1:${adminPort}`, "admin.example.test"]) {
-    const ok = await curl(["-H", `Host: ${host}`, `${base}/api/config`]);
+    const ok = await curl("-H", `Host: ${host}`, `${base}/api/config`);
     assertEquals(ok.status, 200, host);
     assertMatch(ok.body, new RegExp(TOKEN));
   }
 
   // A cross-site form post to /api/stop (no custom header possible).
-  const form = await curl([
+  const form = await curl(
     "-X",
     "POST",
     "-H",
@@ -80,15 +70,21 @@ Deno.test("admin csrf: the client's API refuses forged Host, foreign Origin and 
     "-d",
     "x=1",
     `${base}/api/stop`,
-  ]);
+  );
   assertEquals(form.status, 403);
   assertMatch(form.body, /cross-origin/);
   // Even with a matching Origin a form-encoded post is not enough...
-  const simple = await curl(["-X", "POST", "-H", "Content-Type: text/plain", `${base}/api/stop`]);
+  const simple = await curl(
+    "-X",
+    "POST",
+    "-H",
+    "Content-Type: text/plain",
+    `${base}/api/stop`,
+  );
   assertEquals(simple.status, 403);
   assertMatch(simple.body, /X-Requested-With/);
   // ... and a custom header does not help a cross-site request.
-  const crossSite = await curl([
+  const crossSite = await curl(
     "-X",
     "POST",
     "-H",
@@ -96,9 +92,9 @@ Deno.test("admin csrf: the client's API refuses forged Host, foreign Origin and 
     "-H",
     "Sec-Fetch-Site: cross-site",
     `${base}/api/stop`,
-  ]);
+  );
   assertEquals(crossSite.status, 403);
-  const nullOrigin = await curl([
+  const nullOrigin = await curl(
     "-X",
     "POST",
     "-H",
@@ -106,17 +102,17 @@ Deno.test("admin csrf: the client's API refuses forged Host, foreign Origin and 
     "-H",
     "Content-Type: application/json",
     `${base}/api/stop`,
-  ]);
+  );
   assertEquals(nullOrigin.status, 403);
 
   // GET /api/reload changes state: an <img> cannot send the header.
-  assertEquals((await curl([`${base}/api/reload`])).status, 403);
-  assertEquals((await curl(["-I", `${base}/api/reload`])).status, 403); // HEAD runs GET's handler
-  assertEquals((await curl([`${base}/api/%72eload`])).status, 403);
+  assertEquals((await curl(`${base}/api/reload`)).status, 403);
+  assertEquals((await curl("-I", `${base}/api/reload`)).status, 403); // HEAD runs GET's handler
+  assertEquals((await curl(`${base}/api/%72eload`)).status, 403);
   assertNotMatch(client.output, /reloaded/);
-  assertEquals((await curl(["-H", "X-Requested-With: curl", `${base}/api/reload`])).status, 200);
+  assertEquals((await curl("-H", "X-Requested-With: curl", `${base}/api/reload`)).status, 200);
   // PUT from another origin.
-  const put = await curl([
+  const put = await curl(
     "-X",
     "PUT",
     "-H",
@@ -124,12 +120,12 @@ Deno.test("admin csrf: the client's API refuses forged Host, foreign Origin and 
     "--data-binary",
     "serverPort = 1\n",
     `${base}/api/config`,
-  ]);
+  );
   assertEquals(put.status, 403);
 
   // The client survived all of it, and a same-origin request with the header works.
-  assertEquals((await curl([`${base}/api/status`])).status, 200);
-  const stop = await curl([
+  assertEquals((await curl(`${base}/api/status`)).status, 200);
+  const stop = await curl(
     "-X",
     "POST",
     "-H",
@@ -137,7 +133,7 @@ Deno.test("admin csrf: the client's API refuses forged Host, foreign Origin and 
     "-H",
     "X-Requested-With: curl",
     `${base}/api/stop`,
-  ]);
+  );
   assertEquals(stop.status, 200);
   assertEquals((await client.exited).code, 0);
 });
@@ -168,25 +164,22 @@ Deno.test("admin csrf: client.ts reload and stop still work", async () => {
 
 Deno.test("admin csrf: the server's API refuses forged Host and cross-site DELETE", async () => {
   const webPort = freePort();
-  await using server = await startServer(`
-auth.token = "${TOKEN}"
-webServer.port = ${webPort}
-`);
+  await using server = await startServer(serverConf({ token: TOKEN, webPort }));
   await server.waitFor(/dashboard listen on/);
   const base = `http://127.0.0.1:${webPort}`;
-  const rebound = await curl(["-H", "Host: evil.attacker.example", `${base}/api/serverinfo`]);
+  const rebound = await curl("-H", "Host: evil.attacker.example", `${base}/api/serverinfo`);
   assertEquals(rebound.status, 421);
-  assertEquals((await curl([`${base}/api/serverinfo`])).status, 200);
-  const del = await curl([
+  assertEquals((await curl(`${base}/api/serverinfo`)).status, 200);
+  const del = await curl(
     "-X",
     "DELETE",
     "-H",
     "Origin: http://evil.attacker.example",
     `${base}/api/proxies?status=offline`,
-  ]);
+  );
   assertEquals(del.status, 403);
   assertMatch(del.body, /cross-origin/);
-  const same = await curl(["-X", "DELETE", `${base}/api/proxies?status=offline`]);
+  const same = await curl("-X", "DELETE", `${base}/api/proxies?status=offline`);
   assertEquals(same.status, 200);
 });
 

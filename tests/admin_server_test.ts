@@ -1,3 +1,4 @@
+import { serverConf } from "./_config.ts";
 import parsePrometheus from "parse-prometheus-text-format";
 import { TrafficHistory } from "../lib/admin/server/traffic_history.ts";
 import { ProxyStats } from "../lib/server/stats.ts";
@@ -57,12 +58,12 @@ interface Setup extends AsyncDisposable {
 async function setup(extra = `webServer.user = "admin"\nwebServer.password = "s3cret"`) {
   const echo = echoServer();
   const webPort = freePort();
-  const server = await startServer(`
-auth.token = "t"
-webServer.port = ${webPort}
-enablePrometheus = true
+  const server = await startServer(serverConf({
+    webPort,
+    extra: `enablePrometheus = true
 ${extra}
-`);
+`,
+  }));
   await server.waitFor(/dashboard listen on 127\.0\.0\.1:\d+/);
   const remotePort = freePort();
   const client = await startClient(`

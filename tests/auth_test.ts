@@ -1,3 +1,4 @@
+import { tcpProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   DfrpProcess,
@@ -49,12 +50,7 @@ Deno.test("tokenSource: both sides read the token from a file, trimmed", async (
     server.port,
     `auth.tokenSource.type = "file"
 auth.tokenSource.file.path = "${tokenFile}"
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`,
+${tcpProxy("echo", echo.port, remotePort)}`,
   ));
   await client.waitFor(/\[echo\] start proxy success/);
   assertEquals(new TextDecoder().decode(await roundTrip(remotePort, hello)), "hello");
@@ -112,17 +108,9 @@ maxProxies = 3
     server.port,
     `user = "alice"
 auth.token = "a"
-[[proxies]]
-name = "in-range"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${inRange}
-[[proxies]]
-name = "out-of-range"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${outOfRange}
-[[proxies]]
+${tcpProxy("in-range", echo.port, inRange)}${
+      tcpProxy("out-of-range", echo.port, outOfRange)
+    }[[proxies]]
 name = "web-ok"
 type = "http"
 localPort = ${echo.port}
@@ -177,12 +165,7 @@ allowPorts = [{ single = ${only} }]
     server.port,
     `user = "carol"
 auth.token = "c"
-[[proxies]]
-name = "any"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = 0
-`,
+${tcpProxy("any", echo.port, 0)}`,
   ));
   await client.waitFor(/\[any\] start proxy success/);
   await server.waitFor(new RegExp(`\\[carol\\.any\\] tcp proxy listen at :${only} success`));
@@ -202,12 +185,7 @@ bandwidthLimit = "64KB"
     server.port,
     `user = "dave"
 auth.token = "d"
-[[proxies]]
-name = "slow"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`,
+${tcpProxy("slow", echo.port, remotePort)}`,
   ));
   await client.waitFor(/\[slow\] start proxy success/);
   const payload = new Uint8Array(192 * 1024);
@@ -280,12 +258,7 @@ Deno.test("handshake deadline: a silent TCP client is dropped while a good clien
     port,
     `auth.token = "t"
 transport.tls.enable = false
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`,
+${tcpProxy("echo", echo.port, remotePort)}`,
   ));
   await client.waitFor(/\[echo\] start proxy success/);
   try {

@@ -3,6 +3,7 @@
  * server.ts / client.ts processes, a real HTTP plugin server, the admin API.
  */
 
+import { serverConf, tcpProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   echoServer,
@@ -42,15 +43,15 @@ Deno.test("clientID and metadatas reach the plugins and the admin API; a restart
   await using plugin = recordingPlugin();
   using echo = echoServer();
   const webPort = freePort();
-  await using server = await startServer(`
-auth.token = "t"
-webServer.port = ${webPort}
-[[httpPlugins]]
+  await using server = await startServer(serverConf({
+    webPort,
+    extra: `[[httpPlugins]]
 name = "audit"
 addr = "${plugin.addr}"
 path = "/handler"
 ops = ["Login", "NewProxy", "NewUserConn"]
-`);
+`,
+  }));
   await server.waitFor(/dashboard listen on/);
   const remote = freePort();
   const config = `serverAddr = "127.0.0.1"
@@ -61,12 +62,7 @@ clientID = "laptop-1"
 metadatas.team = "blue"
 metadatas.env = "prod"
 
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remote}
-`;
+${tcpProxy("echo", echo.port, remote)}`;
   const first = await startClient(config);
   await first.waitFor(/\[echo\] start proxy success/);
   assertEquals(new TextDecoder().decode(await roundTrip(remote, hello)), "hello");
@@ -145,12 +141,7 @@ allowPorts = [{ single = ${allowed} }]
     await using client = await startClient(`serverAddr = "127.0.0.1"
 serverPort = ${server.port}
 auth.token = "t"
-[[proxies]]
-name = "fenced"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${denied}
-`);
+${tcpProxy("fenced", echo.port, denied)}`);
     const line = (await client.waitFor(/\[fenced\] start error: .*/))[0];
     if (detailed) assertMatch(line, new RegExp(`port ${denied} is not allowed`));
     else assertEquals(line, "[fenced] start error: new proxy [fenced] error");

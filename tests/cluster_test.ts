@@ -1,5 +1,8 @@
+import { curl } from "./_curl.ts";
+import { clientConf, tcpProxy } from "./_config.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import {
+  assertEchoes,
   echoServer,
   eventually,
   freePort,
@@ -48,22 +51,31 @@ nodeName = "node-${i + 1}"
 
 const hash = (b: Uint8Array) => sha256(b as Uint8Array<ArrayBuffer>);
 
+/** A client of the node on `host` with the tcp proxy "echo" (`localPort` to `remotePort`), started. */
+async function echoClient(host: string, serverPort: number, localPort: number, remotePort: number) {
+  const client = await startClient(
+    clientConf({
+      serverAddr: host,
+      serverPort,
+      token: "t",
+      extra: tcpProxy("echo", localPort, remotePort),
+    }),
+  );
+  try {
+    await client.waitFor(/\[echo\] start proxy success/);
+  } catch (err) {
+    await client.stop("SIGKILL");
+    throw err;
+  }
+  return client;
+}
+
 Deno.test("cluster: a tcp proxy on one node is reached through every node", async () => {
   await using redis = await startRedis();
   await using cluster = await startCluster(redis);
   using echo = echoServer();
   const remotePort = freePort();
-  await using client = await startClient(`
-serverAddr = "127.0.0.2"
-serverPort = ${cluster.bindPort}
-auth.token = "t"
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
-  await client.waitFor(/\[echo\] start proxy success/);
+  await using client = await echoClient("127.0.0.2", cluster.bindPort, echo.port, remotePort);
   const data = randomBytes(512 * 1024);
   const want = await hash(data);
   for (const host of HOSTS) {
@@ -71,30 +83,25 @@ remotePort = ${remotePort}
     assertEquals(await hash(got), want, `through ${host}`);
   }
   // The same proxy name for the same user on another node is refused, as on one server.
-  await using twin = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${cluster.bindPort}
-auth.token = "t"
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${freePort()}
-`);
+  await using twin = await startClient(
+    clientConf({
+      serverPort: cluster.bindPort,
+      token: "t",
+      extra: tcpProxy("echo", echo.port, freePort()),
+    }),
+  );
   await twin.waitFor(
     /\[echo\] start error: proxy \[echo\] is already in use by proxy \[echo\] on node \[node-2\]/,
   );
   // A second proxy with remotePort = 0 gets a port every node serves.
-  const extra = await startClient(`
-serverAddr = "127.0.0.3"
-serverPort = ${cluster.bindPort}
-auth.token = "t"
-[[proxies]]
-name = "any"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = 0
-`);
+  const extra = await startClient(
+    clientConf({
+      serverAddr: "127.0.0.3",
+      serverPort: cluster.bindPort,
+      token: "t",
+      extra: tcpProxy("any", echo.port, 0),
+    }),
+  );
   await using _extra = extra;
   const port = Number((await cluster.nodes[2].waitFor(/\[any\] tcp proxy listen at :(\d+)/))[1]);
   for (const host of HOSTS) {
@@ -156,12 +163,7 @@ serverPort = ${cluster.bindPort}
 [[servers]]
 serverAddr = "127.0.0.2"
 serverPort = ${cluster.bindPort}
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
+${tcpProxy("echo", echo.port, remotePort)}`);
   await client.waitFor(/\[echo\] start proxy success/);
   const data = randomBytes(64 * 1024);
   const want = await hash(data);
@@ -193,17 +195,14 @@ Deno.test("cluster: a killed node's routes lapse on the other nodes within the l
   await using cluster = await startCluster(redis);
   using echo = echoServer();
   const remotePort = freePort();
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${cluster.bindPort}
-auth.token = "t"
-loginFailExit = false
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
+  await using client = await startClient(
+    clientConf({
+      serverPort: cluster.bindPort,
+      token: "t",
+      extra: `loginFailExit = false
+${tcpProxy("echo", echo.port, remotePort)}`,
+    }),
+  );
   await client.waitFor(/\[echo\] start proxy success/);
   await eventually(() => roundTripTo("127.0.0.2", remotePort, new Uint8Array([1])));
   const killed = Date.now();
@@ -243,30 +242,15 @@ Deno.test("cluster: Redis killed and restarted under traffic: tunnels keep worki
   await using cluster = await startCluster(redis);
   using echo = echoServer();
   const remotePort = freePort();
-  await using client = await startClient(`
-serverAddr = "127.0.0.2"
-serverPort = ${cluster.bindPort}
-auth.token = "t"
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
-  await client.waitFor(/\[echo\] start proxy success/);
+  await using client = await echoClient("127.0.0.2", cluster.bindPort, echo.port, remotePort);
   const data = randomBytes(64 * 1024);
-  const want = await hash(data);
   await eventually(() => roundTripTo("127.0.0.1", remotePort, data));
 
   await redis.kill();
   // Without Redis, every node still routes from its cached view.
   for (let round = 0; round < 3; round++) {
     for (const host of HOSTS) {
-      assertEquals(
-        await hash(await roundTripTo(host, remotePort, data)),
-        want,
-        `${host} without Redis`,
-      );
+      await assertEchoes(remotePort, data, host, `${host} without Redis`);
     }
     await new Promise((r) => setTimeout(r, 1_000));
   }
@@ -275,46 +259,25 @@ remotePort = ${remotePort}
   await redis.restart();
   await cluster.nodes[1].waitFor(/Redis is back: routes republished/, 15_000);
   // The republished route still holds the port: another client cannot take it.
-  await using rival = await startClient(`
-serverAddr = "127.0.0.3"
-serverPort = ${cluster.bindPort}
-auth.token = "t"
-[[proxies]]
-name = "rival"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
+  await using rival = await startClient(
+    clientConf({
+      serverAddr: "127.0.0.3",
+      serverPort: cluster.bindPort,
+      token: "t",
+      extra: tcpProxy("rival", echo.port, remotePort),
+    }),
+  );
   await rival.waitFor(
     /\[rival\] start error: port \d+ is already in use by proxy \[echo\] on node \[node-2\]/,
   );
   for (const host of HOSTS) {
-    assertEquals(
-      await hash(await roundTripTo(host, remotePort, data)),
-      want,
-      `${host} after restart`,
-    );
+    await assertEchoes(remotePort, data, host, `${host} after restart`);
   }
 });
 
 /** GET http://host:port/path with a Host header (curl); the body and status. */
-async function curlGet(host: string, port: number, domain: string, path = "/") {
-  const out = await new Deno.Command("curl", {
-    args: [
-      "-s",
-      "-o",
-      "-",
-      "-w",
-      "\n%{http_code}",
-      "-H",
-      `Host: ${domain}`,
-      `http://${host}:${port}${path}`,
-    ],
-    stdout: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  const i = text.lastIndexOf("\n");
-  return { status: Number(text.slice(i + 1)), body: text.slice(0, i) };
+function curlGet(host: string, port: number, domain: string, path = "/") {
+  return curl("-H", `Host: ${domain}`, `http://${host}:${port}${path}`);
 }
 
 Deno.test("cluster: an http vhost on one node is reached through every node; the same domain from another node is refused", async () => {
@@ -387,16 +350,18 @@ Deno.test("cluster: a udp proxy on one node is reached through every node", asyn
   await using cluster = await startCluster(redis);
   using echo = udpEcho();
   const remotePort = freeUdpPort();
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${cluster.bindPort}
-auth.token = "t"
-[[proxies]]
+  await using client = await startClient(
+    clientConf({
+      serverPort: cluster.bindPort,
+      token: "t",
+      extra: `[[proxies]]
 name = "dns"
 type = "udp"
 localPort = ${echo.port}
 remotePort = ${remotePort}
-`);
+`,
+    }),
+  );
   await client.waitFor(/\[dns\] start proxy success/);
   for (const host of HOSTS) {
     assertEquals(
@@ -417,17 +382,7 @@ Deno.test("cluster admin: every node's /api/cluster and admin.ts under deno serv
   );
   using echo = echoServer();
   const remotePort = freePort();
-  await using client = await startClient(`
-serverAddr = "127.0.0.2"
-serverPort = ${cluster.bindPort}
-auth.token = "t"
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
-  await client.waitFor(/\[echo\] start proxy success/);
+  await using client = await echoClient("127.0.0.2", cluster.bindPort, echo.port, remotePort);
   const runId = (await client.waitFor(/get run id \[(\w+)\]/))[1];
 
   const adminPort = freePort();
@@ -517,45 +472,53 @@ Deno.test("cluster: an stcp visitor on one node reaches the proxy's owner on ano
   await using redis = await startRedis();
   await using cluster = await startCluster(redis);
   using echo = echoServer();
-  await using own = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${cluster.bindPort}
-auth.token = "t"
-[[proxies]]
+  await using own = await startClient(
+    clientConf({
+      serverPort: cluster.bindPort,
+      token: "t",
+      extra: `[[proxies]]
 name = "secret-echo"
 type = "stcp"
 secretKey = "sk-123"
 localPort = ${echo.port}
-`);
+`,
+    }),
+  );
   await own.waitFor(/\[secret-echo\] start proxy success/);
   const bindPort = freePort();
-  await using vis = await startClient(`
-serverAddr = "127.0.0.3"
-serverPort = ${cluster.bindPort}
-auth.token = "t"
-[[visitors]]
+  await using vis = await startClient(
+    clientConf({
+      serverAddr: "127.0.0.3",
+      serverPort: cluster.bindPort,
+      token: "t",
+      extra: `[[visitors]]
 name = "v"
 type = "stcp"
 serverName = "secret-echo"
 secretKey = "sk-123"
 bindAddr = "127.0.0.1"
 bindPort = ${bindPort}
-`);
+`,
+    }),
+  );
   await vis.waitFor(/\[v\] start stcp visitor success/);
   const data = randomBytes(200 * 1024);
   const got = await eventually(() => roundTripTo("127.0.0.1", bindPort, data));
   assertEquals(await hash(got), await hash(data));
   // The same name from a client on another node is refused.
-  await using rival = await startClient(`
-serverAddr = "127.0.0.2"
-serverPort = ${cluster.bindPort}
-auth.token = "t"
-[[proxies]]
+  await using rival = await startClient(
+    clientConf({
+      serverAddr: "127.0.0.2",
+      serverPort: cluster.bindPort,
+      token: "t",
+      extra: `[[proxies]]
 name = "secret-echo"
 type = "stcp"
 secretKey = "other"
 localPort = ${echo.port}
-`);
+`,
+    }),
+  );
   await rival.waitFor(
     /\[secret-echo\] start error: proxy \[secret-echo\] is already in use by proxy \[secret-echo\] on node \[node-1\]/,
   );
@@ -667,16 +630,14 @@ loadBalancer.groupKey = "${groupKey}"
   // Another user with the right key: a group belongs to its creator's user on every node.
   await using bob = await startClient(`user = "bob"\n` + member("127.0.0.3", "d", a.port));
   await bob.waitFor(/\[d\] start error: group \[g\] belongs to another user/);
-  await using plain = await startClient(`
-serverAddr = "127.0.0.3"
-serverPort = ${cluster.bindPort}
-auth.token = "t"
-[[proxies]]
-name = "plain"
-type = "tcp"
-localPort = ${a.port}
-remotePort = ${remotePort}
-`);
+  await using plain = await startClient(
+    clientConf({
+      serverAddr: "127.0.0.3",
+      serverPort: cluster.bindPort,
+      token: "t",
+      extra: tcpProxy("plain", a.port, remotePort),
+    }),
+  );
   await plain.waitFor(/\[plain\] start error: port \d+ is already in use/);
 
   // Member b's node dies: the surviving nodes skip it (a failed link, or its lapsed lease).
@@ -711,16 +672,19 @@ Deno.test("cluster: an https vhost (SNI) on one node is reached through every no
     (req) => new Response(`secure ${new URL(req.url).hostname}`),
   );
   await using _backend = { [Symbol.asyncDispose]: () => backend.shutdown() };
-  await using client = await startClient(`
-serverAddr = "127.0.0.2"
-serverPort = ${cluster.bindPort}
-auth.token = "t"
-[[proxies]]
+  await using client = await startClient(
+    clientConf({
+      serverAddr: "127.0.0.2",
+      serverPort: cluster.bindPort,
+      token: "t",
+      extra: `[[proxies]]
 name = "secure"
 type = "https"
 localPort = ${backend.addr.port}
 customDomains = ["secure.example.com"]
-`);
+`,
+    }),
+  );
   await client.waitFor(/\[secure\] start proxy success/);
   for (const host of HOSTS) {
     const body = await eventually(async () => {

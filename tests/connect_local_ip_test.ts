@@ -1,6 +1,7 @@
 // `transport.connectServerLocalIP`: the client reaches the server from the
 // configured local address over every transport; the server sees that address
 // (`/api/clients` clientIP), and proxies work over the bound connection.
+import { clientConf, tcpProxy } from "./_config.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { makeCerts, type TestCerts } from "./_certs.ts";
 import {
@@ -63,18 +64,15 @@ for (const t of cases) {
     await using _server = await startServer(
       `webServer.port = ${webPort}\n${t.server(c, udpPort)}`,
     );
-    await using _client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${t.udp ? udpPort : _server.port}
-transport.connectServerLocalIP = "127.0.0.2"
+    await using _client = await startClient(
+      clientConf({
+        serverPort: t.udp ? udpPort : _server.port,
+        extra: `transport.connectServerLocalIP = "127.0.0.2"
 ${t.client(c)}
 
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
+${tcpProxy("echo", echo.port, remotePort)}`,
+      }),
+    );
     await _client.waitFor(/\[echo\] start proxy success/);
     const clients = await eventually(async () => {
       const list = await clientsOf(webPort);
@@ -147,12 +145,14 @@ Deno.test("connectServerLocalIP with proxyURL: the dial to the proxy leaves from
   const proxy = connectProxy();
   try {
     await using server = await startServer("");
-    await using _client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-transport.proxyURL = "http://127.0.0.1:${proxy.port}"
+    await using _client = await startClient(
+      clientConf({
+        serverPort: server.port,
+        extra: `transport.proxyURL = "http://127.0.0.1:${proxy.port}"
 transport.connectServerLocalIP = "127.0.0.2"
-`);
+`,
+      }),
+    );
     assert(proxy.peers.length > 0);
     assertEquals([...new Set(proxy.peers)], ["127.0.0.2"]);
   } finally {

@@ -1,3 +1,4 @@
+import { clientConf, serverConf, tcpProxy } from "./_config.ts";
 import { chromium } from "playwright-core";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
@@ -25,12 +26,9 @@ const AUTH = { authorization: `Basic ${btoa("admin:s3cret")}` };
 
 async function startPair() {
   const webPort = freePort();
-  const server = await startServer(`
-auth.token = "t"
-webServer.port = ${webPort}
-webServer.user = "admin"
-webServer.password = "s3cret"
-`);
+  const server = await startServer(
+    serverConf({ webPort, webUser: "admin", webPassword: "s3cret" }),
+  );
   await server.waitFor(/dashboard listen on/);
   return { server, webPort };
 }
@@ -39,17 +37,17 @@ Deno.test("dashboard API: a proxy's conf never carries its secrets", async () =>
   using echo = echoServer();
   const { server, webPort } = await startPair();
   await using _server = server;
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-
+  await using client = await startClient(clientConf({
+    serverPort: server.port,
+    token: "t",
+    extra: `
 [[proxies]]
 name = "hidden"
 type = "stcp"
 secretKey = "${SECRET_KEY}"
 localPort = ${echo.port}
-`);
+`,
+  }));
   await client.waitFor(/\[hidden\] start proxy success/);
   for (const path of ["/api/proxy/stcp", "/api/proxy/stcp/hidden", "/api/proxies/hidden"]) {
     const text = await (await fetch(`http://127.0.0.1:${webPort}${path}`, { headers: AUTH }))
@@ -68,30 +66,29 @@ Deno.test("dashboard API: a proxy's recent errors on the server, newest kept", a
   );
   try {
     const webPort = freePort();
-    await using server = await startServer(`
-auth.token = "t"
-webServer.port = ${webPort}
-webServer.user = "admin"
-webServer.password = "s3cret"
-[[httpPlugins]]
+    await using server = await startServer(
+      serverConf({
+        webPort,
+        webUser: "admin",
+        webPassword: "s3cret",
+        extra: `[[httpPlugins]]
 name = "gate"
 addr = "127.0.0.1:${plugin.addr.port}"
 path = "/"
 ops = ["NewUserConn"]
-`);
+`,
+      }),
+    );
     await server.waitFor(/dashboard listen on/);
     using echo = echoServer();
     const remotePort = freePort();
-    await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-[[proxies]]
-name = "gated"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
+    await using client = await startClient(
+      clientConf({
+        serverPort: server.port,
+        token: "t",
+        extra: tcpProxy("gated", echo.port, remotePort),
+      }),
+    );
     await client.waitFor(/\[gated\] start proxy success/);
     for (let i = 0; i < 12; i++) await roundTrip(remotePort, new Uint8Array([i]));
     const info = await eventually(async () => {
@@ -114,18 +111,13 @@ Deno.test({
     const { server, webPort } = await startPair();
     await using _server = server;
     const remotePort = freePort();
-    await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-user = "alice"
+    await using client = await startClient(
+      clientConf({
+        serverPort: server.port,
+        token: "t",
+        extra: `user = "alice"
 
-[[proxies]]
-name = "web-echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-loadBalancer.group = "web"
+${tcpProxy("web-echo", echo.port, remotePort)}loadBalancer.group = "web"
 loadBalancer.groupKey = "${GROUP_KEY}"
 
 [[proxies]]
@@ -133,7 +125,9 @@ name = "hidden"
 type = "stcp"
 secretKey = "${SECRET_KEY}"
 localPort = ${echo.port}
-`);
+`,
+      }),
+    );
     await client.waitFor(/\[web-echo\] start proxy success/);
     await client.waitFor(/\[hidden\] start proxy success/);
     // The server knows alice's proxies as alice.web-echo and alice.hidden (frp's user prefix).

@@ -1,3 +1,4 @@
+import { serverConf } from "./_config.ts";
 import { chromium } from "playwright-core";
 import { assert, assertMatch } from "./_assert.ts";
 import { echoServer, freePort, startClient, startServer } from "./_harness.ts";
@@ -51,12 +52,9 @@ Deno.test({
   async fn() {
     using echo = echoServer();
     const webPort = freePort();
-    await using server = await startServer(`
-auth.token = "t"
-webServer.port = ${webPort}
-webServer.user = "admin"
-webServer.password = "s3cret"
-`);
+    await using server = await startServer(
+      serverConf({ webPort, webUser: "admin", webPassword: "s3cret" }),
+    );
     await server.waitFor(/dashboard listen on/);
     const remotePort = freePort();
     await using client = await startClient(`

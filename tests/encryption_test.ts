@@ -1,6 +1,8 @@
+import { clientConf, tcpProxy } from "./_config.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { freeUdpPort, udpEcho } from "./_udp.ts";
 import {
+  assertEchoes,
   echoServer,
   freePort,
   randomBytes,
@@ -58,8 +60,7 @@ async function hashEcho(port: number, size: number): Promise<void> {
   const payload = size > 4096
     ? new TextEncoder().encode("compressible line of text\n".repeat(size / 26 | 0))
     : randomBytes(size);
-  const reply = await roundTrip(port, payload);
-  assertEquals(await sha256(reply as Uint8Array<ArrayBuffer>), await sha256(payload));
+  await assertEchoes(port, payload);
 }
 
 for (const tcpMux of [true, false]) {
@@ -76,12 +77,14 @@ type = "tcp"
 localPort = ${echo.port}
 remotePort = ${ports[i]}
 ${transportLines(combo)}`).join("");
-    await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "tk"
-transport.tcpMux = ${tcpMux}
-${proxies}`);
+    await using client = await startClient(
+      clientConf({
+        serverPort: server.port,
+        token: "tk",
+        extra: `transport.tcpMux = ${tcpMux}
+${proxies}`,
+      }),
+    );
     for (let i = 0; i < COMBOS.length; i++) {
       await client.waitFor(new RegExp(`\\[tcp${i}\\] start proxy success`));
     }
@@ -107,11 +110,9 @@ type = "udp"
 localPort = ${echo.port}
 remotePort = ${ports[i]}
 ${transportLines(combo)}`).join("");
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "tk"
-${proxies}`);
+  await using client = await startClient(
+    clientConf({ serverPort: server.port, token: "tk", extra: proxies }),
+  );
   for (let i = 0; i < COMBOS.length; i++) {
     await client.waitFor(new RegExp(`\\[udp${i}\\] start proxy success`));
   }
@@ -131,11 +132,9 @@ type = "${type}"
 secretKey = "sk-${i}"
 localPort = ${local}
 ${transportLines(combo)}`).join("");
-    await using own = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "tk"
-${proxies}`);
+    await using own = await startClient(
+      clientConf({ serverPort: server.port, token: "tk", extra: proxies }),
+    );
     const binds = COMBOS.map(() => type === "stcp" ? freePort() : freeUdpPort());
     const visitors = COMBOS.map((combo, i) => `
 [[visitors]]
@@ -145,11 +144,9 @@ serverName = "${type}${i}"
 secretKey = "sk-${i}"
 bindPort = ${binds[i]}
 ${transportLines(combo)}`).join("");
-    await using vis = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "tk"
-${visitors}`);
+    await using vis = await startClient(
+      clientConf({ serverPort: server.port, token: "tk", extra: visitors }),
+    );
     for (let i = 0; i < COMBOS.length; i++) {
       await own.waitFor(new RegExp(`\\[${type}${i}\\] start proxy success`));
       await vis.waitFor(new RegExp(`\\[v${i}\\] start ${type} visitor success`));
@@ -167,18 +164,20 @@ Deno.test("encryption+compression: 100 sequential 10-byte round trips through a 
   using echo = echoServer();
   await using server = await startServer(`auth.token = "tk"`);
   const remotePort = freePort();
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "tk"
-[[proxies]]
-name = "ssh-like"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-transport.useEncryption = true
+  await using client = await startClient(
+    clientConf({
+      serverPort: server.port,
+      token: "tk",
+      extra: tcpProxy(
+        "ssh-like",
+        echo.port,
+        remotePort,
+        `transport.useEncryption = true
 transport.useCompression = true
-`);
+`,
+      ),
+    }),
+  );
   await client.waitFor(/\[ssh-like\] start proxy success/);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: remotePort });
   try {
@@ -207,30 +206,34 @@ transport.useCompression = true
 Deno.test("encryption: a visitor that encrypts towards an owner that does not is dropped with a reason", async () => {
   using echo = echoServer();
   await using server = await startServer(`auth.token = "tk"`);
-  await using own = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "tk"
-[[proxies]]
+  await using own = await startClient(
+    clientConf({
+      serverPort: server.port,
+      token: "tk",
+      extra: `[[proxies]]
 name = "plain"
 type = "stcp"
 secretKey = "sk"
 localPort = ${echo.port}
-`);
+`,
+    }),
+  );
   await own.waitFor(/\[plain\] start proxy success/);
   const bindPort = freePort();
-  await using vis = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "tk"
-[[visitors]]
+  await using vis = await startClient(
+    clientConf({
+      serverPort: server.port,
+      token: "tk",
+      extra: `[[visitors]]
 name = "sealed"
 type = "stcp"
 serverName = "plain"
 secretKey = "sk"
 bindPort = ${bindPort}
 transport.useEncryption = true
-`);
+`,
+    }),
+  );
   await vis.waitFor(/\[sealed\] start stcp visitor success/);
   // The owner relays the visitor's hello to the echo service, which sends it back.
   const reply = await roundTrip(bindPort, new TextEncoder().encode("hello"));
@@ -242,11 +245,11 @@ Deno.test("encryption/compression: tcpmux (http CONNECT) works with both flags o
   using echo = echoServer();
   const muxPort = freePort();
   await using server = await startServer(`auth.token = "tk"\ntcpmuxHTTPConnectPort = ${muxPort}`);
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "tk"
-[[proxies]]
+  await using client = await startClient(
+    clientConf({
+      serverPort: server.port,
+      token: "tk",
+      extra: `[[proxies]]
 name = "mux"
 type = "tcpmux"
 multiplexer = "httpconnect"
@@ -254,7 +257,9 @@ localPort = ${echo.port}
 customDomains = ["mux.example.com"]
 transport.useEncryption = true
 transport.useCompression = true
-`);
+`,
+    }),
+  );
   await client.waitFor(/\[mux\] start proxy success/);
   const body = "payload ".repeat(4000);
   const request = `CONNECT mux.example.com:1 HTTP/1.1\r\nHost: mux.example.com:1\r\n\r\n${body}`;

@@ -5,6 +5,8 @@
 // Limits are shortened by configuration (1 s); the generous waits below only
 // bound how long a broken server could keep the test hanging.
 
+import { curl } from "./_curl.ts";
+import { clientConf, tcpmuxProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { eventually, freePort, startClient, startServer } from "./_harness.ts";
 
@@ -75,17 +77,6 @@ async function serverCloses(conn: Deno.Conn, trickle = ""): Promise<string | nul
 
 const connect = (port: number) => Deno.connect({ hostname: "127.0.0.1", port });
 
-async function curl(...args: string[]): Promise<{ status: number; body: string }> {
-  const out = await new Deno.Command("curl", {
-    args: ["-s", "-S", "--max-time", "20", "-w", "\n%{http_code}", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = dec.decode(out.stdout);
-  const nl = text.lastIndexOf("\n");
-  return { status: Number(text.slice(nl + 1)), body: text.slice(0, nl) };
-}
-
 async function setup(be: { port: number }, limits: string) {
   const vhostPort = freePort();
   const httpsPort = freePort();
@@ -96,23 +87,18 @@ vhostHTTPSPort = ${httpsPort}
 tcpmuxHTTPConnectPort = ${muxPort}
 ${limits}
 `);
-  const client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-
+  const client = await startClient(clientConf({
+    serverPort: server.port,
+    extra: `
 [[proxies]]
 name = "web"
 type = "http"
 localPort = ${be.port}
 customDomains = ["web.example"]
 
-[[proxies]]
-name = "mux"
-type = "tcpmux"
-multiplexer = "httpconnect"
-localPort = ${be.port}
-customDomains = ["mux.example"]
-`);
+${tcpmuxProxy("mux", be.port, `customDomains = ["mux.example"]`)}
+`,
+  }));
   await client.waitFor(/\[web\] start proxy success/);
   await client.waitFor(/\[mux\] start proxy success/);
   return { server, client, vhostPort, httpsPort, muxPort };

@@ -4,6 +4,8 @@
 // and Transfer-Encoding follow RFC 9112. Real dfrps/dfrpc processes, curl
 // and raw sockets as the user.
 
+import { curl } from "./_curl.ts";
+import { clientConf } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
 
@@ -62,24 +64,12 @@ async function raw(port: number, text: string): Promise<string> {
   }
 }
 
-async function curl(...args: string[]): Promise<{ status: number; body: string }> {
-  const out = await new Deno.Command("curl", {
-    args: ["-s", "-S", "--max-time", "30", "-w", "\n%{http_code}", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = dec.decode(out.stdout);
-  const nl = text.lastIndexOf("\n");
-  return { status: Number(text.slice(nl + 1)), body: text.slice(0, nl) };
-}
-
 async function setup(be: { port: number }) {
   const vhostPort = freePort();
   const server = await startServer(`vhostHTTPPort = ${vhostPort}`);
-  const client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-
+  const client = await startClient(clientConf({
+    serverPort: server.port,
+    extra: `
 [[proxies]]
 name = "admin"
 type = "http"
@@ -111,7 +101,8 @@ type = "http"
 localPort = ${be.port}
 customDomains = ["b.example"]
 requestHeaders.set.x-tag = "b"
-`);
+`,
+  }));
   for (const name of ["admin", "site", "a", "b"]) {
     await client.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
   }

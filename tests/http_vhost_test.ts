@@ -1,3 +1,5 @@
+import { curlHead, type CurlResult } from "./_curl.ts";
+import { clientConf } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { freePort, startClient, startServer, tempFile } from "./_harness.ts";
 
@@ -51,36 +53,6 @@ function backend() {
   };
 }
 
-interface CurlResult {
-  status: number;
-  headers: string;
-  body: string;
-  stderr: string;
-}
-
-/** Runs curl and splits its `-i` output into the last head and the body. */
-async function curl(...args: string[]): Promise<CurlResult> {
-  const out = await new Deno.Command("curl", {
-    args: ["-s", "-S", "-i", "--max-time", "30", "-w", "\n%{http_code}", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = dec.decode(out.stdout);
-  const nl = text.lastIndexOf("\n");
-  const status = Number(text.slice(nl + 1));
-  let rest = text.slice(0, nl);
-  let headers = "";
-  // Skip interim heads (100 Continue) up to the final one.
-  while (rest.startsWith("HTTP/")) {
-    const end = rest.indexOf("\r\n\r\n");
-    if (end < 0) break;
-    headers = rest.slice(0, end);
-    rest = rest.slice(end + 4);
-    if (!/^HTTP\/\S+ 1\d\d/.test(headers)) break;
-  }
-  return { status, headers, body: rest, stderr: dec.decode(out.stderr) };
-}
-
 /** A raw TCP backend answering every request with one fixed chunked response, then closing. */
 function rawChunkedBackend() {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -119,11 +91,10 @@ function json(result: CurlResult): Record<string, any> {
 async function vhostPair(serverExtra: string, proxies: string, names: string[]) {
   const vhostPort = freePort();
   const server = await startServer(`vhostHTTPPort = ${vhostPort}\n${serverExtra}`);
-  const client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-${proxies}
-`);
+  const client = await startClient(clientConf({
+    serverPort: server.port,
+    extra: proxies,
+  }));
   for (const name of names) await client.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
   return { server, client, vhostPort };
 }
@@ -194,9 +165,9 @@ requestHeaders.set.x-tag = "others"
   await using _c = client;
   const url = (path = "/") => `http://127.0.0.1:${vhostPort}${path}`;
   const tag = async (host: string, path = "/", ...extra: string[]) =>
-    json(await curl("-H", `Host: ${host}`, ...extra, url(path))).headers["x-tag"];
+    json(await curlHead("-H", `Host: ${host}`, ...extra, url(path))).headers["x-tag"];
 
-  const exact = await curl(
+  const exact = await curlHead(
     "-H",
     "Host: a.example.com",
     "-H",
@@ -228,7 +199,7 @@ requestHeaders.set.x-tag = "others"
   assertEquals(await tag("u.example.com", "/", "-u", "bob:x"), "others");
   assertEquals(await tag("u.example.com"), "others");
 
-  const missing = await curl("-H", "Host: nobody.example.org", url());
+  const missing = await curlHead("-H", "Host: nobody.example.org", url());
   assertEquals(missing.status, 404);
   assertEquals(missing.body, "<h1>custom not found</h1>");
   assertMatch(server.output, /unknown host \[nobody\.example\.org\]/);
@@ -263,26 +234,26 @@ subdomain = "x"
   await using _c = client;
   await client.waitFor(/\[two\] start error: .*already used by \[one\]/);
   await client.waitFor(/\[nosub\] start error: subdomain is not supported because subDomainHost/);
-  const missing = await curl("-H", "Host: else.example.com", `http://127.0.0.1:${vhostPort}/`);
+  const missing = await curlHead("-H", "Host: else.example.com", `http://127.0.0.1:${vhostPort}/`);
   assertEquals(missing.status, 404);
   assertMatch(missing.body, /404 Not Found/);
   assertEquals(
-    (await curl("-H", "Host: dup.example.com", `http://127.0.0.1:${vhostPort}/`)).status,
+    (await curlHead("-H", "Host: dup.example.com", `http://127.0.0.1:${vhostPort}/`)).status,
     200,
   );
 });
 
 Deno.test("http vhost: a server without vhostHTTPPort refuses http proxies with a reason", async () => {
   await using server = await startServer("");
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-[[proxies]]
+  await using client = await startClient(clientConf({
+    serverPort: server.port,
+    extra: `[[proxies]]
 name = "web"
 type = "http"
 localPort = 1
 customDomains = ["a.example.com"]
-`);
+`,
+  }));
   await client.waitFor(/\[web\] start error: .*vhostHTTPPort is not set/);
 });
 
@@ -305,19 +276,25 @@ httpPassword = "s3cret"
   await using _c = client;
   const url = `http://127.0.0.1:${vhostPort}/`;
   const host = ["-H", "Host: lock.example.com"];
-  const none = await curl(...host, url);
+  const none = await curlHead(...host, url);
   assertEquals(none.status, 401);
   assertMatch(none.headers, /^WWW-Authenticate: Basic realm="Restricted"$/im);
-  assertEquals((await curl(...host, "-u", "admin:wrong", url)).status, 401);
-  const ok = await curl(...host, "-u", "admin:s3cret", url);
+  assertEquals((await curlHead(...host, "-u", "admin:wrong", url)).status, 401);
+  const ok = await curlHead(...host, "-u", "admin:s3cret", url);
   assertEquals(ok.status, 200);
   assertEquals(json(ok).headers.authorization, `Basic ${btoa("admin:s3cret")}`);
 
   const proxyUrl = `http://127.0.0.1:${vhostPort}`;
-  const proxied = await curl("-x", proxyUrl, "http://lock.example.com/x");
+  const proxied = await curlHead("-x", proxyUrl, "http://lock.example.com/x");
   assertEquals(proxied.status, 407);
   assertMatch(proxied.headers, /^Proxy-Authenticate: Basic realm="Restricted"$/im);
-  const proxiedOk = await curl("-x", proxyUrl, "-U", "admin:s3cret", "http://lock.example.com/x");
+  const proxiedOk = await curlHead(
+    "-x",
+    proxyUrl,
+    "-U",
+    "admin:s3cret",
+    "http://lock.example.com/x",
+  );
   assertEquals(proxiedOk.status, 200);
   assertEquals(json(proxiedOk).path, "/x");
 });
@@ -344,13 +321,13 @@ customDomains = ["slow.example.com"]
   );
   await using _s = server;
   await using _c = client;
-  const down = await curl("-H", "Host: down.example.com", `http://127.0.0.1:${vhostPort}/`);
+  const down = await curlHead("-H", "Host: down.example.com", `http://127.0.0.1:${vhostPort}/`);
   assertEquals(down.status, 502);
   await client.waitFor(/\[down\] connect to local service/);
-  const slow = await curl("-H", "Host: slow.example.com", `http://127.0.0.1:${vhostPort}/slow`);
+  const slow = await curlHead("-H", "Host: slow.example.com", `http://127.0.0.1:${vhostPort}/slow`);
   assertEquals(slow.status, 504);
   // The server is still serving afterwards.
-  const again = await curl("-H", "Host: slow.example.com", `http://127.0.0.1:${vhostPort}/`);
+  const again = await curlHead("-H", "Host: slow.example.com", `http://127.0.0.1:${vhostPort}/`);
   assertEquals(again.status, 200);
 });
 
@@ -415,7 +392,7 @@ customDomains = ["c.example.com"]
     dec.decode(raw.stdout),
     "6;note=x\r\nalpha-\r\n5\r\nbeta-\r\n0\r\nX-Trailer: done\r\n\r\n",
   );
-  assertEquals((await curl(`${base}/chunked`)).body, "alpha-beta-gamma");
+  assertEquals((await curlHead(`${base}/chunked`)).body, "alpha-beta-gamma");
 
   // WebSocket through the vhost.
   const ws = new WebSocket(`ws://127.0.0.1:${vhostPort}/ws`);
@@ -452,7 +429,7 @@ customDomains = ["c.example.com"]
     bad.close();
     assertMatch(answer, new RegExp(`^HTTP/1\\.1 ${status} `));
   }
-  assertEquals((await curl(`${base}/still`)).status, 200);
+  assertEquals((await curlHead(`${base}/still`)).status, 200);
 });
 
 Deno.test("http vhost: a 256 MiB streamed upload passes with bounded server memory", async () => {
@@ -500,21 +477,21 @@ Deno.test("http vhost: vhostHTTPPort equal to bindPort serves HTTP and tunnel cl
   await using be = backend();
   const port = freePort();
   await using _server = await startServer(`bindPort = ${port}\nvhostHTTPPort = ${port}`);
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${port}
-[[proxies]]
+  await using client = await startClient(clientConf({
+    serverPort: port,
+    extra: `[[proxies]]
 name = "shared"
 type = "http"
 localPort = ${be.port}
 customDomains = ["s.example.com"]
-`);
+`,
+  }));
   await client.waitFor(/\[shared\] start proxy success/);
-  const res = await curl("-H", "Host: s.example.com", `http://127.0.0.1:${port}/same-port`);
+  const res = await curlHead("-H", "Host: s.example.com", `http://127.0.0.1:${port}/same-port`);
   assertEquals(res.status, 200);
   assertEquals(json(res).path, "/same-port");
   assertEquals(
-    (await curl("-H", "Host: none.example.com", `http://127.0.0.1:${port}/`)).status,
+    (await curlHead("-H", "Host: none.example.com", `http://127.0.0.1:${port}/`)).status,
     404,
   );
 });

@@ -1,3 +1,5 @@
+import { clientConf } from "./_config.ts";
+import { curl } from "./_curl.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
 
@@ -53,21 +55,15 @@ function tlsBackend(tls: { cert: string; key: string }, body: string) {
   };
 }
 
-/** `curl -k --resolve name:port:127.0.0.1 https://name:port/`; resolves to [exit code, stdout]. */
-async function curl(name: string, port: number): Promise<[number, string]> {
-  const out = await new Deno.Command("curl", {
-    args: [
-      "-sk",
-      "--max-time",
-      "10",
-      "--resolve",
-      `${name}:${port}:127.0.0.1`,
-      `https://${name}:${port}/`,
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return [out.code, decoder.decode(out.stdout)];
+/** `curl -k --resolve name:port:127.0.0.1 https://name:port/`; resolves to [exit code, body]. */
+async function curlTls(name: string, port: number): Promise<[number, string]> {
+  const r = await curl(
+    "-k",
+    "--resolve",
+    `${name}:${port}:127.0.0.1`,
+    `https://${name}:${port}/`,
+  );
+  return [r.code, r.body];
 }
 
 const names = ["a.example.com", "b.example.test", "lb.example.com"];
@@ -81,11 +77,10 @@ Deno.test("https: routes by SNI to customDomains and subdomain, TLS untouched", 
     `auth.token = "t"\nvhostHTTPSPort = ${httpsPort}\nsubDomainHost = "example.test"`,
   );
   await server.waitFor(/https vhost listen on/);
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-
+  await using client = await startClient(clientConf({
+    serverPort: server.port,
+    token: "t",
+    extra: `
 [[proxies]]
 name = "web-a"
 type = "https"
@@ -97,15 +92,16 @@ name = "web-b"
 type = "https"
 localPort = ${backB.port}
 subdomain = "b"
-`);
+`,
+  }));
   await client.waitFor(/\[web-a\] start proxy success/);
   await client.waitFor(/\[web-b\] start proxy success/);
   assertMatch(server.output, new RegExp(`https proxy listen at a\\.example\\.com:${httpsPort}`));
-  assertEquals(await curl("a.example.com", httpsPort), [0, "backend-A a.example.com\n"]);
-  assertEquals(await curl("b.example.test", httpsPort), [0, "backend-B b.example.test\n"]);
+  assertEquals(await curlTls("a.example.com", httpsPort), [0, "backend-A a.example.com\n"]);
+  assertEquals(await curlTls("b.example.test", httpsPort), [0, "backend-B b.example.test\n"]);
 
   // Unknown SNI: closed during the handshake, logged, and the server goes on.
-  const [code] = await curl("nobody.example.com", httpsPort);
+  const [code] = await curlTls("nobody.example.com", httpsPort);
   assert(code !== 0, "curl to an unknown name must fail");
   await server.waitFor(/no proxy for SNI \[nobody\.example\.com\]/);
   // Not TLS at all.
@@ -114,39 +110,39 @@ subdomain = "b"
   assertEquals(await conn.read(new Uint8Array(16)), null);
   conn.close();
   await server.waitFor(/not a TLS handshake/);
-  assertEquals(await curl("a.example.com", httpsPort), [0, "backend-A a.example.com\n"]);
+  assertEquals(await curlTls("a.example.com", httpsPort), [0, "backend-A a.example.com\n"]);
 });
 
 Deno.test("https: a subdomain without subDomainHost on the server is refused with a reason", async () => {
   const httpsPort = freePort();
   await using server = await startServer(`auth.token = "t"\nvhostHTTPSPort = ${httpsPort}`);
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-
+  await using client = await startClient(clientConf({
+    serverPort: server.port,
+    token: "t",
+    extra: `
 [[proxies]]
 name = "sub"
 type = "https"
 localPort = 1
 subdomain = "x"
-`);
+`,
+  }));
   await client.waitFor(/\[sub\].*subdomain is not supported/);
 });
 
 Deno.test("https: vhostHTTPSPort unset refuses https proxies", async () => {
   await using server = await startServer(`auth.token = "t"`);
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-
+  await using client = await startClient(clientConf({
+    serverPort: server.port,
+    token: "t",
+    extra: `
 [[proxies]]
 name = "nope"
 type = "https"
 localPort = 1
 customDomains = ["x.example.com"]
-`);
+`,
+  }));
   await client.waitFor(/\[nope\].*vhostHTTPSPort is not set/);
 });
 
@@ -157,20 +153,20 @@ Deno.test("https: vhostHTTPSPort equal to bindPort serves TLS and dfrp clients o
   await using _server = await startServer(
     `bindPort = ${port}\nauth.token = "t"\nvhostHTTPSPort = ${port}`,
   );
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${port}
-auth.token = "t"
-
+  await using client = await startClient(clientConf({
+    serverPort: port,
+    token: "t",
+    extra: `
 [[proxies]]
 name = "web"
 type = "https"
 localPort = ${back.port}
 customDomains = ["a.example.com"]
-`);
+`,
+  }));
   await client.waitFor(/\[web\] start proxy success/);
-  assertEquals(await curl("a.example.com", port), [0, "shared a.example.com\n"]);
-  assertEquals(await curl("a.example.com", port), [0, "shared a.example.com\n"]);
+  assertEquals(await curlTls("a.example.com", port), [0, "shared a.example.com\n"]);
+  assertEquals(await curlTls("a.example.com", port), [0, "shared a.example.com\n"]);
 });
 
 Deno.test("https: a load-balancing group of two takes turns", async () => {
@@ -179,11 +175,11 @@ Deno.test("https: a load-balancing group of two takes turns", async () => {
   await using backB = tlsBackend(tls, "member-2");
   const httpsPort = freePort();
   await using server = await startServer(`auth.token = "t"\nvhostHTTPSPort = ${httpsPort}`);
-  const member = (name: string, port: number) => `
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-
+  const member = (name: string, port: number) =>
+    clientConf({
+      serverPort: server.port,
+      token: "t",
+      extra: `
 [[proxies]]
 name = "${name}"
 type = "https"
@@ -191,14 +187,15 @@ localPort = ${port}
 customDomains = ["lb.example.com"]
 loadBalancer.group = "web"
 loadBalancer.groupKey = "k"
-`;
+`,
+    });
   await using c1 = await startClient(member("lb-1", backA.port));
   await c1.waitFor(/\[lb-1\] start proxy success/);
   await using c2 = await startClient(member("lb-2", backB.port));
   await c2.waitFor(/\[lb-2\] start proxy success/);
   const bodies: string[] = [];
   for (let i = 0; i < 4; i++) {
-    const [code, body] = await curl("lb.example.com", httpsPort);
+    const [code, body] = await curlTls("lb.example.com", httpsPort);
     assertEquals(code, 0);
     bodies.push(body.split(" ")[0]);
   }

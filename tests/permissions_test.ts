@@ -5,6 +5,7 @@
  * one flag makes a process fail, so none is superfluous.
  */
 
+import { clientConf, tcpProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { DfrpProcess, echoServer, freePort, roundTrip, tempFile } from "./_harness.ts";
 import { CLIENT_FLAGS, runLine, SERVER_FLAGS } from "../scripts/permissions.ts";
@@ -88,17 +89,11 @@ Deno.test("permissions: tcp, udp and http proxies run under exactly the flags in
   await using client = await run(
     "client.ts",
     CLIENT_FLAGS,
-    `
-serverAddr = "127.0.0.1"
-serverPort = ${bindPort}
-auth.token = "least{{ .Envs.DFRP_UNSET_VAR }}"
+    clientConf({
+      serverPort: bindPort,
+      extra: `auth.token = "least{{ .Envs.DFRP_UNSET_VAR }}"
 
-[[proxies]]
-name = "t"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = 0
-
+${tcpProxy("t", echo.port, 0)}
 [[proxies]]
 name = "u"
 type = "udp"
@@ -111,6 +106,7 @@ type = "http"
 localPort = ${web.port}
 customDomains = ["app.example.com"]
 `,
+    }),
   );
   await client.waitFor(/login to server success/);
   const tcpPort = Number((await server.waitFor(/\[t\] tcp proxy listen at :(\d+) success/))[1]);

@@ -5,35 +5,17 @@
  * `allowDestinations` says otherwise; `denyDestinations` always wins.
  */
 
+import { serverConf } from "./_config.ts";
+import { curl } from "./_curl.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
 
-const dec = new TextDecoder();
 const TOKEN = "destinations-token-0123456789";
-
-/** curl with `-i`; status of the final answer (0 when curl failed), body, stderr. */
-async function curl(...args: string[]) {
-  const out = await new Deno.Command("curl", {
-    args: ["-s", "-S", "--max-time", "20", "-w", "\n%{http_code}", ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = dec.decode(out.stdout);
-  const nl = text.lastIndexOf("\n");
-  return {
-    status: Number(text.slice(nl + 1)),
-    body: text.slice(0, nl),
-    stderr: dec.decode(out.stderr),
-  };
-}
 
 /** A server with its dashboard, and a client with its admin API and one plugin proxy. */
 async function setup(plugin: string) {
   const webPort = freePort();
-  const server = await startServer(`
-auth.token = "${TOKEN}"
-webServer.port = ${webPort}
-`);
+  const server = await startServer(serverConf({ token: TOKEN, webPort }));
   const adminPort = freePort();
   const remotePort = freePort();
   const client = await startClient(`

@@ -8,6 +8,7 @@
  * reach the server (it checks it) but is never shown.
  */
 
+import { clientConf, tcpProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { makeCerts } from "./_certs.ts";
 import {
@@ -127,10 +128,10 @@ ops = ["NewProxy"]
 `);
   await server.waitFor(/dashboard listen on/);
   using relay = recordingRelay(server.port);
-  const client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${relay.port}
-auth.token = "${token}"
+  const client = await startClient(
+    clientConf({
+      serverPort: relay.port,
+      extra: `auth.token = "${token}"
 transport.tls.enable = false
 transport.tcpMux = false
 
@@ -180,19 +181,13 @@ localAddr = "127.0.0.1:${backend.server.addr.port}"
 crtPath = "${crtPath}"
 keyPath = "${keyPath}"
 
-[[proxies]]
-name = "group-a"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${groupPort}
-loadBalancer = { group = "web", groupKey = "${secrets.groupKey}" }
+${
+        tcpProxy("group-a", echo.port, groupPort)
+      }loadBalancer = { group = "web", groupKey = "${secrets.groupKey}" }
 
-[[proxies]]
-name = "group-b"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${groupPort}
-loadBalancer = { group = "web", groupKey = "${secrets.groupKey}" }
+${
+        tcpProxy("group-b", echo.port, groupPort)
+      }loadBalancer = { group = "web", groupKey = "${secrets.groupKey}" }
 
 [[proxies]]
 name = "guarded-http"
@@ -210,7 +205,9 @@ customDomains = ["mux.example.com"]
 localPort = ${echo.port}
 httpUser = "bob"
 httpPassword = "${shownNever.tcpmuxPassword}"
-`);
+`,
+    }),
+  );
   try {
     const names = [
       "secret-stcp",
@@ -321,14 +318,16 @@ localPort = ${echo.port}
 remotePort = ${port}
 loadBalancer = { group = "g", groupKey = "${key}" }
 `;
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-${member("first", "right-key")}
+  await using client = await startClient(
+    clientConf({
+      serverPort: server.port,
+      token: "t",
+      extra: `${member("first", "right-key")}
 ${member("same", "right-key")}
 ${member("other", "wrong-key")}
-`);
+`,
+    }),
+  );
   await client.waitFor(/\[first\] start proxy success/);
   await client.waitFor(/\[same\] start proxy success/);
   await client.waitFor(/\[other\] start error: group \[g\] groupKey does not match/);

@@ -1,3 +1,4 @@
+import { clientConf, tcpProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   echoServer,
@@ -78,28 +79,17 @@ ops = ["CloseProxy"]
   assertEquals((await banned.exited).code, 1);
   assertMatch(banned.output, /mallory is banned/);
 
-  const client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-user = "alice"
+  const client = await startClient(
+    clientConf({
+      serverPort: server.port,
+      token: "t",
+      extra: `user = "alice"
 metadatas.team = "blue"
-[[proxies]]
-name = "moved"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${asked}
-[[proxies]]
-name = "forbidden"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = 0
-[[proxies]]
-name = "guarded"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${guarded}
-`);
+${tcpProxy("moved", echo.port, asked)}${tcpProxy("forbidden", echo.port, 0)}${
+        tcpProxy("guarded", echo.port, guarded)
+      }`,
+    }),
+  );
   try {
     await client.waitFor(/\[forbidden\] start error: no proxy may be called forbidden/);
     await server.waitFor(new RegExp(`\\[alice\\.moved\\] tcp proxy listen at :${moved} success`));
@@ -161,19 +151,16 @@ addr = "${plugin.addr}"
 path = "/"
 ops = ["Ping", "NewWorkConn"]
 `);
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-transport.tcpMux = false
+  await using client = await startClient(
+    clientConf({
+      serverPort: server.port,
+      token: "t",
+      extra: `transport.tcpMux = false
 transport.heartbeatInterval = 1
 transport.poolCount = 1
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
+${tcpProxy("echo", echo.port, remotePort)}`,
+    }),
+  );
   await client.waitFor(/\[echo\] start proxy success/);
   await client.waitFor(/heartbeat answered with error: ping denied/);
   assertEquals(new TextDecoder().decode(await roundTrip(remotePort, hello)), "hello");

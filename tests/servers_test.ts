@@ -1,5 +1,7 @@
+import { tcpProxy } from "./_config.ts";
 import { assertEquals } from "./_assert.ts";
 import {
+  assertEchoes,
   echoServer,
   eventually,
   freePort,
@@ -29,19 +31,11 @@ serverPort = ${port}
 [[servers]]
 serverAddr = "127.0.0.2"
 serverPort = ${port}
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
+${tcpProxy("echo", echo.port, remotePort)}`);
   await client.waitFor(/\[echo\] start proxy success/);
   const data = randomBytes(256 * 1024);
   const want = await sha256(data);
-  assertEquals(
-    await sha256(await roundTripTo("127.0.0.1", remotePort, data) as Uint8Array<ArrayBuffer>),
-    want,
-  );
+  await assertEchoes(remotePort, data);
   assertEquals(second.output.includes("[echo]"), false, "only one server at a time");
 
   const killed = Date.now();
@@ -69,12 +63,7 @@ serverPort = ${dead}
 [[servers]]
 serverAddr = "127.0.0.1"
 serverPort = ${port}
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
+${tcpProxy("echo", echo.port, remotePort)}`);
   await client.waitFor(/\[echo\] start proxy success/);
   await server.waitFor(/\[echo\] tcp proxy listen at/);
   const reply = await roundTripTo("127.0.0.1", remotePort, new TextEncoder().encode("hi"));
@@ -101,12 +90,7 @@ serverPort = ${port}
 serverAddr = "127.0.0.2"
 serverPort = ${otherPort}
 auth.token = "u"
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
+${tcpProxy("echo", echo.port, remotePort)}`);
   await a.waitFor(/\[echo\] tcp proxy listen at/);
   await b.waitFor(/\[echo\] tcp proxy listen at/);
   const data = randomBytes(128 * 1024);

@@ -7,6 +7,7 @@
  * key that sends its request without waiting for the verdict still gets
  * nothing from the plugin.
  */
+import { clientConf } from "./_config.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
 import { parseClientConfig } from "../lib/config/load.ts";
@@ -30,11 +31,10 @@ Deno.test("stcp with a plugin: the right key reaches the plugin, a wrong one nev
   const root = await Deno.makeTempDir({ prefix: "dfrp-stcp-plugin-" });
   await Deno.writeTextFile(`${root}/notes.txt`, SECRET);
   await using server = await startServer(`auth.token = "t"`);
-  await using owner = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-
+  await using owner = await startClient(clientConf({
+    serverPort: server.port,
+    token: "t",
+    extra: `
 [[proxies]]
 name = "files"
 type = "stcp"
@@ -42,7 +42,8 @@ secretKey = "right-key"
 [proxies.plugin]
 type = "static_file"
 localPath = "${root}"
-`);
+`,
+  }));
   await owner.waitFor(/\[files\] start proxy success/);
 
   // The attacker: a logged-in client speaking the wire by hand.
@@ -76,11 +77,10 @@ localPath = "${root}"
 
   // A visitor with the right key gets the file through the plugin.
   const bindPort = freePort();
-  await using visitor = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-
+  await using visitor = await startClient(clientConf({
+    serverPort: server.port,
+    token: "t",
+    extra: `
 [[visitors]]
 name = "files-visitor"
 type = "stcp"
@@ -88,7 +88,8 @@ serverName = "files"
 secretKey = "right-key"
 bindAddr = "127.0.0.1"
 bindPort = ${bindPort}
-`);
+`,
+  }));
   await visitor.waitFor(/start stcp visitor success/);
   const res = await fetch(`http://127.0.0.1:${bindPort}/notes.txt`);
   assertEquals(await res.text(), SECRET);

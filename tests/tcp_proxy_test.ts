@@ -1,3 +1,4 @@
+import { clientConf, tcpProxy } from "./_config.ts";
 import { assertEquals, assertMatch } from "./_assert.ts";
 import {
   echoServer,
@@ -17,11 +18,11 @@ for (const tcpMux of [true, false]) {
     using echo = echoServer();
     await using server = await startServer(`auth.token = "s3cret"\ntransport.tcpMux = ${tcpMux}`);
     const remotePort = freePort();
-    await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "s3cret"
-transport.tcpMux = ${tcpMux}
+    await using client = await startClient(
+      clientConf({
+        serverPort: server.port,
+        token: "s3cret",
+        extra: `transport.tcpMux = ${tcpMux}
 
 [[proxies]]
 name = "echo"
@@ -29,7 +30,9 @@ type = "tcp"
 localIP = "127.0.0.1"
 localPort = ${echo.port}
 remotePort = ${remotePort}
-`);
+`,
+      }),
+    );
     await client.waitFor(/\[echo\] start proxy success/);
     const reply = await roundTrip(remotePort, new TextEncoder().encode("hello through dfrp"));
     assertEquals(new TextDecoder().decode(reply), "hello through dfrp");
@@ -40,19 +43,16 @@ remotePort = ${remotePort}
     await using server = await startServer(
       `auth.token = "s3cret"\ntransport.tcpMux = ${tcpMux}\ntransport.maxPoolCount = 50`,
     );
-    await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "s3cret"
-transport.tcpMux = ${tcpMux}
+    await using client = await startClient(
+      clientConf({
+        serverPort: server.port,
+        token: "s3cret",
+        extra: `transport.tcpMux = ${tcpMux}
 transport.poolCount = 20
 
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = 0
-`);
+${tcpProxy("echo", echo.port, 0)}`,
+      }),
+    );
     const match = await server.waitFor(/\[echo\] tcp proxy listen at :(\d+) success/);
     const remotePort = Number(match[1]);
     await client.waitFor(/\[echo\] start proxy success/);
@@ -70,15 +70,17 @@ remotePort = 0
 Deno.test("tcp proxy: remotePort = 0 takes a free port and reports it", async () => {
   using echo = echoServer();
   await using server = await startServer(`auth.token = "t"`);
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-[[proxies]]
+  await using client = await startClient(
+    clientConf({
+      serverPort: server.port,
+      token: "t",
+      extra: `[[proxies]]
 name = "any"
 type = "tcp"
 localPort = ${echo.port}
-`);
+`,
+    }),
+  );
   const match = await server.waitFor(/\[any\] tcp proxy listen at :(\d+) success/);
   await client.waitFor(/\[any\] start proxy success/);
   const port = Number(match[1]);
@@ -90,16 +92,11 @@ Deno.test("tcp proxy: the client going away closes its proxies and frees their p
   using echo = echoServer();
   await using server = await startServer(`auth.token = "t"`);
   const remotePort = freePort();
-  const config = `
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-[[proxies]]
-name = "gone"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`;
+  const config = clientConf({
+    serverPort: server.port,
+    token: "t",
+    extra: tcpProxy("gone", echo.port, remotePort),
+  });
   const first = await startClient(config);
   await first.waitFor(/\[gone\] start proxy success/);
   await first.stop("SIGKILL");

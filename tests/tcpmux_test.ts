@@ -1,3 +1,4 @@
+import { clientConf, tcpmuxProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { type DfrpProcess, echoServer, freePort, startClient, startServer } from "./_harness.ts";
 import { sshdAvailable, startSshd } from "./_sshd.ts";
@@ -48,7 +49,7 @@ async function setup(serverExtra = "") {
 }
 
 function clientConfig(serverPort: number, proxies: string): string {
-  return `serverAddr = "127.0.0.1"\nserverPort = ${serverPort}\nauth.token = "t"\n${proxies}`;
+  return clientConf({ serverPort, token: "t", extra: proxies });
 }
 
 async function started(client: DfrpProcess, ...names: string[]) {
@@ -63,19 +64,9 @@ Deno.test("tcpmux: CONNECT picks the proxy by host and relays raw bytes", async 
   await using client = await startClient(clientConfig(
     server.port,
     `
-[[proxies]]
-name = "one"
-type = "tcpmux"
-multiplexer = "httpconnect"
-localPort = ${one.port}
-customDomains = ["one.example.com"]
+${tcpmuxProxy("one", one.port, `customDomains = ["one.example.com"]`)}
 
-[[proxies]]
-name = "two"
-type = "tcpmux"
-multiplexer = "httpconnect"
-localPort = ${two.port}
-subdomain = "two"
+${tcpmuxProxy("two", two.port, `subdomain = "two"`)}
 `,
   ));
   await started(client, "one", "two");
@@ -94,12 +85,7 @@ Deno.test("tcpmux: bad requests are answered and closed, and the server keeps se
   await using client = await startClient(clientConfig(
     server.port,
     `
-[[proxies]]
-name = "one"
-type = "tcpmux"
-multiplexer = "httpconnect"
-localPort = ${one.port}
-customDomains = ["one.example.com"]
+${tcpmuxProxy("one", one.port, `customDomains = ["one.example.com"]`)}
 `,
   ));
   await started(client, "one");
@@ -120,14 +106,15 @@ Deno.test("tcpmux: httpUser/httpPassword demand Proxy-Authorization (407 otherwi
   await using client = await startClient(clientConfig(
     server.port,
     `
-[[proxies]]
-name = "locked"
-type = "tcpmux"
-multiplexer = "httpconnect"
-localPort = ${one.port}
-customDomains = ["locked.example.com"]
+${
+      tcpmuxProxy(
+        "locked",
+        one.port,
+        `customDomains = ["locked.example.com"]
 httpUser = "alice"
-httpPassword = "s3cret"
+httpPassword = "s3cret"`,
+      )
+    }
 `,
   ));
   await started(client, "locked");
@@ -151,22 +138,18 @@ Deno.test("tcpmux: routeByHTTPUser routes one domain by the Proxy-Authorization 
   await using client = await startClient(clientConfig(
     server.port,
     `
-[[proxies]]
-name = "alice"
-type = "tcpmux"
-multiplexer = "httpconnect"
-localPort = ${forAlice.port}
-customDomains = ["shared.example.com"]
+${
+      tcpmuxProxy(
+        "alice",
+        forAlice.port,
+        `customDomains = ["shared.example.com"]
 routeByHTTPUser = "alice"
 httpUser = "alice"
-httpPassword = "pw"
+httpPassword = "pw"`,
+      )
+    }
 
-[[proxies]]
-name = "default"
-type = "tcpmux"
-multiplexer = "httpconnect"
-localPort = ${forOthers.port}
-customDomains = ["shared.example.com"]
+${tcpmuxProxy("default", forOthers.port, `customDomains = ["shared.example.com"]`)}
 `,
   ));
   await started(client, "alice", "default");
@@ -189,12 +172,7 @@ Deno.test("tcpmux: tcpmuxPassthrough hands the CONNECT request itself to the bac
   await using client = await startClient(clientConfig(
     server.port,
     `
-[[proxies]]
-name = "one"
-type = "tcpmux"
-multiplexer = "httpconnect"
-localPort = ${one.port}
-customDomains = ["one.example.com"]
+${tcpmuxProxy("one", one.port, `customDomains = ["one.example.com"]`)}
 `,
   ));
   await started(client, "one");

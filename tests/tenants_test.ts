@@ -4,6 +4,7 @@
  * against alice and checks she keeps what is hers.
  */
 
+import { tcpProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   echoServer,
@@ -365,12 +366,7 @@ Deno.test("proxy names: alice's and bob's `web` coexist as alice.web and bob.web
   await using server = await startServer(`webServer.port = ${webPort}\n${USERS}`);
   await server.waitFor(/dashboard listen on/);
   const proxies = (port: number, remote: number, secret: string) => `
-[[proxies]]
-name = "web"
-type = "tcp"
-localPort = ${port}
-remotePort = ${remote}
-[[proxies]]
+${tcpProxy("web", port, remote)}[[proxies]]
 name = "db"
 type = "stcp"
 localPort = ${port}

@@ -1,10 +1,12 @@
 // Every proxy type over every transport: tcp, udp, http and stcp (through a
 // visitor client on the same transport) with the client reaching the server
 // over plain TCP, TLS (the default), WebSocket, wss, QUIC and KCP.
+import { clientConf, tcpProxy } from "./_config.ts";
 import { assertEquals } from "./_assert.ts";
 import { udpEcho } from "./_udp.ts";
 import { makeCerts, type TestCerts } from "./_certs.ts";
 import {
+  assertEchoes,
   echoServer,
   eventually,
   freePort,
@@ -86,17 +88,12 @@ for (const t of transports) {
       );
       const dialPort = t.udp ? quicPort : server.port;
       const [tcpPort, udpPort, visitorPort] = [freePort(), freePort(), freePort()];
-      await using owner = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${dialPort}
-${t.client(c)}
+      await using owner = await startClient(
+        clientConf({
+          serverPort: dialPort,
+          extra: `${t.client(c)}
 
-[[proxies]]
-name = "t-tcp"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${tcpPort}
-
+${tcpProxy("t-tcp", echo.port, tcpPort)}
 [[proxies]]
 name = "t-udp"
 type = "udp"
@@ -114,14 +111,16 @@ name = "t-stcp"
 type = "stcp"
 secretKey = "matrix"
 localPort = ${echo.port}
-`);
+`,
+        }),
+      );
       for (const name of ["t-tcp", "t-udp", "t-http", "t-stcp"]) {
         await owner.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
       }
-      await using visitor = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${dialPort}
-${t.client(c)}
+      await using visitor = await startClient(
+        clientConf({
+          serverPort: dialPort,
+          extra: `${t.client(c)}
 
 [[visitors]]
 name = "t-visit"
@@ -130,12 +129,14 @@ serverName = "t-stcp"
 secretKey = "matrix"
 bindAddr = "127.0.0.1"
 bindPort = ${visitorPort}
-`);
+`,
+        }),
+      );
       await visitor.waitFor(/login to server success/);
 
       const data = randomBytes(128 * 1024);
       const want = await sha256(data);
-      assertEquals(await sha256(await roundTrip(tcpPort, data) as Uint8Array<ArrayBuffer>), want);
+      await assertEchoes(tcpPort, data);
       const stcpReply = await eventually(() => roundTrip(visitorPort, data), 5000);
       assertEquals(await sha256(stcpReply as Uint8Array<ArrayBuffer>), want);
       const datagram = randomBytes(1200);

@@ -1,11 +1,11 @@
+import { clientConf, tcpProxy } from "./_config.ts";
 import { assertEquals } from "./_assert.ts";
 import { makeCerts, type TestCerts } from "./_certs.ts";
 import {
+  assertEchoes,
   echoServer,
   freePort,
   randomBytes,
-  roundTrip,
-  sha256,
   startClient,
   startServer,
   tempFile,
@@ -18,22 +18,18 @@ const certs = () => certsMade ??= makeCerts();
 async function echoOver(serverPort: number, extra: string, tcpMux = true): Promise<void> {
   using echo = echoServer();
   const remotePort = freePort();
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${serverPort}
-transport.tcpMux = ${tcpMux}
+  await using client = await startClient(
+    clientConf({
+      serverPort,
+      extra: `transport.tcpMux = ${tcpMux}
 ${extra}
 
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
+${tcpProxy("echo", echo.port, remotePort)}`,
+    }),
+  );
   await client.waitFor(/\[echo\] start proxy success/);
   const data = randomBytes(256 * 1024);
-  const reply = await roundTrip(remotePort, data);
-  assertEquals(await sha256(reply as Uint8Array<ArrayBuffer>), await sha256(data));
+  await assertEchoes(remotePort, data);
 }
 
 for (const tcpMux of [true, false]) {

@@ -1,3 +1,4 @@
+import { clientConf } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { eventually, freePort, randomBytes, sha256, startClient, startServer } from "./_harness.ts";
 import { UdpClientProxy } from "../lib/client/proxy/udp.ts";
@@ -17,11 +18,11 @@ async function udpTunnel(tcpMux: boolean, localPort: number, extra = "", serverE
   const server = await startServer(
     `auth.token = "u"\ntransport.tcpMux = ${tcpMux}\nlog.level = "debug"\n${serverExtra}`,
   );
-  const client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "u"
-transport.tcpMux = ${tcpMux}
+  const client = await startClient(
+    clientConf({
+      serverPort: server.port,
+      token: "u",
+      extra: `transport.tcpMux = ${tcpMux}
 log.level = "debug"
 
 [[proxies]]
@@ -31,7 +32,9 @@ localIP = "127.0.0.1"
 localPort = ${localPort}
 remotePort = 0
 ${extra}
-`);
+`,
+    }),
+  );
   const match = await server.waitFor(/\[udp\] udp proxy listen at :(\d+) success/);
   await client.waitFor(/\[udp\] start proxy success/);
   return { server, client, remotePort: Number(match[1]) };
@@ -209,16 +212,18 @@ Deno.test("udp proxy: PROXY v2 DGRAM header on the first datagram of each flow o
 Deno.test("udp proxy: a port outside allowPorts is refused with a clear error", async () => {
   await using server = await startServer(`auth.token = "u"\nallowPorts = [{ single = 1 }]`);
   const port = freeUdpPort();
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "u"
-[[proxies]]
+  await using client = await startClient(
+    clientConf({
+      serverPort: server.port,
+      token: "u",
+      extra: `[[proxies]]
 name = "nope"
 type = "udp"
 localPort = 53
 remotePort = ${port}
-`);
+`,
+    }),
+  );
   const match = await client.waitFor(/\[nope\] start error: (.*)/);
   assertMatch(match[1], /not allowed/);
 });

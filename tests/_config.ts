@@ -1,0 +1,131 @@
+/**
+ * TOML builders for the lines the tests repeat: a client's connection to its server, a tcp
+ * proxy, a server with its dashboard or an HTTP vhost port. Each returns plain TOML text that a test can extend
+ * with its own lines, so what a test sets that matters still reads in the test.
+ *
+ * @example
+ * ```ts
+ * import { clientConf, tcpProxy } from "./_config.ts";
+ * const toml = clientConf({ serverPort: 7000, token: "t" }) + tcpProxy("echo", 8080, 9000);
+ * console.log(toml);
+ * ```
+ *
+ * @module
+ */
+
+/** What {@linkcode clientConf} writes. */
+export interface ClientConfOptions {
+  /** The server's bindPort. */
+  serverPort: number;
+  /** The server's address; 127.0.0.1 by default. */
+  serverAddr?: string;
+  /** `auth.token`; no line when left out. */
+  token?: string;
+  /** More lines, written after the connection lines (proxies, transport keys...). */
+  extra?: string;
+}
+
+/**
+ * A client's connection lines: `serverAddr`, `serverPort`, and `auth.token` when given, then
+ * `extra`.
+ *
+ * @example
+ * ```ts
+ * import { clientConf } from "./_config.ts";
+ * const toml = clientConf({ serverPort: 7000, token: "t", extra: "transport.tcpMux = false" });
+ * console.log(toml);
+ * ```
+ */
+export function clientConf(
+  { serverPort, serverAddr = "127.0.0.1", token, extra = "" }: ClientConfOptions,
+): string {
+  return `
+serverAddr = "${serverAddr}"
+serverPort = ${serverPort}
+${token === undefined ? "" : `auth.token = "${token}"\n`}${extra}
+`;
+}
+
+/**
+ * One `[[proxies]]` table of type tcp from `localPort` to `remotePort`, plus `extra` lines
+ * inside the same table.
+ *
+ * @example
+ * ```ts
+ * import { tcpProxy } from "./_config.ts";
+ * const toml = tcpProxy("echo", 8080, 9000, "transport.useEncryption = true");
+ * console.log(toml);
+ * ```
+ */
+export function tcpProxy(name: string, localPort: number, remotePort: number, extra = ""): string {
+  return `
+[[proxies]]
+name = "${name}"
+type = "tcp"
+localPort = ${localPort}
+remotePort = ${remotePort}
+${extra}
+`;
+}
+
+/** What {@linkcode serverConf} writes. */
+export interface ServerConfOptions {
+  /** `auth.token`; "t" by default. */
+  token?: string;
+  /** `vhostHTTPPort`; no line when left out. */
+  vhostHTTPPort?: number;
+  /** `webServer.port` (the dashboard); no line when left out. */
+  webPort?: number;
+  /** `webServer.user`; no line when left out. */
+  webUser?: string;
+  /** `webServer.password`; no line when left out. */
+  webPassword?: string;
+  /** More lines after those. */
+  extra?: string;
+}
+
+/**
+ * A server's lines: `auth.token`, then `vhostHTTPPort` and the dashboard's `webServer.*` when
+ * given, then `extra`. Pass it to `startServer`.
+ *
+ * @example
+ * ```ts
+ * import { serverConf } from "./_config.ts";
+ * const toml = serverConf({ webPort: 7500, webUser: "admin", webPassword: "s3cret" });
+ * console.log(toml);
+ * ```
+ */
+export function serverConf(
+  { token = "t", vhostHTTPPort, webPort, webUser, webPassword, extra = "" }: ServerConfOptions,
+): string {
+  const line = (key: string, v: string | number | undefined) =>
+    v === undefined ? "" : `${key} = ${typeof v === "string" ? `"${v}"` : v}\n`;
+  return `
+auth.token = "${token}"
+${line("vhostHTTPPort", vhostHTTPPort)}${line("webServer.port", webPort)}${
+    line("webServer.user", webUser)
+  }${line("webServer.password", webPassword)}${extra}
+`;
+}
+
+/**
+ * One `[[proxies]]` table of type tcpmux (multiplexer httpconnect) to `localPort`, plus `extra`
+ * lines inside the same table (customDomains, routeByHTTPUser...).
+ *
+ * @example
+ * ```ts
+ * import { tcpmuxProxy } from "./_config.ts";
+ * const toml = tcpmuxProxy("one", 8080, `customDomains = ["one.example.com"]`);
+ * console.log(toml);
+ * ```
+ */
+export function tcpmuxProxy(name: string, localPort: number, extra = ""): string {
+  return `
+[[proxies]]
+name = "${name}"
+type = "tcpmux"
+multiplexer = "httpconnect"
+localPort = ${localPort}
+${extra}
+`;
+}
