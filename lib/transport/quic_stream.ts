@@ -17,6 +17,7 @@
  * @module
  */
 
+import { ChunkReader } from "../net/chunk_reader.ts";
 import type { TransportConn } from "./transport.ts";
 
 /** First size of the reused read buffer; it grows ×4 while reads fill it. */
@@ -27,11 +28,9 @@ const MAX_READ = 256 * 1024;
 const CHUNK = 64 * 1024;
 
 /** A QUIC bidirectional stream as a {@linkcode TransportConn}. */
-export class QuicStreamConn implements TransportConn {
+export class QuicStreamConn extends ChunkReader implements TransportConn {
   #reader: ReadableStreamBYOBReader;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
-  /** Bytes read but not yet returned: a view into `#buf`, or a caller-owned chunk. */
-  #pending: Uint8Array | null = null;
   /**
    * The reused buffer `read` fills: a BYOB read transfers it and hands it
    * back, so no chunk is allocated per read (Deno's default reader allocates
@@ -46,6 +45,7 @@ export class QuicStreamConn implements TransportConn {
    * @param remoteAddr "host:port" of the peer
    */
   constructor(stream: Deno.QuicBidirectionalStream, readonly remoteAddr: string) {
+    super();
     this.#reader = stream.readable.getReader({ mode: "byob" });
     this.#writer = stream.writable.getWriter();
   }
@@ -60,35 +60,25 @@ export class QuicStreamConn implements TransportConn {
     }
   }
 
-  /** Next chunk, the caller's to keep, or null at the stream's FIN. */
-  async readChunk(): Promise<Uint8Array | null> {
-    if (this.#pending) {
-      // A view into the reused buffer must not outlive the next read.
-      const chunk = this.#pending.buffer === this.#buf?.buffer
-        ? this.#pending.slice()
-        : this.#pending;
-      this.#pending = null;
-      return chunk;
-    }
-    return await this.#fill(new Uint8Array(CHUNK));
+  /** A fresh chunk, the caller's to keep, or null at the stream's FIN. */
+  protected nextChunk(): Promise<Uint8Array | null> {
+    return this.#fill(new Uint8Array(CHUNK));
   }
 
-  /** Reads into `p`. */
-  async read(p: Uint8Array): Promise<number | null> {
-    let chunk = this.#pending;
-    this.#pending = null;
-    if (!chunk) {
-      chunk = await this.#fill(this.#buf ?? new Uint8Array(FIRST_READ));
-      if (chunk === null) return null;
-      const full = chunk.length === chunk.buffer.byteLength;
-      this.#buf = full && chunk.length < MAX_READ
-        ? new Uint8Array(chunk.length * 4)
-        : new Uint8Array(chunk.buffer);
-    }
-    const n = Math.min(p.length, chunk.length);
-    p.set(n === chunk.length ? chunk : chunk.subarray(0, n));
-    if (n < chunk.length) this.#pending = chunk.subarray(n);
-    return n;
+  /** A view into the reused buffer, which grows while reads fill it. */
+  protected override async nextChunkForRead(): Promise<Uint8Array | null> {
+    const chunk = await this.#fill(this.#buf ?? new Uint8Array(FIRST_READ));
+    if (chunk === null) return null;
+    const full = chunk.length === chunk.buffer.byteLength;
+    this.#buf = full && chunk.length < MAX_READ
+      ? new Uint8Array(chunk.length * 4)
+      : new Uint8Array(chunk.buffer);
+    return chunk;
+  }
+
+  /** A pending view into the reused buffer must not outlive the next read. */
+  protected override keep(chunk: Uint8Array): Uint8Array {
+    return chunk.buffer === this.#buf?.buffer ? chunk.slice() : chunk;
   }
 
   /**
