@@ -1,8 +1,9 @@
 /**
  * What `client.ts` and `server.ts` do alike before they run: parse the
  * command line (a bad flag, `--help` and `--version` end there with an exit
- * code), and load a config file, printing its warnings, or its errors
- * (each naming key, file and line) for exit code 1.
+ * code), load a config file, printing its warnings, or its errors (each
+ * naming key, file and line) for exit code 1, and then set up logging and
+ * the state directory from the config.
  *
  * @example
  * ```ts
@@ -22,8 +23,10 @@
 
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { ConfigError } from "../config/mod.ts";
-import { log } from "../log.ts";
+import { log, type LogLevel, setLogLevel } from "../log.ts";
+import { logTo } from "../log_file.ts";
 import { VERSION } from "../version.ts";
+import { defaultStateDir } from "./state_dir.ts";
 
 const COMMON = {
   help: { type: "boolean", short: "h" },
@@ -69,4 +72,24 @@ export async function loadConfigReported<T>(
     for (const line of err.errors) console.error(line);
     return null;
   }
+}
+
+/**
+ * Sets the log level and log file from `config.log`, and `stateDir` (when
+ * unset) beside `configPath`. False, with the reason on stderr, when the
+ * log file cannot be opened.
+ */
+export function applyLogAndStateDir(
+  config: { log: { level: string; to: string; maxDays: number }; stateDir: string },
+  configPath: string | null,
+): boolean {
+  setLogLevel(config.log.level as LogLevel);
+  try {
+    logTo(config.log);
+  } catch (err) {
+    console.error((err as Error).message);
+    return false;
+  }
+  config.stateDir ||= defaultStateDir(configPath);
+  return true;
 }

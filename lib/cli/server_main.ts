@@ -12,8 +12,8 @@
 
 import { defaultServerConfig, loadServerConfig } from "../config/mod.ts";
 import type { ServerConfig } from "../config/mod.ts";
-import { log, type LogLevel, setLogLevel } from "../log.ts";
-import { logFatal, logTo } from "../log_file.ts";
+import { log } from "../log.ts";
+import { logFatal } from "../log_file.ts";
 import { DfrpServer } from "../server/server.ts";
 import "../admin/server/feature.ts"; // the admin API and dashboard, when webServer asks for them
 import "../cluster/register.ts"; // cluster mode, loaded only when [cluster] asks for it
@@ -21,8 +21,7 @@ import { VERSION } from "../version.ts";
 import { onShutdown } from "./signals.ts";
 import { normalizeFlags } from "../config/flags.ts";
 import { applyServerFlags } from "./server_flags.ts";
-import { defaultStateDir } from "./state_dir.ts";
-import { loadConfigReported, parseMainArgs } from "./main_args.ts";
+import { applyLogAndStateDir, loadConfigReported, parseMainArgs } from "./main_args.ts";
 
 const HELP = `dfrps ${VERSION}: the dfrp server
 Reads frps's config files unchanged; speaks dfrp's own wire, so clients must be dfrpc.
@@ -95,14 +94,7 @@ export async function serverMain(args: string[]): Promise<number> {
     console.error(flagError);
     return 1;
   }
-  setLogLevel(config.log.level as LogLevel);
-  try {
-    logTo(config.log);
-  } catch (err) {
-    console.error((err as Error).message);
-    return 1;
-  }
-  config.stateDir ||= defaultStateDir(values.config ?? null);
+  if (!applyLogAndStateDir(config, values.config ?? null)) return 1;
 
   const server = new DfrpServer(config);
   try {
