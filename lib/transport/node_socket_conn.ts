@@ -26,22 +26,13 @@
 
 import { Duplex as NodeDuplex } from "node:stream";
 import { ChunkQueue, type FlowControl } from "../net/chunk_queue.ts";
+import type { NodeStreamLike } from "../net/node_stream.ts";
 import type { TransportConn } from "./transport.ts";
 
 export type { FlowControl } from "../net/chunk_queue.ts";
 
 /** The parts of a Node socket this adapter uses. */
-export interface NodeSocketLike {
-  write(chunk: Uint8Array, cb?: (err?: Error | null) => void): boolean;
-  end(cb?: () => void): unknown;
-  destroy(err?: Error): unknown;
-  pause(): unknown;
-  resume(): unknown;
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  once(event: string, listener: (...args: any[]) => void): unknown;
-  removeListener(event: string, listener: (...args: any[]) => void): unknown;
-  readonly destroyed: boolean;
-}
+export type NodeSocketLike = NodeStreamLike;
 
 /**
  * Received bytes held before the flow is paused (back-pressure). Pausing
