@@ -50,30 +50,36 @@ export class QuicStreamConn extends ChunkReader implements TransportConn {
     this.#writer = stream.writable.getWriter();
   }
 
-  /** BYOB-reads into `view`; null at the stream's FIN. */
-  async #fill(view: Uint8Array): Promise<Uint8Array | null> {
+  /**
+   * BYOB-reads into `view`; null at the stream's FIN. With `reused`, `view`
+   * is the reused buffer: it comes back as `#buf`, grown ×4 when the read
+   * filled it.
+   */
+  async #fill(view: Uint8Array, reused: boolean): Promise<Uint8Array | null> {
     for (;;) {
       const { value, done } = await this.#reader.read(view);
       if (done || !value) return null;
-      if (value.length > 0) return value;
+      if (value.length > 0) {
+        if (reused) {
+          const full = value.length === value.buffer.byteLength;
+          this.#buf = full && value.length < MAX_READ
+            ? new Uint8Array(value.length * 4)
+            : new Uint8Array(value.buffer);
+        }
+        return value;
+      }
       view = new Uint8Array(value.buffer);
     }
   }
 
   /** A fresh chunk, the caller's to keep, or null at the stream's FIN. */
   protected nextChunk(): Promise<Uint8Array | null> {
-    return this.#fill(new Uint8Array(CHUNK));
+    return this.#fill(new Uint8Array(CHUNK), false);
   }
 
   /** A view into the reused buffer, which grows while reads fill it. */
-  protected override async nextChunkForRead(): Promise<Uint8Array | null> {
-    const chunk = await this.#fill(this.#buf ?? new Uint8Array(FIRST_READ));
-    if (chunk === null) return null;
-    const full = chunk.length === chunk.buffer.byteLength;
-    this.#buf = full && chunk.length < MAX_READ
-      ? new Uint8Array(chunk.length * 4)
-      : new Uint8Array(chunk.buffer);
-    return chunk;
+  protected override nextChunkForRead(): Promise<Uint8Array | null> {
+    return this.#fill(this.#buf ?? new Uint8Array(FIRST_READ), true);
   }
 
   /** A pending view into the reused buffer must not outlive the next read. */
