@@ -12,14 +12,12 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { ConfigError, loadClientConfig } from "../config/mod.ts";
-import type { ClientConfig } from "../config/mod.ts";
-import { log } from "../log.ts";
 import { VERSION } from "../version.ts";
 import { ADHOC_HELP, ADHOC_TYPES, adhocConfig } from "./client_adhoc.ts";
 import { ADMIN_COMMANDS, adminCommand } from "./client_admin_cmd.ts";
 import { runClient } from "./client_run.ts";
+import { loadConfigReported, parseMainArgs } from "./main_args.ts";
 
 const HELP = `dfrpc ${VERSION}: the dfrp client
 Reads frpc's config files unchanged; speaks dfrp's own wire, so the server must be dfrps.
@@ -61,28 +59,19 @@ export async function clientMain(args: string[]): Promise<number> {
     }
   }
 
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: args.map((a) =>
-        a === "--strict_config" ? "--strict-config" : a.replace(/^--state_dir\b/, "--state-dir")
-      ),
-      allowPositionals: true,
-      options: {
-        config: { type: "string", short: "c", default: "./frpc.toml" },
-        "strict-config": { type: "boolean" },
-        "state-dir": { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-      },
-    });
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${HELP}`);
-    return 1;
-  }
+  const parsed = parseMainArgs(
+    args.map((a) =>
+      a === "--strict_config" ? "--strict-config" : a.replace(/^--state_dir\b/, "--state-dir")
+    ),
+    {
+      config: { type: "string", short: "c", default: "./frpc.toml" },
+      "strict-config": { type: "boolean" },
+      "state-dir": { type: "string" },
+    },
+    HELP,
+  );
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) return console.log(HELP), 0;
-  if (values.version) return console.log(VERSION), 0;
   const command = positionals[0] ?? "";
   if (!COMMANDS.includes(command)) {
     console.error(`unknown command "${command}"\n\n${HELP}`);
@@ -91,18 +80,8 @@ export async function clientMain(args: string[]): Promise<number> {
   const admin = ADMIN_COMMANDS.find((c) => c === command);
   if (admin) return await adminCommand(admin, values.config, values["strict-config"] ?? false);
 
-  let config: ClientConfig;
-  try {
-    const { config: loaded, warnings } = await loadClientConfig(values.config);
-    for (const w of warnings) log.warn(w);
-    config = loaded;
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const line of err.errors) console.error(line);
-      return 1;
-    }
-    throw err;
-  }
+  const config = await loadConfigReported(() => loadClientConfig(values.config));
+  if (config === null) return 1;
   if (command === "verify") {
     console.log(`${values.config}: syntax is ok`);
     return 0;

@@ -20,10 +20,10 @@ import { type AdminServer, serveClientAdmin } from "../admin/client/serve.ts";
 import { ProxyStore } from "../admin/client/store.ts";
 import { DfrpClient } from "../client/client.ts";
 import { type ClientConfig, ConfigError } from "../config/mod.ts";
-import { log, type LogLevel, setLogLevel } from "../log.ts";
-import { logFatal, logTo } from "../log_file.ts";
+import { log } from "../log.ts";
+import { logFatal } from "../log_file.ts";
 import { onShutdown } from "./signals.ts";
-import { defaultStateDir } from "./state_dir.ts";
+import { applyLogAndStateDir } from "./main_args.ts";
 
 const CLOSE_GRACE_MS = 5_000;
 
@@ -33,14 +33,7 @@ const CLOSE_GRACE_MS = 5_000;
  * @param configPath the file reloads read, or null for ad-hoc proxies
  */
 export async function runClient(config: ClientConfig, configPath: string | null): Promise<number> {
-  setLogLevel(config.log.level as LogLevel);
-  try {
-    logTo(config.log);
-  } catch (err) {
-    console.error((err as Error).message);
-    return 1;
-  }
-  config.stateDir ||= defaultStateDir(configPath);
+  if (!applyLogAndStateDir(config, configPath)) return 1;
   let store: ProxyStore | null = null;
   if (config.store.path !== "") {
     try {

@@ -10,11 +10,10 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { ConfigError, defaultServerConfig, loadServerConfig } from "../config/mod.ts";
+import { defaultServerConfig, loadServerConfig } from "../config/mod.ts";
 import type { ServerConfig } from "../config/mod.ts";
-import { log, type LogLevel, setLogLevel } from "../log.ts";
-import { logFatal, logTo } from "../log_file.ts";
+import { log } from "../log.ts";
+import { logFatal } from "../log_file.ts";
 import { DfrpServer } from "../server/server.ts";
 import "../admin/server/feature.ts"; // the admin API and dashboard, when webServer asks for them
 import "../cluster/register.ts"; // cluster mode, loaded only when [cluster] asks for it
@@ -22,7 +21,7 @@ import { VERSION } from "../version.ts";
 import { onShutdown } from "./signals.ts";
 import { normalizeFlags } from "../config/flags.ts";
 import { applyServerFlags } from "./server_flags.ts";
-import { defaultStateDir } from "./state_dir.ts";
+import { applyLogAndStateDir, loadConfigReported, parseMainArgs } from "./main_args.ts";
 
 const HELP = `dfrps ${VERSION}: the dfrp server
 Reads frps's config files unchanged; speaks dfrp's own wire, so clients must be dfrpc.
@@ -51,36 +50,23 @@ Flags:
 
 /** Runs the server CLI; resolves to the exit code (0 ok, 1 bad config or fatal error). */
 export async function serverMain(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: normalizeFlags(args),
-      allowPositionals: true,
-      options: {
-        config: { type: "string", short: "c" },
-        "bind-port": { type: "string", short: "p" },
-        "bind-addr": { type: "string" },
-        token: { type: "string", short: "t" },
-        "vhost-http-port": { type: "string" },
-        "vhost-https-port": { type: "string" },
-        "subdomain-host": { type: "string" },
-        "dashboard-addr": { type: "string" },
-        "dashboard-port": { type: "string" },
-        "dashboard-user": { type: "string" },
-        "dashboard-pwd": { type: "string" },
-        "log-level": { type: "string" },
-        "state-dir": { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "v" },
-      },
-    });
-  } catch (err) {
-    console.error(`${(err as Error).message}\n\n${HELP}`);
-    return 1;
-  }
+  const parsed = parseMainArgs(normalizeFlags(args), {
+    config: { type: "string", short: "c" },
+    "bind-port": { type: "string", short: "p" },
+    "bind-addr": { type: "string" },
+    token: { type: "string", short: "t" },
+    "vhost-http-port": { type: "string" },
+    "vhost-https-port": { type: "string" },
+    "subdomain-host": { type: "string" },
+    "dashboard-addr": { type: "string" },
+    "dashboard-port": { type: "string" },
+    "dashboard-user": { type: "string" },
+    "dashboard-pwd": { type: "string" },
+    "log-level": { type: "string" },
+    "state-dir": { type: "string" },
+  }, HELP);
+  if (typeof parsed === "number") return parsed;
   const { values, positionals } = parsed;
-  if (values.help) return console.log(HELP), 0;
-  if (values.version) return console.log(VERSION), 0;
   const command = positionals[0] ?? "";
   if (command && command !== "verify") {
     console.error(`unknown command "${command}"\n\n${HELP}`);
@@ -88,23 +74,15 @@ export async function serverMain(args: string[]): Promise<number> {
   }
 
   let config: ServerConfig;
-  try {
-    if (values.config) {
-      const { config: loaded, warnings } = await loadServerConfig(values.config);
-      for (const w of warnings) log.warn(w);
-      config = loaded;
-    } else if (command === "verify") {
-      console.error("verify needs a config file: server.ts verify -c FILE");
-      return 1;
-    } else {
-      config = defaultServerConfig();
-    }
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const line of err.errors) console.error(line);
-      return 1;
-    }
-    throw err;
+  if (values.config) {
+    const loaded = await loadConfigReported(() => loadServerConfig(values.config!));
+    if (loaded === null) return 1;
+    config = loaded;
+  } else if (command === "verify") {
+    console.error("verify needs a config file: server.ts verify -c FILE");
+    return 1;
+  } else {
+    config = defaultServerConfig();
   }
   if (command === "verify") {
     console.log(`${values.config}: syntax is ok`);
@@ -116,14 +94,7 @@ export async function serverMain(args: string[]): Promise<number> {
     console.error(flagError);
     return 1;
   }
-  setLogLevel(config.log.level as LogLevel);
-  try {
-    logTo(config.log);
-  } catch (err) {
-    console.error((err as Error).message);
-    return 1;
-  }
-  config.stateDir ||= defaultStateDir(values.config ?? null);
+  if (!applyLogAndStateDir(config, values.config ?? null)) return 1;
 
   const server = new DfrpServer(config);
   try {

@@ -27,6 +27,7 @@ import { acceptEach } from "../net/accept_loop.ts";
 import type { Logger } from "../log.ts";
 import type { ServerServices } from "../server/services.ts";
 import type {
+  ClusterNodeInfo,
   ClusterView,
   MirroredProxy,
   Placement,
@@ -59,19 +60,12 @@ import {
   RUN_ID_PREFIX,
 } from "./keys.ts";
 import { PeerLinks } from "./peer_link.ts";
-import { connectRedis, type Redis } from "./redis.ts";
+import { connectRedis, type Redis, scanKeys } from "./redis.ts";
 import { selfSignedCert } from "../transport/self_signed.ts";
 import { kickClient, readClusterView } from "./view.ts";
 
 /** A node as the routing table lists it. */
-export interface NodeRecord {
-  name: string;
-  /** Where other nodes reach its peer link (`advertiseAddr`). */
-  peer: string;
-  bindAddr: string;
-  bindPort: number;
-  proxyBindAddr: string;
-  startedAt: string;
+export interface NodeRecord extends ClusterNodeInfo {
   /** Its peer link's certificate (PEM), pinned by the nodes that dial it. */
   cert: string;
 }
@@ -471,13 +465,7 @@ export class ClusterNode implements Placement {
 
   async #readAll<T>(prefix: string): Promise<{ key: string; value: T }[]> {
     const redis = this.#redis!;
-    const keys: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== "0");
+    const keys = await scanKeys(redis, prefix);
     if (keys.length === 0) return [];
     const values = await redis.mget(...keys);
     const out: { key: string; value: T }[] = [];
@@ -738,28 +726,8 @@ export class ClusterNode implements Placement {
     this.#owned.set(memberKey, { record: member, serve, group: { key, record: groupRecord } });
     this.#routes.set(memberKey, member);
     if (!this.#routes.has(key)) this.#routes.set(key, groupRecord);
-    if (!this.#listeners.has(port)) {
-      try {
-        this.#serveTcpPort(this.#bind(port));
-      } catch (err) {
-        this.#release(memberKey, member);
-        throw new Error(
-          err instanceof Deno.errors.AddrInUse
-            ? `port ${port} is already in use`
-            : `cannot listen on port ${port}: ${(err as Error).message}`,
-        );
-      }
-    }
-    this.#redis!.publish(ROUTES_CHANNEL, key).catch(() => {});
-    let released = false;
-    return {
-      port,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#release(memberKey, member);
-      },
-    };
+    this.#listenClaimed(port, undefined, memberKey, member);
+    return this.#announce(port, key, memberKey, member);
   }
 
   /**
@@ -837,29 +805,48 @@ export class ClusterNode implements Placement {
     }
     this.#owned.set(key, { record, serve });
     this.#routes.set(key, record);
-    if (!this.#listeners.has(port)) {
-      try {
-        this.#serveTcpPort(listener ?? this.#bind(port));
-      } catch (err) {
-        this.#release(key, record);
-        const reason = err instanceof Deno.errors.AddrInUse
-          ? `port ${port} is already in use`
-          : `cannot listen on ${this.services.config.proxyBindAddr}:${port}: ${
-            (err as Error).message
-          }`;
-        throw new Error(reason);
-      }
-    } else {
+    this.#listenClaimed(port, listener, key, record);
+    return this.#announce(port, key, key, record);
+  }
+
+  /**
+   * Serves the claimed tcp `port` here from `listener` (or a new bind) unless
+   * it is served already; when it cannot listen, gives up the claim
+   * (`ownedKey`, `record`) and says why.
+   */
+  #listenClaimed(
+    port: number,
+    listener: Deno.TcpListener | undefined,
+    ownedKey: string,
+    record: RouteRecord,
+  ): void {
+    if (this.#listeners.has(port)) {
       listener?.close();
+      return;
     }
-    this.#redis!.publish(ROUTES_CHANNEL, key).catch(() => {});
+    try {
+      this.#serveTcpPort(listener ?? this.#bind(port));
+    } catch (err) {
+      this.#release(ownedKey, record);
+      const reason = err instanceof Deno.errors.AddrInUse
+        ? `port ${port} is already in use`
+        : `cannot listen on ${this.services.config.proxyBindAddr}:${port}: ${
+          (err as Error).message
+        }`;
+      throw new Error(reason);
+    }
+  }
+
+  /** Tells the other nodes about route `announced`; the handle gives up `ownedKey` once. */
+  #announce(port: number, announced: string, ownedKey: string, record: RouteRecord): RouteHandle {
+    this.#redis!.publish(ROUTES_CHANNEL, announced).catch(() => {});
     let released = false;
     return {
       port,
       release: () => {
         if (released) return;
         released = true;
-        this.#release(key, record);
+        this.#release(ownedKey, record);
       },
     };
   }

@@ -43,3 +43,24 @@ export async function connectRedis(url: string): Promise<Redis> {
   await redis.connect();
   return redis;
 }
+
+/**
+ * Every key under `prefix` (SCAN, so Redis is never blocked by one long KEYS).
+ *
+ * @example
+ * ```ts
+ * import { connectRedis, scanKeys } from "./redis.ts";
+ * const redis = await connectRedis("redis://127.0.0.1:6379/0");
+ * console.log(await scanKeys(redis, "dfrp:node:"));
+ * ```
+ */
+export async function scanKeys(redis: Redis, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== "0");
+  return keys;
+}

@@ -16,17 +16,11 @@
 
 import type { ClusterView } from "../server/placement.ts";
 import { CLIENT_PREFIX, KICK_CHANNEL, NODE_PREFIX, ROUTE_PREFIX } from "./keys.ts";
-import type { Redis } from "./redis.ts";
+import { type Redis, scanKeys } from "./redis.ts";
 
 /** Every key under `prefix` with its value (parsed JSON) and lease left. */
 async function readPrefix(redis: Redis, prefix: string) {
-  const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== "0");
+  const keys = await scanKeys(redis, prefix);
   if (keys.length === 0) return [];
   const pipe = redis.pipeline();
   for (const key of keys) pipe.get(key).pttl(key);
@@ -53,7 +47,7 @@ const text = (v: unknown) => typeof v === "string" ? v : "";
  * @example
  * ```ts
  * import { readClusterView } from "./view.ts";
- * import type { Redis } from "./redis.ts";
+ * import { type Redis, scanKeys } from "./redis.ts";
  * declare const redis: Redis;
  * const { nodes, clients, proxies } = await readClusterView(redis);
  * ```
@@ -102,7 +96,7 @@ export async function readClusterView(redis: Redis): Promise<ClusterView> {
  * @example
  * ```ts
  * import { kickClient } from "./view.ts";
- * import type { Redis } from "./redis.ts";
+ * import { type Redis, scanKeys } from "./redis.ts";
  * declare const redis: Redis;
  * await kickClient(redis, "0123456789abcdef");
  * ```

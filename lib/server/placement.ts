@@ -48,18 +48,23 @@ export interface MirroredProxy {
   config: Record<string, unknown>;
 }
 
+/** A cluster node: its name, where it is reached, since when it runs. */
+export interface ClusterNodeInfo {
+  name: string;
+  /** Where other nodes reach its peer link (`advertiseAddr`). */
+  peer: string;
+  bindAddr: string;
+  bindPort: number;
+  proxyBindAddr: string;
+  startedAt: string;
+}
+
 /** The cluster's nodes, clients and proxies, as plain data (the admin API's JSON). */
 export interface ClusterView {
-  nodes: {
-    name: string;
-    peer: string;
-    bindAddr: string;
-    bindPort: number;
-    proxyBindAddr: string;
-    startedAt: string;
+  nodes: (ClusterNodeInfo & {
     /** Lease left (ms): a healthy node renews it every 2 s; 0 = lapsing. */
     leaseMs: number;
-  }[];
+  })[];
   clients: {
     runId: string;
     node: string;

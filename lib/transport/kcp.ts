@@ -249,18 +249,7 @@ export function listenKcp(
 ): KcpServer {
   const socket = Deno.listenDatagram({ hostname, port, transport: "udp" });
   const input = kcpInput(socket, onConn, tuning);
-  (async () => {
-    const buf = new Uint8Array(RECEIVE_BUFFER);
-    for (;;) {
-      let datagram: Uint8Array, from: Deno.Addr;
-      try {
-        [datagram, from] = await socket.receive(buf);
-      } catch {
-        return; // closed
-      }
-      input.take(datagram, from as Deno.NetAddr);
-    }
-  })();
+  receiveEach(socket, (datagram, from) => input.take(datagram, from));
   return {
     port: (socket.addr as Deno.NetAddr).port,
     close: () => {
@@ -360,20 +349,31 @@ export async function dialKcp(
   const conv = crypto.getRandomValues(new Uint32Array(1))[0];
   const conn = new KcpConn(endpoint, "client", peer, conv, () => endpoint.close());
   endpoint.conns.set("client", conn);
-  (async () => {
-    const buf = new Uint8Array(RECEIVE_BUFFER);
-    for (;;) {
-      let datagram: Uint8Array, from: Deno.Addr;
-      try {
-        [datagram, from] = await socket.receive(buf);
-      } catch {
-        return; // closed
-      }
-      // Only the server may speak on this port: anyone else is ignored.
-      const sender = from as Deno.NetAddr;
-      if (sender.port !== port || sender.hostname !== address) continue;
-      conn.input(datagram);
-    }
-  })();
+  receiveEach(socket, (datagram, from) => {
+    // Only the server may speak on this port: anyone else is ignored.
+    if (from.port !== port || from.hostname !== address) return;
+    conn.input(datagram);
+  });
   return conn;
+}
+
+/**
+ * Hands every datagram `socket` receives to `take` until the socket closes.
+ * The datagram is a view into one reused buffer: `take` must use it before
+ * it returns.
+ */
+async function receiveEach(
+  socket: Deno.DatagramConn,
+  take: (datagram: Uint8Array, from: Deno.NetAddr) => void,
+): Promise<void> {
+  const buf = new Uint8Array(RECEIVE_BUFFER);
+  for (;;) {
+    let datagram: Uint8Array, from: Deno.Addr;
+    try {
+      [datagram, from] = await socket.receive(buf);
+    } catch {
+      return; // closed
+    }
+    take(datagram, from as Deno.NetAddr);
+  }
 }

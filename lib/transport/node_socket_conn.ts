@@ -25,26 +25,14 @@
  */
 
 import { Duplex as NodeDuplex } from "node:stream";
+import { ChunkQueue, type FlowControl } from "../net/chunk_queue.ts";
+import type { NodeStreamLike } from "../net/node_stream.ts";
 import type { TransportConn } from "./transport.ts";
 
-/** The parts of a Node socket this adapter uses. */
-export interface NodeSocketLike {
-  write(chunk: Uint8Array, cb?: (err?: Error | null) => void): boolean;
-  end(cb?: () => void): unknown;
-  destroy(err?: Error): unknown;
-  pause(): unknown;
-  resume(): unknown;
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  once(event: string, listener: (...args: any[]) => void): unknown;
-  removeListener(event: string, listener: (...args: any[]) => void): unknown;
-  readonly destroyed: boolean;
-}
+export type { FlowControl } from "../net/chunk_queue.ts";
 
-/** Switches the flow of received data off and on (back-pressure). */
-export interface FlowControl {
-  pause(): void;
-  resume(): void;
-}
+/** The parts of a Node socket this adapter uses. */
+export type NodeSocketLike = NodeStreamLike;
 
 /**
  * Received bytes held before the flow is paused (back-pressure). Pausing
@@ -54,16 +42,8 @@ export interface FlowControl {
 const QUEUE_HIGH = 1024 * 1024;
 
 /** A Node socket as a {@linkcode TransportConn}. */
-export class NodeSocketConn implements TransportConn {
-  #queue: Uint8Array[] = [];
-  #queued = 0;
-  #paused = false;
-  #pending: Uint8Array | null = null;
-  #ended = false;
-  #error: Error | null = null;
-  #wake: (() => void) | null = null;
+export class NodeSocketConn extends ChunkQueue implements TransportConn {
   #closed = false;
-  #received = false;
 
   /**
    * @param socket a socket; data may arrive as soon as this is constructed
@@ -78,73 +58,21 @@ export class NodeSocketConn implements TransportConn {
     readonly socket: NodeSocketLike,
     readonly remoteAddr: string,
     readonly earlyEof?: () => Error,
-    readonly flow: FlowControl = socket,
+    flow: FlowControl = socket,
   ) {
-    const wake = () => {
-      const w = this.#wake;
-      this.#wake = null;
-      w?.();
-    };
+    super(QUEUE_HIGH, flow);
     // Flowing mode: Deno's node:tls loses 'end' after a paused spell (both in
     // 'readable' mode and after pause()/resume()), so a TLS socket is never
     // paused: `flow` holds back its ciphertext source instead.
-    socket.on("data", (chunk: Uint8Array) => {
-      this.#queue.push(chunk);
-      this.#queued += chunk.length;
-      if (this.#queued >= QUEUE_HIGH && !this.#paused) {
-        this.#paused = true;
-        this.flow.pause();
-      }
-      wake();
-    });
-    socket.on("end", () => {
-      this.#ended = true;
-      wake();
-    });
-    socket.on("error", (err: Error) => {
-      this.#error ??= err;
-      wake();
-    });
-    socket.on("close", () => {
-      this.#ended = true;
-      wake();
-    });
+    socket.on("data", (chunk: Uint8Array) => this.push(chunk));
+    socket.on("end", () => this.finish());
+    socket.on("error", (err: Error) => this.fail(err));
+    socket.on("close", () => this.finish());
   }
 
-  /** Next chunk as the socket delivered it (no copy), or null at end of stream. */
-  async readChunk(): Promise<Uint8Array | null> {
-    if (this.#pending) {
-      const chunk = this.#pending;
-      this.#pending = null;
-      return chunk;
-    }
-    for (;;) {
-      const chunk = this.#queue.shift();
-      if (chunk !== undefined) {
-        this.#received = true;
-        this.#queued -= chunk.length;
-        if (this.#paused && this.#queued < QUEUE_HIGH / 2) {
-          this.#paused = false;
-          this.flow.resume();
-        }
-        return chunk;
-      }
-      if (this.#error && !this.#received && this.earlyEof) throw this.earlyEof();
-      if (this.#error) throw this.#error;
-      if (this.#ended && !this.#received && this.earlyEof) throw this.earlyEof();
-      if (this.#ended || this.#closed) return null;
-      await new Promise<void>((resolve) => this.#wake = resolve);
-    }
-  }
-
-  /** Reads into `p`. */
-  async read(p: Uint8Array): Promise<number | null> {
-    const chunk = await this.readChunk();
-    if (chunk === null) return null;
-    const n = Math.min(p.length, chunk.length);
-    p.set(n === chunk.length ? chunk : chunk.subarray(0, n));
-    if (n < chunk.length) this.#pending = chunk.subarray(n);
-    return n;
+  /** An end or error before the first byte is `earlyEof`'s error. */
+  protected override endError(error: Error | null): Error | null {
+    return !this.received && this.earlyEof ? this.earlyEof() : error;
   }
 
   /**
@@ -154,7 +82,7 @@ export class NodeSocketConn implements TransportConn {
    * cost a round trip through the TLS engine per chunk (3x slower).
    */
   write(p: Uint8Array): Promise<number> {
-    if (this.#error) return Promise.reject(this.#error);
+    if (this.error) return Promise.reject(this.error);
     if (this.#closed || this.socket.destroyed) {
       return Promise.reject(new Deno.errors.BrokenPipe("connection closed"));
     }
@@ -194,9 +122,7 @@ export class NodeSocketConn implements TransportConn {
     if (this.#closed) return;
     this.#closed = true;
     this.socket.destroy();
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
+    this.stop();
   }
 }
 

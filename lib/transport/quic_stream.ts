@@ -17,6 +17,7 @@
  * @module
  */
 
+import { ChunkReader } from "../net/chunk_reader.ts";
 import type { TransportConn } from "./transport.ts";
 
 /** First size of the reused read buffer; it grows ×4 while reads fill it. */
@@ -27,11 +28,9 @@ const MAX_READ = 256 * 1024;
 const CHUNK = 64 * 1024;
 
 /** A QUIC bidirectional stream as a {@linkcode TransportConn}. */
-export class QuicStreamConn implements TransportConn {
+export class QuicStreamConn extends ChunkReader implements TransportConn {
   #reader: ReadableStreamBYOBReader;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
-  /** Bytes read but not yet returned: a view into `#buf`, or a caller-owned chunk. */
-  #pending: Uint8Array | null = null;
   /**
    * The reused buffer `read` fills: a BYOB read transfers it and hands it
    * back, so no chunk is allocated per read (Deno's default reader allocates
@@ -46,49 +45,46 @@ export class QuicStreamConn implements TransportConn {
    * @param remoteAddr "host:port" of the peer
    */
   constructor(stream: Deno.QuicBidirectionalStream, readonly remoteAddr: string) {
+    super();
     this.#reader = stream.readable.getReader({ mode: "byob" });
     this.#writer = stream.writable.getWriter();
   }
 
-  /** BYOB-reads into `view`; null at the stream's FIN. */
-  async #fill(view: Uint8Array): Promise<Uint8Array | null> {
+  /**
+   * BYOB-reads into `view`; null at the stream's FIN. With `reused`, `view`
+   * is the reused buffer: it comes back as `#buf`, grown ×4 when the read
+   * filled it.
+   */
+  async #fill(view: Uint8Array, reused: boolean): Promise<Uint8Array | null> {
     for (;;) {
       const { value, done } = await this.#reader.read(view);
       if (done || !value) return null;
-      if (value.length > 0) return value;
+      if (value.length > 0) {
+        if (reused) {
+          const full = value.length === value.buffer.byteLength;
+          this.#buf = full && value.length < MAX_READ
+            ? new Uint8Array(value.length * 4)
+            : new Uint8Array(value.buffer);
+        }
+        return value;
+      }
       view = new Uint8Array(value.buffer);
     }
   }
 
-  /** Next chunk, the caller's to keep, or null at the stream's FIN. */
-  async readChunk(): Promise<Uint8Array | null> {
-    if (this.#pending) {
-      // A view into the reused buffer must not outlive the next read.
-      const chunk = this.#pending.buffer === this.#buf?.buffer
-        ? this.#pending.slice()
-        : this.#pending;
-      this.#pending = null;
-      return chunk;
-    }
-    return await this.#fill(new Uint8Array(CHUNK));
+  /** A fresh chunk, the caller's to keep, or null at the stream's FIN. */
+  protected nextChunk(): Promise<Uint8Array | null> {
+    return this.#fill(new Uint8Array(CHUNK), false);
   }
 
-  /** Reads into `p`. */
-  async read(p: Uint8Array): Promise<number | null> {
-    let chunk = this.#pending;
-    this.#pending = null;
-    if (!chunk) {
-      chunk = await this.#fill(this.#buf ?? new Uint8Array(FIRST_READ));
-      if (chunk === null) return null;
-      const full = chunk.length === chunk.buffer.byteLength;
-      this.#buf = full && chunk.length < MAX_READ
-        ? new Uint8Array(chunk.length * 4)
-        : new Uint8Array(chunk.buffer);
-    }
-    const n = Math.min(p.length, chunk.length);
-    p.set(n === chunk.length ? chunk : chunk.subarray(0, n));
-    if (n < chunk.length) this.#pending = chunk.subarray(n);
-    return n;
+  /** A view into the reused buffer, which grows while reads fill it. */
+  protected override nextChunkForRead(): Promise<Uint8Array | null> {
+    return this.#fill(this.#buf ?? new Uint8Array(FIRST_READ), true);
+  }
+
+  /** A pending view into the reused buffer must not outlive the next read. */
+  protected override keep(chunk: Uint8Array): Uint8Array {
+    return chunk.buffer === this.#buf?.buffer ? chunk.slice() : chunk;
   }
 
   /**

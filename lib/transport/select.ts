@@ -173,6 +173,21 @@ function identify(
   seen.serverFingerprint = fingerprint;
 }
 
+/** `tlsConn` once its server passes {@linkcode identify}; closed when it does not. */
+function identified(
+  cfg: ClientConfig,
+  tlsConn: TransportConn & { serverFingerprint: string },
+  seen: { serverFingerprint: string; serverIdentity: IdentityStatus | "" },
+): TransportConn {
+  try {
+    identify(cfg, tlsConn.serverFingerprint, seen);
+  } catch (err) {
+    tlsConn.close();
+    throw err;
+  }
+  return tlsConn;
+}
+
 /**
  * TLS over a direct TCP connection with Deno's own implementation when it
  * can verify (a CA, or the server's certificate pinned from a first
@@ -193,13 +208,7 @@ async function dialTls(
   ) {
     const tlsConn = await clientTls(conn, opts);
     if (opts.ca) return tlsConn;
-    try {
-      identify(cfg, tlsConn.serverFingerprint, seen);
-    } catch (err) {
-      tlsConn.close();
-      throw err;
-    }
-    return tlsConn;
+    return identified(cfg, tlsConn, seen);
   }
   if (opts.ca) {
     return await nativeClientTls(conn.conn, conn.remoteAddr, {
@@ -236,13 +245,6 @@ async function dialTls(
       cfg.serverPort,
       cfg.transport.dialServerTimeout * 1000,
     );
-    const tlsConn = await clientTls(fresh, opts);
-    try {
-      identify(cfg, tlsConn.serverFingerprint, seen);
-    } catch (err) {
-      tlsConn.close();
-      throw err;
-    }
-    return tlsConn;
+    return identified(cfg, await clientTls(fresh, opts), seen);
   }
 }

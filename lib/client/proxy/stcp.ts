@@ -20,9 +20,8 @@
 import type { ProxyConfig } from "../../config/mod.ts";
 import type { Duplex } from "../../net/duplex.ts";
 import { wrapWorkConn } from "../../net/work_conn_options.ts";
-import { writeMessage } from "../../protocol/codec.ts";
 import type { StartWorkConn } from "../../protocol/messages.ts";
-import { admittedService, checkVisitor } from "./visitor_check.ts";
+import { admittedService, answerVisitor } from "./visitor_check.ts";
 import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
 import { registerClientProxy } from "./registry.ts";
 import { UdpClientProxy } from "./udp.ts";
@@ -47,13 +46,8 @@ export class SecretServiceProxy implements ClientProxy {
 
   /** Checks the visitor, answers the verdict, then serves it. Never rejects. */
   async handleWorkConn(conn: Duplex, start: StartWorkConn): Promise<void> {
-    const error = await this.#check(start);
-    try {
-      await writeMessage(conn, { type: "NewVisitorConnResp", error });
-    } catch {
-      conn.close();
-      return;
-    }
+    const error = await answerVisitor(this.config, this.ctx.clientConfig.user, conn, start);
+    if (error === null) return;
     if (error) {
       this.ctx.log.warn(
         `visitor from user [${start.visitorUser ?? ""}] (${start.srcAddr}) refused: ${error}`,
@@ -79,10 +73,6 @@ export class SecretServiceProxy implements ClientProxy {
       udp.close();
       this.#udp.delete(udp);
     }
-  }
-
-  #check(start: StartWorkConn): Promise<string> {
-    return checkVisitor(this.config, this.ctx.clientConfig.user, start);
   }
 
   /** Ends the sudp visitors' flows and stops a plugin; stcp connections may finish. */

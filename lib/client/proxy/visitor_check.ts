@@ -6,9 +6,6 @@
  * ```ts
  * import { checkVisitor } from "./visitor_check.ts";
  * import type { ProxyConfig } from "../../config/mod.ts";
-import { PluginProxy } from "./plugin_proxy.ts";
-import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
-import { LocalServiceProxy } from "./tcp.ts";
  * import type { StartWorkConn } from "../../protocol/messages.ts";
  * declare const config: ProxyConfig, start: StartWorkConn;
  * const refusal = await checkVisitor(config, "alice", start); // "" when admitted
@@ -18,6 +15,8 @@ import { LocalServiceProxy } from "./tcp.ts";
  */
 
 import type { ProxyConfig } from "../../config/mod.ts";
+import type { Duplex } from "../../net/duplex.ts";
+import { writeMessage } from "../../protocol/codec.ts";
 import { PluginProxy } from "./plugin_proxy.ts";
 import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
 import { LocalServiceProxy } from "./tcp.ts";
@@ -40,6 +39,39 @@ export async function checkVisitor(
       proxyName: config.name,
     }, start.visitorProof);
   return ok ? "" : "wrong secret key";
+}
+
+/**
+ * Checks the visitor behind `start` ({@linkcode checkVisitor}) and sends it
+ * the verdict on `conn` (`NewVisitorConnResp`). Resolves to the refusal, ""
+ * when admitted, or null when the verdict could not be sent (`conn` is then
+ * closed).
+ *
+ * @example
+ * ```ts
+ * import { answerVisitor } from "./visitor_check.ts";
+ * import type { ProxyConfig } from "../../config/mod.ts";
+ * import type { Duplex } from "../../net/duplex.ts";
+ * import type { StartWorkConn } from "../../protocol/messages.ts";
+ * declare const config: ProxyConfig, conn: Duplex, start: StartWorkConn;
+ * const refusal = await answerVisitor(config, "alice", conn, start);
+ * if (refusal === "") console.log("admitted");
+ * ```
+ */
+export async function answerVisitor(
+  config: ProxyConfig,
+  user: string,
+  conn: Duplex,
+  start: StartWorkConn,
+): Promise<string | null> {
+  const error = await checkVisitor(config, user, start);
+  try {
+    await writeMessage(conn, { type: "NewVisitorConnResp", error });
+  } catch {
+    conn.close();
+    return null;
+  }
+  return error;
 }
 
 /**

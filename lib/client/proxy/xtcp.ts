@@ -34,7 +34,7 @@ import {
 } from "../../p2p/rendezvous.ts";
 import { expectMessage, writeMessage } from "../../protocol/codec.ts";
 import type { StartWorkConn } from "../../protocol/messages.ts";
-import { admittedService, checkVisitor } from "./visitor_check.ts";
+import { admittedService, answerVisitor } from "./visitor_check.ts";
 import { QuicStreamConn } from "../../transport/quic_stream.ts";
 import type { ClientProxy, ClientProxyContext } from "./proxy.ts";
 import { registerClientProxy } from "./registry.ts";
@@ -60,13 +60,8 @@ export class XtcpServiceProxy implements ClientProxy {
 
   /** Checks the visitor, rendezvous, punches, then serves the tunnel. Never rejects. */
   async handleWorkConn(conn: Duplex, start: StartWorkConn): Promise<void> {
-    const error = await this.#check(start);
-    try {
-      await writeMessage(conn, { type: "NewVisitorConnResp", error });
-    } catch {
-      conn.close();
-      return;
-    }
+    const error = await answerVisitor(this.config, this.ctx.clientConfig.user, conn, start);
+    if (error === null) return;
     const who = `visitor from user [${start.visitorUser ?? ""}] (${start.srcAddr})`;
     if (error) {
       this.ctx.log.warn(`${who} refused: ${error}`);
@@ -187,10 +182,6 @@ export class XtcpServiceProxy implements ClientProxy {
       return conn.close();
     }
     await this.#local.handleWorkConn(conn, start);
-  }
-
-  #check(start: StartWorkConn): Promise<string> {
-    return checkVisitor(this.config, this.ctx.clientConfig.user, start);
   }
 
   /** Closes every tunnel and stops a plugin. */

@@ -16,11 +16,10 @@
 import type { VisitorConfig } from "../../config/mod.ts";
 import type { Duplex } from "../../net/duplex.ts";
 import { relay } from "../../net/relay.ts";
-import { formatAddr, wrapTcp } from "../../net/tcp_conn.ts";
 import { dialVisitor } from "./dial.ts";
+import { listenVisitor } from "./listen.ts";
 import { registerVisitor } from "./registry.ts";
 import type { Visitor, VisitorContext } from "./visitor.ts";
-import { acceptEach } from "../../net/accept_loop.ts";
 
 /**
  * The name a visitor's target is known by in logs: `user.name`, or `name`.
@@ -62,19 +61,13 @@ export class StcpVisitor implements Visitor {
 
   /** Listens on `bindAddr:bindPort` when `bindPort` > 0. */
   start(): Promise<void> {
-    const { bindAddr, bindPort } = this.config;
+    const { bindPort } = this.config;
     if (bindPort > 0) {
-      this.#listener = Deno.listen({ hostname: bindAddr || "127.0.0.1", port: bindPort });
-      this.ctx.log.info(`stcp visitor listen at ${formatAddr(this.#listener.addr)}`);
-      this.#acceptLoop(this.#listener);
+      this.#listener = listenVisitor("stcp", this.config, this.ctx, (conn) => this.handOver(conn));
     } else {
       this.ctx.log.info("stcp visitor takes handed-over connections only");
     }
     return Promise.resolve();
-  }
-
-  #acceptLoop(listener: Deno.TcpListener): Promise<void> {
-    return acceptEach(listener, (conn) => this.handOver(wrapTcp(conn)));
   }
 
   /** Serves `conn` through a new visitor connection. */

@@ -24,7 +24,7 @@
 import type { VisitorConfig } from "../../config/mod.ts";
 import { type Duplex, writeAll } from "../../net/duplex.ts";
 import { relay } from "../../net/relay.ts";
-import { formatAddr, wrapTcp } from "../../net/tcp_conn.ts";
+import { formatAddr } from "../../net/tcp_conn.ts";
 import { withTimeout } from "../../net/timeout.ts";
 import { punch, PUNCH_TIMEOUT_MS, punchPlan } from "../../p2p/punch.ts";
 import { punchKey, streamToken } from "../../p2p/punch_key.ts";
@@ -40,10 +40,10 @@ import {
 import { expectMessage, writeMessage } from "../../protocol/codec.ts";
 import { QuicStreamConn } from "../../transport/quic_stream.ts";
 import { dialVisitor } from "./dial.ts";
+import { listenVisitor } from "./listen.ts";
 import { registerVisitor } from "./registry.ts";
 import { targetLabel } from "./stcp.ts";
 import type { Visitor, VisitorContext } from "./visitor.ts";
-import { acceptEach } from "../../net/accept_loop.ts";
 
 /** The owner may need a STUN round trip and a certificate before it answers. */
 const RESP_TIMEOUT_MS = 20_000;
@@ -93,21 +93,15 @@ export class XtcpVisitor implements Visitor {
 
   /** Listens on `bindAddr:bindPort` when `bindPort` > 0; opens the tunnel now with `keepTunnelOpen`. */
   start(): Promise<void> {
-    const { bindAddr, bindPort } = this.config;
+    const { bindPort } = this.config;
     if (this.config.protocol && this.config.protocol !== "quic") {
       this.ctx.log.warn(`xtcp protocol "${this.config.protocol}" is not supported; using quic`);
     }
     if (bindPort > 0) {
-      this.#listener = Deno.listen({ hostname: bindAddr || "127.0.0.1", port: bindPort });
-      this.ctx.log.info(`xtcp visitor listen at ${formatAddr(this.#listener.addr)}`);
-      this.#acceptLoop(this.#listener);
+      this.#listener = listenVisitor("xtcp", this.config, this.ctx, (conn) => this.handOver(conn));
     }
     if (this.config.keepTunnelOpen) this.#ensure();
     return Promise.resolve();
-  }
-
-  #acceptLoop(listener: Deno.TcpListener): Promise<void> {
-    return acceptEach(listener, (conn) => this.handOver(wrapTcp(conn)));
   }
 
   /** Serves `conn` through the tunnel, or the fallback. */

@@ -24,6 +24,7 @@
  * @module
  */
 
+import { ChunkQueue } from "../../net/chunk_queue.ts";
 import type { Duplex } from "../../net/duplex.ts";
 import type { SshChannel } from "./ssh2.ts";
 
@@ -31,88 +32,28 @@ import type { SshChannel } from "./ssh2.ts";
 const QUEUE_HIGH = 256 * 1024;
 
 /** See the module doc. */
-export class ChannelConn implements Duplex {
-  #queue: Uint8Array[] = [];
-  #queued = 0;
-  #paused = false;
-  #pending: Uint8Array | null = null;
-  #ended = false;
+export class ChannelConn extends ChunkQueue implements Duplex {
   #closed = false;
-  #error: Error | null = null;
-  #wake: (() => void) | null = null;
   #failWrite: ((err: Error) => void) | null = null;
 
   /** @param channel an open channel; data may arrive at once */
   constructor(readonly channel: SshChannel) {
-    channel.on("data", (chunk: Uint8Array) => {
-      this.#queue.push(chunk);
-      this.#queued += chunk.length;
-      if (this.#queued >= QUEUE_HIGH && !this.#paused) {
-        this.#paused = true;
-        channel.pause();
-      }
-      this.#wakeReader();
-    });
-    channel.on("end", () => {
-      this.#ended = true;
-      this.#wakeReader();
-    });
-    channel.on("error", (err: Error) => {
-      this.#error ??= err;
-      this.#wakeReader();
-    });
+    super(QUEUE_HIGH, channel);
+    channel.on("data", (chunk: Uint8Array) => this.push(chunk));
+    channel.on("end", () => this.finish());
+    channel.on("error", (err: Error) => this.fail(err));
     channel.on("close", () => {
-      this.#ended = true;
       this.#closed = true;
-      this.#wakeReader();
+      this.finish();
       const fail = this.#failWrite;
       this.#failWrite = null;
       fail?.(new Deno.errors.BrokenPipe("ssh channel closed"));
     });
   }
 
-  #wakeReader(): void {
-    const w = this.#wake;
-    this.#wake = null;
-    w?.();
-  }
-
-  /** Next chunk as ssh2 delivered it (no copy), or null at end of stream. */
-  async readChunk(): Promise<Uint8Array | null> {
-    if (this.#pending) {
-      const chunk = this.#pending;
-      this.#pending = null;
-      return chunk;
-    }
-    for (;;) {
-      const chunk = this.#queue.shift();
-      if (chunk !== undefined) {
-        this.#queued -= chunk.length;
-        if (this.#paused && this.#queued < QUEUE_HIGH / 2) {
-          this.#paused = false;
-          this.channel.resume();
-        }
-        return chunk;
-      }
-      if (this.#error) throw this.#error;
-      if (this.#ended) return null;
-      await new Promise<void>((resolve) => this.#wake = resolve);
-    }
-  }
-
-  /** Reads into `p`. */
-  async read(p: Uint8Array): Promise<number | null> {
-    const chunk = await this.readChunk();
-    if (chunk === null) return null;
-    const n = Math.min(p.length, chunk.length);
-    p.set(n === chunk.length ? chunk : chunk.subarray(0, n));
-    if (n < chunk.length) this.#pending = chunk.subarray(n);
-    return n;
-  }
-
   /** Writes all of `p`; resolves once ssh2 has sent it, so `p` may be reused. */
   write(p: Uint8Array): Promise<number> {
-    if (this.#error) return Promise.reject(this.#error);
+    if (this.error) return Promise.reject(this.error);
     if (this.#closed) return Promise.reject(new Deno.errors.BrokenPipe("ssh channel closed"));
     return new Promise((resolve, reject) => {
       this.#failWrite = reject;
@@ -134,8 +75,7 @@ export class ChannelConn implements Duplex {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#ended = true;
     this.channel.destroy();
-    this.#wakeReader();
+    this.stop();
   }
 }

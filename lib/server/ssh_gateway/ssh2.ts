@@ -14,6 +14,8 @@
  * @module
  */
 
+import type { NodeStreamLike } from "../../net/node_stream.ts";
+
 /** A parsed key (`utils.parseKey`). */
 export interface SshKey {
   /** The key in SSH wire format, as it appears base64-encoded in authorized_keys. */
@@ -34,20 +36,11 @@ export interface AuthContext {
 }
 
 /** An SSH channel: a Node duplex stream plus SSH's EOF and CLOSE. */
-export interface SshChannel {
-  write(chunk: Uint8Array, cb?: (err?: Error | null) => void): boolean;
-  end(cb?: () => void): unknown;
+export interface SshChannel extends NodeStreamLike {
   /** Sends SSH_MSG_CHANNEL_EOF (half-close) without closing. */
   eof(): void;
   /** Sends SSH_MSG_CHANNEL_CLOSE. */
   close(): void;
-  destroy(): unknown;
-  pause(): unknown;
-  resume(): unknown;
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  once(event: string, listener: (...args: any[]) => void): unknown;
-  removeListener(event: string, listener: (...args: any[]) => void): unknown;
-  readonly destroyed: boolean;
   /** Session channels (server side): exit status for the client. */
   exit(status: number): void;
   readonly stderr: { write(chunk: string): unknown };

@@ -7,8 +7,8 @@
  * @example
  * ```ts
  * import { acceptVisitorStreams } from "./accept.ts";
- * import type { ClientSession } from "../session.ts";
- * declare const session: ClientSession;
+ * import type { VisitorHost } from "./accept.ts";
+ * declare const session: VisitorHost; // a logged-in client's session
  * acceptVisitorStreams(session); // runs until the session's mux closes
  * ```
  *
@@ -20,12 +20,27 @@ import { withTimeout } from "../../net/timeout.ts";
 import { randomHex, verifyProof } from "../../protocol/auth.ts";
 import { expectMessage, writeMessage } from "../../protocol/codec.ts";
 import { type NewVisitorConn, PROTOCOL_VERSION } from "../../protocol/messages.ts";
-import type { ClientSession } from "../session.ts";
+import type { MuxSession } from "../../mux/mod.ts";
+import type { Logger } from "../../log.ts";
 import type { ServerServices } from "../services.ts";
 import { serveVisitorConn } from "./serve.ts";
 import { sessionToken } from "../auth/users.ts";
 import { countWrongProof } from "../auth/login_check.ts";
 import { errorForClient } from "../client_errors.ts";
+
+/**
+ * What the visitor code needs of a logged-in client's session (the server's
+ * `ClientSession` is one): its login user, address, log, services and, with
+ * tcpMux on, its mux session. The visitor code depends on this, not on the
+ * session class.
+ */
+export interface VisitorHost {
+  readonly services: ServerServices;
+  readonly login: { readonly user: string };
+  readonly mux: Pick<MuxSession, "accept"> | null;
+  readonly remoteAddr: string;
+  readonly log: Pick<Logger, "warn">;
+}
 
 /** How long a visitor may take to send its `NewVisitorConn`. */
 export const VISITOR_HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -35,7 +50,7 @@ export const VISITOR_HANDSHAKE_TIMEOUT_MS = 10_000;
  * stream: each is a visitor connection. The stream gets its own fresh
  * `ServerHello` nonce, so a visitor's proof is bound to it. Never rejects.
  */
-export async function acceptVisitorStreams(session: ClientSession): Promise<void> {
+export async function acceptVisitorStreams(session: VisitorHost): Promise<void> {
   const mux = session.mux;
   if (!mux) return;
   for (;;) {
@@ -55,7 +70,7 @@ export async function acceptVisitorStreams(session: ClientSession): Promise<void
   }
 }
 
-async function visitorStream(session: ClientSession, stream: Duplex): Promise<void> {
+async function visitorStream(session: VisitorHost, stream: Duplex): Promise<void> {
   const nonce = randomHex(32);
   await writeMessage(stream, { type: "ServerHello", version: PROTOCOL_VERSION, nonce });
   const msg = await withTimeout(
@@ -78,7 +93,7 @@ async function visitorStream(session: ClientSession, stream: Duplex): Promise<vo
  */
 export async function serveDialedVisitor(
   services: ServerServices,
-  sessions: ReadonlyMap<string, ClientSession>,
+  sessions: ReadonlyMap<string, Pick<VisitorHost, "login">>,
   conn: Duplex & { remoteAddr: string },
   msg: NewVisitorConn,
   nonce: string,
