@@ -75,7 +75,7 @@ Deno.test("cluster: a tcp proxy on one node is reached through every node", asyn
   await using cluster = await startCluster(redis);
   using echo = echoServer();
   const remotePort = freePort();
-  await using client = await echoClient("127.0.0.2", cluster.bindPort, echo.port, remotePort);
+  await using _client = await echoClient("127.0.0.2", cluster.bindPort, echo.port, remotePort);
   const data = randomBytes(512 * 1024);
   const want = await hash(data);
   for (const host of HOSTS) {
@@ -242,7 +242,7 @@ Deno.test("cluster: Redis killed and restarted under traffic: tunnels keep worki
   await using cluster = await startCluster(redis);
   using echo = echoServer();
   const remotePort = freePort();
-  await using client = await echoClient("127.0.0.2", cluster.bindPort, echo.port, remotePort);
+  await using _client = await echoClient("127.0.0.2", cluster.bindPort, echo.port, remotePort);
   const data = randomBytes(64 * 1024);
   await eventually(() => roundTripTo("127.0.0.1", remotePort, data));
 
