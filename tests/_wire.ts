@@ -17,6 +17,9 @@
 import { PROTOCOL_VERSION } from "../lib/protocol/messages.ts";
 import { MAGIC } from "../lib/protocol/magic.ts";
 import { prove } from "../lib/protocol/auth.ts";
+import { dialServer, login } from "../lib/client/login.ts";
+import { parseClientConfig } from "../lib/config/load.ts";
+import { MuxSession } from "../lib/mux/mod.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -113,4 +116,40 @@ export async function sendAndDrain(port: number, bytes: Uint8Array): Promise<voi
   } finally {
     conn.close();
   }
+}
+
+/** A client logged in with the real login code, its mux session up, its control stream open. */
+export interface LoggedInMux extends AsyncDisposable {
+  /** Opens streams to the server (each starts with the server's `ServerHello`). */
+  mux: MuxSession;
+  /** Ends the session and the connection. */
+  close(): void;
+}
+
+/**
+ * Logs in to the server on 127.0.0.1:`port` with `token` (TLS, tcpMux on, as
+ * a default client does) and opens the control stream, so the test can then
+ * open visitor streams and write to them by hand.
+ *
+ * @example
+ * ```ts
+ * import { loggedInMux } from "./_wire.ts";
+ * await using client = await loggedInMux(7000, "token");
+ * const stream = client.mux.open();
+ * ```
+ */
+export async function loggedInMux(port: number, token: string): Promise<LoggedInMux> {
+  const cfg = parseClientConfig(
+    `serverAddr = "127.0.0.1"\nserverPort = ${port}\nauth.token = "${token}"`,
+    "frpc.toml",
+  ).config;
+  const conn = await dialServer(cfg);
+  await login(conn, cfg, null);
+  const mux = new MuxSession(conn, { client: true });
+  mux.open(); // the control stream
+  const close = () => {
+    mux.close("done");
+    conn.close();
+  };
+  return { mux, close, [Symbol.asyncDispose]: () => Promise.resolve(close()) };
 }

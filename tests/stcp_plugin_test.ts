@@ -10,11 +10,9 @@
 import { clientConf } from "./_config.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
-import { parseClientConfig } from "../lib/config/load.ts";
+import { loggedInMux } from "./_wire.ts";
 import type { Duplex } from "../lib/net/duplex.ts";
-import { MuxSession } from "../lib/mux/mod.ts";
 import { expectMessage, writeMessage } from "../lib/protocol/codec.ts";
-import { dialServer, login } from "../lib/client/login.ts";
 
 const SECRET = "the owner's private notes";
 
@@ -47,16 +45,9 @@ localPath = "${root}"
   await owner.waitFor(/\[files\] start proxy success/);
 
   // The attacker: a logged-in client speaking the wire by hand.
-  const cfg = parseClientConfig(
-    `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nauth.token = "t"`,
-    "frpc.toml",
-  ).config;
-  const conn = await dialServer(cfg);
-  await login(conn, cfg, null);
-  const mux = new MuxSession(conn, { client: true });
-  mux.open(); // the control stream
-  try {
-    const stream = mux.open();
+  {
+    await using attacker = await loggedInMux(server.port, "t");
+    const stream = attacker.mux.open();
     await expectMessage(stream, "ServerHello");
     await writeMessage(stream, {
       type: "NewVisitorConn",
@@ -70,9 +61,6 @@ localPath = "${root}"
     const answer = await readToEnd(stream);
     assert(!answer.includes(SECRET), `the plugin answered an unchecked visitor: ${answer}`);
     await owner.waitFor(/refused: wrong secret key/);
-  } finally {
-    mux.close("done");
-    conn.close();
   }
 
   // A visitor with the right key gets the file through the plugin.

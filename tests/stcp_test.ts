@@ -13,9 +13,9 @@ import { parseClientConfig } from "../lib/config/load.ts";
 import type { StcpVisitor } from "../lib/client/visitor/stcp.ts";
 import { wrapTcp } from "../lib/net/tcp_conn.ts";
 import { writeAll } from "../lib/net/duplex.ts";
-import { MuxSession } from "../lib/mux/mod.ts";
 import { expectMessage, writeMessage } from "../lib/protocol/codec.ts";
-import { dialServer, login } from "../lib/client/login.ts";
+import { dialServer } from "../lib/client/login.ts";
+import { loggedInMux } from "./_wire.ts";
 
 /** A TCP service that counts connections and bytes it receives, and echoes. */
 function countingEcho(): { port: number; conns: number; bytes: number } & Disposable {
@@ -241,11 +241,9 @@ Deno.test("stcp: bad visitor input is refused and logged; the server keeps servi
     "frpc.toml",
   ).config;
   // tcpMux on: a logged-in client opens visitor streams by hand.
-  const conn = await dialServer(cfg);
-  await login(conn, cfg, null);
-  const mux = new MuxSession(conn, { client: true });
-  mux.open(); // the control stream
-  try {
+  {
+    await using client = await loggedInMux(server.port, "t");
+    const { mux } = client;
     const garbage = mux.open();
     await expectMessage(garbage, "ServerHello");
     await writeAll(garbage, new Uint8Array([0, 0, 0, 3, 0x7b, 0x7d, 0x7d]));
@@ -275,9 +273,6 @@ Deno.test("stcp: bad visitor input is refused and logged; the server keeps servi
       (await expectMessage(wrongType, "NewVisitorConnResp")).error,
       "proxy [secret-echo] is stcp, not sudp",
     );
-  } finally {
-    mux.close("done");
-    conn.close();
   }
   // tcpMux off style: a visitor connection naming no logged-in client.
   const raw = await dialServer(cfg);
