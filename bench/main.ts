@@ -24,7 +24,7 @@
 
 import { freePort, startClient, startServer } from "../tests/_harness.ts";
 import { makeCerts } from "../tests/_certs.ts";
-import { type Sshd, sshdAvailable, startSshd } from "../tests/_sshd.ts";
+import { reverseForward, type Sshd, sshdAvailable, startSshd } from "../tests/_sshd.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 
@@ -191,43 +191,13 @@ async function sshTunnel(
   iperfPort: number,
   direct: number,
 ): Promise<void> {
-  const remotePort = freePort();
-  const ssh = new Deno.Command("ssh", {
-    args: [
-      ...sshd.sshOptions,
-      "-N",
-      "-c",
-      `${cipher}@openssh.com`,
-      "-o",
-      "ExitOnForwardFailure=yes",
-      "-R",
-      `${remotePort}:127.0.0.1:${iperfPort}`,
-      "-p",
-      String(sshd.port),
-      "root@127.0.0.1",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    for (let i = 0; i < 100; i++) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port: remotePort })).close();
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    const up = await iperfRun(remotePort);
-    console.log(
-      `throughput ssh -R ${cipher}:  ${up.gbps.toFixed(2)} Gbit/s (ratio ${
-        (up.gbps / direct).toFixed(2)
-      }, machine ${up.cpuPerGB.toFixed(2)} CPU-s/GB)`,
-    );
-  } finally {
-    ssh.kill("SIGKILL");
-    await ssh.status;
-  }
+  await using forward = await reverseForward(sshd, iperfPort, `${cipher}@openssh.com`);
+  const up = await iperfRun(forward.port);
+  console.log(
+    `throughput ssh -R ${cipher}:  ${up.gbps.toFixed(2)} Gbit/s (ratio ${
+      (up.gbps / direct).toFixed(2)
+    }, machine ${up.cpuPerGB.toFixed(2)} CPU-s/GB)`,
+  );
 }
 
 if (import.meta.main) {

@@ -26,7 +26,7 @@
  */
 
 import { freePort, startClient, startServer } from "../tests/_harness.ts";
-import { sshdAvailable, startSshd } from "../tests/_sshd.ts";
+import { reverseForward, sshdAvailable, startSshd } from "../tests/_sshd.ts";
 import { haproxyChain, wrk, type WrkResult } from "./http_bench.ts";
 
 const REDIS_N = Number(Deno.env.get("BENCH_REDIS_N") ?? 100_000);
@@ -83,28 +83,11 @@ async function haproxyBackend() {
 async function sshForward(port: number) {
   if (!sshdAvailable()) return null;
   const sshd = await startSshd();
-  const remotePort = freePort();
-  const ssh = new Deno.Command("ssh", {
-    args: [
-      ...sshd.sshOptions,
-      "-N",
-      "-o",
-      "ExitOnForwardFailure=yes",
-      "-R",
-      `${remotePort}:127.0.0.1:${port}`,
-      "-p",
-      String(sshd.port),
-      "root@127.0.0.1",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await waitConnectable(remotePort);
+  const forward = await reverseForward(sshd, port);
   return {
-    port: remotePort,
+    port: forward.port,
     async [Symbol.asyncDispose]() {
-      ssh.kill("SIGKILL");
-      await ssh.status;
+      await forward[Symbol.asyncDispose]();
       await sshd[Symbol.asyncDispose]();
     },
   };

@@ -14,7 +14,7 @@
  */
 
 import { freePort } from "../tests/_harness.ts";
-import { sshdAvailable, startSshd } from "../tests/_sshd.ts";
+import { reverseForward, sshdAvailable, startSshd } from "../tests/_sshd.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 4);
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 2);
@@ -110,38 +110,8 @@ await new Promise((r) => setTimeout(r, 500));
 await using sshd = await startSshd();
 
 async function ssh(): Promise<Row> {
-  const remotePort = freePort();
-  const child = new Deno.Command("ssh", {
-    args: [
-      ...sshd.sshOptions,
-      "-N",
-      "-c",
-      "aes256-gcm@openssh.com",
-      "-o",
-      "ExitOnForwardFailure=yes",
-      "-R",
-      `${remotePort}:127.0.0.1:${iperfPort}`,
-      "-p",
-      String(sshd.port),
-      "root@127.0.0.1",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    for (let i = 0; i < 100; i++) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port: remotePort })).close();
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    return { gbps: await iperf(remotePort), cpuPerGB: NaN };
-  } finally {
-    child.kill("SIGKILL");
-    await child.status;
-  }
+  await using forward = await reverseForward(sshd, iperfPort, "aes256-gcm@openssh.com");
+  return { gbps: await iperf(forward.port), cpuPerGB: NaN };
 }
 
 const rows: Array<[string, () => Promise<Row>]> = [

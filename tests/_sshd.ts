@@ -137,3 +137,64 @@ export async function startSshd(): Promise<Sshd> {
     },
   };
 }
+
+/** An `ssh -R` forward: connections to `port` reach the target through OpenSSH. */
+export interface ReverseForward extends AsyncDisposable {
+  /** The forwarded port on 127.0.0.1. */
+  port: number;
+}
+
+/**
+ * Runs `ssh -N -R <free port>:127.0.0.1:<target>` against `sshd` (with
+ * `cipher`, e.g. `aes256-gcm@openssh.com`, when given) and resolves once the
+ * forwarded port accepts connections: OpenSSH as the yardstick of the
+ * benches. Disposing ends the ssh client.
+ *
+ * @example
+ * ```ts
+ * import { reverseForward, startSshd } from "./_sshd.ts";
+ * await using sshd = await startSshd();
+ * await using forward = await reverseForward(sshd, 5201, "aes128-gcm@openssh.com");
+ * console.log(forward.port);
+ * ```
+ */
+export async function reverseForward(
+  sshd: Sshd,
+  target: number,
+  cipher?: string,
+): Promise<ReverseForward> {
+  const port = freePort();
+  const ssh = new Deno.Command("ssh", {
+    args: [
+      ...sshd.sshOptions,
+      "-N",
+      ...(cipher ? ["-c", cipher] : []),
+      "-o",
+      "ExitOnForwardFailure=yes",
+      "-R",
+      `${port}:127.0.0.1:${target}`,
+      "-p",
+      String(sshd.port),
+      "root@127.0.0.1",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const stop = async () => {
+    ssh.kill("SIGKILL");
+    await ssh.status;
+  };
+  for (let i = 0;; i++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch {
+      if (i === 100) {
+        await stop();
+        throw new Error(`ssh -R: nothing listens on ${port}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return { port, [Symbol.asyncDispose]: stop };
+}
