@@ -20,6 +20,7 @@ import type { ClientInfo, ProxyStats } from "../../server/stats.ts";
 import { VERSION } from "../../version.ts";
 import { TrafficHistory } from "./traffic_history.ts";
 import { redactSecrets } from "./redact.ts";
+import { hostOf } from "../../server/auth/rate_limit.ts";
 import { PROXY_TYPES } from "../../config/mod.ts";
 
 /** Proxy types `/api/proxy/:type` accepts: every type the config knows. */
@@ -104,13 +105,6 @@ function frpTime(t: Date | undefined): string {
 }
 
 const unix = (t: Date) => Math.floor(t.getTime() / 1000);
-
-// "[::1]:5000" -> "::1", "1.2.3.4:5000" -> "1.2.3.4"
-function hostOf(address: string): string {
-  const i = address.lastIndexOf(":");
-  const host = i > 0 ? address.slice(0, i) : address;
-  return host.replace(/^\[(.*)\]$/, "$1");
-}
 
 /** See the module doc. */
 export class AdminViews {
