@@ -103,6 +103,41 @@ interface Segment {
   xmit: number;
 }
 
+/**
+ * Chunks of bytes, and `null` end-of-stream markers, consumed from the front
+ * through an offset into the first chunk: the send queue (what `send` took)
+ * and the receive queue (in-order data for `read`) both drain this way.
+ */
+class ChunkFifo {
+  readonly chunks: Array<Uint8Array | null> = [];
+  /** Bytes of `chunks[0]` already taken. */
+  offset = 0;
+
+  get length(): number {
+    return this.chunks.length;
+  }
+
+  /**
+   * Copies bytes into `dst` from position `at` until `dst` is full, the queue
+   * is empty or an end marker is next; returns the position reached.
+   */
+  drainInto(dst: Uint8Array, at: number): number {
+    while (at < dst.length && this.chunks.length > 0) {
+      const chunk = this.chunks[0];
+      if (chunk === null) break;
+      const take = Math.min(dst.length - at, chunk.length - this.offset);
+      dst.set(chunk.subarray(this.offset, this.offset + take), at);
+      at += take;
+      this.offset += take;
+      if (this.offset === chunk.length) {
+        this.chunks.shift();
+        this.offset = 0;
+      }
+    }
+    return at;
+  }
+}
+
 /** One KCP conversation's state. */
 export class KcpEngine {
   readonly tuning: KcpTuning;
@@ -118,13 +153,11 @@ export class KcpEngine {
   #rttVar = 0;
   #rto = 200;
   /** Bytes waiting for a sequence number; `null` marks the end of stream. */
-  #sndQueue: Array<Uint8Array | null> = [];
-  #sndQueueOffset = 0;
+  #sndQueue = new ChunkFifo();
   #queuedBytes = 0;
   #sndBuf: Segment[] = [];
   #rcvBuf = new Map<number, Uint8Array>();
-  #rcvQueue: Uint8Array[] = [];
-  #rcvQueueOffset = 0;
+  #rcvQueue = new ChunkFifo();
   #acks: number[] = [];
   #tellWindow = false;
   #probeAt = 0;
@@ -161,8 +194,8 @@ export class KcpEngine {
 
   /** In-order bytes ready for {@linkcode read}. */
   get readable(): number {
-    let n = -this.#rcvQueueOffset;
-    for (const chunk of this.#rcvQueue) n += chunk.length;
+    let n = -this.#rcvQueue.offset;
+    for (const chunk of this.#rcvQueue.chunks) n += chunk!.length;
     return n;
   }
 
@@ -191,7 +224,7 @@ export class KcpEngine {
   send(data: Uint8Array): void {
     if (this.#sentEnd) throw new Error("kcp: write after end of stream");
     if (data.length === 0) return;
-    this.#sndQueue.push(data.slice());
+    this.#sndQueue.chunks.push(data.slice());
     this.#queuedBytes += data.length;
   }
 
@@ -199,7 +232,7 @@ export class KcpEngine {
   end(): void {
     if (this.#sentEnd) return;
     this.#sentEnd = true;
-    this.#sndQueue.push(null);
+    this.#sndQueue.chunks.push(null);
   }
 
   /** Marks the conversation dead (a reset from the peer, or the owner gave up). */
@@ -211,18 +244,7 @@ export class KcpEngine {
   read(p: Uint8Array): Uint8Array | null {
     if (this.#rcvQueue.length === 0) return null;
     const fullBefore = this.#rcvQueue.length >= this.tuning.receiveWindow;
-    let n = 0;
-    while (n < p.length && this.#rcvQueue.length > 0) {
-      const chunk = this.#rcvQueue[0];
-      const take = Math.min(p.length - n, chunk.length - this.#rcvQueueOffset);
-      p.set(chunk.subarray(this.#rcvQueueOffset, this.#rcvQueueOffset + take), n);
-      n += take;
-      this.#rcvQueueOffset += take;
-      if (this.#rcvQueueOffset === chunk.length) {
-        this.#rcvQueue.shift();
-        this.#rcvQueueOffset = 0;
-      }
-    }
+    const n = this.#rcvQueue.drainInto(p, 0);
     this.#moveReceived();
     // The sender stopped at a zero window: tell it there is room again
     // instead of waiting for its probe.
@@ -374,37 +396,27 @@ export class KcpEngine {
   }
 
   #takeSegment(): Uint8Array {
-    const first = this.#sndQueue[0];
+    const q = this.#sndQueue;
+    const first = q.chunks[0];
     if (first === null) {
-      this.#sndQueue.shift();
+      q.chunks.shift();
       return new Uint8Array(0); // the end of stream: a push without data
     }
-    const available = first.length - this.#sndQueueOffset;
-    if (available >= this.#mss || this.#sndQueue.length === 1 || this.#sndQueue[1] === null) {
+    const available = first.length - q.offset;
+    if (available >= this.#mss || q.length === 1 || q.chunks[1] === null) {
       const take = Math.min(available, this.#mss);
-      const data = first.subarray(this.#sndQueueOffset, this.#sndQueueOffset + take);
-      this.#sndQueueOffset += take;
+      const data = first.subarray(q.offset, q.offset + take);
+      q.offset += take;
       this.#queuedBytes -= take;
-      if (this.#sndQueueOffset === first.length) {
-        this.#sndQueue.shift();
-        this.#sndQueueOffset = 0;
+      if (q.offset === first.length) {
+        q.chunks.shift();
+        q.offset = 0;
       }
       return data;
     }
     // Small writes: join them into one segment of up to one MSS.
     const data = new Uint8Array(Math.min(this.#mss, this.#queuedBytes));
-    let n = 0;
-    while (n < data.length && this.#sndQueue.length > 0 && this.#sndQueue[0] !== null) {
-      const chunk = this.#sndQueue[0]!;
-      const take = Math.min(data.length - n, chunk.length - this.#sndQueueOffset);
-      data.set(chunk.subarray(this.#sndQueueOffset, this.#sndQueueOffset + take), n);
-      n += take;
-      this.#sndQueueOffset += take;
-      if (this.#sndQueueOffset === chunk.length) {
-        this.#sndQueue.shift();
-        this.#sndQueueOffset = 0;
-      }
-    }
+    const n = q.drainInto(data, 0);
     this.#queuedBytes -= n;
     return n === data.length ? data : data.subarray(0, n);
   }
@@ -498,7 +510,7 @@ export class KcpEngine {
       this.#rcvBuf.delete(this.#rcvNxt);
       this.#rcvNxt++;
       if (data.length === 0) this.#receivedEnd = true;
-      else if (!this.#receivedEnd) this.#rcvQueue.push(data);
+      else if (!this.#receivedEnd) this.#rcvQueue.chunks.push(data);
     }
   }
 }
