@@ -53,7 +53,7 @@ const TRANSPORT: Deno.QuicTransportOptions = {
 let cert: Promise<TunnelCert> | undefined;
 
 /** Loss (fraction of punch.ts's loss probes) from which a path counts as lossy. */
-export const LOSSY = 0.02;
+export const LOSSY = 0.01;
 
 /**
  * The congestion controller for a path that lost `lost` of the loss probes:
