@@ -302,6 +302,26 @@ export async function assertEchoes(
   assertEquals(await sha256(reply as Uint8Array<ArrayBuffer>), await sha256(data), msg);
 }
 
+/**
+ * Sends `text` to `host`:`port` through {@linkcode roundTrip} and asserts that the same text
+ * comes back: the one-line check that a proxy to an echo service works.
+ *
+ * @example
+ * ```ts
+ * import { assertEchoesText, echoServer } from "./_harness.ts";
+ * using echo = echoServer();
+ * await assertEchoesText(echo.port, "still serving");
+ * ```
+ */
+export async function assertEchoesText(
+  port: number,
+  text: string,
+  host = "127.0.0.1",
+): Promise<void> {
+  const reply = await roundTrip(port, new TextEncoder().encode(text), host);
+  assertEquals(new TextDecoder().decode(reply), text);
+}
+
 /** SHA-256 of `data` as hex. */
 export async function sha256(data: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", data);

@@ -5,23 +5,14 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { echoServer, freePort, roundTrip, startClient, startServer } from "./_harness.ts";
+import { assertServerStillServes } from "./_echo_proxy.ts";
+import { startServer } from "./_harness.ts";
+import { concat } from "./_udp.ts";
 import { frame, rawLogin, sendAndDrain } from "./_wire.ts";
 import { MAGIC } from "../lib/protocol/magic.ts";
 import { MuxSession } from "../lib/mux/mod.ts";
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 /** A line that would pass for the server's own if written verbatim. */
 const FORGED = "\n2026-12-02 02:00:00.000 [I] [FORGED] client login info\u0000";
@@ -31,7 +22,7 @@ Deno.test("log: newlines and NULs from the network are escaped, huge values cut"
   // A work connection for a run id that carries a whole log line.
   await sendAndDrain(
     server.port,
-    concat(MAGIC, frame({ type: "NewWorkConn", runId: `0123${FORGED}`, proof: "00" })),
+    concat([MAGIC, frame({ type: "NewWorkConn", runId: `0123${FORGED}`, proof: "00" })]),
   );
   await server.waitFor(/work connection for unknown client/);
   // A real login (right token) whose hostname, os and arch are attacker text.
@@ -65,9 +56,9 @@ Deno.test("log: 10,000 bad connections write a bounded number of lines; the serv
   await using server = await startServer(`auth.token = "t"`);
   const kinds = [
     enc.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-    concat(MAGIC, new Uint8Array([0x40, 0, 0, 0])),
+    concat([MAGIC, new Uint8Array([0x40, 0, 0, 0])]),
     // Refused before any proof check, so the failed-login limiter stays out of it.
-    concat(
+    concat([
       MAGIC,
       frame({
         type: "Login",
@@ -77,7 +68,7 @@ Deno.test("log: 10,000 bad connections write a bounded number of lines; the serv
         tcpMux: true,
         proof: "00",
       }),
-    ),
+    ]),
   ];
   const total = 10_000;
   let next = 0;
@@ -93,15 +84,5 @@ Deno.test("log: 10,000 bad connections write a bounded number of lines; the serv
   const lines = server.output.split("\n").filter((l) => /dropped|refused/.test(l));
   assert(lines.length < 100, `${lines.length} lines for ${total} bad connections`);
 
-  using echo = echoServer();
-  const remotePort = freePort();
-  await using client = await startClient(
-    `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nauth.token = "t"\n` +
-      `[[proxies]]\nname = "good"\ntype = "tcp"\nlocalPort = ${echo.port}\nremotePort = ${remotePort}\n`,
-  );
-  await client.waitFor(/\[good\] start proxy success/);
-  assertEquals(
-    dec.decode(await roundTrip(remotePort, enc.encode("still serving"))),
-    "still serving",
-  );
+  await assertServerStillServes(server.port, "t");
 });

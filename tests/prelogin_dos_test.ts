@@ -14,17 +14,9 @@ import { dialServer, login } from "../lib/client/login.ts";
 import { parseClientConfig } from "../lib/config/load.ts";
 import { writeMessage } from "../lib/protocol/codec.ts";
 import type { Message } from "../lib/protocol/messages.ts";
-import {
-  echoServer,
-  eventually,
-  freePort,
-  roundTrip,
-  startClient,
-  startServer,
-} from "./_harness.ts";
-
-const enc = new TextEncoder();
-const dec = new TextDecoder();
+import { clientConf } from "./_config.ts";
+import { startEchoProxy } from "./_echo_proxy.ts";
+import { assertEchoesText, eventually, startClient, startServer } from "./_harness.ts";
 
 /** Open file descriptors of process `pid`. */
 function fdCount(pid: number): number {
@@ -111,17 +103,7 @@ async function fdsBackTo(pid: number, limit: number): Promise<void> {
   );
 }
 
-function tcpClient(serverPort: number, token: string, proxies = "", extra = ""): string {
-  return `serverAddr = "127.0.0.1"\nserverPort = ${serverPort}\nauth.token = "${token}"\n` +
-    `${extra}\n${proxies}`;
-}
-
-function tcpProxy(name: string, localPort: number, remotePort: number): string {
-  return `[[proxies]]\nname = "${name}"\ntype = "tcp"\nlocalPort = ${localPort}\nremotePort = ${remotePort}\n`;
-}
-
 Deno.test("TLS connections that end before login leave no descriptor behind", async () => {
-  using echo = echoServer();
   await using server = await startServer(`auth.token = "t"`);
   const pid = server.child.pid;
   // Warm up: the certificate and the internal TLS listener exist from here on.
@@ -134,38 +116,30 @@ Deno.test("TLS connections that end before login leave no descriptor behind", as
   // 1,200 connections: the old code kept one descriptor of each.
   await fdsBackTo(pid, before + 20);
   // And the server still serves a real client.
-  const remotePort = freePort();
-  await using client = await startClient(
-    tcpClient(server.port, "t", tcpProxy("echo", echo.port, remotePort)),
-  );
-  await client.waitFor(/\[echo\] start proxy success/);
-  assertEquals(dec.decode(await roundTrip(remotePort, enc.encode("after"))), "after");
+  await using proxy = await startEchoProxy(server.port, "t");
+  await assertEchoesText(proxy.remotePort, "after");
 });
 
 Deno.test("TLS termination leaves no loopback port for stray local connections", async () => {
-  using echo = echoServer();
   await using server = await startServer(`auth.token = "t"`);
   const pid = server.child.pid;
   // A real client (TLS, the default) logs in and its proxy works.
-  const remotePort = freePort();
-  await using client = await startClient(
-    tcpClient(server.port, "t", tcpProxy("echo", echo.port, remotePort)),
-  );
-  await client.waitFor(/\[echo\] start proxy success/);
-  assertEquals(dec.decode(await roundTrip(remotePort, enc.encode("real"))), "real");
+  await using proxy = await startEchoProxy(server.port, "t");
+  const remotePort = proxy.remotePort;
+  await assertEchoesText(remotePort, "real");
   await tlsBurst(server.port, 100, "close");
   // The old code kept an internal TLS listener on 127.0.0.1 open for good:
   // any local process could connect, each stray was kept forever, and one
   // could be handed to a later client whose dial reused its port.
   const open = listeningPorts(pid).filter((p) => p !== server.port && p !== remotePort);
   assertEquals(open, [], "loopback ports the server listens on besides its own");
-  assertEquals(dec.decode(await roundTrip(remotePort, enc.encode("still"))), "still");
+  await assertEchoesText(remotePort, "still");
 });
 
 /** The client's own handshake code, with `token`, from this process (127.0.0.1). */
 function attackerConfig(serverPort: number, token: string, tcpMux = true) {
   return parseClientConfig(
-    tcpClient(serverPort, token, "", `transport.tcpMux = ${tcpMux}`),
+    clientConf({ serverPort, token, extra: `transport.tcpMux = ${tcpMux}` }),
     "frpc.toml",
   ).config;
 }
@@ -186,7 +160,6 @@ async function wrongLogin(serverPort: number): Promise<string> {
 }
 
 Deno.test("wrong logins from the client's address never lock the real client out", async () => {
-  using echo = echoServer();
   await using server = await startServer(`auth.token = "right"`);
   // The attacker: wrong logins in a loop from 127.0.0.1, 4 at a time.
   let stop = false;
@@ -202,19 +175,13 @@ Deno.test("wrong logins from the client's address never lock the real client out
     );
     // A freshly started client (loginFailExit = true, the default) gets in
     // while the address cools down; the old code refused it and it exited.
-    const remotePort = freePort();
-    await using client = await startClient(
-      tcpClient(server.port, "right", tcpProxy("echo", echo.port, remotePort)),
-    );
-    await client.waitFor(/\[echo\] start proxy success/);
-    assertEquals(dec.decode(await roundTrip(remotePort, enc.encode("in"))), "in");
+    await using proxy = await startEchoProxy(server.port, "right");
+    const remotePort = proxy.remotePort;
+    await assertEchoesText(remotePort, "in");
     // Restarted under attack: in again.
-    await client.stop();
-    await using again = await startClient(
-      tcpClient(server.port, "right", tcpProxy("echo", echo.port, remotePort)),
-    );
-    await again.waitFor(/\[echo\] start proxy success/);
-    assertEquals(dec.decode(await roundTrip(remotePort, enc.encode("again"))), "again");
+    await proxy.client.stop();
+    await using again = await startEchoProxy(server.port, "right", { remotePort });
+    await assertEchoesText(again.remotePort, "again");
   } finally {
     stop = true;
     await attacker;
@@ -223,19 +190,11 @@ Deno.test("wrong logins from the client's address never lock the real client out
 });
 
 Deno.test("wrong NewWorkConn and NewVisitorConn proofs feed the login limiter; the real client keeps working", async () => {
-  using echo = echoServer();
   await using server = await startServer(`auth.token = "right"\ntransport.tcpMux = false`);
-  const remotePort = freePort();
-  await using client = await startClient(
-    tcpClient(
-      server.port,
-      "right",
-      tcpProxy("echo", echo.port, remotePort),
-      "transport.tcpMux = false\ntransport.poolCount = 1",
-    ),
-  );
-  await client.waitFor(/\[echo\] start proxy success/);
-  const runId = (await client.waitFor(/get run id \[([0-9a-f]+)\]/))[1];
+  await using proxy = await startEchoProxy(server.port, "right", {
+    clientExtra: "transport.tcpMux = false\ntransport.poolCount = 1",
+  });
+  const runId = (await proxy.client.waitFor(/get run id \[([0-9a-f]+)\]/))[1];
   const config = attackerConfig(server.port, "guess", false);
   const attempts = 300;
   for (let i = 0; i < attempts; i += 10) {
@@ -271,7 +230,7 @@ Deno.test("wrong NewWorkConn and NewVisitorConn proofs feed the login limiter; t
   assert(lines.length < 30, `${lines.length} log lines for ${attempts} wrong proofs`);
   // The real client's own work connections (right proofs, same address) still get in.
   for (let i = 0; i < 5; i++) {
-    assertEquals(dec.decode(await roundTrip(remotePort, enc.encode(`w${i}`))), `w${i}`);
+    await assertEchoesText(proxy.remotePort, `w${i}`);
   }
 });
 
@@ -280,7 +239,10 @@ Deno.test("a refusal that names a delay (retryAfter) makes the client wait, not 
   for (let i = 0; i < 5; i++) await wrongLogin(server.port);
   // loginFailExit = true (the default): a plain refusal ends the client, but
   // one that names a delay is the address's limit, and the client waits it out.
-  await using client = await startClient(tcpClient(server.port, "guess"), false);
+  await using client = await startClient(
+    clientConf({ serverPort: server.port, token: "guess" }),
+    false,
+  );
   const match = await client.waitFor(/the server asks to wait, retrying in (\d+) ms/);
   assert(Number(match[1]) >= 50_000, `waits the cooldown the server named (${match[1]} ms)`);
   const exited = await Promise.race([

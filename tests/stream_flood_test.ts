@@ -5,20 +5,11 @@
  */
 
 import { assert, assertEquals } from "./_assert.ts";
-import {
-  echoServer,
-  eventually,
-  freePort,
-  roundTrip,
-  startClient,
-  startServer,
-} from "./_harness.ts";
+import { assertServerStillServes } from "./_echo_proxy.ts";
+import { eventually, startServer } from "./_harness.ts";
 import { frame, rawLogin } from "./_wire.ts";
 import { MuxSession } from "../lib/mux/mod.ts";
 import { readMessage } from "../lib/protocol/codec.ts";
-
-const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 Deno.test("stream flood: streams over the cap are reset, the session lives, others keep working", async () => {
   const cap = 500;
@@ -54,15 +45,5 @@ Deno.test("stream flood: streams over the cap are reset, the session lives, othe
     await mux.closed;
   }
 
-  using echo = echoServer();
-  const remotePort = freePort();
-  await using client = await startClient(
-    `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nauth.token = "t"\n` +
-      `[[proxies]]\nname = "good"\ntype = "tcp"\nlocalPort = ${echo.port}\nremotePort = ${remotePort}\n`,
-  );
-  await client.waitFor(/\[good\] start proxy success/);
-  assertEquals(
-    dec.decode(await roundTrip(remotePort, enc.encode("still serving"))),
-    "still serving",
-  );
+  await assertServerStillServes(server.port, "t");
 });
