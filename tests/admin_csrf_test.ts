@@ -6,18 +6,9 @@
 
 import { serverConf } from "./_config.ts";
 import { curl } from "./_curl.ts";
-import { chromium } from "playwright-core";
+import { hasChromium, launchChromium, openPage } from "./_browser.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
 
 const TOKEN = "csrf-test-token-1234567890";
 
@@ -218,24 +209,15 @@ ${attack(authed.base, 2)}
       { hostname: "127.0.0.1", port: 0, onListen: () => {} },
       () => new Response(page, { headers: { "content-type": "text/html" } }),
     );
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        // The attacker's names resolve to loopback, as a rebinding DNS answer would.
-        "--host-resolver-rules=MAP *.attacker.example 127.0.0.1",
-      ],
-    });
+    // The attacker's names resolve to loopback, as a rebinding DNS answer would.
+    const browser = await launchChromium([
+      "--host-resolver-rules=MAP *.attacker.example 127.0.0.1",
+    ]);
     try {
-      const context = await browser.newContext({
-        httpCredentials: { username: "admin", password: "pw" },
+      const tab = await openPage(browser, `http://evil.attacker.example:${evil.addr.port}/`, {
+        username: "admin",
+        password: "pw",
       });
-      const tab = await context.newPage();
-      await tab.goto(`http://evil.attacker.example:${evil.addr.port}/`);
       await tab.waitForFunction('document.title === "done"', undefined, { timeout: 20_000 });
 
       // Both clients are still there and never reloaded.

@@ -1,33 +1,17 @@
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { hasChromium, launchChromium, openPage } from "./_browser.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { ADMIN_PASSWORD, ADMIN_USER, answer, startAdminClient, tcpProxy } from "./_client_admin.ts";
 import { echoServer, eventually, freePort, roundTrip, startServer } from "./_harness.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
-
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
-}
-
-async function openUI(browser: Browser, port: number): Promise<Page> {
-  const context = await browser.newContext({
-    httpCredentials: { username: ADMIN_USER, password: ADMIN_PASSWORD },
+/** The client's admin UI on `port`, logged in, confirming "remove from the store?" itself. */
+function openUI(browser: Browser, port: number): Promise<Page> {
+  return openPage(browser, `http://127.0.0.1:${port}/`, {
+    username: ADMIN_USER,
+    password: ADMIN_PASSWORD,
     viewport: { width: 1280, height: 900 },
+    acceptDialogs: true,
   });
-  const page = await context.newPage();
-  page.on("dialog", (d) => d.accept()); // "remove from the store?"
-  await page.goto(`http://127.0.0.1:${port}/`);
-  return page;
 }
 
 async function screenshot(page: Page, name: string): Promise<void> {
@@ -52,7 +36,7 @@ Deno.test({
     );
     await client.waitFor(/\[good\] start proxy success/);
     await client.waitFor(/\[refused\] start error/);
-    const browser = await launch();
+    const browser = await launchChromium();
     try {
       const page = await openUI(browser, client.adminPort);
       const good = page.locator(`tr[data-proxy="good"]`);
@@ -104,7 +88,7 @@ Deno.test({
     await using server = await startServer("");
     const storePath = `${await Deno.makeTempDir({ prefix: "dfrp-ui-store-" })}/store.json`;
     await using client = await startAdminClient(server.port, "", `store.path = "${storePath}"`);
-    const browser = await launch();
+    const browser = await launchChromium();
     try {
       const page = await openUI(browser, client.adminPort);
       await page.locator("#store-list", { hasText: "The store is empty" }).waitFor();

@@ -1,5 +1,5 @@
 import { clientConf, serverConf, tcpProxy } from "./_config.ts";
-import { chromium } from "playwright-core";
+import { hasChromium, launchChromium, openPage } from "./_browser.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   echoServer,
@@ -10,15 +10,6 @@ import {
   startClient,
   startServer,
 } from "./_harness.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
 
 const GROUP_KEY = "grp-secret-4e1f";
 const SECRET_KEY = "stcp-secret-9a7c";
@@ -135,17 +126,13 @@ localPort = ${echo.port}
     assertEquals((await roundTrip(remotePort, data)).length, data.length);
 
     const dir = await Deno.makeTempDir({ prefix: "dfrp-dashboard-charts-" });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    const browser = await launchChromium();
     try {
-      const context = await browser.newContext({
-        httpCredentials: { username: "admin", password: "s3cret" },
+      const page = await openPage(browser, `http://127.0.0.1:${webPort}/`, {
+        username: "admin",
+        password: "s3cret",
         viewport: { width: 1280, height: 900 },
       });
-      const page = await context.newPage();
-      await page.goto(`http://127.0.0.1:${webPort}/`);
 
       // The detail view opens from the proxy's name.
       await page.locator(`a[data-open="alice.web-echo"]`).click();

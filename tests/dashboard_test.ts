@@ -1,16 +1,7 @@
 import { serverConf } from "./_config.ts";
-import { chromium } from "playwright-core";
+import { hasChromium, launchChromium, openPage } from "./_browser.ts";
 import { assert, assertMatch } from "./_assert.ts";
 import { echoServer, freePort, startClient, startServer } from "./_harness.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
 
 /** Keeps one connection through the proxy busy: 16 KiB every 100 ms, echoes drained. */
 function trafficPump(port: number): { stop(): Promise<void> } {
@@ -73,23 +64,13 @@ remotePort = ${remotePort}
     const runId = (await client.waitFor(/get run id \[([0-9a-f]{16})\]/))[1];
     const pump = trafficPump(remotePort);
     const dir = await Deno.makeTempDir({ prefix: "dfrp-dashboard-" });
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-      ],
-    });
+    const browser = await launchChromium();
     try {
-      const context = await browser.newContext({
-        httpCredentials: { username: "admin", password: "s3cret" },
+      const page = await openPage(browser, `http://127.0.0.1:${webPort}/`, {
+        username: "admin",
+        password: "s3cret",
         viewport: { width: 1280, height: 720 },
       });
-      const page = await context.newPage();
-      await page.goto(`http://127.0.0.1:${webPort}/`);
 
       const clientRow = page.locator(`tr[data-client="${runId}"]`);
       await clientRow.waitFor();
