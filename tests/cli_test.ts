@@ -1,5 +1,6 @@
 import { assertEquals, assertMatch } from "./_assert.ts";
-import { echoServer, freePort, roundTrip, spawnDfrp, startClient, tempFile } from "./_harness.ts";
+import { startEchoProxy } from "./_echo_proxy.ts";
+import { assertEchoesText, freePort, spawnDfrp, tempFile } from "./_harness.ts";
 
 const SHARED = new URL("../../shared/frp-conf/", import.meta.url).pathname;
 const haveShared = (() => {
@@ -84,27 +85,12 @@ Deno.test("cli: a bad config stops start-up with exit 1 and the error", async ()
 });
 
 Deno.test("cli: server on built-in defaults with -p and -t; SIGTERM exits 0", async () => {
-  using echo = echoServer();
   const port = freePort();
   const server = spawnDfrp("server.ts", ["-p", String(port), "-t", "flag-token"]);
   try {
     await server.waitFor(new RegExp(`listen on 0\\.0\\.0\\.0:${port}`));
-    const remotePort = freePort();
-    await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${port}
-auth.token = "flag-token"
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
-    await client.waitFor(/\[echo\] start proxy success/);
-    assertEquals(
-      new TextDecoder().decode(await roundTrip(remotePort, new TextEncoder().encode("hi"))),
-      "hi",
-    );
+    await using proxy = await startEchoProxy(port, "flag-token");
+    await assertEchoesText(proxy.remotePort, "hi");
   } finally {
     const status = await server.stop("SIGTERM");
     assertEquals(status.code, 0);

@@ -1,34 +1,18 @@
 import { assertEquals } from "./_assert.ts";
-import {
-  echoServer,
-  eventually,
-  freePort,
-  roundTrip,
-  startClient,
-  startServer,
-} from "./_harness.ts";
+import { startEchoProxy } from "./_echo_proxy.ts";
+import { eventually, freePort, roundTrip, startServer } from "./_harness.ts";
 
 for (const tcpMux of [true, false]) {
   Deno.test(`reconnect (tcpMux ${tcpMux}): kill the server, start it again, the proxy works within 5 s`, async () => {
-    using echo = echoServer();
     const serverPort = freePort();
-    const remotePort = freePort();
     const serverConfig = `bindPort = ${serverPort}\nauth.token = "t"\ntransport.tcpMux = ${tcpMux}`;
     const first = await startServer(serverConfig);
-    await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${serverPort}
-auth.token = "t"
-transport.tcpMux = ${tcpMux}
+    await using proxy = await startEchoProxy(serverPort, "t", {
+      clientExtra: `transport.tcpMux = ${tcpMux}
 transport.heartbeatInterval = 1
-transport.heartbeatTimeout = 3
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
-    await client.waitFor(/\[echo\] start proxy success/);
+transport.heartbeatTimeout = 3`,
+    });
+    const { client, remotePort } = proxy;
     await first.stop("SIGKILL");
     await client.waitFor(/connection to server lost/);
 
