@@ -354,6 +354,31 @@ export async function eventually<T>(
   }
 }
 
+/**
+ * Settles with `p`, or rejects with "`what` within `ms` ms" after `ms`: for a promise that must
+ * settle by itself (a relay that ends, a connection that closes), so that a hang fails the test
+ * with a reason instead of timing out the whole run.
+ *
+ * @example
+ * ```ts
+ * import { within } from "./_harness.ts";
+ * await within(new Promise((r) => setTimeout(r, 10)), 5_000, "the timer did not fire");
+ * ```
+ */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function extraEnv(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of ["MUX_PLAIN_COPY", "GLIBC_TUNABLES", "DFRP_MUX_WINDOW"]) {

@@ -6,7 +6,7 @@
  */
 
 import { assert, assertEquals } from "./_assert.ts";
-import { eventually, freePort, startClient, startServer } from "./_harness.ts";
+import { eventually, freePort, startClient, startServer, within } from "./_harness.ts";
 
 /** A backend that accepts and never reads. */
 function stuckBackend(): { port: number } & Disposable {
@@ -56,21 +56,6 @@ async function pushUntilBlocked(port: number) {
   }
   assert(written > 1024 * 1024, `only ${written} bytes went in before blocking`);
   return { conn, ended };
-}
-
-/** Settles with `p`, or fails after `ms` saying `what` did not happen. */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function clientConfig(serverPort: number, backendPort: number, remotePort: number, extra = "") {

@@ -19,6 +19,7 @@ import {
   TYPE_WINDOW_UPDATE,
 } from "../lib/mux/frame.ts";
 import type { Duplex } from "../lib/net/duplex.ts";
+import { tcpPair } from "./_tcp_pair.ts";
 
 // No JSR here: tiny local assertions.
 function assert(cond: unknown, msg = "assertion failed"): asserts cond {
@@ -44,23 +45,11 @@ async function assertRejects(
   throw new Error(`expected ${cls.name}, nothing was thrown`);
 }
 
-async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  listener.close();
-  a.setNoDelay(true);
-  b.setNoDelay(true);
-  return [a, b];
-}
-
 async function sessionPair(
   opts: Partial<MuxOptions> = {},
   wrap: (c: Duplex) => Duplex = (c) => c,
 ): Promise<{ client: MuxSession; server: MuxSession; done: () => Promise<void> }> {
-  const [a, b] = await tcpPair();
+  const [a, b] = await tcpPair({ noDelay: true });
   const client = new MuxSession(wrap(a), { ...opts, client: true });
   const server = new MuxSession(b, { ...opts, client: false });
   return {
@@ -333,7 +322,7 @@ Deno.test("larger and smaller stream windows are honoured", async () => {
 });
 
 Deno.test("keepalive: a peer that stops answering closes the session in time", async () => {
-  const [a, b] = await tcpPair(); // b never reads nor writes: a dead peer
+  const [a, b] = await tcpPair({ noDelay: true }); // b never reads nor writes: a dead peer
   const reasons: string[] = [];
   const t0 = Date.now();
   const s = new MuxSession(a, {
@@ -404,7 +393,7 @@ async function rawPeer(
   client = true,
   hangUp = false,
 ): Promise<{ reason: string; calls: string[] }> {
-  const [a, b] = await tcpPair();
+  const [a, b] = await tcpPair({ noDelay: true });
   const calls: string[] = [];
   const s = new MuxSession(a, { client, onClose: (r) => calls.push(r) });
   await b.write(bytes).catch(() => {});

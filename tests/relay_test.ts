@@ -7,31 +7,8 @@
 import { assert } from "./_assert.ts";
 import { MuxSession } from "../lib/mux/mod.ts";
 import { relay } from "../lib/net/relay.ts";
-
-async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  listener.close();
-  return [a, b];
-}
-
-/** Resolves with `p`, or rejects saying `what` after `ms`. */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { within } from "./_harness.ts";
+import { tcpPair } from "./_tcp_pair.ts";
 
 /** Writes until `conn`'s writes stop moving; the pending write is left running. */
 async function fillUntilBlocked(w: { write(p: Uint8Array): Promise<number> }): Promise<void> {

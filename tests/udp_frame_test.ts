@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { randomBytes } from "./_harness.ts";
+import { tcpPair } from "./_tcp_pair.ts";
 import {
   formatUdpAddr,
   MAX_UDP_PAYLOAD,
@@ -7,17 +8,6 @@ import {
   UdpFrameReader,
   UdpFrameWriter,
 } from "../lib/net/udp_frame.ts";
-
-/** Two ends of a real loopback TCP connection. */
-async function socketPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  listener.close();
-  return [a, b];
-}
 
 Deno.test("udp frame: addresses format and parse, IPv6 bracketed", () => {
   assertEquals(formatUdpAddr("10.0.0.1", 53), "10.0.0.1:53");
@@ -30,7 +20,7 @@ Deno.test("udp frame: addresses format and parse, IPv6 bracketed", () => {
 });
 
 Deno.test("udp frame: boundaries, sizes and addresses survive a real socket", async () => {
-  const [a, b] = await socketPair();
+  const [a, b] = await tcpPair();
   try {
     const writer = new UdpFrameWriter(a);
     const sizes = [0, 1, 2, 1499, 1500, 9000, MAX_UDP_PAYLOAD, 3];
@@ -54,7 +44,7 @@ Deno.test("udp frame: boundaries, sizes and addresses survive a real socket", as
 });
 
 Deno.test("udp frame: a stream ending inside a frame is an error", async () => {
-  const [a, b] = await socketPair();
+  const [a, b] = await tcpPair();
   try {
     // Header announces 100 payload bytes; only 5 follow.
     await a.write(new Uint8Array([0, 100, 3, 0x61, 0x3a, 0x31, 1, 2, 3, 4, 5]));
@@ -68,7 +58,7 @@ Deno.test("udp frame: a stream ending inside a frame is an error", async () => {
 });
 
 Deno.test("udp frame: an empty address is rejected", async () => {
-  const [a, b] = await socketPair();
+  const [a, b] = await tcpPair();
   try {
     await a.write(new Uint8Array([0, 1, 0, 7]));
     let error: unknown;
@@ -81,7 +71,7 @@ Deno.test("udp frame: an empty address is rejected", async () => {
 });
 
 Deno.test("udp frame: the writer drops what does not fit its backlog, never blocks", async () => {
-  const [a, b] = await socketPair();
+  const [a, b] = await tcpPair();
   try {
     const writer = new UdpFrameWriter(a, 4096);
     let queued = 0;
