@@ -6,15 +6,13 @@
 import { serverConf, tcpProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
+  assertEchoesText,
   echoServer,
   eventually,
   freePort,
-  roundTrip,
   startClient,
   startServer,
 } from "./_harness.ts";
-
-const hello = new TextEncoder().encode("hello");
 
 /** A plugin HTTP server that records every call's content and allows everything. */
 function recordingPlugin(): { addr: string; calls: Array<{ op: string; content: any }> } & {
@@ -65,7 +63,7 @@ metadatas.env = "prod"
 ${tcpProxy("echo", echo.port, remote)}`;
   const first = await startClient(config);
   await first.waitFor(/\[echo\] start proxy success/);
-  assertEquals(new TextDecoder().decode(await roundTrip(remote, hello)), "hello");
+  await assertEchoesText(remote, "hello");
 
   const metas = { team: "blue", env: "prod" };
   const login = plugin.calls.find((c) => c.op === "Login")!;

@@ -10,16 +10,15 @@
 import { X509Certificate } from "node:crypto";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./_assert.ts";
 import {
+  assertEchoesText,
   DfrpProcess,
   echoServer,
   eventually,
   freePort,
-  roundTrip,
   startClient,
   startServer,
 } from "./_harness.ts";
 
-const enc = new TextEncoder();
 const dec = new TextDecoder();
 const TOKEN = "identity-test-token-0123456789";
 const FINGERPRINT = /SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})/;
@@ -183,7 +182,7 @@ Deno.test("identity: the server keeps its fingerprint across restarts, the clien
       new RegExp(`first connection to 127\\.0\\.0\\.1:${port}: .*fingerprint ${first}`),
     );
     await client.waitFor(/\[echo\] start proxy success/);
-    assertEquals(dec.decode(await roundTrip(remotePort, enc.encode("one"))), "one");
+    await assertEchoesText(remotePort, "one");
     const known = await Deno.readTextFile(`${state}/client/known_servers`);
     assertEquals(known, `127.0.0.1:${port} ${first}\n`);
     assertEquals((await Deno.stat(`${state}/server/server_key.pem`)).mode! & 0o077, 0);
@@ -193,9 +192,7 @@ Deno.test("identity: the server keeps its fingerprint across restarts, the clien
     await using again = await startServer(serverToml(`${state}/server`), port);
     assertEquals(await printedFingerprint(again), first);
     await client.waitFor(/login to server success[\s\S]*login to server success/, 20_000);
-    await eventually(async () =>
-      assertEquals(dec.decode(await roundTrip(remotePort, enc.encode("two"))), "two")
-    );
+    await eventually(() => assertEchoesText(remotePort, "two"));
     assertEquals(client.output.match(/first connection/g)?.length, 1);
   }
   // A server with another identity on the same address: the client refuses it.
@@ -256,7 +253,7 @@ Deno.test("identity: transport.tls.serverFingerprint pins the server up front", 
       ),
     );
     await client.waitFor(/\[echo\] start proxy success/);
-    assertEquals(dec.decode(await roundTrip(remotePort, enc.encode("pinned"))), "pinned");
+    await assertEchoesText(remotePort, "pinned");
     assertNotMatch(client.output, /first connection/);
     assertEquals(await exists(`${state}/pinned/known_servers`), false);
   }
