@@ -104,6 +104,36 @@ export async function rawLogin(
   }
 }
 
+/**
+ * One login to the server on 127.0.0.1:`port` with the real client code, from this process;
+ * `lines` are the client TOML lines after `serverAddr`/`serverPort` (`user`, `auth.token`,
+ * `transport.tcpMux`...). Resolves to "" when the server let it in, else to the refusal (or the
+ * dial error); the connection is closed either way.
+ *
+ * @example
+ * ```ts
+ * import { loginRefusal } from "./_wire.ts";
+ * const refusal = await loginRefusal(7000, `user = "bob"\nauth.token = "guess"`);
+ * console.log(refusal || "logged in");
+ * ```
+ */
+export async function loginRefusal(port: number, lines: string): Promise<string> {
+  const { config } = parseClientConfig(
+    `serverAddr = "127.0.0.1"\nserverPort = ${port}\n${lines}`,
+    "frpc.toml",
+  );
+  let conn;
+  try {
+    conn = await dialServer(config);
+    await login(conn, config, null);
+    return "";
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    conn?.close();
+  }
+}
+
 /** Opens a connection to `port`, sends `bytes`, and waits until the server closes it. */
 export async function sendAndDrain(port: number, bytes: Uint8Array): Promise<void> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });

@@ -10,8 +10,7 @@ import {
   startServer,
   tempFile,
 } from "./_harness.ts";
-import { dialServer, login } from "../lib/client/login.ts";
-import { parseClientConfig } from "../lib/config/load.ts";
+import { loginRefusal } from "./_wire.ts";
 import { domainAllowed } from "../lib/server/auth/admission.ts";
 import { FailedLogins } from "../lib/server/auth/rate_limit.ts";
 
@@ -23,20 +22,8 @@ function clientToml(port: number, extra: string): string {
 }
 
 /** Logs in from this process (the real client code); resolves to "" or the refusal. */
-async function tryLogin(port: number, user: string, token: string): Promise<string> {
-  const { config } = parseClientConfig(
-    clientToml(port, `user = "${user}"\nauth.token = "${token}"`),
-    "frpc.toml",
-  );
-  const conn = await dialServer(config);
-  try {
-    await login(conn, config, null);
-    return "";
-  } catch (err) {
-    return (err as Error).message;
-  } finally {
-    conn.close();
-  }
+function tryLogin(port: number, user: string, token: string): Promise<string> {
+  return loginRefusal(port, `user = "${user}"\nauth.token = "${token}"`);
 }
 
 Deno.test("tokenSource: both sides read the token from a file, trimmed", async () => {

@@ -10,13 +10,14 @@
 
 import * as tls from "node:tls";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { dialServer, login } from "../lib/client/login.ts";
+import { dialServer } from "../lib/client/login.ts";
 import { parseClientConfig } from "../lib/config/load.ts";
 import { writeMessage } from "../lib/protocol/codec.ts";
 import type { Message } from "../lib/protocol/messages.ts";
 import { clientConf } from "./_config.ts";
 import { startEchoProxy } from "./_echo_proxy.ts";
 import { assertEchoesText, eventually, startClient, startServer } from "./_harness.ts";
+import { loginRefusal } from "./_wire.ts";
 
 /** Open file descriptors of process `pid`. */
 function fdCount(pid: number): number {
@@ -145,18 +146,8 @@ function attackerConfig(serverPort: number, token: string, tcpMux = true) {
 }
 
 /** One login with a wrong token; resolves to the refusal text ("" if it got in). */
-async function wrongLogin(serverPort: number): Promise<string> {
-  const config = attackerConfig(serverPort, "guess");
-  let conn;
-  try {
-    conn = await dialServer(config);
-    await login(conn, config, null);
-    return "";
-  } catch (err) {
-    return (err as Error).message;
-  } finally {
-    conn?.close();
-  }
+function wrongLogin(serverPort: number): Promise<string> {
+  return loginRefusal(serverPort, `auth.token = "guess"\ntransport.tcpMux = true`);
 }
 
 Deno.test("wrong logins from the client's address never lock the real client out", async () => {

@@ -14,7 +14,7 @@ import {
   startClient,
   startServer,
 } from "./_harness.ts";
-import { dialServer, login } from "../lib/client/login.ts";
+import { dialServer } from "../lib/client/login.ts";
 import { parseClientConfig } from "../lib/config/load.ts";
 import { MuxSession } from "../lib/mux/mod.ts";
 import { prove, randomHex } from "../lib/protocol/auth.ts";
@@ -23,6 +23,7 @@ import { ControlChannel } from "../lib/protocol/control_channel.ts";
 import { PROTOCOL_VERSION } from "../lib/protocol/messages.ts";
 import { proveResume, resumeKey } from "../lib/protocol/resume.ts";
 import { RunIds } from "../lib/server/auth/run_ids.ts";
+import { loginRefusal } from "./_wire.ts";
 
 const USERS = `
 [[auth.users]]
@@ -425,22 +426,8 @@ bindPort = ${toOwn}
 
 Deno.test("proxy names: a shared-token user inside a user's namespace (alice.x) is refused", async () => {
   await using server = await startServer(`auth.token = "shared"\n${USERS}`);
-  const attempt = async (user: string) => {
-    const { config } = parseClientConfig(
-      `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nuser = "${user}"\n` +
-        `auth.token = "shared"\n`,
-      "frpc.toml",
-    );
-    const conn = await dialServer(config);
-    try {
-      await login(conn, config, null);
-      return "";
-    } catch (err) {
-      return (err as Error).message;
-    } finally {
-      conn.close();
-    }
-  };
+  const attempt = (user: string) =>
+    loginRefusal(server.port, `user = "${user}"\nauth.token = "shared"\n`);
   // Its proxy "web" would be "alice.x.web", alice's own "x.web".
   assertMatch(await attempt("alice.x"), /unknown user \[alice\.x\]/);
   assertEquals(await attempt("carol"), "");
