@@ -8,22 +8,12 @@
 
 import { assertEquals, assertMatch } from "./_assert.ts";
 import { tempFile } from "./_harness.ts";
-import { ConfigError } from "../lib/config/errors.ts";
+import { errorsOf } from "./_config_errors.ts";
 import { loadClientConfig, parseClientConfig, parseServerConfig } from "../lib/config/load.ts";
 import { parseNumberRange, parseNumberRangePair } from "../lib/config/number_range.ts";
 import { renderTemplate } from "../lib/config/template.ts";
 
 const CTX = { envs: { PORTS: "6000-6002", NAME: "web" } };
-
-function errorsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.errors;
-    throw e;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 Deno.test("README's port range example makes one proxy per pair", () => {
   const text = `serverAddr = "x.x.x.x"

@@ -12,7 +12,6 @@
 // JSR is unreachable here; node:assert gives exact deep equality offline.
 import nodeAssert from "node:assert/strict";
 import {
-  ConfigError,
   defaultClientConfig,
   defaultServerConfig,
   loadClientConfig,
@@ -21,33 +20,13 @@ import {
   parseServerConfig,
   portAllowed,
 } from "../lib/config/mod.ts";
+import { errorsOf, errorsOfAsync } from "./_config_errors.ts";
 
 const REF = "/work/shared/frp-conf";
 
 const assert = (cond: unknown, msg?: string) => nodeAssert.ok(cond, msg);
 const assertEquals = (a: unknown, b: unknown) => nodeAssert.deepStrictEqual(a, b);
 const assertMatch = (s: string, re: RegExp) => nodeAssert.match(s, re);
-
-/** Expects a ConfigError and returns its lines. */
-function errorsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e.errors;
-    throw e;
-  }
-  throw new Error("expected ConfigError");
-}
-
-async function errorsOfAsync(p: Promise<unknown>): Promise<string[]> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof ConfigError) return e.errors;
-    throw e;
-  }
-  throw new Error("expected ConfigError");
-}
 
 async function tempFiles(files: Record<string, string>): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "dfrp_config_" });
