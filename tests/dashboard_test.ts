@@ -1,7 +1,8 @@
 import { serverConf } from "./_config.ts";
 import { hasChromium, launchChromium, openPage } from "./_browser.ts";
 import { assert, assertMatch } from "./_assert.ts";
-import { echoServer, freePort, startClient, startServer } from "./_harness.ts";
+import { startEchoProxy } from "./_echo_proxy.ts";
+import { freePort, startServer } from "./_harness.ts";
 
 /** Keeps one connection through the proxy busy: 16 KiB every 100 ms, echoes drained. */
 function trafficPump(port: number): { stop(): Promise<void> } {
@@ -41,26 +42,16 @@ Deno.test({
     "dashboard: a real browser shows the client, its proxy and growing traffic; disconnect works",
   ignore: !hasChromium,
   async fn() {
-    using echo = echoServer();
     const webPort = freePort();
     await using server = await startServer(
       serverConf({ webPort, webUser: "admin", webPassword: "s3cret" }),
     );
     await server.waitFor(/dashboard listen on/);
-    const remotePort = freePort();
-    await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-user = "alice"
-
-[[proxies]]
-name = "web-echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
-    await client.waitFor(/\[web-echo\] start proxy success/);
+    await using proxy = await startEchoProxy(server.port, "t", {
+      name: "web-echo",
+      clientExtra: `user = "alice"`,
+    });
+    const { client, remotePort } = proxy;
     const runId = (await client.waitFor(/get run id \[([0-9a-f]{16})\]/))[1];
     const pump = trafficPump(remotePort);
     const dir = await Deno.makeTempDir({ prefix: "dfrp-dashboard-" });

@@ -6,7 +6,8 @@
  */
 
 import { assertEquals, assertMatch } from "./_assert.ts";
-import { echoServer, freePort, roundTrip, startClient, startServer } from "./_harness.ts";
+import { startEchoProxy } from "./_echo_proxy.ts";
+import { assertEchoesText, startServer } from "./_harness.ts";
 import { writeAll } from "../lib/net/duplex.ts";
 import { wrapTcp } from "../lib/net/tcp_conn.ts";
 import { MuxSession } from "../lib/mux/mod.ts";
@@ -16,7 +17,6 @@ import { MAGIC } from "../lib/protocol/magic.ts";
 import { parseMessage, PROTOCOL_VERSION } from "../lib/protocol/messages.ts";
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 function frame(value: unknown): Uint8Array {
   const body = enc.encode(JSON.stringify(value));
@@ -33,20 +33,9 @@ async function dial(port: number) {
 }
 
 Deno.test("typed wire: a NewProxy whose proxyName is an object ends only that session, logged with the field and type", async () => {
-  using echo = echoServer();
   await using server = await startServer(`auth.token = "t"`);
-  const remotePort = freePort();
-  await using good = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-[[proxies]]
-name = "good"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
-  await good.waitFor(/\[good\] start proxy success/);
+  await using proxy = await startEchoProxy(server.port, "t", { name: "good" });
+  const { client: good, remotePort } = proxy;
 
   const { conn, hello } = await dial(server.port);
   const clientNonce = randomHex(32);
@@ -80,7 +69,7 @@ remotePort = ${remotePort}
   );
   // Its proxy went with it; the other client and the server go on.
   await server.waitFor(/\[raw-ok\] proxy closed/);
-  assertEquals(dec.decode(await roundTrip(remotePort, enc.encode("still here"))), "still here");
+  await assertEchoesText(remotePort, "still here");
   assertEquals(good.output.includes("connection to server lost"), false);
 });
 

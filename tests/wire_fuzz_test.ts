@@ -9,7 +9,8 @@
 
 import fc from "fast-check";
 import { assert, assertEquals } from "./_assert.ts";
-import { echoServer, freePortBlock, roundTrip, startClient, startServer } from "./_harness.ts";
+import { startEchoProxy } from "./_echo_proxy.ts";
+import { assertEchoesText, freePortBlock, roundTrip, startServer } from "./_harness.ts";
 import { type Duplex, writeAll } from "../lib/net/duplex.ts";
 import { wrapTcp } from "../lib/net/tcp_conn.ts";
 import { MuxSession } from "../lib/mux/mod.ts";
@@ -240,23 +241,15 @@ function rssKiB(pid: number): number {
 
 Deno.test("fuzz: 10,000+ generated and mutated frames at the codec and mux decoder of a live server", async () => {
   const ports = freePortBlock(4);
-  using echo = echoServer();
   await using server = await startServer(`
 auth.token = "${TOKEN}"
 auth.maxFailedLogins = 1000000
 allowPorts = [{ start = ${ports}, end = ${ports + 3} }]
 `);
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "${TOKEN}"
-[[proxies]]
-name = "witness"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${ports}
-`);
-  await client.waitFor(/\[witness\] start proxy success/);
+  await using _witness = await startEchoProxy(server.port, TOKEN, {
+    name: "witness",
+    remotePort: ports,
+  });
 
   // The witness: an echo through the real proxy, every 200 ms, all along.
   let echoes = 0;
@@ -392,5 +385,5 @@ remotePort = ${ports}
   assert(!/Uncaught|unhandled/i.test(server.output), server.output.slice(-3000));
   assert(rssMax - rssBefore < 200 * 1024, `server RSS grew by ${rssMax - rssBefore} KiB`);
   // The real client's proxy still answers after it all.
-  assertEquals(dec.decode(await roundTrip(ports, enc.encode("after"))), "after");
+  await assertEchoesText(ports, "after");
 });
