@@ -41,6 +41,8 @@ export interface EchoProxyOptions {
   remotePort?: number;
   /** More client lines before the proxy (e.g. `transport.tcpMux = false`). */
   clientExtra?: string;
+  /** More lines inside the proxy's table (e.g. `annotations = { team = "core" }`). */
+  proxyExtra?: string;
 }
 
 /**
@@ -58,14 +60,15 @@ export interface EchoProxyOptions {
 export async function startEchoProxy(
   serverPort: number,
   token: string,
-  { name = "echo", remotePort = freePort(), clientExtra = "" }: EchoProxyOptions = {},
+  { name = "echo", remotePort = freePort(), clientExtra = "", proxyExtra = "" }: EchoProxyOptions =
+    {},
 ): Promise<EchoProxy> {
   const echo = echoServer();
   let client: DfrpProcess | undefined;
   try {
     client = await startClient(
       clientConf({ serverPort, token, extra: clientExtra }) +
-        tcpProxy(name, echo.port, remotePort),
+        tcpProxy(name, echo.port, remotePort, proxyExtra),
     );
     await client.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
   } catch (err) {

@@ -5,17 +5,16 @@ import { ProxyStats } from "../lib/server/stats.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   type DfrpProcess,
-  echoServer,
   eventually,
   freePort,
   randomBytes,
   roundTrip,
   type ServerHandle,
   spawnDfrp,
-  startClient,
   startServer,
   tempFile,
 } from "./_harness.ts";
+import { startEchoProxy } from "./_echo_proxy.ts";
 
 const AUTH = "Basic " + btoa("admin:s3cret");
 const PAYLOAD = 64 * 1024;
@@ -56,7 +55,6 @@ interface Setup extends AsyncDisposable {
 }
 
 async function setup(extra = `webServer.user = "admin"\nwebServer.password = "s3cret"`) {
-  const echo = echoServer();
   const webPort = freePort();
   const server = await startServer(serverConf({
     webPort,
@@ -65,21 +63,11 @@ ${extra}
 `,
   }));
   await server.waitFor(/dashboard listen on 127\.0\.0\.1:\d+/);
-  const remotePort = freePort();
-  const client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-user = "alice"
-
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-annotations = { team = "core", "dfrp.io/owner" = "ops" }
-`);
-  await client.waitFor(/\[echo\] start proxy success/);
+  const proxy = await startEchoProxy(server.port, "t", {
+    clientExtra: `user = "alice"`,
+    proxyExtra: `annotations = { team = "core", "dfrp.io/owner" = "ops" }`,
+  });
+  const { client, remotePort } = proxy;
   const runId = (await client.waitFor(/get run id \[([0-9a-f]{16})\]/))[1];
   const setup: Setup = {
     server,
@@ -88,9 +76,8 @@ annotations = { team = "core", "dfrp.io/owner" = "ops" }
     remotePort,
     runId,
     async [Symbol.asyncDispose]() {
-      await client.stop("SIGKILL");
+      await proxy[Symbol.asyncDispose]();
       await server.stop("SIGKILL");
-      echo.close();
     },
   };
   return setup;
