@@ -164,17 +164,48 @@ export function testStateHome(): string {
   return moduleStateHome ??= Deno.makeTempDirSync({ prefix: "dfrp-state-" });
 }
 
-/** Spawns `deno run -A <entry> ...args` from the repository root. */
-export function spawnDfrp(entry: "server.ts" | "client.ts", args: string[]): DfrpProcess {
+/** Where and how {@linkcode spawnDeno} runs. */
+export interface SpawnDenoOptions {
+  /** The working directory; the repository root by default. */
+  cwd?: string;
+  /** The name error messages give the process. */
+  name: string;
+  /** More environment variables (NO_COLOR=1 is always set). */
+  env?: Record<string, string>;
+}
+
+/**
+ * Spawns `deno ...args` (this Deno binary) with no stdin and its output collected, so a test
+ * can wait for a line and show all of it when that fails.
+ *
+ * @example
+ * ```ts
+ * import { spawnDeno } from "./_harness.ts";
+ * await using proc = spawnDeno(["eval", "console.log('up')"], { name: "eval" });
+ * await proc.waitFor(/up/);
+ * ```
+ */
+export function spawnDeno(
+  args: string[],
+  { cwd = ROOT, name, env = {} }: SpawnDenoOptions,
+): DfrpProcess {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${ROOT}${entry}`, ...args],
-    cwd: ROOT,
+    args,
+    cwd,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", XDG_STATE_HOME: testStateHome(), ...extraEnv() },
+    env: { NO_COLOR: "1", ...env },
   }).spawn();
-  return new DfrpProcess(child, entry);
+  return new DfrpProcess(child, name);
+}
+
+/** Spawns `deno run -A <entry> ...args` from the repository root. */
+export function spawnDfrp(entry: "server.ts" | "client.ts", args: string[]): DfrpProcess {
+  return spawnDeno(["run", "-A", "--quiet", `${ROOT}${entry}`, ...args], {
+    name: entry,
+    env: { XDG_STATE_HOME: testStateHome(), ...extraEnv() },
+  });
 }
 
 /** A running server process and the port it listens on. */

@@ -6,7 +6,7 @@
  */
 
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { DfrpProcess, echoServer, freePort, roundTrip } from "./_harness.ts";
+import { assertEchoesText, echoServer, freePort, spawnDeno } from "./_harness.ts";
 import { bundleAll } from "../scripts/bundle.ts";
 import { binaryName } from "../scripts/compile.ts";
 import { CLIENT_FLAGS, SERVER_FLAGS } from "../scripts/permissions.ts";
@@ -29,16 +29,11 @@ async function output(cmd: string, args: string[], opts: Deno.CommandOptions = {
 
 /** Runs a bundle with `deno run --no-npm --no-remote <flags>` in `dir`. */
 function runBundle(dir: string, file: string, flags: readonly string[], args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    // --no-npm and --no-remote prove every dependency is inside the file.
-    args: ["run", "--no-npm", "--no-remote", ...flags, file, ...args],
+  // --no-npm and --no-remote prove every dependency is inside the file.
+  return spawnDeno(["run", "--no-npm", "--no-remote", ...flags, file, ...args], {
     cwd: dir,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  return new DfrpProcess(child, file);
+    name: file,
+  });
 }
 
 async function udpRoundTrip(port: number, text: string): Promise<string> {
@@ -107,7 +102,7 @@ remotePort = 0
       const udpPort = Number((await s.waitFor(/\[u\] udp proxy listen at :(\d+) success/))[1]);
       await c.waitFor(/\[t\] start proxy success/);
       await c.waitFor(/\[u\] start proxy success/);
-      assertEquals(dec.decode(await roundTrip(tcpPort, enc.encode("bundled tcp"))), "bundled tcp");
+      await assertEchoesText(tcpPort, "bundled tcp");
       assertEquals(await udpRoundTrip(udpPort, "bundled udp"), "bundled udp");
     } finally {
       udp.close();

@@ -7,7 +7,15 @@
 
 import { clientConf, tcpProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { DfrpProcess, echoServer, freePort, roundTrip, tempFile } from "./_harness.ts";
+import {
+  assertEchoesText,
+  DfrpProcess,
+  echoServer,
+  freePort,
+  roundTrip,
+  spawnDeno,
+  tempFile,
+} from "./_harness.ts";
 import { CLIENT_FLAGS, runLine, SERVER_FLAGS } from "../scripts/permissions.ts";
 import { udpEcho } from "./_udp.ts";
 
@@ -22,15 +30,9 @@ async function run(
   config: string,
 ): Promise<DfrpProcess> {
   const file = await tempFile(config, entry === "server.ts" ? "frps.toml" : "frpc.toml");
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, "--quiet", `${ROOT}${entry}`, "-c", file],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  return new DfrpProcess(child, `${entry} ${flags.join(" ")}`);
+  return spawnDeno(["run", ...flags, "--quiet", `${ROOT}${entry}`, "-c", file], {
+    name: `${entry} ${flags.join(" ")}`,
+  });
 }
 
 /** An HTTP backend answering every request with its Host header. */
@@ -114,7 +116,7 @@ customDomains = ["app.example.com"]
   for (const name of ["t", "u", "h"]) {
     await client.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
   }
-  assertEquals(dec.decode(await roundTrip(tcpPort, enc.encode("tcp ok"))), "tcp ok");
+  await assertEchoesText(tcpPort, "tcp ok");
   assertEquals(await udpRoundTrip(udpPort, "udp ok"), "udp ok");
   const response = await httpGet(vhostPort, "app.example.com");
   assertMatch(response, /^HTTP\/1\.1 200/);
@@ -170,7 +172,7 @@ Deno.test("permissions: the client writes its proxy store under its flags", asyn
   assertEquals(stored.status, 200, stored.body);
   assertEquals(JSON.parse(await Deno.readTextFile(stored.storePath)).proxies[0].name, "s");
   await client.waitFor(/\[s\] start proxy success/);
-  assertEquals(dec.decode(await roundTrip(stored.remotePort, enc.encode("stored"))), "stored");
+  await assertEchoesText(stored.remotePort, "stored");
 });
 
 Deno.test("permissions: client.ts without --allow-write cannot write its proxy store", async () => {
