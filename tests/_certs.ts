@@ -124,3 +124,20 @@ export async function makeCerts(): Promise<TestCerts> {
     strangerKey: `${dir}/stranger.key`,
   };
 }
+
+/**
+ * A self-signed EC P-256 certificate for `CN=<name>` and its key, in a new temp directory: a
+ * server of the test's own that no dfrp CA signed (a TLS relay, a stranger).
+ *
+ * @example
+ * ```ts
+ * import { selfSignedCert } from "./_certs.ts";
+ * const { cert, key } = await selfSignedCert("relay");
+ * console.log(cert, key);
+ * ```
+ */
+export async function selfSignedCert(name: string): Promise<{ cert: string; key: string }> {
+  const dir = await Deno.makeTempDir({ prefix: `dfrp-${name}-` });
+  await ca(dir, name);
+  return { cert: `${dir}/${name}.crt`, key: `${dir}/${name}.key` };
+}

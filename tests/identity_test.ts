@@ -9,6 +9,7 @@
 
 import { X509Certificate } from "node:crypto";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./_assert.ts";
+import { selfSignedCert } from "./_certs.ts";
 import {
   assertEchoesText,
   DfrpProcess,
@@ -19,7 +20,6 @@ import {
   startServer,
 } from "./_harness.ts";
 
-const dec = new TextDecoder();
 const TOKEN = "identity-test-token-0123456789";
 const FINGERPRINT = /SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})/;
 
@@ -65,35 +65,9 @@ function echoClientToml(
 
 /** A self-signed certificate and key for the relay, and the certificate's fingerprint. */
 async function relayCert(): Promise<{ cert: string; key: string; fingerprint: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "dfrp-relay-" });
-  const out = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-subj",
-      "/CN=relay",
-      "-days",
-      "1",
-      "-keyout",
-      `${dir}/key.pem`,
-      "-out",
-      `${dir}/cert.pem`,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert(out.success, dec.decode(out.stderr));
-  const pem = await Deno.readTextFile(`${dir}/cert.pem`);
-  return {
-    cert: `${dir}/cert.pem`,
-    key: `${dir}/key.pem`,
-    fingerprint: new X509Certificate(pem).fingerprint256.toUpperCase(),
-  };
+  const { cert, key } = await selfSignedCert("relay");
+  const pem = await Deno.readTextFile(cert);
+  return { cert, key, fingerprint: new X509Certificate(pem).fingerprint256.toUpperCase() };
 }
 
 /**
