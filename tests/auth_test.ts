@@ -1,6 +1,7 @@
 import { tcpProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
+  assertEchoesText,
   DfrpProcess,
   echoServer,
   freePort,
@@ -15,7 +16,6 @@ import { domainAllowed } from "../lib/server/auth/admission.ts";
 import { FailedLogins } from "../lib/server/auth/rate_limit.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const hello = new TextEncoder().encode("hello");
 
 function clientToml(port: number, extra: string): string {
   return `serverAddr = "127.0.0.1"\nserverPort = ${port}\n${extra}`;
@@ -40,7 +40,7 @@ auth.tokenSource.file.path = "${tokenFile}"
 ${tcpProxy("echo", echo.port, remotePort)}`,
   ));
   await client.waitFor(/\[echo\] start proxy success/);
-  assertEquals(new TextDecoder().decode(await roundTrip(remotePort, hello)), "hello");
+  await assertEchoesText(remotePort, "hello");
   // The file's token is the token: a client with another one is refused.
   assertMatch(await tryLogin(server.port, "", "guess"), /token mismatch/);
   assertEquals(await tryLogin(server.port, "", "from-a-file"), "");
@@ -136,7 +136,7 @@ customDomains = ["more.alice.example.com"]
   await server.waitFor(
     /\[alice\.web-bad\] proxy refused for user \[alice\]: domain bob\.example\.com/,
   );
-  assertEquals(new TextDecoder().decode(await roundTrip(inRange, hello)), "hello");
+  await assertEchoesText(inRange, "hello");
 });
 
 Deno.test("auth.users: remotePort = 0 picks a port inside the user's allowPorts", async () => {
@@ -156,7 +156,7 @@ ${tcpProxy("any", echo.port, 0)}`,
   ));
   await client.waitFor(/\[any\] start proxy success/);
   await server.waitFor(new RegExp(`\\[carol\\.any\\] tcp proxy listen at :${only} success`));
-  assertEquals(new TextDecoder().decode(await roundTrip(only, hello)), "hello");
+  await assertEchoesText(only, "hello");
 });
 
 Deno.test("auth.users: bandwidthLimit paces each of the user's proxies on the server", async () => {
@@ -256,7 +256,7 @@ ${tcpProxy("echo", echo.port, remotePort)}`,
     silent.close();
   }
   await server.waitFor(/connection from 127\.0\.0\.1:\d+ dropped: .*magic/);
-  assertEquals(new TextDecoder().decode(await roundTrip(remotePort, hello)), "hello");
+  await assertEchoesText(remotePort, "hello");
 });
 
 Deno.test("allowDomains wildcards cover subdomains, not the bare domain", () => {
