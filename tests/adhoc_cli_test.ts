@@ -1,10 +1,10 @@
 import { assertEquals, assertMatch } from "./_assert.ts";
 import {
+  assertEchoesText,
   type DfrpProcess,
   echoServer,
   eventually,
   freePort,
-  roundTrip,
   spawnDfrp,
 } from "./_harness.ts";
 
@@ -29,7 +29,7 @@ Deno.test("adhoc: client.ts tcp -s -P -t -l -r -n against server.ts -p -t", asyn
     ...["-l", String(echo.port), "-r", String(remotePort), "-n", "ssh"],
   ]);
   await client.waitFor(/\[ssh\] start proxy success/);
-  assertEquals(dec.decode(await roundTrip(remotePort, enc.encode("ad hoc"))), "ad hoc");
+  await assertEchoesText(remotePort, "ad hoc");
 });
 
 Deno.test("adhoc: a wrong token is refused by the server", async () => {

@@ -1,6 +1,13 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { answer, startAdminClient, tcpProxy } from "./_client_admin.ts";
-import { echoServer, eventually, freePort, roundTrip, spawnDfrp, startServer } from "./_harness.ts";
+import {
+  assertEchoesText,
+  echoServer,
+  eventually,
+  freePort,
+  spawnDfrp,
+  startServer,
+} from "./_harness.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -56,7 +63,7 @@ Deno.test("reload: adds and removes proxies; a connection through an unchanged o
     // The open connection through "keep" was not touched.
     assertEquals(await echoOnce(conn, "after reload"), "after reload");
     await eventually(async () => {
-      assertEquals(dec.decode(await roundTrip(newPort, enc.encode("new one"))), "new one");
+      await assertEchoesText(newPort, "new one");
     });
     await eventually(() => refused(gonePort));
     assertEquals(await echoOnce(conn, "still here"), "still here");
@@ -77,7 +84,7 @@ Deno.test("reload: a changed proxy is restarted and reported as changed", async 
   const res = await client.api("/api/reload");
   assertEquals(await res.json(), { added: [], removed: [], changed: ["web"] });
   await eventually(async () => {
-    assertEquals(dec.decode(await roundTrip(port, enc.encode("x"))), "x");
+    await assertEchoesText(port, "x");
   });
 });
 
@@ -107,7 +114,7 @@ Deno.test("reload: a broken file is refused with its errors and the running prox
   assertEquals((await cli.exited).code, 1);
   assertMatch(cli.output, /frpc\.toml/);
 
-  assertEquals(dec.decode(await roundTrip(port, enc.encode("alive"))), "alive");
+  await assertEchoesText(port, "alive");
   const status = await (await client.api("/api/status")).json();
   assertEquals(status.tcp.map((p: { name: string }) => p.name), ["web"]);
 });
@@ -138,5 +145,5 @@ Deno.test("reload: client.ts reload -c FILE applies the file", async () => {
   assertEquals((await cli.exited).code, 0, cli.output);
   assertMatch(cli.output, /reload success/);
   await client.waitFor(/\[late\] start proxy success/);
-  assertEquals(dec.decode(await roundTrip(port, enc.encode("late"))), "late");
+  await assertEchoesText(port, "late");
 });

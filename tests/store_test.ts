@@ -1,17 +1,14 @@
 import { assertEquals, assertMatch } from "./_assert.ts";
 import { answer, startAdminClient, tcpProxy } from "./_client_admin.ts";
 import {
+  assertEchoesText,
   echoServer,
   eventually,
   freePort,
-  roundTrip,
   spawnDfrp,
   startServer,
   tempFile,
 } from "./_harness.ts";
-
-const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 const json = (body: unknown, method = "POST"): RequestInit => ({
   method,
@@ -21,7 +18,7 @@ const json = (body: unknown, method = "POST"): RequestInit => ({
 
 async function echoes(port: number, text: string): Promise<void> {
   await eventually(async () => {
-    assertEquals(dec.decode(await roundTrip(port, enc.encode(text))), text);
+    await assertEchoesText(port, text);
   });
 }
 

@@ -24,6 +24,7 @@ import { PROTOCOL_VERSION } from "../lib/protocol/messages.ts";
 import { proveResume, resumeKey } from "../lib/protocol/resume.ts";
 import { RunIds } from "../lib/server/auth/run_ids.ts";
 import { loginRefusal } from "./_wire.ts";
+import { type EchoProxy, startEchoProxy } from "./_echo_proxy.ts";
 
 const USERS = `
 [[auth.users]]
@@ -40,6 +41,13 @@ const decoder = new TextDecoder();
 function clientToml(port: number, user: string, extra = ""): string {
   return `serverAddr = "127.0.0.1"\nserverPort = ${port}\nuser = "${user}"\n` +
     `auth.token = "${user}-token"\ntransport.heartbeatInterval = 1\n${extra}`;
+}
+
+/** Alice's client (as {@linkcode clientToml}) with one tcp proxy "echo" to an echo service. */
+function aliceEchoProxy(serverPort: number, extra = ""): Promise<EchoProxy> {
+  return startEchoProxy(serverPort, "alice-token", {
+    clientExtra: `user = "alice"\ntransport.heartbeatInterval = 1\n${extra}`,
+  });
 }
 
 /** An open TCP connection through a proxy: write, read the echo. */
@@ -92,15 +100,9 @@ async function loginPresenting(serverPort: number, user: string, runId: string) 
 }
 
 Deno.test("run ids: bob presenting alice's run id gets a fresh one; her connections live on", async () => {
-  using echo = echoServer();
-  const remotePort = freePort();
   await using server = await startServer(USERS);
-  await using alice = await startClient(clientToml(
-    server.port,
-    "alice",
-    `[[proxies]]\nname = "echo"\ntype = "tcp"\nlocalPort = ${echo.port}\nremotePort = ${remotePort}\n`,
-  ));
-  await alice.waitFor(/start proxy success/);
+  await using proxy = await aliceEchoProxy(server.port);
+  const { client: alice, remotePort } = proxy;
   const aliceRunId = (await alice.waitFor(/get run id \[([0-9a-f]{16})\]/))[1];
   const user = await openEcho(remotePort);
   try {
@@ -187,23 +189,16 @@ function cuttableRelay(target: number) {
 
 for (const tcpMux of [true, false]) {
   Deno.test(`run ids (tcpMux ${tcpMux}): after a network drop the client resumes its run id and replaces its stale session`, async () => {
-    using echo = echoServer();
-    const remotePort = freePort();
     await using server = await startServer(
       `transport.tcpMux = ${tcpMux}\ntransport.heartbeatTimeout = 120\n${USERS}`,
     );
     const relay = cuttableRelay(server.port);
     try {
-      await using alice = await startClient(
-        clientToml(
-          relay.port,
-          "alice",
-          `transport.tcpMux = ${tcpMux}\ntransport.heartbeatTimeout = 3\ntransport.poolCount = 1\n` +
-            `[[proxies]]\nname = "echo"\ntype = "tcp"\nlocalPort = ${echo.port}\n` +
-            `remotePort = ${remotePort}\n`,
-        ),
+      await using proxy = await aliceEchoProxy(
+        relay.port,
+        `transport.tcpMux = ${tcpMux}\ntransport.heartbeatTimeout = 3\ntransport.poolCount = 1`,
       );
-      await alice.waitFor(/start proxy success/);
+      const { client: alice, remotePort } = proxy;
       const runId = (await alice.waitFor(/get run id \[([0-9a-f]{16})\]/))[1];
       relay.cut();
       await alice.waitFor(/connection to server lost/);
