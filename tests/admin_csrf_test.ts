@@ -4,7 +4,7 @@
  * change state, sent by curl and by a real headless Chromium.
  */
 
-import { serverConf } from "./_config.ts";
+import { startDashboardServer } from "./_dashboard.ts";
 import { curl } from "./_curl.ts";
 import { hasChromium, launchChromium, openPage } from "./_browser.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./_assert.ts";
@@ -154,9 +154,8 @@ Deno.test("admin csrf: client.ts reload and stop still work", async () => {
 });
 
 Deno.test("admin csrf: the server's API refuses forged Host and cross-site DELETE", async () => {
-  const webPort = freePort();
-  await using server = await startServer(serverConf({ token: TOKEN, webPort }));
-  await server.waitFor(/dashboard listen on/);
+  await using server = await startDashboardServer({ token: TOKEN });
+  const { webPort } = server;
   const base = `http://127.0.0.1:${webPort}`;
   const rebound = await curl("-H", "Host: evil.attacker.example", `${base}/api/serverinfo`);
   assertEquals(rebound.status, 421);

@@ -1,4 +1,4 @@
-import { serverConf } from "./_config.ts";
+import { startDashboardServer } from "./_dashboard.ts";
 import parsePrometheus from "parse-prometheus-text-format";
 import { TrafficHistory } from "../lib/admin/server/traffic_history.ts";
 import { ProxyStats } from "../lib/server/stats.ts";
@@ -55,13 +55,12 @@ interface Setup extends AsyncDisposable {
 }
 
 async function setup(extra = `webServer.user = "admin"\nwebServer.password = "s3cret"`) {
-  const webPort = freePort();
-  const server = await startServer(serverConf({
-    webPort,
+  const server = await startDashboardServer({
     extra: `enablePrometheus = true
 ${extra}
 `,
-  }));
+  });
+  const { webPort } = server;
   await server.waitFor(/dashboard listen on 127\.0\.0\.1:\d+/);
   const proxy = await startEchoProxy(server.port, "t", {
     clientExtra: `user = "alice"`,

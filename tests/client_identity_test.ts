@@ -3,7 +3,8 @@
  * server.ts / client.ts processes, a real HTTP plugin server, the admin API.
  */
 
-import { serverConf, tcpProxy } from "./_config.ts";
+import { tcpProxy } from "./_config.ts";
+import { startDashboardServer } from "./_dashboard.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   assertEchoesText,
@@ -40,17 +41,15 @@ async function clients(webPort: number): Promise<any[]> {
 Deno.test("clientID and metadatas reach the plugins and the admin API; a restart keeps one entry", async () => {
   await using plugin = recordingPlugin();
   using echo = echoServer();
-  const webPort = freePort();
-  await using server = await startServer(serverConf({
-    webPort,
+  await using server = await startDashboardServer({
     extra: `[[httpPlugins]]
 name = "audit"
 addr = "${plugin.addr}"
 path = "/handler"
 ops = ["Login", "NewProxy", "NewUserConn"]
 `,
-  }));
-  await server.waitFor(/dashboard listen on/);
+  });
+  const { webPort } = server;
   const remote = freePort();
   const config = `serverAddr = "127.0.0.1"
 serverPort = ${server.port}

@@ -1,4 +1,5 @@
-import { clientConf, serverConf, tcpProxy } from "./_config.ts";
+import { clientConf, tcpProxy } from "./_config.ts";
+import { startDashboardServer } from "./_dashboard.ts";
 import { hasChromium, launchChromium, openPage } from "./_browser.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
@@ -8,7 +9,6 @@ import {
   randomBytes,
   roundTrip,
   startClient,
-  startServer,
 } from "./_harness.ts";
 
 const GROUP_KEY = "grp-secret-4e1f";
@@ -16,12 +16,8 @@ const SECRET_KEY = "stcp-secret-9a7c";
 const AUTH = { authorization: `Basic ${btoa("admin:s3cret")}` };
 
 async function startPair() {
-  const webPort = freePort();
-  const server = await startServer(
-    serverConf({ webPort, webUser: "admin", webPassword: "s3cret" }),
-  );
-  await server.waitFor(/dashboard listen on/);
-  return { server, webPort };
+  const server = await startDashboardServer({ webUser: "admin", webPassword: "s3cret" });
+  return { server, webPort: server.webPort };
 }
 
 Deno.test("dashboard API: a proxy's conf never carries its secrets", async () => {
@@ -56,21 +52,17 @@ Deno.test("dashboard API: a proxy's recent errors on the server, newest kept", a
     () => Response.json({ reject: true, reject_reason: "closed for maintenance" }),
   );
   try {
-    const webPort = freePort();
-    await using server = await startServer(
-      serverConf({
-        webPort,
-        webUser: "admin",
-        webPassword: "s3cret",
-        extra: `[[httpPlugins]]
+    await using server = await startDashboardServer({
+      webUser: "admin",
+      webPassword: "s3cret",
+      extra: `[[httpPlugins]]
 name = "gate"
 addr = "127.0.0.1:${plugin.addr.port}"
 path = "/"
 ops = ["NewUserConn"]
 `,
-      }),
-    );
-    await server.waitFor(/dashboard listen on/);
+    });
+    const { webPort } = server;
     using echo = echoServer();
     const remotePort = freePort();
     await using client = await startClient(

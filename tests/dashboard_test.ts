@@ -1,8 +1,7 @@
-import { serverConf } from "./_config.ts";
+import { startDashboardServer } from "./_dashboard.ts";
 import { hasChromium, launchChromium, openPage } from "./_browser.ts";
 import { assert, assertMatch } from "./_assert.ts";
 import { startEchoProxy } from "./_echo_proxy.ts";
-import { freePort, startServer } from "./_harness.ts";
 
 /** Keeps one connection through the proxy busy: 16 KiB every 100 ms, echoes drained. */
 function trafficPump(port: number): { stop(): Promise<void> } {
@@ -42,11 +41,8 @@ Deno.test({
     "dashboard: a real browser shows the client, its proxy and growing traffic; disconnect works",
   ignore: !hasChromium,
   async fn() {
-    const webPort = freePort();
-    await using server = await startServer(
-      serverConf({ webPort, webUser: "admin", webPassword: "s3cret" }),
-    );
-    await server.waitFor(/dashboard listen on/);
+    await using server = await startDashboardServer({ webUser: "admin", webPassword: "s3cret" });
+    const { webPort } = server;
     await using proxy = await startEchoProxy(server.port, "t", {
       name: "web-echo",
       clientExtra: `user = "alice"`,
