@@ -4,7 +4,13 @@
  * its node record and pinned by the dialer), authenticated both ways with an
  * HMAC of fresh nonces under the cluster secret, carrying a mux session; each
  * forwarded user connection is one stream that starts with a header naming its
- * route. Opened on first use and kept; either side opens streams on it.
+ * route. Opened on first use and kept.
+ *
+ * Streams to a node ride the link that node dialed, when there is one: the
+ * accepting end of a link pays for relaying its TLS (below), and the node a
+ * stream goes to is usually the busier one (it also carries the client's
+ * tunnel). So a node that accepts a link dials one back, and until that one is
+ * up (or if it cannot reach the dialer) streams use the link they have.
  *
  * `peerPort` accepts plain TCP and hands TLS to `nativeServerTls`, as
  * `bindPort` does, because a connection accepted by `Deno.listenTls` cannot be
@@ -56,9 +62,17 @@ class Counted extends Error {}
 /** Serves a stream a peer opened (its first bytes are a route header). */
 export type StreamHandler = (stream: Duplex, from: string) => void;
 
+/** Where node `peer` is reached and its certificate, from the cluster's view; undefined if unknown. */
+export type PeerLocator = (peer: string) => { peer: string; cert: string } | undefined;
+
 /** See the module doc. */
 export class PeerLinks {
-  #links = new Map<string, Promise<MuxSession>>();
+  /** Links this node dialed, by peer. */
+  #dialed = new Map<string, Promise<MuxSession>>();
+  /** Links peers dialed to this node, by peer: preferred for our streams to them. */
+  #accepted = new Map<string, MuxSession>();
+  /** Every link up, for close() (a peer may have dialed more than one). */
+  #all = new Set<MuxSession>();
   #listener?: Deno.TcpListener;
   /** Connections on `peerPort` not authenticated yet, by address. */
   #pending = new Map<string, number>();
@@ -72,6 +86,7 @@ export class PeerLinks {
    * @param onStream called for each stream a peer opens
    * @param config the server's configuration: wrong proofs share its
    *   per-address count with wrong logins
+   * @param locate finds a node that dialed us, to dial it back
    */
   constructor(
     readonly node: string,
@@ -80,6 +95,7 @@ export class PeerLinks {
     readonly log: Logger,
     readonly onStream: StreamHandler,
     readonly config: ServerConfig,
+    readonly locate: PeerLocator = () => undefined,
   ) {}
 
   /** Listens for other nodes on `host:port`. */
@@ -144,10 +160,9 @@ export class PeerLinks {
       throw err;
     }
     const { conn, peer } = link;
-    const mux = this.#serve(conn, peer, false);
-    // Keep it for our own forwards to that node unless we already have one.
-    if (!this.#links.has(peer)) this.#links.set(peer, Promise.resolve(mux));
+    this.#accepted.set(peer, this.#serve(conn, peer, false));
     this.log.info(`peer link from node [${peer}] up`);
+    this.#dialBack(peer);
   }
 
   /** The accepting side of the secret check: the peer's node name, or throws. */
@@ -179,9 +194,12 @@ export class PeerLinks {
       keepaliveIntervalMs: KEEPALIVE_MS,
       streamWindow: TUNNEL_STREAM_WINDOW,
     });
+    this.#all.add(mux);
     mux.closed.then(async (reason) => {
-      const current = await this.#links.get(peer)?.catch(() => undefined);
-      if (current === mux) this.#links.delete(peer);
+      this.#all.delete(mux);
+      if (this.#accepted.get(peer) === mux) this.#accepted.delete(peer);
+      const dialed = await this.#dialed.get(peer)?.catch(() => undefined);
+      if (dialed === mux) this.#dialed.delete(peer);
       this.log.info(`peer link with node [${peer}] closed: ${reason}`);
     });
     (async () => {
@@ -228,19 +246,36 @@ export class PeerLinks {
     return this.#serve(conn, peer, true);
   }
 
-  /** A new stream to node `peer` at `addr` (certificate `cert`), dialing the link if there is none. */
+  /**
+   * A new stream to node `peer` at `addr` (certificate `cert`): on the link
+   * `peer` dialed if there is one, else on ours, dialing it if there is none.
+   */
   async open(peer: string, addr: string, cert: string): Promise<Duplex> {
-    let link = this.#links.get(peer);
-    let mux = link && await link.catch(() => undefined);
-    if (!mux || mux.isClosed) {
-      link = this.#dial(peer, addr, cert);
-      this.#links.set(peer, link);
-      link.catch(() => {
-        if (this.#links.get(peer) === link) this.#links.delete(peer);
-      });
-      mux = await link;
-    }
+    const theirs = this.#accepted.get(peer);
+    if (theirs && !theirs.isClosed) return theirs.open();
+    let mux = await this.#dialed.get(peer)?.catch(() => undefined);
+    if (!mux || mux.isClosed) mux = await this.#dialLink(peer, addr, cert);
     return mux.open();
+  }
+
+  /** Dials a link to `peer` and keeps it in `#dialed` (dropped again if the dial fails). */
+  #dialLink(peer: string, addr: string, cert: string): Promise<MuxSession> {
+    const link = this.#dial(peer, addr, cert);
+    this.#dialed.set(peer, link);
+    link.catch(() => {
+      if (this.#dialed.get(peer) === link) this.#dialed.delete(peer);
+    });
+    return link;
+  }
+
+  /** `peer` dialed us: dial it too, so its streams to us ride a link we dialed. */
+  #dialBack(peer: string): void {
+    if (this.#dialed.has(peer)) return;
+    const where = this.locate(peer);
+    if (!where) return;
+    this.#dialLink(peer, where.peer, where.cert).catch((err) => {
+      this.log.debug(`no link back to node [${peer}]: ${(err as Error).message}`);
+    });
   }
 
   /** Closes the listener and every link. */
@@ -248,9 +283,9 @@ export class PeerLinks {
     try {
       this.#listener?.close();
     } catch { /* closed */ }
-    for (const link of this.#links.values()) {
-      (await link.catch(() => undefined))?.close("node stopping");
-    }
-    this.#links.clear();
+    await Promise.all([...this.#dialed.values()].map((link) => link.catch(() => undefined)));
+    for (const mux of this.#all) mux.close("node stopping");
+    this.#accepted.clear();
+    this.#dialed.clear();
   }
 }
