@@ -3,7 +3,7 @@
  * silent, slow and garbage connections are dropped at the handshake
  * deadline (the node's descriptor count returns to where it was), wrong
  * cluster-secret proofs count against their address, and the real peer link
- * works meanwhile and afterwards.
+ * works meanwhile and afterwards (and the owner dials a link back).
  *
  * @module
  */
@@ -166,6 +166,9 @@ Deno.test("cluster peerPort: silent, slow and garbage strangers are dropped at t
     // Meanwhile the other node dials its link and forwards as usual.
     const got = await eventually(() => roundTripTo("127.0.0.2", remotePort, data), 20_000);
     assertEquals(await sha256(got as Uint8Array<ArrayBuffer>), want, "forwarded during the flood");
+    // The owner dialed a link back, for the other node's streams to it.
+    await owner.waitFor(/peer link to node \[peer-2\] at 127\.0\.0\.2:\d+ up/);
+    await other.waitFor(/peer link from node \[peer-1\] up/);
     // After the deadline every stranger is gone, though none of them hung up.
     await eventually(
       () => {
