@@ -17,8 +17,9 @@
  * @module
  */
 
-import { freePort, startClient, startServer } from "../tests/_harness.ts";
+import { eventually, freePort, startClient, startServer } from "../tests/_harness.ts";
 import { startRedis } from "../tests/_cluster.ts";
+import { curl } from "../tests/_curl.ts";
 import { wrk } from "./http_bench.ts";
 import { cpuSeconds } from "./_proc_cpu.ts";
 
@@ -109,12 +110,13 @@ customDomains = ["bench.example.com"]
   try {
     await client.waitFor(/\[iperf\] start proxy success/);
     await client.waitFor(/\[web\] start proxy success/);
-    // One request through the other node first: the measured runs see the
-    // links as they stay (the owner dials one back on the first, docs/cluster.md).
-    const warm = await fetch(`http://127.0.0.2:${vhostPort}/`, {
-      headers: { host: "bench.example.com" },
-    });
-    await warm.body?.cancel();
+    // One request through the other node first (once its mirror of the vhost
+    // is up): the measured runs see the links as they stay (the owner dials
+    // one back on the first, docs/cluster.md).
+    await eventually(async () => {
+      const warm = await curl("-H", "Host: bench.example.com", `http://127.0.0.2:${vhostPort}/`);
+      if (warm.status !== 200) throw new Error(`warm-up request: HTTP ${warm.status}`);
+    }, 15_000);
     await new Promise((r) => setTimeout(r, 1000));
     const pids = [...nodes.map((n) => n.child.pid), client.child.pid];
     const same = await withCpu(pids, () => iperfVia("127.0.0.1", remotePort));
