@@ -2,8 +2,11 @@
  * Cluster mode (docs/cluster.md): throughput (iperf3, one stream) and HTTP
  * requests/s (wrk, `http_bench.ts`'s settings) through a node that forwards
  * to the client's node, as a ratio of going through the client's own node,
- * in the same run. Two nodes on 127.0.0.1 and 127.0.0.2 and a private
- * `redis-server`; needs `redis-server`, `iperf3` and `wrk` on PATH.
+ * in the same run, and the CPU the dfrp processes (both nodes and the
+ * client) spent per GB and per 1000 requests on each path, which other load
+ * on a shared machine disturbs less than the rates. Two nodes on 127.0.0.1
+ * and 127.0.0.2 and a private `redis-server`; needs `redis-server`, `iperf3`
+ * and `wrk` on PATH.
  *
  * @example
  * ```ts
@@ -14,20 +17,36 @@
  * @module
  */
 
-import { freePort, startClient, startServer } from "../tests/_harness.ts";
+import { eventually, freePort, startClient, startServer } from "../tests/_harness.ts";
 import { startRedis } from "../tests/_cluster.ts";
+import { curl } from "../tests/_curl.ts";
 import { wrk } from "./http_bench.ts";
+import { cpuSeconds } from "./_proc_cpu.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 
-async function iperfVia(host: string, port: number): Promise<number> {
+/** What `run` returned and the CPU seconds `pids` spent on it, each and in all. */
+async function withCpu<T>(pids: number[], run: () => Promise<T>) {
+  const before = pids.map(cpuSeconds);
+  const result = await run();
+  const each = pids.map((pid, i) => cpuSeconds(pid) - before[i]);
+  return { result, each, total: each.reduce((a, b) => a + b, 0) };
+}
+
+/** `each` CPU seconds per `unit`, as "owner / other node / client". */
+function perUnit(each: number[], unit: number): string {
+  return each.map((s) => (s / unit).toFixed(2)).join(" / ");
+}
+
+async function iperfVia(host: string, port: number): Promise<{ gbps: number; gb: number }> {
   const args = ["-c", host, "-p", String(port), "-t", String(SECONDS), "-J"];
   for (let attempt = 0;; attempt++) {
     const out = await new Deno.Command("iperf3", { args, stdout: "piped", stderr: "piped" })
       .output();
     const json = JSON.parse(new TextDecoder().decode(out.stdout) || "{}");
     const bps = json.end?.sum_received?.bits_per_second;
-    if (out.success && typeof bps === "number") return bps / 1e9;
+    const bytes = json.end?.sum_received?.bytes;
+    if (out.success && typeof bps === "number") return { gbps: bps / 1e9, gb: bytes / 1e9 };
     if (attempt > 0) throw new Error(`iperf3 failed: ${json.error ?? "?"}`);
     await new Promise((r) => setTimeout(r, 2000));
   }
@@ -91,23 +110,46 @@ customDomains = ["bench.example.com"]
   try {
     await client.waitFor(/\[iperf\] start proxy success/);
     await client.waitFor(/\[web\] start proxy success/);
+    // One request through the other node first (once its mirror of the vhost
+    // is up): the measured runs see the links as they stay (the owner dials
+    // one back on the first, docs/cluster.md).
+    await eventually(async () => {
+      const warm = await curl("-H", "Host: bench.example.com", `http://127.0.0.2:${vhostPort}/`);
+      if (warm.status !== 200) throw new Error(`warm-up request: HTTP ${warm.status}`);
+    }, 15_000);
     await new Promise((r) => setTimeout(r, 1000));
-    const same = await iperfVia("127.0.0.1", remotePort);
-    const forwarded = await iperfVia("127.0.0.2", remotePort);
+    const pids = [...nodes.map((n) => n.child.pid), client.child.pid];
+    const same = await withCpu(pids, () => iperfVia("127.0.0.1", remotePort));
+    const fwd = await withCpu(pids, () => iperfVia("127.0.0.2", remotePort));
+    const sameGbps = same.result.gbps, fwdGbps = fwd.result.gbps;
+    const sameCpu = same.total / same.result.gb, fwdCpu = fwd.total / fwd.result.gb;
     console.log(
-      `cluster throughput: same node ${same.toFixed(2)} Gbit/s, forwarded ${
-        forwarded.toFixed(2)
-      } Gbit/s (${(forwarded / same).toFixed(2)} of same node)`,
+      `cluster throughput: same node ${sameGbps.toFixed(2)} Gbit/s, forwarded ${
+        fwdGbps.toFixed(2)
+      } Gbit/s (${(fwdGbps / sameGbps).toFixed(2)} of same node); dfrp CPU-s/GB same node ${
+        sameCpu.toFixed(2)
+      } (${perUnit(same.each, same.result.gb)}), forwarded ${fwdCpu.toFixed(2)} (${
+        perUnit(fwd.each, fwd.result.gb)
+      }) (owner / other node / client; same-node CPU ${
+        (sameCpu / fwdCpu).toFixed(2)
+      } of forwarded)`,
     );
     const url = (host: string) => `http://${host}:${vhostPort}/`;
-    const sameHttp = await wrk(url("127.0.0.1"), "bench.example.com");
-    const fwdHttp = await wrk(url("127.0.0.2"), "bench.example.com");
+    const sameHttp = await withCpu(pids, () => wrk(url("127.0.0.1"), "bench.example.com"));
+    const fwdHttp = await withCpu(pids, () => wrk(url("127.0.0.2"), "bench.example.com"));
+    const sameRps = sameHttp.result.requestsPerSecond, fwdRps = fwdHttp.result.requestsPerSecond;
+    // wrk runs BENCH_SECONDS too (http_bench.ts): requests = rate × SECONDS.
+    const sameK = sameRps * SECONDS / 1000, fwdK = fwdRps * SECONDS / 1000;
     console.log(
-      `cluster http vhost: same node ${Math.round(sameHttp.requestsPerSecond)} req/s (p99 ${
-        sameHttp.p99Ms.toFixed(1)
-      } ms), forwarded ${Math.round(fwdHttp.requestsPerSecond)} req/s (p99 ${
-        fwdHttp.p99Ms.toFixed(1)
-      } ms) (${(fwdHttp.requestsPerSecond / sameHttp.requestsPerSecond).toFixed(2)} of same node)`,
+      `cluster http vhost: same node ${Math.round(sameRps)} req/s (p99 ${
+        sameHttp.result.p99Ms.toFixed(1)
+      } ms), forwarded ${Math.round(fwdRps)} req/s (p99 ${fwdHttp.result.p99Ms.toFixed(1)} ms) (${
+        (fwdRps / sameRps).toFixed(2)
+      } of same node); dfrp CPU-s per 1000 requests same node ${
+        (sameHttp.total / sameK).toFixed(2)
+      } (${perUnit(sameHttp.each, sameK)}), forwarded ${(fwdHttp.total / fwdK).toFixed(2)} (${
+        perUnit(fwdHttp.each, fwdK)
+      })`,
     );
   } finally {
     await client.stop("SIGKILL");

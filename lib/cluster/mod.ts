@@ -224,6 +224,8 @@ export class ClusterNode implements Placement {
       pair,
       this.log,
       (stream, from) => this.#serveForwarded(stream, from),
+      this.services.config,
+      (name) => this.#nodes.get(name),
     );
     const [host, port] = splitAddr(`${this.services.config.bindAddr}:${cluster.peerPort}`);
     this.#links.listen(host, port);
