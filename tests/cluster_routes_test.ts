@@ -103,6 +103,27 @@ function curlGet(host: string, port: number, domain: string) {
   return curl("-H", `Host: ${domain}`, `http://${host}:${port}/`);
 }
 
+/**
+ * Waits until six requests in a row for lb.example.com through host:port get
+ * exactly the answers `want` (as "status body", sorted), within `timeoutMs`.
+ */
+async function seenThrough(host: string, port: number, want: string[], timeoutMs = 20_000) {
+  const seen = new Set<string>();
+  await eventually(
+    async () => {
+      seen.clear();
+      for (let i = 0; i < 6; i++) {
+        const r = await curlGet(host, port, "lb.example.com");
+        seen.add(`${r.status} ${r.body}`);
+      }
+      const got = [...seen].sort().join(",");
+      if (got !== want.join(",")) throw new Error(`${host}: ${got}`);
+    },
+    timeoutMs,
+    200,
+  );
+}
+
 Deno.test("cluster: an http group with members on two nodes is balanced through every node; another user's or a wrong key's member is refused", async () => {
   await using redis = await startRedis();
   await using cluster = await startCluster(redis);
@@ -127,23 +148,9 @@ loadBalancer.groupKey = "${groupKey}"
   const cb = await clientOf("127.0.0.2", cluster.bindPort, member("b", b.addr.port));
   await using _cb = cb;
   await cb.waitFor(/\[b\] start proxy success/);
-  const seenThrough = async (host: string, want: string[]) => {
-    const seen = new Set<string>();
-    await eventually(
-      async () => {
-        seen.clear();
-        for (let i = 0; i < 6; i++) {
-          const r = await curlGet(host, cluster.vhostHTTPPort, "lb.example.com");
-          seen.add(`${r.status} ${r.body}`);
-        }
-        const got = [...seen].sort().join(",");
-        if (got !== want.join(",")) throw new Error(`${host}: ${got}`);
-      },
-      20_000,
-      200,
-    );
-  };
-  for (const host of CLUSTER_HOSTS) await seenThrough(host, ["200 A", "200 B"]);
+  for (const host of CLUSTER_HOSTS) {
+    await seenThrough(host, cluster.vhostHTTPPort, ["200 A", "200 B"]);
+  }
   // The group is alice's... here the default user's: another user's member is refused, on any node.
   await using bob = await startClient(
     `user = "bob"\n` + clientConf({
@@ -175,7 +182,69 @@ customDomains = ["lb.example.com"]
   );
   // Member b leaves: every node stops sending it requests.
   await cb.stop();
-  for (const host of CLUSTER_HOSTS) await seenThrough(host, ["200 A"]);
+  for (const host of CLUSTER_HOSTS) await seenThrough(host, cluster.vhostHTTPPort, ["200 A"]);
+});
+
+Deno.test("cluster: an http group member whose node dies fails over to another node and stays served there after the dead node's routes lapse", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startCluster(redis);
+  const backend = (tag: string) =>
+    Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response(tag));
+  const a = backend("A");
+  const b = backend("B");
+  await using _backends = {
+    [Symbol.asyncDispose]: () => Promise.all([a.shutdown(), b.shutdown()]).then(() => {}),
+  };
+  const member = (name: string, port: number) =>
+    `[[proxies]]
+name = "${name}"
+type = "http"
+localPort = ${port}
+customDomains = ["lb.example.com"]
+loadBalancer.group = "web"
+loadBalancer.groupKey = "k"
+`;
+  await using ca = await clientOf("127.0.0.1", cluster.bindPort, member("a", a.addr.port));
+  await ca.waitFor(/\[a\] start proxy success/);
+  // b is logged in on node 2 and fails over to node 3.
+  await using cb = await startClient(`
+auth.token = "t"
+transport.heartbeatInterval = 1
+transport.heartbeatTimeout = 3
+transport.tcpMuxKeepaliveInterval = 1
+[[servers]]
+serverAddr = "127.0.0.2"
+serverPort = ${cluster.bindPort}
+[[servers]]
+serverAddr = "127.0.0.3"
+serverPort = ${cluster.bindPort}
+${member("b", b.addr.port)}`);
+  await cb.waitFor(/\[b\] start proxy success/);
+  for (const host of CLUSTER_HOSTS) {
+    await seenThrough(host, cluster.vhostHTTPPort, ["200 A", "200 B"]);
+  }
+  await cluster.nodes[1].stop("SIGKILL");
+  await cb.waitFor(/login to server success, get run id \[\w+\] on 127\.0\.0\.3/);
+  // Node 2's records lapse with their leases; node 3, where b now is, serves b...
+  await eventually(
+    async () => {
+      const out = await new Deno.Command("redis-cli", {
+        args: ["-p", String(redis.port), "--scan", "--pattern", "dfrp:*node-2*"],
+        stdout: "piped",
+      }).output();
+      const left = new TextDecoder().decode(out.stdout).trim();
+      if (left) throw new Error(`node 2 still listed: ${left}`);
+    },
+    20_000,
+    250,
+  );
+  for (const host of ["127.0.0.1", "127.0.0.3"]) {
+    await seenThrough(host, cluster.vhostHTTPPort, ["200 A", "200 B"]);
+  }
+  // ... and keeps doing so past node 3's next rescans (every 2 s), which drop node 2's copy of b.
+  for (const until = Date.now() + 6_000; Date.now() < until;) {
+    await seenThrough("127.0.0.3", cluster.vhostHTTPPort, ["200 A", "200 B"], 0);
+  }
 });
 
 /** CONNECT `domain` through host:port, sends `data`, half-closes; all bytes after the 200 head. */

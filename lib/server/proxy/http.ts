@@ -114,7 +114,7 @@ class HttpProxy implements ServerProxy {
   close(): void {
     this.#claim?.release();
     this.#claim = undefined;
-    for (const key of this.#keys) this.#vhost?.router.remove(key, this.ctx.name);
+    for (const key of this.#keys) this.#vhost?.router.remove(key, this.ctx.name, this.#route);
     this.#keys = [];
     for (const conn of this.#route.conns) conn.close();
     this.#route.conns.clear();

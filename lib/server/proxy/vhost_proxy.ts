@@ -175,7 +175,7 @@ export class VhostProxy implements ServerProxy, VhostTarget {
     if (this.#closed) return;
     this.#closed = true;
     this.#claim?.release();
-    for (const key of this.#routes) this.#router?.remove(key, this.name);
+    for (const key of this.#routes) this.#router?.remove(key, this.name, this);
     this.#routes = [];
     for (const conn of this.#conns) conn.close();
     this.#conns.clear();
