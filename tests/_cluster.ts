@@ -136,3 +136,25 @@ nodeName = "node-${i + 1}"
   }
   return { bindPort, vhostHTTPPort, nodes, [Symbol.asyncDispose]: dispose };
 }
+
+/**
+ * A client config with `[[servers]]` on `hosts` (port `serverPort`) in
+ * failover order, heartbeats that notice a dead node within about 3 s, and
+ * `extra` (its proxies).
+ *
+ * @example
+ * ```ts
+ * import { failoverConf } from "./_cluster.ts";
+ * const toml = failoverConf(["127.0.0.1", "127.0.0.2"], 7000, "");
+ * console.log(toml);
+ * ```
+ */
+export function failoverConf(hosts: string[], serverPort: number, extra: string): string {
+  return `
+auth.token = "t"
+transport.heartbeatInterval = 1
+transport.heartbeatTimeout = 3
+transport.tcpMuxKeepaliveInterval = 1
+${hosts.map((h) => `[[servers]]\nserverAddr = "${h}"\nserverPort = ${serverPort}\n`).join("")}
+${extra}`;
+}

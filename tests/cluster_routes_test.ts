@@ -16,7 +16,7 @@ import {
   sha256,
   startClient,
 } from "./_harness.ts";
-import { CLUSTER_HOSTS, roundTripTo, startCluster, startRedis } from "./_cluster.ts";
+import { CLUSTER_HOSTS, failoverConf, roundTripTo, startCluster, startRedis } from "./_cluster.ts";
 import { concat, freeUdpPort, pingPong, udpEcho } from "./_udp.ts";
 
 const hash = (b: Uint8Array) => sha256(b as Uint8Array<ArrayBuffer>);
@@ -124,18 +124,22 @@ async function seenThrough(host: string, port: number, want: string[], timeoutMs
   );
 }
 
-Deno.test("cluster: an http group with members on two nodes is balanced through every node; another user's or a wrong key's member is refused", async () => {
-  await using redis = await startRedis();
-  await using cluster = await startCluster(redis);
-  const backend = (tag: string) =>
+/** Two HTTP backends on loopback answering "A" and "B"; disposing shuts them down. */
+function webBackends() {
+  const serve = (tag: string) =>
     Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response(tag));
-  const a = backend("A");
-  const b = backend("B");
-  await using _backends = {
+  const a = serve("A");
+  const b = serve("B");
+  return {
+    a,
+    b,
     [Symbol.asyncDispose]: () => Promise.all([a.shutdown(), b.shutdown()]).then(() => {}),
   };
-  const member = (name: string, port: number, groupKey = "k") =>
-    `[[proxies]]
+}
+
+/** An http proxy `name` to `port` in group "web" of lb.example.com. */
+function webMember(name: string, port: number, groupKey = "k"): string {
+  return `[[proxies]]
 name = "${name}"
 type = "http"
 localPort = ${port}
@@ -143,9 +147,16 @@ customDomains = ["lb.example.com"]
 loadBalancer.group = "web"
 loadBalancer.groupKey = "${groupKey}"
 `;
-  await using ca = await clientOf("127.0.0.1", cluster.bindPort, member("a", a.addr.port));
+}
+
+Deno.test("cluster: an http group with members on two nodes is balanced through every node; another user's or a wrong key's member is refused", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startCluster(redis);
+  await using backends = webBackends();
+  const { a, b } = backends;
+  await using ca = await clientOf("127.0.0.1", cluster.bindPort, webMember("a", a.addr.port));
   await ca.waitFor(/\[a\] start proxy success/);
-  const cb = await clientOf("127.0.0.2", cluster.bindPort, member("b", b.addr.port));
+  const cb = await clientOf("127.0.0.2", cluster.bindPort, webMember("b", b.addr.port));
   await using _cb = cb;
   await cb.waitFor(/\[b\] start proxy success/);
   for (const host of CLUSTER_HOSTS) {
@@ -157,14 +168,14 @@ loadBalancer.groupKey = "${groupKey}"
       serverAddr: "127.0.0.3",
       serverPort: cluster.bindPort,
       token: "t",
-      extra: member("c", a.addr.port),
+      extra: webMember("c", a.addr.port),
     }),
   );
   await bob.waitFor(/\[c\] start error: group \[web\] belongs to another user/);
   await using wrong = await clientOf(
     "127.0.0.3",
     cluster.bindPort,
-    member("d", a.addr.port, "guess"),
+    webMember("d", a.addr.port, "guess"),
   );
   await wrong.waitFor(/\[d\] start error: group \[web\] groupKey does not match/);
   await using plain = await clientOf(
@@ -188,37 +199,14 @@ customDomains = ["lb.example.com"]
 Deno.test("cluster: an http group member whose node dies fails over to another node and stays served there after the dead node's routes lapse", async () => {
   await using redis = await startRedis();
   await using cluster = await startCluster(redis);
-  const backend = (tag: string) =>
-    Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response(tag));
-  const a = backend("A");
-  const b = backend("B");
-  await using _backends = {
-    [Symbol.asyncDispose]: () => Promise.all([a.shutdown(), b.shutdown()]).then(() => {}),
-  };
-  const member = (name: string, port: number) =>
-    `[[proxies]]
-name = "${name}"
-type = "http"
-localPort = ${port}
-customDomains = ["lb.example.com"]
-loadBalancer.group = "web"
-loadBalancer.groupKey = "k"
-`;
-  await using ca = await clientOf("127.0.0.1", cluster.bindPort, member("a", a.addr.port));
+  await using backends = webBackends();
+  const { a, b } = backends;
+  await using ca = await clientOf("127.0.0.1", cluster.bindPort, webMember("a", a.addr.port));
   await ca.waitFor(/\[a\] start proxy success/);
   // b is logged in on node 2 and fails over to node 3.
-  await using cb = await startClient(`
-auth.token = "t"
-transport.heartbeatInterval = 1
-transport.heartbeatTimeout = 3
-transport.tcpMuxKeepaliveInterval = 1
-[[servers]]
-serverAddr = "127.0.0.2"
-serverPort = ${cluster.bindPort}
-[[servers]]
-serverAddr = "127.0.0.3"
-serverPort = ${cluster.bindPort}
-${member("b", b.addr.port)}`);
+  await using cb = await startClient(
+    failoverConf(["127.0.0.2", "127.0.0.3"], cluster.bindPort, webMember("b", b.addr.port)),
+  );
   await cb.waitFor(/\[b\] start proxy success/);
   for (const host of CLUSTER_HOSTS) {
     await seenThrough(host, cluster.vhostHTTPPort, ["200 A", "200 B"]);

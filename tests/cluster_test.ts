@@ -11,7 +11,13 @@ import {
   startClient,
   startServer,
 } from "./_harness.ts";
-import { CLUSTER_HOSTS as HOSTS, roundTripTo, startCluster, startRedis } from "./_cluster.ts";
+import {
+  CLUSTER_HOSTS as HOSTS,
+  failoverConf,
+  roundTripTo,
+  startCluster,
+  startRedis,
+} from "./_cluster.ts";
 import { freeUdpPort, udpEcho } from "./_udp.ts";
 
 const hash = (b: Uint8Array) => sha256(b as Uint8Array<ArrayBuffer>);
@@ -117,18 +123,13 @@ Deno.test("cluster: kill -9 of the client's node; [[servers]] failover brings th
   await using cluster = await startCluster(redis);
   using echo = echoServer();
   const remotePort = freePort();
-  await using client = await startClient(`
-auth.token = "t"
-transport.heartbeatInterval = 1
-transport.heartbeatTimeout = 3
-transport.tcpMuxKeepaliveInterval = 1
-[[servers]]
-serverAddr = "127.0.0.1"
-serverPort = ${cluster.bindPort}
-[[servers]]
-serverAddr = "127.0.0.2"
-serverPort = ${cluster.bindPort}
-${tcpProxy("echo", echo.port, remotePort)}`);
+  await using client = await startClient(
+    failoverConf(
+      ["127.0.0.1", "127.0.0.2"],
+      cluster.bindPort,
+      tcpProxy("echo", echo.port, remotePort),
+    ),
+  );
   await client.waitFor(/\[echo\] start proxy success/);
   const data = randomBytes(64 * 1024);
   const want = await hash(data);

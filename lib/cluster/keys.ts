@@ -98,13 +98,13 @@ return 0`;
 /**
  * Joins a load-balancing group (tcp, or vhost: `route_groups.ts`): the
  * route's key names the group (any number of nodes may hold members of it),
- * each member has its own key.
- * Refused when the port holds something else, or the group's key differs.
- * KEYS[1] the port's route key, KEYS[2] the member's key; ARGV: group value,
- * group name, groupKey hash, member value, lease ms. Returns nil when joined,
- * "USER" when another user made the group (a group belongs to its creator's
- * user, as on one node), "KEY" for a wrong groupKey, else the holder's
- * value. Also the renewal.
+ * each member has its own key. Refused when the route holds something else
+ * (a plain proxy, or a group of another kind or name), or the group's key
+ * differs. KEYS[1] the route's key, KEYS[2] the member's key; ARGV: group
+ * value (its `kind` and `user` are compared), group name, groupKey hash,
+ * member value, lease ms. Returns nil when joined, "USER" when another user
+ * made the group (a group belongs to its creator's user, as on one node),
+ * "KEY" for a wrong groupKey, else the holder's value. Also the renewal.
  */
 export const GROUP_JOIN_LUA = `
 local cur = redis.call('GET', KEYS[1])
