@@ -12,7 +12,7 @@
  * @module
  */
 
-import { freePort, roundTrip } from "./_harness.ts";
+import { freePort, roundTrip, type ServerHandle, startServer } from "./_harness.ts";
 
 /** Sends `data` to `host:port`, half-closes, and returns all that comes back. */
 export function roundTripTo(host: string, port: number, data: Uint8Array): Promise<Uint8Array> {
@@ -81,4 +81,80 @@ export async function startRedis(): Promise<RedisHandle> {
     restart: spawn,
     [Symbol.asyncDispose]: kill,
   };
+}
+
+/** The loopback addresses the three nodes of {@linkcode startCluster} bind. */
+export const CLUSTER_HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
+
+/** Three running nodes; disposing kills them. */
+export interface ClusterHandle extends AsyncDisposable {
+  bindPort: number;
+  vhostHTTPPort: number;
+  /** node-1 to node-3, on {@linkcode CLUSTER_HOSTS} in order. */
+  nodes: ServerHandle[];
+}
+
+/**
+ * Three nodes on 127.0.0.1-3 sharing `redis`, with the same ports (bindPort,
+ * its peerPort, vhostHTTPPort); `extra` is more server config, with `HOST`
+ * replaced by each node's address.
+ *
+ * @example
+ * ```ts
+ * import { startCluster, startRedis } from "./_cluster.ts";
+ * await using redis = await startRedis();
+ * await using cluster = await startCluster(redis, 7000, 8080, "vhostHTTPSPort = 8443");
+ * console.log(cluster.nodes.length); // 3
+ * ```
+ */
+export async function startCluster(
+  redis: RedisHandle,
+  bindPort = freePort(),
+  vhostHTTPPort = freePort(),
+  extra = "",
+): Promise<ClusterHandle> {
+  const nodes: ServerHandle[] = [];
+  const dispose = () => Promise.all(nodes.map((n) => n.stop("SIGKILL"))).then(() => {});
+  try {
+    for (const [i, host] of CLUSTER_HOSTS.entries()) {
+      const node = await startServer(`
+bindAddr = "${host}"
+bindPort = ${bindPort}
+vhostHTTPPort = ${vhostHTTPPort}
+auth.token = "t"
+${extra.replaceAll("HOST", host)}
+[cluster]
+redisURL = "${redis.url}"
+nodeName = "node-${i + 1}"
+`);
+      nodes.push(node);
+      await node.waitFor(/cluster node \[node-\d\] up/);
+    }
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+  return { bindPort, vhostHTTPPort, nodes, [Symbol.asyncDispose]: dispose };
+}
+
+/**
+ * A client config with `[[servers]]` on `hosts` (port `serverPort`) in
+ * failover order, heartbeats that notice a dead node within about 3 s, and
+ * `extra` (its proxies).
+ *
+ * @example
+ * ```ts
+ * import { failoverConf } from "./_cluster.ts";
+ * const toml = failoverConf(["127.0.0.1", "127.0.0.2"], 7000, "");
+ * console.log(toml);
+ * ```
+ */
+export function failoverConf(hosts: string[], serverPort: number, extra: string): string {
+  return `
+auth.token = "t"
+transport.heartbeatInterval = 1
+transport.heartbeatTimeout = 3
+transport.tcpMuxKeepaliveInterval = 1
+${hosts.map((h) => `[[servers]]\nserverAddr = "${h}"\nserverPort = ${serverPort}\n`).join("")}
+${extra}`;
 }

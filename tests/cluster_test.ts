@@ -7,47 +7,18 @@ import {
   eventually,
   freePort,
   randomBytes,
-  type ServerHandle,
   sha256,
   startClient,
   startServer,
 } from "./_harness.ts";
-import { type RedisHandle, roundTripTo, startRedis } from "./_cluster.ts";
+import {
+  CLUSTER_HOSTS as HOSTS,
+  failoverConf,
+  roundTripTo,
+  startCluster,
+  startRedis,
+} from "./_cluster.ts";
 import { freeUdpPort, udpEcho } from "./_udp.ts";
-
-const HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
-
-/** Three nodes on 127.0.0.1-3, same ports (bindPort, its peerPort, vhostHTTPPort), one Redis. */
-async function startCluster(
-  redis: RedisHandle,
-  bindPort = freePort(),
-  vhostHTTPPort = freePort(),
-  extra = "",
-) {
-  const nodes: ServerHandle[] = [];
-  for (const [i, host] of HOSTS.entries()) {
-    const node = await startServer(`
-bindAddr = "${host}"
-bindPort = ${bindPort}
-vhostHTTPPort = ${vhostHTTPPort}
-auth.token = "t"
-${extra.replaceAll("HOST", host)}
-[cluster]
-redisURL = "${redis.url}"
-nodeName = "node-${i + 1}"
-`);
-    await node.waitFor(/cluster node \[node-\d\] up/);
-    nodes.push(node);
-  }
-  return {
-    bindPort,
-    vhostHTTPPort,
-    nodes,
-    async [Symbol.asyncDispose]() {
-      await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
-    },
-  };
-}
 
 const hash = (b: Uint8Array) => sha256(b as Uint8Array<ArrayBuffer>);
 
@@ -152,18 +123,13 @@ Deno.test("cluster: kill -9 of the client's node; [[servers]] failover brings th
   await using cluster = await startCluster(redis);
   using echo = echoServer();
   const remotePort = freePort();
-  await using client = await startClient(`
-auth.token = "t"
-transport.heartbeatInterval = 1
-transport.heartbeatTimeout = 3
-transport.tcpMuxKeepaliveInterval = 1
-[[servers]]
-serverAddr = "127.0.0.1"
-serverPort = ${cluster.bindPort}
-[[servers]]
-serverAddr = "127.0.0.2"
-serverPort = ${cluster.bindPort}
-${tcpProxy("echo", echo.port, remotePort)}`);
+  await using client = await startClient(
+    failoverConf(
+      ["127.0.0.1", "127.0.0.2"],
+      cluster.bindPort,
+      tcpProxy("echo", echo.port, remotePort),
+    ),
+  );
   await client.waitFor(/\[echo\] start proxy success/);
   const data = randomBytes(64 * 1024);
   const want = await hash(data);

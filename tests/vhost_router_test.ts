@@ -58,6 +58,17 @@ Deno.test("vhost router: routeByHTTPUser, groups take turns, conflicts refused",
   assertEquals(r.find("g.com", "/", ""), undefined);
 });
 
+Deno.test("vhost router: remove with a value leaves another member of the same name in the group", () => {
+  const r = new VhostRouter<string>();
+  // A cluster node briefly holds a failed-over member and its copy from the old node.
+  r.add(key("g.com"), { name: "b", group: "web", value: "copy from the old node" });
+  r.add(key("g.com"), { name: "b", group: "web", value: "b here" });
+  r.remove(key("g.com"), "b", "copy from the old node");
+  assertEquals([r.find("g.com", "/", ""), r.find("g.com", "/", "")], ["b here", "b here"]);
+  r.remove(key("g.com"), "b");
+  assertEquals(r.find("g.com", "/", ""), undefined);
+});
+
 Deno.test("vhost router: paths are normalised before matching locations", () => {
   const cases: [string, string][] = [
     ["/", "/"],

@@ -96,21 +96,23 @@ end
 return 0`;
 
 /**
- * Joins a tcp load-balancing group: the port's key names the group (any
- * number of nodes may hold members of it), each member has its own key.
- * Refused when the port holds something else, or the group's key differs.
- * KEYS[1] the port's route key, KEYS[2] the member's key; ARGV: group value,
- * group name, groupKey hash, member value, lease ms. Returns nil when joined,
- * "USER" when another user made the group (a group belongs to its creator's
- * user, as on one node), "KEY" for a wrong groupKey, else the holder's
- * value. Also the renewal.
+ * Joins a load-balancing group (tcp, or vhost: `route_groups.ts`): the
+ * route's key names the group (any number of nodes may hold members of it),
+ * each member has its own key. Refused when the route holds something else
+ * (a plain proxy, or a group of another kind or name), or the group's key
+ * differs. KEYS[1] the route's key, KEYS[2] the member's key; ARGV: group
+ * value (its `kind` and `user` are compared), group name, groupKey hash,
+ * member value, lease ms. Returns nil when joined, "USER" when another user
+ * made the group (a group belongs to its creator's user, as on one node),
+ * "KEY" for a wrong groupKey, else the holder's value. Also the renewal.
  */
 export const GROUP_JOIN_LUA = `
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local ok, c = pcall(cjson.decode, cur)
-  if not ok or c.kind ~= 'tcpgroup' or c.group ~= ARGV[2] then return cur end
-  if c.user ~= cjson.decode(ARGV[1]).user then return 'USER' end
+  local g = cjson.decode(ARGV[1])
+  if not ok or c.kind ~= g.kind or c.group ~= ARGV[2] then return cur end
+  if c.user ~= g.user then return 'USER' end
   if c.groupKeyHash ~= ARGV[3] then return 'KEY' end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[5])
@@ -118,9 +120,9 @@ redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
 return false`;
 
 /**
- * Leaves a tcp group: deletes the member's key, and the port's key when no
- * member is left. KEYS[1] the port's route key, KEYS[2] the member's key;
- * ARGV[1] the pattern of the port's member keys.
+ * Leaves a group: deletes the member's key, and the route's key when no
+ * member is left. KEYS[1] the route's key, KEYS[2] the member's key;
+ * ARGV[1] the pattern of the group's member keys.
  */
 export const GROUP_LEAVE_LUA = `
 redis.call('DEL', KEYS[2])

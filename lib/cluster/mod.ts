@@ -63,6 +63,14 @@ import { PeerLinks } from "./peer_link.ts";
 import { connectRedis, type Redis, scanKeys } from "./redis.ts";
 import { selfSignedCert } from "../transport/self_signed.ts";
 import { kickClient, readClusterView } from "./view.ts";
+import {
+  GROUP_KINDS,
+  groupMemberKey,
+  groupRefusal,
+  memberPattern,
+  memberPrefix,
+} from "./route_groups.ts";
+import { groupKeyDigest } from "../server/group/group_key.ts";
 
 /** A node as the routing table lists it. */
 export interface NodeRecord extends ClusterNodeInfo {
@@ -77,10 +85,14 @@ export interface NodeRecord extends ClusterNodeInfo {
  */
 export interface RouteRecord extends RouteOwner {
   node: string;
-  kind: "tcp" | "proxy" | "tcpgroup" | "tcpmember" | "name";
+  kind: "tcp" | "proxy" | "tcpgroup" | "tcpmember" | "vhostgroup" | "name";
   /** kind "tcp", "tcpgroup", "tcpmember": the port. */
   port?: number;
-  /** kind "tcpgroup", "tcpmember": the load-balancing group, and (tcpgroup) its key's SHA-256. */
+  /**
+   * kind "tcpgroup", "tcpmember", "vhostgroup" (and "proxy" for a vhost
+   * group's member): the load-balancing group, and (the group kinds) its
+   * key's SHA-256.
+   */
   group?: string;
   groupKeyHash?: string;
   /** kind "proxy": what to rebuild. */
@@ -90,8 +102,11 @@ export interface RouteRecord extends RouteOwner {
 
 interface OwnedRoute {
   record: RouteRecord;
-  /** A tcp group member: the port's group key and record, renewed with the member. */
-  group?: { key: string; record: RouteRecord };
+  /**
+   * A group member: the group's route key and record, renewed with the
+   * member, and the prefix of the group's member keys (`route_groups.ts`).
+   */
+  group?: { key: string; record: RouteRecord; members: string };
   serve?: RouteServer;
   openWorkConn?: (ends: ConnEnds) => Promise<Duplex>;
 }
@@ -257,7 +272,7 @@ export class ClusterNode implements Placement {
         if (group) {
           const holder = await this.#joinGroupLua(group.key, group.record, key, record);
           if (holder !== null) {
-            this.log.warn(`tcp group [${record.group}] lost port ${record.port} to another route`);
+            this.log.warn(`group [${record.group}] lost ${group.key} to another route`);
             this.#owned.delete(key);
           }
           continue;
@@ -355,7 +370,7 @@ export class ClusterNode implements Placement {
       this.#nodes = new Map(nodes.map((n) => [n.value.name, n.value]));
       this.#nodes.set(this.name, this.#self);
       this.#routes = new Map(
-        routes.filter((r) => r.value.kind === "tcpgroup" || this.#nodes.has(r.value.node))
+        routes.filter((r) => GROUP_KINDS.has(r.value.kind) || this.#nodes.has(r.value.node))
           .map((r) => [r.key, r.value]),
       );
     } catch {
@@ -702,9 +717,7 @@ export class ClusterNode implements Placement {
     port: number,
     serve: RouteServer,
   ): Promise<RouteHandle> {
-    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(groupKey));
-    const groupKeyHash = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0"))
-      .join("");
+    const groupKeyHash = await groupKeyDigest(groupKey);
     const key = routeKey("tcp", port);
     const groupRecord: RouteRecord = {
       proxyName: group,
@@ -716,20 +729,97 @@ export class ClusterNode implements Placement {
       group,
       groupKeyHash,
     };
-    const memberKey =
-      `${ROUTE_PREFIX}tcpmember:${port}:${this.name}:${owner.clientId}:${owner.proxyName}`;
+    const members = memberPrefix("tcpmember", port);
+    const memberKey = groupMemberKey(members, this.name, owner.clientId, owner.proxyName);
     const member: RouteRecord = { ...owner, node: this.name, kind: "tcpmember", port, group };
-    const holder = await this.#retryWhileRedisAway(() =>
-      this.#joinGroupLua(key, groupRecord, memberKey, member)
+    await this.#joinGroup(
+      { key, record: groupRecord, members },
+      memberKey,
+      { record: member, serve },
+      (holder) => `port ${port} is already in use${holderText(holder)}`,
     );
-    if (holder === "USER") throw new Error(`group [${group}] belongs to another user`);
-    if (holder === "KEY") throw new Error(`group [${group}] groupKey does not match`);
-    if (holder !== null) throw new Error(`port ${port} is already in use${holderText(holder)}`);
-    this.#owned.set(memberKey, { record: member, serve, group: { key, record: groupRecord } });
-    this.#routes.set(memberKey, member);
-    if (!this.#routes.has(key)) this.#routes.set(key, groupRecord);
     this.#listenClaimed(port, undefined, memberKey, member);
     return this.#announce(port, key, memberKey, member);
+  }
+
+  /**
+   * Joins `group` (its route key, record and member prefix) as `owned.record`
+   * under `memberKey`; throws the group's refusal, or `taken`'s text when a
+   * plain route holds the key.
+   */
+  async #joinGroup(
+    group: NonNullable<OwnedRoute["group"]>,
+    memberKey: string,
+    owned: Omit<OwnedRoute, "group">,
+    taken: (holder: string) => string,
+  ): Promise<void> {
+    const holder = await this.#retryWhileRedisAway(() =>
+      this.#joinGroupLua(group.key, group.record, memberKey, owned.record)
+    );
+    if (holder !== null) {
+      throw groupRefusal(String(group.record.group), holder) ?? new Error(taken(holder));
+    }
+    this.#owned.set(memberKey, { ...owned, group });
+    this.#routes.set(memberKey, owned.record);
+    if (!this.#routes.has(group.key)) this.#routes.set(group.key, group.record);
+  }
+
+  joinRouteGroup(
+    owner: RouteOwner,
+    group: string,
+    groupKeyDigest: string,
+    keys: string[],
+    proxy: MirroredProxy,
+    openWorkConn: (ends: ConnEnds) => Promise<Duplex>,
+  ): Promise<{ release(): void }> {
+    return this.#withName(
+      owner,
+      () => this.#joinRouteGroup(owner, group, groupKeyDigest, keys, proxy, openWorkConn),
+    );
+  }
+
+  /**
+   * Joins the vhost group on each key; each member key is a "proxy" route,
+   * so every other node mirrors the member and its router takes turns.
+   */
+  async #joinRouteGroup(
+    owner: RouteOwner,
+    group: string,
+    groupKeyHash: string,
+    keys: string[],
+    proxy: MirroredProxy,
+    openWorkConn: (ends: ConnEnds) => Promise<Duplex>,
+  ): Promise<{ release(): void }> {
+    const { type, config } = proxy;
+    const member: RouteRecord = { ...owner, node: this.name, kind: "proxy", group, type, config };
+    const joined: string[] = [];
+    // Empties `joined`: a second release does nothing.
+    const leaveAll = () => joined.splice(0).forEach((k) => this.#release(k, member));
+    for (const k of keys) {
+      const record: RouteRecord = {
+        proxyName: group,
+        clientId: "",
+        user: owner.user,
+        node: "",
+        kind: "vhostgroup",
+        group,
+        groupKeyHash,
+      };
+      const members = memberPrefix("vhostmember", k);
+      const memberKey = groupMemberKey(members, this.name, owner.clientId, owner.proxyName);
+      await this.#joinGroup(
+        { key: ROUTE_PREFIX + k, record, members },
+        memberKey,
+        { record: member, openWorkConn },
+        (holder) => `${describeKey(k)} is already in use${holderText(holder)}`,
+      ).catch((err) => {
+        leaveAll();
+        throw err;
+      });
+      joined.push(memberKey);
+    }
+    this.#redis!.publish(ROUTES_CHANNEL, "proxy").catch(() => {});
+    return { release: leaveAll };
   }
 
   /**
@@ -888,19 +978,11 @@ export class ClusterNode implements Placement {
     if (this.#owned.get(key)?.record === record) this.#owned.delete(key);
     if (this.#routes.get(key) === record) this.#routes.delete(key);
     if (group) {
-      const left = [...this.#routes.values()].some((r) =>
-        r.kind === "tcpmember" && r.port === record.port
-      );
+      const left = [...this.#routes.keys()].some((k) => k.startsWith(group.members));
       if (!left) this.#routes.delete(group.key);
     }
     const op = group
-      ? this.#redis!.eval(
-        GROUP_LEAVE_LUA,
-        2,
-        group.key,
-        key,
-        `${ROUTE_PREFIX}tcpmember:${record.port}:*`,
-      )
+      ? this.#redis!.eval(GROUP_LEAVE_LUA, 2, group.key, key, memberPattern(group.members))
       : this.#redis!.eval(RELEASE_LUA, 1, key, this.name, record.clientId);
     const done = op
       .then(() => this.#redis!.publish(ROUTES_CHANNEL, key))
@@ -950,6 +1032,7 @@ return 0`;
 function holderText(holder: string): string {
   try {
     const h = JSON.parse(holder) as RouteRecord;
+    if (GROUP_KINDS.has(h.kind)) return ` by group [${h.group}]`;
     return ` by proxy [${h.proxyName}] on node [${h.node}]`;
   } catch {
     return "";

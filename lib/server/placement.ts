@@ -118,6 +118,24 @@ export interface Placement {
     proxy: MirroredProxy,
     openWorkConn: (ends: ConnEnds) => Promise<Duplex>,
   ): Promise<{ release(): void }>;
+  /**
+   * Joins vhost load-balancing group `group` on route `keys` (as for
+   * {@linkcode claimRoutes}) cluster-wide: the first member makes each key
+   * the group's, for its user and `groupKeyDigest` (see
+   * `group/group_key.ts`); other members of the same user and digest join on
+   * any node, and every node rebuilds each member from `proxy`, so its vhost
+   * router takes turns over all of them. Throws "group [g] belongs to another
+   * user", "group [g] groupKey does not match", or "... is already in use"
+   * when a plain proxy holds a key.
+   */
+  joinRouteGroup(
+    owner: RouteOwner,
+    group: string,
+    groupKeyDigest: string,
+    keys: string[],
+    proxy: MirroredProxy,
+    openWorkConn: (ends: ConnEnds) => Promise<Duplex>,
+  ): Promise<{ release(): void }>;
   /** The whole cluster as the routing table lists it (for the admin API). */
   view(): Promise<ClusterView>;
   /** Disconnects client `runId` on whichever node holds it; false if no node does. */

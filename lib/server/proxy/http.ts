@@ -22,6 +22,7 @@ import { HTTP_VHOST, HttpVhost } from "../vhost/http_vhost.ts";
 import type { RouteKey } from "../vhost/router.ts";
 import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
+import { placeVhostRoutes } from "./vhost_placement.ts";
 import { featureOf } from "../feature.ts";
 
 function headerSet(ops: { set: Record<string, string> }): Header[] {
@@ -84,18 +85,10 @@ class HttpProxy implements ServerProxy {
     const locations = config.locations.length > 0 ? config.locations : [""];
     const lb = config.loadBalancer;
     const httpUser = config.routeByHTTPUser;
-    const placement = ctx.services.placement;
-    if (placement && !lb.group) {
-      // Cluster mode: claim the routes cluster-wide; every other node serves them too.
-      const keys = domains.flatMap((d) => locations.map((l) => `http:${d}:${l}:${httpUser}`));
-      const owner = { proxyName: ctx.name, clientId: ctx.clientId, user: String(ctx.user ?? "") };
-      this.#claim = await placement.claimRoutes(
-        owner,
-        keys,
-        { type: "http", config },
-        (ends) => ctx.openWorkConn(ends),
-      );
-    }
+    // Cluster mode: the routes (or the group's share of them) are claimed cluster-wide.
+    const keys = domains.flatMap((d) => locations.map((l) => `http:${d}:${l}:${httpUser}`));
+    const placed = await placeVhostRoutes(ctx, "http", keys, config);
+    this.#claim = placed;
     const addrs: string[] = [];
     for (const domain of domains) {
       for (const location of locations) {
@@ -103,7 +96,7 @@ class HttpProxy implements ServerProxy {
         vhost.router.add(key, {
           name: ctx.name,
           group: lb.group,
-          groupKey: lb.groupKey,
+          groupKey: placed.routerGroupKey,
           user: ctx.user,
           value: this.#route,
         });
@@ -121,7 +114,7 @@ class HttpProxy implements ServerProxy {
   close(): void {
     this.#claim?.release();
     this.#claim = undefined;
-    for (const key of this.#keys) this.#vhost?.router.remove(key, this.ctx.name);
+    for (const key of this.#keys) this.#vhost?.router.remove(key, this.ctx.name, this.#route);
     this.#keys = [];
     for (const conn of this.#route.conns) conn.close();
     this.#route.conns.clear();

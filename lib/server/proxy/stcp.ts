@@ -20,7 +20,24 @@ import { registerServerProxy } from "./registry.ts";
 import type { NewProxy } from "../../protocol/messages.ts";
 import { featureOf } from "../feature.ts";
 
-class SecretProxy implements ServerProxy {
+/**
+ * A secret proxy of type `type` (stcp, sudp, xtcp): an entry in the visitor
+ * table and, in cluster mode, the name `secret:<user>:<name>` claimed
+ * cluster-wide, so every node rebuilds the entry and a visitor on any node
+ * reaches the owner's client through a work connection over the peer link.
+ *
+ * @example
+ * ```ts
+ * import { SecretProxy } from "./stcp.ts";
+ * import type { ProxyContext } from "./proxy.ts";
+ * import type { NewProxy } from "../../protocol/messages.ts";
+ * declare const config: NewProxy, ctx: ProxyContext;
+ * const proxy = new SecretProxy("stcp", config, ctx);
+ * await proxy.start(); // "": no public address
+ * proxy.close();
+ * ```
+ */
+export class SecretProxy implements ServerProxy {
   #entry?: SecretProxyEntry;
   #claim?: { release(): void };
 

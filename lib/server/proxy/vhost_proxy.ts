@@ -29,6 +29,7 @@ import type { ServerConfig } from "../../config/mod.ts";
 import type { NewProxy } from "../../protocol/messages.ts";
 import type { ConnEnds, ProxyContext, ServerProxy } from "./proxy.ts";
 import { serveUserConn } from "./user_conn.ts";
+import { placeVhostRoutes } from "./vhost_placement.ts";
 import { type FeatureKey, featureOf, type ServerFeature } from "../feature.ts";
 
 /** What a vhost listener routes a connection to. */
@@ -140,24 +141,17 @@ export class VhostProxy implements ServerProxy, VhostTarget {
     const domains = proxyDomains(this.config, ctx.serverConfig.subDomainHost);
     const lb = this.config.loadBalancer;
     const httpUser = this.config.routeByHTTPUser;
-    const placement = ctx.services.placement;
-    if (placement && !lb.group) {
-      // Cluster mode: claim the domains cluster-wide; every other node serves them too.
-      const owner = { proxyName: ctx.name, clientId: ctx.clientId, user: String(ctx.user ?? "") };
-      this.#claim = await placement.claimRoutes(
-        owner,
-        domains.map((d) => `${opts.type}:${d}::${httpUser}`),
-        { type: opts.type, config: this.config },
-        (ends) => ctx.openWorkConn(ends),
-      );
-    }
+    // Cluster mode: the domains (or the group's share of them) are claimed cluster-wide.
+    const keys = domains.map((d) => `${opts.type}:${d}::${httpUser}`);
+    const placed = await placeVhostRoutes(ctx, opts.type, keys, this.config);
+    this.#claim = placed;
     this.#router = feature.router;
     for (const domain of domains) {
       const key: RouteKey = { domain, location: "", httpUser };
       feature.router.add(key, {
         name: this.name,
         group: lb.group,
-        groupKey: lb.groupKey,
+        groupKey: placed.routerGroupKey,
         user: this.ctx.user,
         value: this,
       });
@@ -181,7 +175,7 @@ export class VhostProxy implements ServerProxy, VhostTarget {
     if (this.#closed) return;
     this.#closed = true;
     this.#claim?.release();
-    for (const key of this.#routes) this.#router?.remove(key, this.name);
+    for (const key of this.#routes) this.#router?.remove(key, this.name, this);
     this.#routes = [];
     for (const conn of this.#conns) conn.close();
     this.#conns.clear();

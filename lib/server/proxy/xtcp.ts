@@ -1,10 +1,12 @@
 /**
  * `type = "xtcp"` on the server: like stcp, a secret proxy with no port of
- * its own. It enters the table visitors are matched against; the visitor
- * connection it then relays carries only the short rendezvous
- * (`NatHoleVisitor` / `NatHoleResp`) before the peers punch through their
- * NATs and talk directly. The server's other part in it is the STUN
- * responder (`../nathole/stun_responder.ts`).
+ * its own ({@linkcode SecretProxy}). It enters the table visitors are matched
+ * against; the visitor connection it then relays carries only the short
+ * rendezvous (`NatHoleVisitor` / `NatHoleResp`) before the peers punch
+ * through their NATs and talk directly. The server's other part in it is the
+ * STUN responder (`../nathole/stun_responder.ts`). In cluster mode its name
+ * is claimed cluster-wide like stcp's, so the rendezvous of a visitor on any
+ * node reaches the owner's client over the node-to-node link.
  *
  * @example
  * ```ts
@@ -16,30 +18,7 @@
  * @module
  */
 
-import { SECRET_PROXIES_FEATURE, type SecretProxyEntry } from "../visitor/secret_proxies.ts";
-import type { ProxyContext, ServerProxy } from "./proxy.ts";
 import { registerServerProxy } from "./registry.ts";
-import type { NewProxy } from "../../protocol/messages.ts";
-import { featureOf } from "../feature.ts";
+import { SecretProxy } from "./stcp.ts";
 
-class XtcpProxy implements ServerProxy {
-  #entry?: SecretProxyEntry;
-
-  constructor(readonly config: NewProxy, readonly ctx: ProxyContext) {}
-
-  start(): Promise<string> {
-    const table = featureOf(this.ctx.services.features, SECRET_PROXIES_FEATURE)!;
-    const entry = { type: "xtcp", ctx: this.ctx, config: this.config };
-    table.add(entry);
-    this.#entry = entry;
-    return Promise.resolve("");
-  }
-
-  close(): void {
-    if (!this.#entry) return;
-    featureOf(this.ctx.services.features, SECRET_PROXIES_FEATURE)!.remove(this.#entry);
-    this.#entry = undefined;
-  }
-}
-
-registerServerProxy("xtcp", (config, ctx) => new XtcpProxy(config, ctx));
+registerServerProxy("xtcp", (config, ctx) => new SecretProxy("xtcp", config, ctx));

@@ -118,14 +118,21 @@ export class VhostRouter<T> {
     this.#domains.set(domain, routes);
   }
 
-  /** Removes proxy `name` from `key`'s route. */
-  remove(key: RouteKey, name: string): void {
+  /**
+   * Removes proxy `name` from `key`'s route; with `value`, only the member
+   * added with that value (in cluster mode a node can briefly hold two
+   * members of one name: a group member's copy from its old node and the
+   * member itself, after its client failed over).
+   */
+  remove(key: RouteKey, name: string, value?: T): void {
     const domain = normalizeHost(key.domain);
     const location = normalizeLocation(key.location);
     const routes = this.#domains.get(domain);
     const route = routes?.find((r) => r.location === location && r.httpUser === key.httpUser);
     if (!routes || !route) return;
-    route.members = route.members.filter((m) => m.name !== name);
+    route.members = route.members.filter((m) =>
+      m.name !== name || (value !== undefined && m.value !== value)
+    );
     if (route.members.length > 0) return;
     routes.splice(routes.indexOf(route), 1);
     if (routes.length === 0) this.#domains.delete(domain);
