@@ -63,6 +63,7 @@ import { PeerLinks } from "./peer_link.ts";
 import { connectRedis, type Redis, scanKeys } from "./redis.ts";
 import { selfSignedCert } from "../transport/self_signed.ts";
 import { kickClient, readClusterView } from "./view.ts";
+import { UserFences } from "./fences.ts";
 
 /** A node as the routing table lists it. */
 export interface NodeRecord extends ClusterNodeInfo {
@@ -169,6 +170,8 @@ export class ClusterNode implements Placement {
   #registered = false;
   #roundRobin = new Map<string, number>();
   #closed = false;
+  /** Users' proxy names and `maxProxies` counts, cluster-wide (`fences.ts`). */
+  #fences?: UserFences;
 
   constructor(readonly services: ServerServices) {
     const { config } = services;
@@ -207,6 +210,7 @@ export class ClusterNode implements Placement {
     } catch (err) {
       throw new Error(`cluster.redisURL: cannot reach Redis: ${(err as Error).message}`);
     }
+    this.#fences = new UserFences(this.#redis, this.name, (op) => this.#retryWhileRedisAway(op));
     const held = await this.#redis.get(nodeKey(this.name));
     if (held) {
       const other = JSON.parse(held) as NodeRecord;
@@ -274,6 +278,9 @@ export class ClusterNode implements Placement {
           this.#owned.delete(key);
         }
       }
+      await this.#fences?.renew((owner) =>
+        this.log.warn(`proxy [${owner.proxyName}] lost its name to another node`)
+      );
       await this.#publishClients(redis);
       if (!this.#redisUp) {
         this.#redisUp = true;
@@ -329,6 +336,11 @@ export class ClusterNode implements Placement {
   /** See {@linkcode Placement.view}. */
   view(): Promise<ClusterView> {
     return readClusterView(this.#redis!);
+  }
+
+  /** See {@linkcode Placement.claimProxy}. */
+  claimProxy(owner: RouteOwner, maxProxies: number): Promise<{ release(): void }> {
+    return this.#fences!.claim(owner, maxProxies);
   }
 
   /** See {@linkcode Placement.kick}. */
@@ -761,15 +773,25 @@ export class ClusterNode implements Placement {
     return inner;
   }
 
-  claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle> {
-    return this.#withName(owner, () => this.#claimTcp(owner, port, serve));
+  claimTcp(
+    owner: RouteOwner,
+    port: number,
+    serve: RouteServer,
+    listenAny?: () => Deno.TcpListener,
+  ): Promise<RouteHandle> {
+    return this.#withName(owner, () => this.#claimTcp(owner, port, serve, listenAny));
   }
 
-  async #claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle> {
+  async #claimTcp(
+    owner: RouteOwner,
+    port: number,
+    serve: RouteServer,
+    listenAny = () => this.services.ports.listenTcp(this.services.config.proxyBindAddr, 0),
+  ): Promise<RouteHandle> {
     if (port !== 0) return await this.#claimPort(owner, port, serve, undefined);
-    // Any free port: one this node can bind that no other route holds.
+    // Any free port: one this node can bind (within the user's allowPorts) that no other route holds.
     for (let attempt = 0; attempt < 20; attempt++) {
-      const listener = this.services.ports.listenTcp(this.services.config.proxyBindAddr, 0);
+      const listener = listenAny();
       const picked = (listener.addr as Deno.NetAddr).port;
       if (this.#routes.has(routeKey("tcp", picked))) {
         listener.close();
@@ -915,6 +937,7 @@ export class ClusterNode implements Placement {
     clearTimeout(this.#soon);
     for (const [key, { record }] of [...this.#owned]) this.#release(key, record);
     for (const id of [...this.#mirrors.keys()]) this.#closeMirror(id);
+    await this.#fences?.releaseAll();
     await Promise.all(this.#pending);
     // Only a node that got as far as registering owns its node key (a refused duplicate does not).
     if (this.#registered) await this.#redis?.del(nodeKey(this.name)).catch(() => {});

@@ -1,0 +1,135 @@
+/**
+ * A user's fences held cluster-wide (docs/cluster.md): `maxProxies` counted
+ * over every node, proxy names unique per user across nodes even when two
+ * clients race, slots given back when a proxy closes and when a node dies.
+ * Real redis-server, real dfrps nodes on 127.0.0.1 and 127.0.0.2.
+ */
+
+import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import {
+  type DfrpProcess,
+  freePort,
+  type ServerHandle,
+  startClient,
+  startServer,
+} from "./_harness.ts";
+import { type RedisHandle, startRedis } from "./_cluster.ts";
+
+const HOSTS = ["127.0.0.1", "127.0.0.2"];
+
+/** Two nodes sharing `redis`, alice limited to `maxProxies`. */
+async function startNodes(redis: RedisHandle, maxProxies: number, extra = "") {
+  const bindPort = freePort();
+  const nodes: ServerHandle[] = [];
+  for (const [i, host] of HOSTS.entries()) {
+    const node = await startServer(`
+bindAddr = "${host}"
+bindPort = ${bindPort}
+auth.token = "t"
+${extra.replaceAll("HOST", host)}
+[[auth.users]]
+user = "alice"
+token = "alice-token"
+maxProxies = ${maxProxies}
+
+[cluster]
+redisURL = "${redis.url}"
+nodeName = "node-${i + 1}"
+`);
+    await node.waitFor(/cluster node \[node-\d\] up/);
+    nodes.push(node);
+  }
+  return {
+    bindPort,
+    nodes,
+    async [Symbol.asyncDispose]() {
+      await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+    },
+  };
+}
+
+/** An xtcp proxy: registered on its node only, so nothing but the fence stops a twin elsewhere. */
+function xtcpProxy(name: string): string {
+  return `
+[[proxies]]
+name = "${name}"
+type = "xtcp"
+secretKey = "s"
+localPort = 1
+`;
+}
+
+/** Alice's client on the node at `host` with `proxies`, logged in (not waiting for the proxies). */
+function aliceClient(host: string, port: number, proxies: string[]): Promise<DfrpProcess> {
+  return startClient(
+    `serverAddr = "${host}"\nserverPort = ${port}\nuser = "alice"\nauth.token = "alice-token"\n` +
+      proxies.map(xtcpProxy).join(""),
+  );
+}
+
+/** "ok" when the client's proxy `name` started, else the error it got. */
+async function outcome(client: DfrpProcess, name: string): Promise<string> {
+  const m = await client.waitFor(
+    new RegExp(`\\[${name}\\] (start proxy success|start error: .*)`),
+    20_000,
+  );
+  return m[1] === "start proxy success" ? "ok" : m[1];
+}
+
+Deno.test("cluster fences: maxProxies holds across nodes and a closed proxy gives its slot back", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startNodes(redis, 2);
+  await using one = await aliceClient(HOSTS[0], cluster.bindPort, ["a"]);
+  assertEquals(await outcome(one, "a"), "ok");
+  await using two = await aliceClient(HOSTS[1], cluster.bindPort, ["b"]);
+  assertEquals(await outcome(two, "b"), "ok");
+  // Node 1 runs one of alice's proxies only; the cluster runs two, her limit.
+  await using three = await aliceClient(HOSTS[0], cluster.bindPort, ["c"]);
+  assertMatch(await outcome(three, "c"), /may run at most 2 proxies \(maxProxies, cluster-wide\)/);
+  await two.stop("SIGTERM");
+  await cluster.nodes[1].waitFor(/\[alice\.b\] proxy closed/);
+  await using four = await aliceClient(HOSTS[0], cluster.bindPort, ["d"]);
+  assertEquals(await outcome(four, "d"), "ok");
+});
+
+Deno.test("cluster fences: two clients racing for one proxy name on two nodes: exactly one wins", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startNodes(redis, 0);
+  for (let round = 0; round < 3; round++) {
+    const name = `race${round}`;
+    const clients = await Promise.all(
+      HOSTS.map((host) => aliceClient(host, cluster.bindPort, [name])),
+    );
+    try {
+      const results = await Promise.all(clients.map((c) => outcome(c, name)));
+      assertEquals(results.filter((r) => r === "ok").length, 1, JSON.stringify(results));
+      assertMatch(
+        results.find((r) => r !== "ok")!,
+        new RegExp(`proxy \\[alice\\.${name}\\] is already in use .*on node \\[node-\\d\\]`),
+      );
+    } finally {
+      await Promise.all(clients.map((c) => c.stop("SIGKILL")));
+    }
+  }
+});
+
+Deno.test("cluster fences: a killed node's proxies stop counting once its lease lapses", async () => {
+  await using redis = await startRedis();
+  await using cluster = await startNodes(redis, 1);
+  await using held = await aliceClient(HOSTS[1], cluster.bindPort, ["kept"]);
+  assertEquals(await outcome(held, "kept"), "ok");
+  await cluster.nodes[1].stop("SIGKILL");
+  // Until node 2's lease lapses its proxy still counts...
+  await using early = await aliceClient(HOSTS[0], cluster.bindPort, ["next"]);
+  assertMatch(await outcome(early, "next"), /may run at most 1 proxies/);
+  await early.stop("SIGKILL");
+  // ...then the slot is free again (a new client, as frpc does not retry a refused proxy).
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const late = await aliceClient(HOSTS[0], cluster.bindPort, ["next"]);
+    const result = await outcome(late, "next").finally(() => late.stop("SIGKILL"));
+    if (result === "ok") break;
+    assert(Date.now() < deadline, `still refused after 30 s: ${result}`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+});
