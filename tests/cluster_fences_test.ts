@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   type DfrpProcess,
+  eventually,
   freePort,
   type ServerHandle,
   startClient,
@@ -132,4 +133,44 @@ Deno.test("cluster fences: a killed node's proxies stop counting once its lease 
     assert(Date.now() < deadline, `still refused after 30 s: ${result}`);
     await new Promise((r) => setTimeout(r, 1_000));
   }
+});
+
+Deno.test("cluster admin: a node's own /api lists every node's clients and proxies with their node, and its disconnect reaches them", async () => {
+  await using redis = await startRedis();
+  const webPort = freePort();
+  await using cluster = await startNodes(
+    redis,
+    0,
+    `webServer.addr = "HOST"\nwebServer.port = ${webPort}`,
+  );
+  await using client = await aliceClient(HOSTS[0], cluster.bindPort, ["far"]);
+  assertEquals(await outcome(client, "far"), "ok");
+  const runId = (await client.waitFor(/get run id \[(\w+)\]/))[1];
+  const api = `http://${HOSTS[1]}:${webPort}/api`;
+  const getJson = async (url: string) => {
+    const res = await fetch(url);
+    if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+    return await res.json();
+  };
+  assertEquals((await getJson(`${api}/serverinfo`)).node, "node-2");
+  const clients = await eventually(async () => {
+    const list = await getJson(`${api}/clients`);
+    if (list.length !== 1) throw new Error(`clients: ${JSON.stringify(list)}`);
+    return list;
+  });
+  assertEquals([clients[0].runID, clients[0].node, clients[0].user], [runId, "node-1", "alice"]);
+  assertEquals(clients[0].proxies, ["alice.far"]);
+  const { proxies } = await getJson(`${api}/proxy/xtcp`);
+  assertEquals(
+    proxies.map((p: { name: string; node: string; status: string }) => [p.name, p.node, p.status]),
+    [["alice.far", "node-1", "online"]],
+  );
+  // Node 1 lists its own client with its own name.
+  const own = await getJson(`http://${HOSTS[0]}:${webPort}/api/clients`);
+  assertEquals(own.map((c: { node: string }) => c.node), ["node-1"]);
+
+  const kick = await fetch(`${api}/clients/${runId}`, { method: "DELETE" });
+  assertEquals(kick.status, 200, await kick.text());
+  await cluster.nodes[0].waitFor(/disconnected at the cluster admin's request/);
+  await client.waitFor(/connection to server lost/);
 });

@@ -23,9 +23,9 @@
  * @module
  */
 
-import type { RouteOwner } from "../server/placement.ts";
+import type { ClusterView, ProxyOwner, RouteOwner } from "../server/placement.ts";
 import { LEASE_MS } from "./keys.ts";
-import type { Redis } from "./redis.ts";
+import { type Redis, scanKeys } from "./redis.ts";
 
 /** Prefix of the sorted sets of a user's proxy names by lease end. */
 export const FENCE_LEASES_PREFIX = "dfrp:fence:leases:";
@@ -79,7 +79,7 @@ return 0`;
 
 /** A fence entry this node holds. */
 interface HeldFence {
-  owner: RouteOwner;
+  owner: ProxyOwner;
   maxProxies: number;
 }
 
@@ -104,7 +104,7 @@ export class UserFences {
    * name is held elsewhere or the user is at the limit. `release` gives it
    * back.
    */
-  async claim(owner: RouteOwner, maxProxies: number): Promise<{ release(): void }> {
+  async claim(owner: ProxyOwner, maxProxies: number): Promise<{ release(): void }> {
     const id = fenceId(owner);
     const answer = await this.retry(() => this.#run(CLAIM_FENCE_LUA, owner, maxProxies));
     if (answer === "MAX") {
@@ -167,7 +167,7 @@ export class UserFences {
     ));
   }
 
-  #run(script: string, owner: RouteOwner, maxProxies: number): Promise<string | null> {
+  #run(script: string, owner: ProxyOwner, maxProxies: number): Promise<string | null> {
     const record = JSON.stringify({ ...owner, node: this.node });
     return this.redis.eval(
       script,
@@ -182,6 +182,58 @@ export class UserFences {
       maxProxies,
     ) as Promise<string | null>;
   }
+}
+
+/**
+ * Every live entry of every user's ledger: the cluster's running proxies of
+ * every type (the admin views list them with their node).
+ *
+ * @example
+ * ```ts
+ * import { readRunningProxies } from "./fences.ts";
+ * import type { Redis } from "./redis.ts";
+ * declare const redis: Redis;
+ * for (const p of await readRunningProxies(redis)) console.log(p.name, p.node);
+ * ```
+ */
+export async function readRunningProxies(redis: Redis): Promise<ClusterView["running"]> {
+  const users = (await scanKeys(redis, FENCE_OWNERS_PREFIX)).map((k) =>
+    k.slice(FENCE_OWNERS_PREFIX.length)
+  );
+  if (users.length === 0) return [];
+  const pipe = redis.pipeline().time();
+  for (const user of users) {
+    pipe.hgetall(FENCE_OWNERS_PREFIX + user).zrange(
+      FENCE_LEASES_PREFIX + user,
+      0,
+      -1,
+      "WITHSCORES",
+    );
+  }
+  const results = (await pipe.exec()) ?? [];
+  const [seconds, micros] = (results[0]?.[1] ?? ["0", "0"]) as [string, string];
+  const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  const out: ClusterView["running"] = [];
+  users.forEach((_, i) => {
+    const owners = (results[1 + 2 * i]?.[1] ?? {}) as Record<string, string>;
+    const leases = (results[2 + 2 * i]?.[1] ?? []) as string[];
+    for (let j = 0; j + 1 < leases.length; j += 2) {
+      if (Number(leases[j + 1]) <= now || !owners[leases[j]]) continue;
+      try {
+        const o = JSON.parse(owners[leases[j]]) as ProxyOwner & { node: string };
+        out.push({
+          name: String(o.proxyName),
+          type: String(o.type ?? ""),
+          node: String(o.node),
+          clientId: String(o.clientId),
+          user: String(o.user),
+        });
+      } catch {
+        // Not ours; skipped.
+      }
+    }
+  });
+  return out.sort((a, b) => a.name.localeCompare(b.name) || a.node.localeCompare(b.node));
 }
 
 function fenceId(owner: RouteOwner): string {

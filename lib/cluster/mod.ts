@@ -31,6 +31,7 @@ import type {
   ClusterView,
   MirroredProxy,
   Placement,
+  ProxyOwner,
   RouteHandle,
   RouteOwner,
   RouteServer,
@@ -339,7 +340,7 @@ export class ClusterNode implements Placement {
   }
 
   /** See {@linkcode Placement.claimProxy}. */
-  claimProxy(owner: RouteOwner, maxProxies: number): Promise<{ release(): void }> {
+  claimProxy(owner: ProxyOwner, maxProxies: number): Promise<{ release(): void }> {
     return this.#fences!.claim(owner, maxProxies);
   }
 

@@ -32,6 +32,12 @@ export interface RouteOwner {
   user: string;
 }
 
+/** A proxy as its user's ledger lists it cluster-wide (`Placement.claimProxy`). */
+export interface ProxyOwner extends RouteOwner {
+  /** "tcp", "http", "xtcp"... */
+  type: string;
+}
+
 /** Serves one user connection that reached the route on any node. */
 export type RouteServer = (user: Duplex, ends: ConnEnds) => void;
 
@@ -83,6 +89,8 @@ export interface ClusterView {
     /** "tcp:6000", "http:example.com:/:"... */
     route: string;
   }[];
+  /** Every running proxy of every type, one entry each, from its user's ledger. */
+  running: { name: string; type: string; node: string; clientId: string; user: string }[];
 }
 
 /** See the module doc. */
@@ -133,7 +141,7 @@ export interface Placement {
    * user-facing Error when the name is held elsewhere or the user is at the
    * limit.
    */
-  claimProxy(owner: RouteOwner, maxProxies: number): Promise<{ release(): void }>;
+  claimProxy(owner: ProxyOwner, maxProxies: number): Promise<{ release(): void }>;
   /** The whole cluster as the routing table lists it (for the admin API). */
   view(): Promise<ClusterView>;
   /** Disconnects client `runId` on whichever node holds it; false if no node does. */

@@ -202,7 +202,7 @@ export class ClientSession {
     try {
       // Cluster mode: the name and the user's maxProxies hold across every node, atomically.
       fence = await this.services.placement?.claimProxy(
-        { proxyName: name, clientId: this.runId, user: this.login.user },
+        { proxyName: name, clientId: this.runId, user: this.login.user, type: msg.proxyType },
         findUser(this.services.config, this.login.user)?.maxProxies ?? 0,
       );
       remoteAddr = await proxy.start();
