@@ -16,7 +16,8 @@
  * import { UserFences } from "./fences.ts";
  * import { connectRedis } from "./redis.ts";
  * const fences = new UserFences(await connectRedis("redis://127.0.0.1:6379/0"), "fra-1");
- * const held = await fences.claim({ proxyName: "alice.ssh", clientId: "0123", user: "alice" }, 3);
+ * const owner = { proxyName: "alice.ssh", clientId: "0123", user: "alice", type: "tcp" };
+ * const held = await fences.claim(owner, 3); // at most 3 of alice's proxies cluster-wide
  * held.release();
  * ```
  *
