@@ -11,8 +11,11 @@ import {
   eventually,
   freePort,
   type ServerHandle,
+  spawnDfrp,
   startClient,
   startServer,
+  tempFile,
+  testStateHome,
 } from "./_harness.ts";
 import { type RedisHandle, startRedis } from "./_cluster.ts";
 
@@ -173,4 +176,31 @@ Deno.test("cluster admin: a node's own /api lists every node's clients and proxi
   assertEquals(kick.status, 200, await kick.text());
   await cluster.nodes[0].waitFor(/disconnected at the cluster admin's request/);
   await client.waitFor(/connection to server lost/);
+});
+
+Deno.test("cluster: two nodes started at once with one nodeName: exactly one comes up", async () => {
+  await using redis = await startRedis();
+  for (let round = 0; round < 3; round++) {
+    const bindPort = freePort();
+    const configs = await Promise.all(HOSTS.map((host) =>
+      tempFile(
+        `bindAddr = "${host}"\nbindPort = ${bindPort}\nauth.token = "t"\n` +
+          `[cluster]\nredisURL = "${redis.url}"\nnodeName = "twin-${round}"\n`,
+        "frps.toml",
+      )
+    ));
+    const nodes = configs.map((path) =>
+      spawnDfrp("server.ts", ["-c", path, "--state-dir", `${testStateHome()}/dfrp`])
+    );
+    try {
+      const results = await Promise.all(
+        nodes.map(async (node) =>
+          (await node.waitFor(/cluster node \[twin-\d\] up|names must be unique/, 30_000))[0]
+        ),
+      );
+      assertEquals(results.filter((r) => r.endsWith("up")).length, 1, JSON.stringify(results));
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+    }
+  }
 });

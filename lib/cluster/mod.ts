@@ -65,6 +65,7 @@ import { connectRedis, type Redis, scanKeys } from "./redis.ts";
 import { selfSignedCert } from "../transport/self_signed.ts";
 import { kickClient, readClusterView } from "./view.ts";
 import { UserFences } from "./fences.ts";
+import { claimNodeName } from "./node_name.ts";
 
 /** A node as the routing table lists it. */
 export interface NodeRecord extends ClusterNodeInfo {
@@ -212,17 +213,16 @@ export class ClusterNode implements Placement {
       throw new Error(`cluster.redisURL: cannot reach Redis: ${(err as Error).message}`);
     }
     this.#fences = new UserFences(this.#redis, this.name, (op) => this.#retryWhileRedisAway(op));
-    const held = await this.#redis.get(nodeKey(this.name));
-    if (held) {
-      const other = JSON.parse(held) as NodeRecord;
-      if (other.peer !== this.#self.peer) {
-        throw new Error(
-          `cluster.nodeName [${this.name}] is in use by the node at ${other.peer}; names must be unique`,
-        );
-      }
-    }
     const pair = await selfSignedCert(this.name);
     this.#self.cert = pair.cert;
+    const record = JSON.stringify(this.#self);
+    const other = await claimNodeName(this.#redis, nodeKey(this.name), record, this.#self.peer);
+    if (other !== undefined) {
+      throw new Error(
+        `cluster.nodeName [${this.name}] is in use by the node at ${other}; names must be unique`,
+      );
+    }
+    this.#registered = true;
     this.#links = new PeerLinks(
       this.name,
       cluster.secretKey,
