@@ -178,6 +178,8 @@ Deno.test("cluster admin: a node's own /api lists every node's clients and proxi
   await client.waitFor(/connection to server lost/);
 });
 
+// Guards the outcome; the window it closes (a check, then the first lease write after the
+// node's certificate and listeners) is rarely hit by two processes' start jitter.
 Deno.test("cluster: two nodes started at once with one nodeName: exactly one comes up", async () => {
   await using redis = await startRedis();
   for (let round = 0; round < 3; round++) {

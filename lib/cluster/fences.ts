@@ -124,15 +124,7 @@ export class UserFences {
         if (released) return;
         released = true;
         if (this.#held.get(id) === held) this.#held.delete(id);
-        this.redis.eval(
-          RELEASE_FENCE_LUA,
-          2,
-          FENCE_LEASES_PREFIX + owner.user,
-          FENCE_OWNERS_PREFIX + owner.user,
-          owner.proxyName,
-          this.node,
-          owner.clientId,
-        ).catch(() => {});
+        this.#release(owner);
       },
     };
   }
@@ -155,17 +147,20 @@ export class UserFences {
   async releaseAll(): Promise<void> {
     const held = [...this.#held.values()];
     this.#held.clear();
-    await Promise.all(held.map(({ owner }) =>
-      this.redis.eval(
-        RELEASE_FENCE_LUA,
-        2,
-        FENCE_LEASES_PREFIX + owner.user,
-        FENCE_OWNERS_PREFIX + owner.user,
-        owner.proxyName,
-        this.node,
-        owner.clientId,
-      ).catch(() => {})
-    ));
+    await Promise.all(held.map(({ owner }) => this.#release(owner)));
+  }
+
+  /** Deletes `owner`'s entry if it is still this node's and client's; errors are moot (it lapses). */
+  #release(owner: RouteOwner): Promise<unknown> {
+    return this.redis.eval(
+      RELEASE_FENCE_LUA,
+      2,
+      FENCE_LEASES_PREFIX + owner.user,
+      FENCE_OWNERS_PREFIX + owner.user,
+      owner.proxyName,
+      this.node,
+      owner.clientId,
+    ).catch(() => {});
   }
 
   #run(script: string, owner: ProxyOwner, maxProxies: number): Promise<string | null> {
