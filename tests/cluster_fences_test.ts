@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   type DfrpProcess,
+  echoServer,
   eventually,
   freePort,
   type ServerHandle,
@@ -17,7 +18,8 @@ import {
   tempFile,
   testStateHome,
 } from "./_harness.ts";
-import { type RedisHandle, startRedis } from "./_cluster.ts";
+import { type RedisHandle, roundTripTo, startRedis } from "./_cluster.ts";
+import { tcpProxy } from "./_config.ts";
 
 const HOSTS = ["127.0.0.1", "127.0.0.2"];
 
@@ -63,11 +65,19 @@ localPort = 1
 `;
 }
 
-/** Alice's client on the node at `host` with `proxies`, logged in (not waiting for the proxies). */
-function aliceClient(host: string, port: number, proxies: string[]): Promise<DfrpProcess> {
+/**
+ * Alice's client on the node at `host` with xtcp `proxies` (and `extra` TOML),
+ * logged in (not waiting for the proxies).
+ */
+function aliceClient(
+  host: string,
+  port: number,
+  proxies: string[],
+  extra = "",
+): Promise<DfrpProcess> {
   return startClient(
     `serverAddr = "${host}"\nserverPort = ${port}\nuser = "alice"\nauth.token = "alice-token"\n` +
-      proxies.map(xtcpProxy).join(""),
+      proxies.map(xtcpProxy).join("") + extra,
   );
 }
 
@@ -146,8 +156,16 @@ Deno.test("cluster admin: a node's own /api lists every node's clients and proxi
     0,
     `webServer.addr = "HOST"\nwebServer.port = ${webPort}`,
   );
-  await using client = await aliceClient(HOSTS[0], cluster.bindPort, ["far"]);
+  using echo = echoServer();
+  const remotePort = freePort();
+  await using client = await aliceClient(
+    HOSTS[0],
+    cluster.bindPort,
+    ["far"],
+    tcpProxy("echo", echo.port, remotePort),
+  );
   assertEquals(await outcome(client, "far"), "ok");
+  assertEquals(await outcome(client, "echo"), "ok");
   const runId = (await client.waitFor(/get run id \[(\w+)\]/))[1];
   const api = `http://${HOSTS[1]}:${webPort}/api`;
   const getJson = async (url: string) => {
@@ -162,12 +180,25 @@ Deno.test("cluster admin: a node's own /api lists every node's clients and proxi
     return list;
   });
   assertEquals([clients[0].runID, clients[0].node, clients[0].user], [runId, "node-1", "alice"]);
-  assertEquals(clients[0].proxies, ["alice.far"]);
+  assertEquals(clients[0].proxies, ["alice.echo", "alice.far"]);
   const { proxies } = await getJson(`${api}/proxy/xtcp`);
   assertEquals(
     proxies.map((p: { name: string; node: string; status: string }) => [p.name, p.node, p.status]),
     [["alice.far", "node-1", "online"]],
   );
+  // Traffic through node 1 shows in node 2's view once node 1 renews the proxy's entry (2 s).
+  const data = new Uint8Array(64 * 1024).fill(7);
+  assertEquals((await roundTripTo(HOSTS[0], remotePort, data)).length, data.length);
+  const echoed = await eventually(async () => {
+    const [p] = (await getJson(`${api}/proxy/tcp`)).proxies;
+    if (p?.todayTrafficIn !== data.length) throw new Error(`tcp proxies: ${JSON.stringify(p)}`);
+    return p;
+  }, 15_000);
+  assertEquals([echoed.name, echoed.node, echoed.todayTrafficOut], [
+    "alice.echo",
+    "node-1",
+    data.length,
+  ]);
   // Node 1 lists its own client with its own name.
   const own = await getJson(`http://${HOSTS[0]}:${webPort}/api/clients`);
   assertEquals(own.map((c: { node: string }) => c.node), ["node-1"]);

@@ -24,7 +24,7 @@
  * @module
  */
 
-import type { ClusterView, ProxyOwner, RouteOwner } from "../server/placement.ts";
+import type { ClusterView, ProxyOwner, ProxyUsage, RouteOwner } from "../server/placement.ts";
 import { LEASE_MS } from "./keys.ts";
 import { type Redis, scanKeys } from "./redis.ts";
 
@@ -92,11 +92,13 @@ export class UserFences {
    * @param redis the node's connection
    * @param node this node's name
    * @param retry runs a Redis operation, waiting a while for Redis to come back
+   * @param usage a proxy's counters here, published with its entry for the admin views
    */
   constructor(
     readonly redis: Redis,
     readonly node: string,
     readonly retry: <T>(op: () => Promise<T>) => Promise<T> = (op) => op(),
+    readonly usage: (proxyName: string) => ProxyUsage | undefined = () => undefined,
   ) {}
 
   /**
@@ -164,7 +166,16 @@ export class UserFences {
   }
 
   #run(script: string, owner: ProxyOwner, maxProxies: number): Promise<string | null> {
-    const record = JSON.stringify({ ...owner, node: this.node });
+    const u = this.usage(owner.proxyName);
+    const counters = u
+      ? {
+        trafficIn: u.trafficIn,
+        trafficOut: u.trafficOut,
+        curConns: u.curConns,
+        totalConns: u.totalConns,
+      }
+      : {};
+    const record = JSON.stringify({ ...owner, node: this.node, ...counters });
     return this.redis.eval(
       script,
       2,
@@ -216,13 +227,19 @@ export async function readRunningProxies(redis: Redis): Promise<ClusterView["run
     for (let j = 0; j + 1 < leases.length; j += 2) {
       if (Number(leases[j + 1]) <= now || !owners[leases[j]]) continue;
       try {
-        const o = JSON.parse(owners[leases[j]]) as ProxyOwner & { node: string };
+        const o = JSON.parse(owners[leases[j]]) as ProxyOwner & Partial<ProxyUsage> & {
+          node: string;
+        };
         out.push({
           name: String(o.proxyName),
           type: String(o.type ?? ""),
           node: String(o.node),
           clientId: String(o.clientId),
           user: String(o.user),
+          trafficIn: Number(o.trafficIn ?? 0),
+          trafficOut: Number(o.trafficOut ?? 0),
+          curConns: Number(o.curConns ?? 0),
+          totalConns: Number(o.totalConns ?? 0),
         });
       } catch {
         // Not ours; skipped.

@@ -212,7 +212,12 @@ export class ClusterNode implements Placement {
     } catch (err) {
       throw new Error(`cluster.redisURL: cannot reach Redis: ${(err as Error).message}`);
     }
-    this.#fences = new UserFences(this.#redis, this.name, (op) => this.#retryWhileRedisAway(op));
+    this.#fences = new UserFences(
+      this.#redis,
+      this.name,
+      (op) => this.#retryWhileRedisAway(op),
+      (proxyName) => this.services.stats.get(proxyName),
+    );
     const pair = await selfSignedCert(this.name);
     this.#self.cert = pair.cert;
     const record = JSON.stringify(this.#self);

@@ -32,6 +32,15 @@ export interface RouteOwner {
   user: string;
 }
 
+/** A proxy's counters on its node (`ProxyStats`'s), published with its ledger entry. */
+export interface ProxyUsage {
+  /** Bytes from users towards the client, since its node began counting the proxy. */
+  trafficIn: number;
+  trafficOut: number;
+  curConns: number;
+  totalConns: number;
+}
+
 /** A proxy as its user's ledger lists it cluster-wide (`Placement.claimProxy`). */
 export interface ProxyOwner extends RouteOwner {
   /** "tcp", "http", "xtcp"... */
@@ -89,8 +98,17 @@ export interface ClusterView {
     /** "tcp:6000", "http:example.com:/:"... */
     route: string;
   }[];
-  /** Every running proxy of every type, one entry each, from its user's ledger. */
-  running: { name: string; type: string; node: string; clientId: string; user: string }[];
+  /**
+   * Every running proxy of every type, one entry each, from its user's ledger,
+   * with its counters on its node as of its last renewal (every 2 s).
+   */
+  running: (ProxyUsage & {
+    name: string;
+    type: string;
+    node: string;
+    clientId: string;
+    user: string;
+  })[];
 }
 
 /** See the module doc. */

@@ -7,8 +7,9 @@
  * answer is {@linkcode AdminViews}'s own, unchanged.
  *
  * Another node's proxy shows what Redis knows of it: name, type, user,
- * client and node, `online`; its traffic and connections are counted on its
- * own node (its `/api`, its `/metrics` with the `node` label).
+ * client and node, `online`, and the counters its node publishes with it
+ * every 2 s (its traffic since that node began counting it, in place of
+ * today's; its connections).
  *
  * @example
  * ```ts
@@ -123,10 +124,11 @@ function remoteProxy(p: ClusterView["running"][number]): ProxyStatsInfo {
     conf: null,
     user: p.user,
     clientID: p.clientId,
-    todayTrafficIn: 0,
-    todayTrafficOut: 0,
-    curConns: 0,
-    totalConns: 0,
+    // Its node's counters (since that node began counting it), as of its last renewal.
+    todayTrafficIn: p.trafficIn,
+    todayTrafficOut: p.trafficOut,
+    curConns: p.curConns,
+    totalConns: p.totalConns,
     lastStartTime: "",
     lastCloseTime: "",
     status: "online",
