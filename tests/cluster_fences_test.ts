@@ -11,6 +11,7 @@ import {
   echoServer,
   eventually,
   freePort,
+  freePortBlock,
   type ServerHandle,
   spawnDfrp,
   startClient,
@@ -23,8 +24,8 @@ import { tcpProxy } from "./_config.ts";
 
 const HOSTS = ["127.0.0.1", "127.0.0.2"];
 
-/** Two nodes sharing `redis`, alice limited to `maxProxies`. */
-async function startNodes(redis: RedisHandle, maxProxies: number, extra = "") {
+/** Two nodes sharing `redis`, alice's `[[auth.users]]` entry with `limits` (TOML lines). */
+async function startNodes(redis: RedisHandle, limits: string, extra = "") {
   const bindPort = freePort();
   const nodes: ServerHandle[] = [];
   for (const [i, host] of HOSTS.entries()) {
@@ -36,7 +37,7 @@ ${extra.replaceAll("HOST", host)}
 [[auth.users]]
 user = "alice"
 token = "alice-token"
-maxProxies = ${maxProxies}
+${limits}
 
 [cluster]
 redisURL = "${redis.url}"
@@ -92,7 +93,7 @@ async function outcome(client: DfrpProcess, name: string): Promise<string> {
 
 Deno.test("cluster fences: maxProxies holds across nodes and a closed proxy gives its slot back", async () => {
   await using redis = await startRedis();
-  await using cluster = await startNodes(redis, 2);
+  await using cluster = await startNodes(redis, "maxProxies = 2");
   await using one = await aliceClient(HOSTS[0], cluster.bindPort, ["a"]);
   assertEquals(await outcome(one, "a"), "ok");
   await using two = await aliceClient(HOSTS[1], cluster.bindPort, ["b"]);
@@ -108,7 +109,7 @@ Deno.test("cluster fences: maxProxies holds across nodes and a closed proxy give
 
 Deno.test("cluster fences: two clients racing for one proxy name on two nodes: exactly one wins", async () => {
   await using redis = await startRedis();
-  await using cluster = await startNodes(redis, 0);
+  await using cluster = await startNodes(redis, "");
   for (let round = 0; round < 3; round++) {
     const name = `race${round}`;
     const clients = await Promise.all(
@@ -129,7 +130,7 @@ Deno.test("cluster fences: two clients racing for one proxy name on two nodes: e
 
 Deno.test("cluster fences: a killed node's proxies stop counting once its lease lapses", async () => {
   await using redis = await startRedis();
-  await using cluster = await startNodes(redis, 1);
+  await using cluster = await startNodes(redis, "maxProxies = 1");
   await using held = await aliceClient(HOSTS[1], cluster.bindPort, ["kept"]);
   assertEquals(await outcome(held, "kept"), "ok");
   await cluster.nodes[1].stop("SIGKILL");
@@ -153,7 +154,7 @@ Deno.test("cluster admin: a node's own /api lists every node's clients and proxi
   const webPort = freePort();
   await using cluster = await startNodes(
     redis,
-    0,
+    "",
     `webServer.addr = "HOST"\nwebServer.port = ${webPort}`,
   );
   using echo = echoServer();
@@ -207,6 +208,32 @@ Deno.test("cluster admin: a node's own /api lists every node's clients and proxi
   assertEquals(kick.status, 200, await kick.text());
   await cluster.nodes[0].waitFor(/disconnected at the cluster admin's request/);
   await client.waitFor(/connection to server lost/);
+});
+
+Deno.test("cluster fences: remotePort = 0 picks a port inside the user's allowPorts", async () => {
+  await using redis = await startRedis();
+  const first = freePortBlock(3);
+  await using cluster = await startNodes(
+    redis,
+    `allowPorts = [{ start = ${first}, end = ${first + 2} }]`,
+  );
+  using echo = echoServer();
+  await using client = await aliceClient(
+    HOSTS[1],
+    cluster.bindPort,
+    [],
+    tcpProxy("any", echo.port, 0),
+  );
+  assertEquals(await outcome(client, "any"), "ok");
+  const port = Number(
+    (await cluster.nodes[1].waitFor(/\[alice\.any\] tcp proxy listen at :(\d+)/))[1],
+  );
+  assert(first <= port && port <= first + 2, `port ${port} is outside ${first}-${first + 2}`);
+  const data = new Uint8Array(1024).fill(1);
+  for (const host of HOSTS) {
+    const got = await eventually(() => roundTripTo(host, port, data), 10_000);
+    assertEquals(got.length, data.length, host);
+  }
 });
 
 // Guards the outcome; the window it closes (a check, then the first lease write after the
