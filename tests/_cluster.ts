@@ -12,7 +12,7 @@
  * @module
  */
 
-import { freePort, roundTrip } from "./_harness.ts";
+import { freePort, roundTrip, type ServerHandle, startServer } from "./_harness.ts";
 
 /** Sends `data` to `host:port`, half-closes, and returns all that comes back. */
 export function roundTripTo(host: string, port: number, data: Uint8Array): Promise<Uint8Array> {
@@ -80,5 +80,44 @@ export async function startRedis(): Promise<RedisHandle> {
     kill,
     restart: spawn,
     [Symbol.asyncDispose]: kill,
+  };
+}
+
+/** Where {@linkcode startAliceNodes} runs its nodes. */
+export const TWO_NODE_HOSTS = ["127.0.0.1", "127.0.0.2"];
+
+/**
+ * Two nodes (node-1 on 127.0.0.1, node-2 on 127.0.0.2, one `bindPort`)
+ * sharing `redis`, with the shared token "t" and an `[[auth.users]]` entry for
+ * alice (token "alice-token") holding `limits` (TOML lines); `extra` is
+ * top-level TOML where "HOST" stands for the node's address.
+ */
+export async function startAliceNodes(redis: RedisHandle, limits: string, extra = "") {
+  const bindPort = freePort();
+  const nodes: ServerHandle[] = [];
+  for (const [i, host] of TWO_NODE_HOSTS.entries()) {
+    const node = await startServer(`
+bindAddr = "${host}"
+bindPort = ${bindPort}
+auth.token = "t"
+${extra.replaceAll("HOST", host)}
+[[auth.users]]
+user = "alice"
+token = "alice-token"
+${limits}
+
+[cluster]
+redisURL = "${redis.url}"
+nodeName = "node-${i + 1}"
+`);
+    await node.waitFor(/cluster node \[node-\d\] up/);
+    nodes.push(node);
+  }
+  return {
+    bindPort,
+    nodes,
+    async [Symbol.asyncDispose]() {
+      await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
+    },
   };
 }

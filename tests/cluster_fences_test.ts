@@ -12,48 +12,20 @@ import {
   eventually,
   freePort,
   freePortBlock,
-  type ServerHandle,
   spawnDfrp,
   startClient,
-  startServer,
   tempFile,
   testStateHome,
 } from "./_harness.ts";
-import { type RedisHandle, roundTripTo, startRedis } from "./_cluster.ts";
+import {
+  roundTripTo,
+  startAliceNodes as startNodes,
+  startRedis,
+  TWO_NODE_HOSTS,
+} from "./_cluster.ts";
 import { tcpProxy } from "./_config.ts";
 
-const HOSTS = ["127.0.0.1", "127.0.0.2"];
-
-/** Two nodes sharing `redis`, alice's `[[auth.users]]` entry with `limits` (TOML lines). */
-async function startNodes(redis: RedisHandle, limits: string, extra = "") {
-  const bindPort = freePort();
-  const nodes: ServerHandle[] = [];
-  for (const [i, host] of HOSTS.entries()) {
-    const node = await startServer(`
-bindAddr = "${host}"
-bindPort = ${bindPort}
-auth.token = "t"
-${extra.replaceAll("HOST", host)}
-[[auth.users]]
-user = "alice"
-token = "alice-token"
-${limits}
-
-[cluster]
-redisURL = "${redis.url}"
-nodeName = "node-${i + 1}"
-`);
-    await node.waitFor(/cluster node \[node-\d\] up/);
-    nodes.push(node);
-  }
-  return {
-    bindPort,
-    nodes,
-    async [Symbol.asyncDispose]() {
-      await Promise.all(nodes.map((n) => n.stop("SIGKILL")));
-    },
-  };
-}
+const HOSTS = TWO_NODE_HOSTS;
 
 /** An xtcp proxy: registered on its node only, so nothing but the fence stops a twin elsewhere. */
 function xtcpProxy(name: string): string {
