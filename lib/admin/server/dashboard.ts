@@ -147,7 +147,7 @@ function renderNodes(info, nodes) {
   if (!info.node) return;
   document.getElementById("node-count").textContent = "(" + nodes.length + ", this is " + info.node + ")";
   const rows = nodes.map((n) => el("tr", { "data-node": n.name },
-    el("td", {}, statusDot(n.leaseMs > 4000 ? "online" : "offline", n.leaseMs > 4000 ? "healthy" : "lapsing")),
+    el("td", {}, n.leaseMs > 4000 ? statusDot("healthy", "online") : statusDot("lapsing", "offline")),
     el("td", {}, n.name + (n.name === info.node ? " (this node)" : "")),
     el("td", { class: "mono" }, n.peer),
     el("td", { class: "mono" }, n.bindAddr + ":" + n.bindPort),
