@@ -285,7 +285,7 @@ export class ClusterNode implements Placement {
         }
       }
       await this.#fences?.renew((owner) =>
-        this.log.warn(`proxy [${owner.proxyName}] lost its name to another node`)
+        this.log.warn(`proxy [${owner.proxyName}] lost its cluster-wide entry (name or maxProxies)`)
       );
       await this.#publishClients(redis);
       if (!this.#redisUp) {
