@@ -9,15 +9,7 @@ import { curl } from "./_curl.ts";
 import { chromium } from "playwright-core";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
+import { CHROMIUM, hasChromium } from "./_browser.ts";
 
 const TOKEN = "csrf-test-token-1234567890";
 

@@ -2,15 +2,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { ADMIN_PASSWORD, ADMIN_USER, answer, startAdminClient, tcpProxy } from "./_client_admin.ts";
 import { echoServer, eventually, freePort, roundTrip, startServer } from "./_harness.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
+import { CHROMIUM, hasChromium } from "./_browser.ts";
 
 function launch(): Promise<Browser> {
   return chromium.launch({

@@ -9,15 +9,7 @@ import { assertEquals, assertMatch } from "./_assert.ts";
 import { echoServer, freePort, startClient } from "./_harness.ts";
 import { startAliceNodes, startRedis, TWO_NODE_HOSTS } from "./_cluster.ts";
 import { tcpProxy } from "./_config.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
+import { CHROMIUM, hasChromium } from "./_browser.ts";
 
 Deno.test({
   name: "cluster dashboard: node 2's page shows the nodes, node 1's client and proxy, and kicks it",

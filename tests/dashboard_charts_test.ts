@@ -10,15 +10,7 @@ import {
   startClient,
   startServer,
 } from "./_harness.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
+import { CHROMIUM, hasChromium } from "./_browser.ts";
 
 const GROUP_KEY = "grp-secret-4e1f";
 const SECRET_KEY = "stcp-secret-9a7c";

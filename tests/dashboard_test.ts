@@ -2,15 +2,7 @@ import { serverConf } from "./_config.ts";
 import { chromium } from "playwright-core";
 import { assert, assertMatch } from "./_assert.ts";
 import { echoServer, freePort, startClient, startServer } from "./_harness.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = (() => {
-  try {
-    return Deno.statSync(CHROMIUM).isFile;
-  } catch {
-    return false;
-  }
-})();
+import { CHROMIUM, hasChromium } from "./_browser.ts";
 
 /** Keeps one connection through the proxy busy: 16 KiB every 100 ms, echoes drained. */
 function trafficPump(port: number): { stop(): Promise<void> } {
