@@ -49,8 +49,11 @@ Deno.test({
       assertEquals(await proxyRow.locator("td[data-node]").innerText(), "node-1");
       assertMatch(await proxyRow.innerText(), /online/);
 
+      const deleted = page.waitForResponse((r) => r.request().method() === "DELETE");
       await clientRow.locator("button", { hasText: "disconnect" }).click();
-      await cluster.nodes[0].waitFor(/disconnected at the cluster admin's request/);
+      const answer = await deleted;
+      assertEquals(answer.status(), 200, await answer.text());
+      await cluster.nodes[0].waitFor(/disconnected at the cluster admin's request/, 20_000);
       await client.waitFor(/connection to server lost/);
     } finally {
       await browser.close();
