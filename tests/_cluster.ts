@@ -121,3 +121,19 @@ nodeName = "node-${i + 1}"
     },
   };
 }
+
+/**
+ * Sends one inline command (`CLIENT PAUSE 8000 ALL`) to the Redis on
+ * `port` and returns its first reply line (`+OK`).
+ */
+export async function redisCommand(port: number, line: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(`${line}\r\n`));
+    const buf = new Uint8Array(512);
+    const n = await conn.read(buf);
+    return new TextDecoder().decode(buf.subarray(0, n ?? 0)).split("\r\n")[0];
+  } finally {
+    conn.close();
+  }
+}
