@@ -86,18 +86,18 @@ export async function startRedis(): Promise<RedisHandle> {
 /** The loopback addresses the three nodes of {@linkcode startCluster} bind. */
 export const CLUSTER_HOSTS = ["127.0.0.1", "127.0.0.2", "127.0.0.3"];
 
-/** Three running nodes; disposing kills them. */
+/** Running nodes; disposing kills them. */
 export interface ClusterHandle extends AsyncDisposable {
   bindPort: number;
   vhostHTTPPort: number;
-  /** node-1 to node-3, on {@linkcode CLUSTER_HOSTS} in order. */
+  /** node-1, node-2..., on the hosts asked for ({@linkcode CLUSTER_HOSTS}) in order. */
   nodes: ServerHandle[];
 }
 
 /**
- * Three nodes on 127.0.0.1-3 sharing `redis`, with the same ports (bindPort,
- * its peerPort, vhostHTTPPort); `extra` is more server config, with `HOST`
- * replaced by each node's address.
+ * Three nodes on 127.0.0.1-3 (or one per address of `hosts`) sharing `redis`,
+ * with the same ports (bindPort, its peerPort, vhostHTTPPort); `extra` is more
+ * server config, with `HOST` replaced by each node's address.
  *
  * @example
  * ```ts
@@ -112,11 +112,12 @@ export async function startCluster(
   bindPort = freePort(),
   vhostHTTPPort = freePort(),
   extra = "",
+  hosts = CLUSTER_HOSTS,
 ): Promise<ClusterHandle> {
   const nodes: ServerHandle[] = [];
   const dispose = () => Promise.all(nodes.map((n) => n.stop("SIGKILL"))).then(() => {});
   try {
-    for (const [i, host] of CLUSTER_HOSTS.entries()) {
+    for (const [i, host] of hosts.entries()) {
       const node = await startServer(`
 bindAddr = "${host}"
 bindPort = ${bindPort}
@@ -135,6 +136,32 @@ nodeName = "node-${i + 1}"
     throw err;
   }
   return { bindPort, vhostHTTPPort, nodes, [Symbol.asyncDispose]: dispose };
+}
+
+/** Where {@linkcode startAliceNodes} runs its nodes. */
+export const TWO_NODE_HOSTS = ["127.0.0.1", "127.0.0.2"];
+
+/**
+ * Two nodes (node-1 on 127.0.0.1, node-2 on 127.0.0.2, one `bindPort`)
+ * sharing `redis`, with the shared token "t" and an `[[auth.users]]` entry for
+ * alice (token "alice-token") holding `limits` (TOML lines); `extra` is
+ * top-level TOML where "HOST" stands for the node's address.
+ *
+ * @example
+ * ```ts
+ * import { startAliceNodes, startRedis } from "./_cluster.ts";
+ * await using redis = await startRedis();
+ * await using nodes = await startAliceNodes(redis, "maxProxies = 2");
+ * console.log(nodes.nodes.length); // 2
+ * ```
+ */
+export function startAliceNodes(
+  redis: RedisHandle,
+  limits: string,
+  extra = "",
+): Promise<ClusterHandle> {
+  const alice = `${extra}\n[[auth.users]]\nuser = "alice"\ntoken = "alice-token"\n${limits}\n`;
+  return startCluster(redis, freePort(), freePort(), alice, TWO_NODE_HOSTS);
 }
 
 /**
@@ -157,4 +184,27 @@ transport.heartbeatTimeout = 3
 transport.tcpMuxKeepaliveInterval = 1
 ${hosts.map((h) => `[[servers]]\nserverAddr = "${h}"\nserverPort = ${serverPort}\n`).join("")}
 ${extra}`;
+}
+
+/**
+ * Sends one inline command (`CLIENT PAUSE 8000 ALL`) to the Redis on
+ * `port` and returns its first reply line (`+OK`).
+ *
+ * @example
+ * ```ts
+ * import { redisCommand, startRedis } from "./_cluster.ts";
+ * await using redis = await startRedis();
+ * console.log(await redisCommand(redis.port, "PING")); // +PONG
+ * ```
+ */
+export async function redisCommand(port: number, line: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(`${line}\r\n`));
+    const buf = new Uint8Array(512);
+    const n = await conn.read(buf);
+    return new TextDecoder().decode(buf.subarray(0, n ?? 0)).split("\r\n")[0];
+  } finally {
+    conn.close();
+  }
 }

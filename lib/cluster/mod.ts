@@ -31,6 +31,7 @@ import type {
   ClusterView,
   MirroredProxy,
   Placement,
+  ProxyOwner,
   RouteHandle,
   RouteOwner,
   RouteServer,
@@ -71,6 +72,8 @@ import {
   memberPrefix,
 } from "./route_groups.ts";
 import { groupKeyDigest } from "../server/group/group_key.ts";
+import { UserFences } from "./fences.ts";
+import { claimNodeName } from "./node_name.ts";
 
 /** A node as the routing table lists it. */
 export interface NodeRecord extends ClusterNodeInfo {
@@ -184,6 +187,8 @@ export class ClusterNode implements Placement {
   #registered = false;
   #roundRobin = new Map<string, number>();
   #closed = false;
+  /** Users' proxy names and `maxProxies` counts, cluster-wide (`fences.ts`). */
+  #fences?: UserFences;
 
   constructor(readonly services: ServerServices) {
     const { config } = services;
@@ -222,17 +227,22 @@ export class ClusterNode implements Placement {
     } catch (err) {
       throw new Error(`cluster.redisURL: cannot reach Redis: ${(err as Error).message}`);
     }
-    const held = await this.#redis.get(nodeKey(this.name));
-    if (held) {
-      const other = JSON.parse(held) as NodeRecord;
-      if (other.peer !== this.#self.peer) {
-        throw new Error(
-          `cluster.nodeName [${this.name}] is in use by the node at ${other.peer}; names must be unique`,
-        );
-      }
-    }
+    this.#fences = new UserFences(
+      this.#redis,
+      this.name,
+      (op) => this.#retryWhileRedisAway(op),
+      (proxyName) => this.services.stats.get(proxyName),
+    );
     const pair = await selfSignedCert(this.name);
     this.#self.cert = pair.cert;
+    const record = JSON.stringify(this.#self);
+    const other = await claimNodeName(this.#redis, nodeKey(this.name), record, this.#self.peer);
+    if (other !== undefined) {
+      throw new Error(
+        `cluster.nodeName [${this.name}] is in use by the node at ${other}; names must be unique`,
+      );
+    }
+    this.#registered = true;
     this.#links = new PeerLinks(
       this.name,
       cluster.secretKey,
@@ -291,6 +301,9 @@ export class ClusterNode implements Placement {
           this.#owned.delete(key);
         }
       }
+      await this.#fences?.renew((owner) =>
+        this.log.warn(`proxy [${owner.proxyName}] lost its cluster-wide entry (name or maxProxies)`)
+      );
       await this.#publishClients(redis);
       if (!this.#redisUp) {
         this.#redisUp = true;
@@ -346,6 +359,11 @@ export class ClusterNode implements Placement {
   /** See {@linkcode Placement.view}. */
   view(): Promise<ClusterView> {
     return readClusterView(this.#redis!);
+  }
+
+  /** See {@linkcode Placement.claimProxy}. */
+  claimProxy(owner: ProxyOwner, maxProxies: number): Promise<{ release(): void }> {
+    return this.#fences!.claim(owner, maxProxies);
   }
 
   /** See {@linkcode Placement.kick}. */
@@ -853,15 +871,25 @@ export class ClusterNode implements Placement {
     return inner;
   }
 
-  claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle> {
-    return this.#withName(owner, () => this.#claimTcp(owner, port, serve));
+  claimTcp(
+    owner: RouteOwner,
+    port: number,
+    serve: RouteServer,
+    listenAny?: () => Deno.TcpListener,
+  ): Promise<RouteHandle> {
+    return this.#withName(owner, () => this.#claimTcp(owner, port, serve, listenAny));
   }
 
-  async #claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle> {
+  async #claimTcp(
+    owner: RouteOwner,
+    port: number,
+    serve: RouteServer,
+    listenAny = () => this.services.ports.listenTcp(this.services.config.proxyBindAddr, 0),
+  ): Promise<RouteHandle> {
     if (port !== 0) return await this.#claimPort(owner, port, serve, undefined);
-    // Any free port: one this node can bind that no other route holds.
+    // Any free port: one this node can bind (within the user's allowPorts) that no other route holds.
     for (let attempt = 0; attempt < 20; attempt++) {
-      const listener = this.services.ports.listenTcp(this.services.config.proxyBindAddr, 0);
+      const listener = listenAny();
       const picked = (listener.addr as Deno.NetAddr).port;
       if (this.#routes.has(routeKey("tcp", picked))) {
         listener.close();
@@ -999,6 +1027,7 @@ export class ClusterNode implements Placement {
     clearTimeout(this.#soon);
     for (const [key, { record }] of [...this.#owned]) this.#release(key, record);
     for (const id of [...this.#mirrors.keys()]) this.#closeMirror(id);
+    await this.#fences?.releaseAll();
     await Promise.all(this.#pending);
     // Only a node that got as far as registering owns its node key (a refused duplicate does not).
     if (this.#registered) await this.#redis?.del(nodeKey(this.name)).catch(() => {});

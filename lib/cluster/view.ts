@@ -17,6 +17,7 @@
 import type { ClusterView } from "../server/placement.ts";
 import { CLIENT_PREFIX, KICK_CHANNEL, NODE_PREFIX, ROUTE_PREFIX } from "./keys.ts";
 import { type Redis, scanKeys } from "./redis.ts";
+import { readRunningProxies } from "./fences.ts";
 
 /** Every key under `prefix` with its value (parsed JSON) and lease left. */
 async function readPrefix(redis: Redis, prefix: string) {
@@ -53,10 +54,11 @@ const text = (v: unknown) => typeof v === "string" ? v : "";
  * ```
  */
 export async function readClusterView(redis: Redis): Promise<ClusterView> {
-  const [nodes, clients, routes] = await Promise.all([
+  const [nodes, clients, routes, running] = await Promise.all([
     readPrefix(redis, NODE_PREFIX),
     readPrefix(redis, CLIENT_PREFIX),
     readPrefix(redis, ROUTE_PREFIX),
+    readRunningProxies(redis),
   ]);
   return {
     nodes: nodes.map(({ value: v, pttl }) => ({
@@ -86,6 +88,7 @@ export async function readClusterView(redis: Redis): Promise<ClusterView> {
       user: text(v.user),
       route: key.slice(ROUTE_PREFIX.length),
     })).sort((a, b) => a.route.localeCompare(b.route)),
+    running,
   };
 }
 

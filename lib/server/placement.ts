@@ -32,6 +32,21 @@ export interface RouteOwner {
   user: string;
 }
 
+/** A proxy's counters on its node (`ProxyStats`'s), published with its ledger entry. */
+export interface ProxyUsage {
+  /** Bytes from users towards the client, since its node began counting the proxy. */
+  trafficIn: number;
+  trafficOut: number;
+  curConns: number;
+  totalConns: number;
+}
+
+/** A proxy as its user's ledger lists it cluster-wide (`Placement.claimProxy`). */
+export interface ProxyOwner extends RouteOwner {
+  /** "tcp", "http", "xtcp"... */
+  type: string;
+}
+
 /** Serves one user connection that reached the route on any node. */
 export type RouteServer = (user: Duplex, ends: ConnEnds) => void;
 
@@ -83,6 +98,17 @@ export interface ClusterView {
     /** "tcp:6000", "http:example.com:/:"... */
     route: string;
   }[];
+  /**
+   * Every running proxy of every type, one entry each, from its user's ledger,
+   * with its counters on its node as of its last renewal (every 2 s).
+   */
+  running: (ProxyUsage & {
+    name: string;
+    type: string;
+    node: string;
+    clientId: string;
+    user: string;
+  })[];
 }
 
 /** See the module doc. */
@@ -90,9 +116,16 @@ export interface Placement {
   /**
    * Claims tcp `port` (0 = any free one) cluster-wide for `owner`; every node
    * then listens on it and hands its connections to `serve` here. Throws a
-   * user-facing Error when the port is taken or cannot be bound.
+   * user-facing Error when the port is taken or cannot be bound. For port 0,
+   * `listenAny` binds a candidate (the user's `allowPorts`; default the
+   * server's).
    */
-  claimTcp(owner: RouteOwner, port: number, serve: RouteServer): Promise<RouteHandle>;
+  claimTcp(
+    owner: RouteOwner,
+    port: number,
+    serve: RouteServer,
+    listenAny?: () => Deno.TcpListener,
+  ): Promise<RouteHandle>;
   /**
    * Joins tcp load-balancing group `group` (its `groupKey` must match) on
    * fixed `port` cluster-wide: every node listens on the port and spreads its
@@ -136,6 +169,15 @@ export interface Placement {
     proxy: MirroredProxy,
     openWorkConn: (ends: ConnEnds) => Promise<Duplex>,
   ): Promise<{ release(): void }>;
+  /**
+   * Takes proxy name `owner.proxyName` for `owner.user` cluster-wide and, when
+   * `maxProxies` > 0, one of the user's `maxProxies` slots, in one atomic
+   * step (every proxy type, before it starts); `release` gives both back
+   * when the proxy closes, and they lapse with the node's lease. Throws a
+   * user-facing Error when the name is held elsewhere or the user is at the
+   * limit.
+   */
+  claimProxy(owner: ProxyOwner, maxProxies: number): Promise<{ release(): void }>;
   /** The whole cluster as the routing table lists it (for the admin API). */
   view(): Promise<ClusterView>;
   /** Disconnects client `runId` on whichever node holds it; false if no node does. */

@@ -28,7 +28,7 @@ import { serverProxyFactory } from "./proxy/registry.ts";
 import { ProxyStats } from "./stats.ts";
 import { acceptVisitorStreams } from "./visitor/accept.ts";
 import { admitProxy, portsFor } from "./auth/admission.ts";
-import { scopedProxyName } from "./auth/users.ts";
+import { findUser, scopedProxyName } from "./auth/users.ts";
 import { checkPingToken } from "./auth/login_check.ts";
 import { errorForClient } from "./client_errors.ts";
 import { notifyCloseProxy, pongFor } from "./plugin/ops.ts";
@@ -37,6 +37,8 @@ import type { ServerServices } from "./services.ts";
 interface RunningProxy {
   proxy: ServerProxy;
   type: string;
+  /** Cluster mode: the proxy's name and `maxProxies` slot held cluster-wide. */
+  fence?: { release(): void };
 }
 
 /** See the module doc. */
@@ -196,16 +198,26 @@ export class ClientSession {
       openWorkConn: (ends) => this.openWorkConn(wireName, ends),
     });
     let remoteAddr: string;
+    let fence: { release(): void } | undefined;
     try {
+      // Cluster mode: the name and the user's maxProxies hold across every node, atomically.
+      fence = await this.services.placement?.claimProxy(
+        { proxyName: name, clientId: this.runId, user: this.login.user, type: msg.proxyType },
+        findUser(this.services.config, this.login.user)?.maxProxies ?? 0,
+      );
       remoteAddr = await proxy.start();
     } catch (err) {
+      fence?.release();
       proxy.close();
       const reason = (err as Error).message;
       log.warn(`start proxy error: ${reason}`);
       return reply("", reason);
     }
-    if (this.#closed) return proxy.close();
-    this.#proxies.set(name, { proxy, type: msg.proxyType });
+    if (this.#closed) {
+      fence?.release();
+      return proxy.close();
+    }
+    this.#proxies.set(name, { proxy, type: msg.proxyType, fence });
     Object.assign(stats, {
       owner: this.runId,
       clientRunId: this.runId,
@@ -229,6 +241,7 @@ export class ClientSession {
     const running = this.#proxies.get(name);
     if (!running) return;
     running.proxy.close();
+    running.fence?.release();
     this.#proxies.delete(name);
     const stats = this.services.stats.get(name);
     if (stats) Object.assign(stats, { owner: undefined, lastCloseTime: new Date() });

@@ -1,5 +1,6 @@
 /**
- * A one-page dashboard of the cluster (nodes, clients, proxies) that reads
+ * A one-page dashboard of the cluster (nodes, clients, proxies of every
+ * type with their counters, routes) that reads
  * `/api/cluster` and refreshes every 5 s; served by `admin.ts` at `/`.
  *
  * @example
@@ -23,7 +24,8 @@ th{background:#f3f3f3}.bad{color:#b00}
 <h1>dfrp cluster</h1>
 <h2>Nodes</h2><table id="nodes"></table>
 <h2>Clients</h2><table id="clients"></table>
-<h2>Proxies</h2><table id="proxies"></table>
+<h2>Proxies</h2><table id="running"></table>
+<h2>Routes</h2><table id="proxies"></table>
 <script>
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
 function table(id, cols, rows) {
@@ -36,6 +38,7 @@ async function load() {
   const v = await res.json();
   table("nodes", ["name", "peer", "bindAddr", "proxyBindAddr", "startedAt", "leaseMs"], v.nodes);
   table("clients", ["runId", "node", "user", "hostname", "version", "address", "lastConnectedAt"], v.clients);
+  table("running", ["name", "type", "node", "user", "clientId", "curConns", "trafficIn", "trafficOut"], v.running);
   table("proxies", ["name", "type", "node", "route", "user", "clientId"], v.proxies);
 }
 load();

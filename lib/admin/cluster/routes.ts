@@ -5,10 +5,11 @@
  *
  * | route                        | answer                                     |
  * | ---------------------------- | ------------------------------------------ |
- * | `GET /`                      | `{nodes, clients, proxies}`                |
+ * | `GET /`                      | `{nodes, clients, proxies, running}`       |
  * | `GET /nodes`                 | `{nodes}`: name, addresses, lease left     |
  * | `GET /clients`               | `{clients}`: run id, node, user, host...   |
  * | `GET /proxies`               | `{proxies}`: name, type, node, route       |
+ * | `GET /running`               | `{running}`: every proxy of any type, node |
  * | `DELETE /clients/:id`        | disconnects the client on its node; 404 if no node has it |
  *
  * @example
@@ -55,7 +56,7 @@ export function clusterRoutes(source: () => ClusterSource | undefined): Hono {
     const view = await read();
     return view ? c.json(view) : c.json(unavailable, 503);
   });
-  for (const part of ["nodes", "clients", "proxies"] as const) {
+  for (const part of ["nodes", "clients", "proxies", "running"] as const) {
     app.get(`/${part}`, async (c) => {
       const view = await read();
       return view ? c.json({ [part]: view[part] }) : c.json(unavailable, 503);

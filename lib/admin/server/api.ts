@@ -2,7 +2,10 @@
  * The admin JSON API under frp's paths (`/api/serverinfo`, `/api/proxy/...`,
  * `/api/traffic/:name`, `/api/clients`, `DELETE /api/proxies?status=offline`)
  * plus dfrp's `DELETE /api/clients/:id`, which disconnects a client. Every
- * parameter is validated; bad ones get 400 with the reason.
+ * parameter is validated; bad ones get 400 with the reason. In cluster mode
+ * `/api/clients` and `/api/proxy/:type` list every node's, each with its
+ * `node`, and the disconnect reaches a client on any node
+ * (`cluster_views.ts`).
  *
  * @example
  * ```ts
@@ -22,6 +25,7 @@ import { z } from "zod";
 import type { Logger } from "../../log.ts";
 import { fail, validate } from "./middleware.ts";
 import { type AdminViews, PROXY_TYPES } from "./views.ts";
+import { ClusterAdminViews } from "./cluster_views.ts";
 
 // frp accepts any proxy name the client sends; bound it to keep logs sane.
 const proxyName = z.string().min(1).max(256);
@@ -41,6 +45,7 @@ const runId = z.string().regex(/^[0-9a-f]{16}$/, "expected a run id (16 hex digi
  */
 export function apiRoutes(views: AdminViews, log: Logger): Hono {
   const api = new Hono();
+  const cluster = new ClusterAdminViews(views);
   const typeParam = validate("param", z.object({ type: z.enum(PROXY_TYPES) }), log);
   const typeNameParam = validate(
     "param",
@@ -52,8 +57,8 @@ export function apiRoutes(views: AdminViews, log: Logger): Hono {
 
   api.get("/serverinfo", (c) => c.json(views.serverInfo()));
 
-  api.get("/proxy/:type", typeParam, (c) => {
-    return c.json({ proxies: views.proxiesByType(c.req.valid("param").type) });
+  api.get("/proxy/:type", typeParam, async (c) => {
+    return c.json({ proxies: await cluster.proxiesByType(c.req.valid("param").type) });
   });
 
   api.get("/proxy/:type/:name", typeNameParam, (c) => {
@@ -102,9 +107,9 @@ export function apiRoutes(views: AdminViews, log: Logger): Hono {
       }),
       log,
     ),
-    (c) => {
+    async (c) => {
       const q = c.req.valid("query");
-      const list = views.clients().filter((info) =>
+      const list = (await cluster.clients()).filter((info) =>
         (q.user === undefined || info.user === q.user) &&
         (!q.clientId || info.clientID === q.clientId) &&
         (!q.runId || info.runID === q.runId) &&
@@ -115,15 +120,19 @@ export function apiRoutes(views: AdminViews, log: Logger): Hono {
     },
   );
 
-  api.get("/clients/:id", idParam, (c) => {
-    const info = views.client(c.req.valid("param").id);
+  api.get("/clients/:id", idParam, async (c) => {
+    const info = await cluster.client(c.req.valid("param").id);
     if (!info) return fail(c, 404, `client ${c.req.valid("param").id} not found`, log);
     return c.json(info);
   });
 
-  api.delete("/clients/:id", idParam, (c) => {
+  api.delete("/clients/:id", idParam, async (c) => {
     const id = c.req.valid("param").id;
     const info = views.clientInfo(id);
+    if (!info?.online && await cluster.disconnectElsewhere(id)) {
+      log.info(`admin API disconnects client ${id} on another node`);
+      return c.json({ code: 200, msg: "success" });
+    }
     if (!info) return fail(c, 404, `client ${id} not found`, log);
     if (!info.online || !info.disconnect) return fail(c, 409, `client ${id} is offline`, log);
     log.info(`admin API disconnects client ${id} (${info.address})`);

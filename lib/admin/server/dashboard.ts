@@ -7,7 +7,9 @@
  * the clients, the proxies by type, and, for the proxy picked by its name
  * (`#proxy=NAME` in the URL), a detail view: facts, its traffic of the last 7
  * days as a bar chart (`charts.ts`), its client and its config (the API
- * replaces secrets, see `redact.ts`).
+ * replaces secrets, see `redact.ts`). In cluster mode (`serverinfo` names
+ * the node) it also lists the cluster's nodes with their lease (health), and
+ * the clients and proxies of every node with a Node column.
  *
  * @example
  * ```ts
@@ -57,6 +59,10 @@ ${PAGE_CSS}${CHARTS_CSS}${DASHBOARD_CSS}</style>
     <div class="card"><div class="k">Traffic per second, last 2 min</div><div id="spark-traffic"></div></div>
   </div>
   <div id="detail"></div>
+  <section id="nodes-section" hidden>
+    <h2>Cluster nodes <span class="count" id="node-count"></span></h2>
+    <div id="nodes"></div>
+  </section>
   <section>
     <h2>Clients <span class="count" id="client-count"></span></h2>
     <div id="clients"></div>
@@ -134,9 +140,29 @@ function renderClients(clients) {
   box.replaceChildren(clientTable(clients, true));
 }
 
+// Cluster mode: a healthy node renews its 8 s lease every 2 s.
+function renderNodes(info, nodes) {
+  const section = document.getElementById("nodes-section");
+  section.hidden = !info.node;
+  if (!info.node) return;
+  document.getElementById("node-count").textContent = "(" + nodes.length + ", this is " + info.node + ")";
+  const rows = nodes.map((n) => el("tr", { "data-node": n.name },
+    el("td", {}, n.leaseMs > 4000 ? statusDot("healthy", "online") : statusDot("lapsing", "offline")),
+    el("td", {}, n.name + (n.name === info.node ? " (this node)" : "")),
+    el("td", { class: "mono" }, n.peer),
+    el("td", { class: "mono" }, n.bindAddr + ":" + n.bindPort),
+    el("td", { class: "num" }, (n.leaseMs / 1000).toFixed(1) + " s"),
+    el("td", {}, new Date(n.startedAt).toLocaleString()),
+  ));
+  document.getElementById("nodes").replaceChildren(
+    table([["Health"], ["Node"], ["Peer"], ["Bind"], ["Lease left", "num"], ["Started"]], rows));
+}
+
 function clientTable(clients, withButton) {
+  const withNode = clients.some((c) => c.node);
   const rows = clients.map((c) => el("tr", { "data-client": c.runID },
     el("td", {}, status(c.online)),
+    withNode ? el("td", { "data-node": "" }, c.node || "") : "",
     el("td", { class: "mono" }, c.clientID === c.runID ? c.runID : c.clientID + " (" + c.runID + ")"),
     el("td", {}, c.user),
     el("td", {}, c.hostname),
@@ -149,7 +175,7 @@ function clientTable(clients, withButton) {
       ? el("button", { onclick: (e) => disconnect(c.runID, e.target) }, "disconnect")
       : "") : "",
   ));
-  return table([["Status"], ["Client (run id)"], ["User"], ["Hostname"], ["Address"], ["Version"],
+  return table([["Status"], ...(withNode ? [["Node"]] : []), ["Client (run id)"], ["User"], ["Hostname"], ["Address"], ["Version"],
     ["OS"], ["Since"], ["Proxies"], ...(withButton ? [[""]] : [])], rows);
 }
 
@@ -166,8 +192,10 @@ function renderProxies(byType) {
   for (const type of TYPES) {
     const list = byType[type] || [];
     if (!list.length) continue;
+    const withNode = list.some((p) => p.node);
     const rows = list.map((p) => el("tr", { "data-proxy": p.name },
       el("td", {}, el("a", { class: "link", "data-open": p.name, onclick: () => select(p.name) }, p.name)),
+      withNode ? el("td", { "data-node": "" }, p.node || "") : "",
       el("td", { "data-user": "" }, p.user),
       el("td", {}, status(p.status === "online")),
       el("td", { class: "mono" }, p.clientID),
@@ -179,7 +207,7 @@ function renderProxies(byType) {
     ));
     sections.push(el("section", { "data-type": type },
       el("h2", {}, type.toUpperCase() + " proxies ", el("span", { class: "count" }, "(" + list.length + ")")),
-      table([["Name"], ["User"], ["Status"], ["Client"], ["Remote"], ["Conns", "num"], ["In today", "num"],
+      table([["Name"], ...(withNode ? [["Node"]] : []), ["User"], ["Status"], ["Client"], ["Remote"], ["Conns", "num"], ["In today", "num"],
         ["Out today", "num"], ["Started"]], rows)));
   }
   if (!sections.length) sections.push(el("section", {}, el("h2", {}, "Proxies"),
@@ -235,6 +263,7 @@ async function refresh() {
       api("/api/serverinfo"), api("/api/clients"), ...TYPES.map((t) => api("/api/proxy/" + t)),
     ]);
     renderInfo(info);
+    renderNodes(info, info.node ? (await api("/api/cluster/nodes")).nodes : []);
     renderSparks(info);
     renderClients(clients);
     renderProxies(Object.fromEntries(TYPES.map((t, i) => [t, lists[i].proxies])));

@@ -49,6 +49,8 @@ export interface ServerInfoResp {
   clientCounts: number;
   /** Online proxies by type. */
   proxyTypeCount: Record<string, number>;
+  /** Cluster mode: this node's name (the dashboard then lists the cluster's nodes). */
+  node?: string;
 }
 
 /** One proxy in `/api/proxy/:type` and `/api/proxy/:type/:name`. */
@@ -72,6 +74,8 @@ export interface ProxyStatsInfo {
   status: "online" | "offline";
   /** dfrp's addition: the last errors on the server for this proxy, oldest first. */
   recentErrors: { time: string; message: string }[];
+  /** Cluster mode: the node the proxy runs on (`cluster_views.ts`). */
+  node?: string;
 }
 
 /** One client in `/api/clients`. */
@@ -94,6 +98,8 @@ export interface ClientInfoResp {
   online: boolean;
   /** Names of the client's online proxies (dfrp's addition). */
   proxies: string[];
+  /** Cluster mode: the node the client is connected to (`cluster_views.ts`). */
+  node?: string;
 }
 
 // frp's dashboard format: local "01-02 15:04:05".
@@ -153,6 +159,7 @@ export class AdminViews {
       curConns,
       clientCounts,
       proxyTypeCount,
+      ...(this.services.placement ? { node: c.cluster.nodeName } : {}),
     };
   }
 

@@ -76,9 +76,13 @@ class TcpProxy implements ServerProxy {
     if (placement) {
       // Cluster mode: every node listens on the port and forwards to this one.
       const owner = { proxyName: ctx.name, clientId: ctx.clientId, user: String(ctx.user ?? "") };
-      this.#route = await placement.claimTcp(owner, wanted, (user, ends) => {
-        serveUserConn(ctx, user, ends, this.config);
-      });
+      this.#route = await placement.claimTcp(
+        owner,
+        wanted,
+        (user, ends) => serveUserConn(ctx, user, ends, this.config),
+        // remotePort = 0 picks within the user's allowPorts, as on one node.
+        () => ctx.ports.listenTcp(ctx.serverConfig.proxyBindAddr, 0),
+      );
       this.#port = this.#route.port;
       ctx.ports.claim(ctx.clientId, this.#port);
       return `:${this.#port}`;

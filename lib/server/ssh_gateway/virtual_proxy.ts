@@ -81,15 +81,23 @@ export async function startVirtualProxy(
     openWorkConn: spec.openWorkConn,
   });
   let remoteAddr: string;
+  let fence: { release(): void } | undefined;
   try {
+    // Cluster mode: the name is the user's on every node (the ssh gateway has no maxProxies).
+    fence = await services.placement?.claimProxy(
+      { proxyName: name, clientId: spec.owner, user: spec.user, type },
+      0,
+    );
     remoteAddr = await proxy.start();
   } catch (err) {
+    fence?.release();
     proxy.close();
     log.warn(`start proxy error: ${(err as Error).message}`);
     throw err;
   }
   // A dfrpc may have taken the name while this one was starting.
   if (services.stats.get(name)?.owner !== undefined) {
+    fence?.release();
     proxy.close();
     throw new Error(`proxy [${name}] is already in use`);
   }
@@ -109,6 +117,7 @@ export async function startVirtualProxy(
       if (closed) return;
       closed = true;
       proxy.close();
+      fence?.release();
       Object.assign(stats, { owner: undefined, lastCloseTime: new Date() });
       log.info(`proxy closed`);
     },
