@@ -1,12 +1,16 @@
 /**
  * Memory and descriptors per idle tunneled connection: a tcp proxy to an
- * echo service (its own process, 64-byte buffers, so it stays small), `n`
+ * echo service (its own process, not measured), `n`
  * connections opened through it with one round trip each, then idle for 2 s;
  * growth of the server's and the client's RSS divided by `n`, their open
  * descriptors, and then one more round trip on every connection to show they
  * all still echo. `BENCH_IDLE_CONNS` lists the counts (default
- * `1000,10000`; tcpMux off runs only the first, at most 1,000). Needs `ulimit -n` above
- * twice the largest count (this process holds every user end).
+ * `1000,10000`; tcpMux off runs only the first, at most 1,000). One more row
+ * (the first count, tcpMux on) first sends `BENCH_IDLE_BURST` bytes (default
+ * 256 KiB, 0 skips it) through every connection and back, so the relay
+ * buffers grow to full size, before the connections idle: what a connection
+ * that once moved data keeps. Needs `ulimit -n` above twice the largest count
+ * (this process holds every user end).
  *
  * @example
  * ```ts
@@ -20,13 +24,14 @@
 import { freePort, startClient, startServer } from "../tests/_harness.ts";
 
 const COUNTS = (Deno.env.get("BENCH_IDLE_CONNS") ?? "1000,10000").split(",").map(Number);
+const BURST = Number(Deno.env.get("BENCH_IDLE_BURST") ?? 256 * 1024);
 
 const ECHO = `
 const l = Deno.listen({ hostname: "127.0.0.1", port: Number(Deno.args[0]) });
 console.log("echo listening");
 for await (const c of l) {
   (async () => {
-    const b = new Uint8Array(64);
+    const b = new Uint8Array(16384);
     try { for (let n; (n = await c.read(b)) !== null;) await c.write(b.subarray(0, n)); } catch {}
     try { c.close(); } catch {}
   })();
@@ -56,7 +61,31 @@ async function serverHeap(port: number): Promise<{ heap: number; external: numbe
   return { heap: value("deno_heap_used_bytes"), external: value("deno_external_memory_bytes") };
 }
 
-async function run(n: number, tcpMux: boolean, echoPort: number): Promise<void> {
+/** Sends `bytes` through `conn` and reads them back, both at once. */
+async function burst(conn: Deno.Conn, bytes: number): Promise<void> {
+  const send = async () => {
+    const chunk = new Uint8Array(Math.min(bytes, 64 * 1024));
+    for (let sent = 0; sent < bytes; sent += chunk.length) {
+      await conn.write(chunk.subarray(0, Math.min(chunk.length, bytes - sent)));
+    }
+  };
+  const receive = async () => {
+    const buf = new Uint8Array(64 * 1024);
+    for (let got = 0; got < bytes;) {
+      const n = await conn.read(buf);
+      if (n === null) throw new Error("closed during the burst");
+      got += n;
+    }
+  };
+  await Promise.all([send(), receive()]);
+}
+
+async function run(
+  n: number,
+  tcpMux: boolean,
+  echoPort: number,
+  burstBytes = 0,
+): Promise<void> {
   const webPort = freePort();
   const server = await startServer(
     `transport.tcpMux = ${tcpMux}\ntransport.maxPoolCount = 100\n` +
@@ -89,6 +118,9 @@ remotePort = ${remotePort}
       conns.push(conn);
       if (!await roundTrip(conn, i & 0xff, buf)) throw new Error(`connection ${i} did not echo`);
     }
+    for (let i = 0; burstBytes > 0 && i < n; i += 50) {
+      await Promise.all(conns.slice(i, i + 50).map((c) => burst(c, burstBytes)));
+    }
     const openSeconds = (performance.now() - t0) / 1000;
     await new Promise((r) => setTimeout(r, 2000));
     const after = pids.map(rssKiB);
@@ -106,7 +138,8 @@ remotePort = ${remotePort}
       echoed += ok.filter(Boolean).length;
     }
     console.log(
-      `memory, ${n} idle connections, tcpMux ${tcpMux ? "on " : "off"}: ` +
+      `memory, ${n} idle connections, tcpMux ${tcpMux ? "on" : "off"}` +
+        `${burstBytes ? ` after a ${burstBytes >> 10} KiB burst each` : ""}: ` +
         `server +${per[0]} KiB/conn (V8 heap +${heapPer}, external +${extPer}; ` +
         `RSS ${after[0]} KiB, +${fdGrowth[0]} fds), ` +
         `client +${per[1]} KiB/conn (RSS ${after[1]} KiB, +${fdGrowth[1]} fds), ` +
@@ -143,6 +176,7 @@ export async function idleBench(): Promise<void> {
     await reader.read(); // "echo listening"
     reader.releaseLock();
     for (const n of COUNTS) await run(n, true, echoPort);
+    if (BURST > 0) await run(COUNTS[0], true, echoPort, BURST);
     // Four descriptors per connection on the server: more than 1,000 needs a high `ulimit -n`.
     await run(Math.min(1000, COUNTS[0]), false, echoPort);
   } finally {

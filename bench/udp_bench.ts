@@ -8,6 +8,13 @@
  * Needs `iperf3` on PATH. `BENCH_UDP_RATES` (Mbit/s, comma separated) and
  * `BENCH_UDP_SECONDS` change the runs.
  *
+ * As root, the rates run a second time with the kernel's default socket
+ * receive buffer (`net.core.rmem_default`) raised to `BENCH_UDP_RMEM` bytes
+ * (default 4 MiB, `0` skips it), with a fresh server and client so their
+ * sockets get it, and the old value restored afterwards. Deno cannot set
+ * `SO_RCVBUF` on one socket, so this is the operator's lever; both values are
+ * printed. The setting is machine-wide: iperf3's own sockets get it too.
+ *
  * @example
  * ```ts
  * import { udpBench } from "./udp_bench.ts";
@@ -21,6 +28,13 @@ import { freePort, startClient, startServer } from "../tests/_harness.ts";
 
 const RATES = (Deno.env.get("BENCH_UDP_RATES") ?? "50,100,200").split(",").map(Number);
 const SECONDS = Number(Deno.env.get("BENCH_UDP_SECONDS") ?? 3);
+const RAISED_RMEM = Number(Deno.env.get("BENCH_UDP_RMEM") ?? 4 * 1024 * 1024);
+const RMEM_DEFAULT = "/proc/sys/net/core/rmem_default";
+
+/** The kernel's default receive buffer for new sockets, bytes. */
+export function rmemDefault(): number {
+  return Number(Deno.readTextFileSync(RMEM_DEFAULT).trim());
+}
 
 /** One iperf3 UDP run's figures. */
 export interface UdpRun {
@@ -91,7 +105,8 @@ function line(label: string, mbit: number, r: UdpRun, cpu = ""): void {
 }
 
 /**
- * Prints loss at each rate, direct and through a udp proxy, rows interleaved.
+ * Prints loss at each rate, direct and through a udp proxy, rows interleaved;
+ * as root once more with `net.core.rmem_default` raised (restored afterwards).
  *
  * @example
  * ```ts
@@ -112,6 +127,28 @@ export async function udpBench(): Promise<void> {
     if (err instanceof Deno.errors.NotFound) return console.log("udp: skipped (no iperf3)");
     throw err;
   }
+  const original = rmemDefault();
+  try {
+    await round(port, original);
+    if (RAISED_RMEM > original && Deno.uid() === 0) {
+      try {
+        Deno.writeTextFileSync(RMEM_DEFAULT, String(RAISED_RMEM));
+      } catch (err) {
+        console.log(`udp: rmem_default not raised: ${(err as Error).message}`);
+      }
+      if (rmemDefault() === RAISED_RMEM) await round(port, RAISED_RMEM);
+    }
+  } finally {
+    if (rmemDefault() !== original) Deno.writeTextFileSync(RMEM_DEFAULT, String(original));
+    console.log(`udp: net.core.rmem_default is ${rmemDefault()} again`);
+    iperfServer.kill("SIGKILL");
+    await iperfServer.status;
+  }
+}
+
+/** Every rate, direct and through a fresh server and client (whose sockets get `rmem`). */
+async function round(port: number, rmem: number): Promise<void> {
+  console.log(`udp: net.core.rmem_default = ${rmem}`);
   const server = await startServer("");
   const remotePort = freePort();
   const client = await startClient(`
@@ -152,8 +189,6 @@ remotePort = ${remotePort}
   } finally {
     await client.stop("SIGKILL");
     await server.stop("SIGKILL");
-    iperfServer.kill("SIGKILL");
-    await iperfServer.status;
   }
 }
 
