@@ -14,6 +14,8 @@
  * sockets get it, and the old value restored afterwards. Deno cannot set
  * `SO_RCVBUF` on one socket, so this is the operator's lever; both values are
  * printed. The setting is machine-wide: iperf3's own sockets get it too.
+ * "server backlog drops" are datagrams the server itself dropped because the
+ * work connection had 1 MiB queued (from its debug log, to within 1,000).
  *
  * @example
  * ```ts
@@ -90,6 +92,16 @@ async function iperfUdp(port: number, mbit: number): Promise<UdpRun> {
   };
 }
 
+/**
+ * Datagrams the server dropped itself (work connection backlog full) so far,
+ * to within 1,000: its debug log reports every 1,000th.
+ */
+function backlogDrops(output: string): number {
+  let last = 0;
+  for (const m of output.matchAll(/backlog full \((\d+) so far\)/g)) last = Number(m[1]);
+  return last;
+}
+
 /** CPU seconds (user + system) `pid` has used. */
 function cpuSeconds(pid: number): number {
   const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
@@ -149,7 +161,8 @@ export async function udpBench(): Promise<void> {
 /** Every rate, direct and through a fresh server and client (whose sockets get `rmem`). */
 async function round(port: number, rmem: number): Promise<void> {
   console.log(`udp: net.core.rmem_default = ${rmem}`);
-  const server = await startServer("");
+  // Debug logs carry the server's own drop count ("… (N so far)", every 1,000th drop).
+  const server = await startServer(`log.level = "debug"`);
   const remotePort = freePort();
   const client = await startClient(`
 serverAddr = "127.0.0.1"
@@ -173,14 +186,17 @@ remotePort = ${remotePort}
         line("direct:   ", mbit, await iperfUdp(port, mbit));
         const pids = [server.child.pid, client.child.pid];
         const cpu0 = pids.map(cpuSeconds);
+        const dropsBefore = backlogDrops(server.output);
         const r = await iperfUdp(remotePort, mbit);
         // CPU per datagram delivered, server and client: steadier than loss on a busy machine.
         const us = pids.map((p, i) => ((cpuSeconds(p) - cpu0[i]) * 1e6 / r.delivered).toFixed(1));
+        const drops = backlogDrops(server.output) - dropsBefore;
         line(
           "udp proxy:",
           mbit,
           r,
-          `, CPU per delivered datagram server ${us[0]} µs, client ${us[1]} µs`,
+          `, server backlog drops ${drops ? `~${drops}` : 0}` +
+            `, CPU per delivered datagram server ${us[0]} µs, client ${us[1]} µs`,
         );
       } catch (err) {
         console.log(`udp ${mbit} Mbit/s: failed: ${(err as Error).message}`);
