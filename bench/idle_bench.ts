@@ -9,8 +9,9 @@
  * (the first count, tcpMux on) first sends `BENCH_IDLE_BURST` bytes (default
  * 256 KiB, 0 skips it) through every connection and back, so the relay
  * buffers grow to full size, before the connections idle: what a connection
- * that once moved data keeps. Needs `ulimit -n` above twice the largest count
- * (this process holds every user end).
+ * that once moved data keeps. As root with sshd installed, one more row: the
+ * first count through `ssh -R` (OpenSSH), the yardstick. Needs `ulimit -n`
+ * above twice the largest count (this process holds every user end).
  *
  * @example
  * ```ts
@@ -22,6 +23,7 @@
  */
 
 import { freePort, startClient, startServer } from "../tests/_harness.ts";
+import { reverseForward, sshdAvailable, startSshd } from "../tests/_sshd.ts";
 
 const COUNTS = (Deno.env.get("BENCH_IDLE_CONNS") ?? "1000,10000").split(",").map(Number);
 const BURST = Number(Deno.env.get("BENCH_IDLE_BURST") ?? 256 * 1024);
@@ -80,6 +82,122 @@ async function burst(conn: Deno.Conn, bytes: number): Promise<void> {
   await Promise.all([send(), receive()]);
 }
 
+/**
+ * Opens `n` connections to `port` (into `conns`), one round trip each, then
+ * the burst if any, then 2 s of idle; returns the seconds the opening took.
+ */
+async function openIdle(
+  conns: Deno.Conn[],
+  port: number,
+  n: number,
+  burstBytes: number,
+): Promise<number> {
+  const buf = new Uint8Array(1);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conns.push(conn);
+    if (!await roundTrip(conn, i & 0xff, buf)) throw new Error(`connection ${i} did not echo`);
+  }
+  for (let i = 0; burstBytes > 0 && i < n; i += 50) {
+    await Promise.all(conns.slice(i, i + 50).map((c) => burst(c, burstBytes)));
+  }
+  const openSeconds = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 2000));
+  return openSeconds;
+}
+
+/** How many of `conns` still echo one byte. */
+async function stillEcho(conns: Deno.Conn[]): Promise<number> {
+  let echoed = 0;
+  for (let i = 0; i < conns.length; i += 200) {
+    const batch = conns.slice(i, i + 200);
+    const ok = await Promise.all(
+      batch.map((c, j) => roundTrip(c, (i + j + 7) & 0xff, new Uint8Array(1))),
+    );
+    echoed += ok.filter(Boolean).length;
+  }
+  return echoed;
+}
+
+/** Pids of every process below `root` (its children, theirs, ...). */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      parent.set(Number(e.name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const out: number[] = [];
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [pid, ppid] of parent) {
+      if ((ppid === root || out.includes(ppid)) && !out.includes(pid)) {
+        out.push(pid);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
+/** The pid of the (first, i.e. oldest) process whose command line contains `needle`. */
+function pidByCmdline(needle: string): number {
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).replaceAll("\0", " ");
+      if (cmd.includes(needle)) return Number(e.name);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  throw new Error(`no process runs "${needle}"`);
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/**
+ * The yardstick: the same `n` idle connections through `ssh -R` (OpenSSH,
+ * one SSH connection carrying a channel per connection). Server side: every
+ * process of the sshd (its per-connection session processes); client: ssh.
+ */
+async function sshRun(n: number, echoPort: number): Promise<void> {
+  if (!sshdAvailable()) return console.log("memory, ssh -R: skipped (no sshd, or not root)");
+  const conns: Deno.Conn[] = [];
+  try {
+    await using sshd = await startSshd();
+    await using forward = await reverseForward(sshd, echoPort);
+    await new Promise((r) => setTimeout(r, 1000));
+    const master = pidByCmdline(`${sshd.dir}/sshd_config`);
+    const sides = [[master, ...descendants(master)], [pidByCmdline(`${forward.port}:127.0.0.1:`)]];
+    const before = sides.map((pids) => sum(pids.map(rssKiB)));
+    const fdsBefore = sides.map((pids) => sum(pids.map(fds)));
+    const openSeconds = await openIdle(conns, forward.port, n, 0);
+    const after = sides.map((pids) => sum(pids.map(rssKiB)));
+    const per = after.map((a, i) => ((a - before[i]) / n).toFixed(1));
+    const fdGrowth = sides.map((pids, i) => sum(pids.map(fds)) - fdsBefore[i]);
+    const echoed = await stillEcho(conns);
+    console.log(
+      `memory, ${n} idle connections, ssh -R (OpenSSH): ` +
+        `sshd +${per[0]} KiB/conn (${sides[0].length} processes, RSS ${after[0]} KiB, ` +
+        `+${fdGrowth[0]} fds), ssh +${per[1]} KiB/conn (RSS ${after[1]} KiB, +${
+          fdGrowth[1]
+        } fds), ` +
+        `${echoed}/${n} still echo, opened in ${openSeconds.toFixed(1)} s ` +
+        `(load ${Deno.loadavg()[0].toFixed(1)})`,
+    );
+  } catch (err) {
+    console.log(`memory, ${n} connections, ssh -R: failed: ${(err as Error).message}`);
+  } finally {
+    for (const c of conns) c.close();
+  }
+}
+
 async function run(
   n: number,
   tcpMux: boolean,
@@ -104,7 +222,6 @@ localPort = ${echoPort}
 remotePort = ${remotePort}
 `);
   const conns: Deno.Conn[] = [];
-  const buf = new Uint8Array(1);
   try {
     await client.waitFor(/\[idle\] start proxy success/);
     await new Promise((r) => setTimeout(r, 1000));
@@ -112,31 +229,14 @@ remotePort = ${remotePort}
     const before = pids.map(rssKiB);
     const heapBefore = await serverHeap(webPort);
     const fdsBefore = pids.map(fds);
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port: remotePort });
-      conns.push(conn);
-      if (!await roundTrip(conn, i & 0xff, buf)) throw new Error(`connection ${i} did not echo`);
-    }
-    for (let i = 0; burstBytes > 0 && i < n; i += 50) {
-      await Promise.all(conns.slice(i, i + 50).map((c) => burst(c, burstBytes)));
-    }
-    const openSeconds = (performance.now() - t0) / 1000;
-    await new Promise((r) => setTimeout(r, 2000));
+    const openSeconds = await openIdle(conns, remotePort, n, burstBytes);
     const after = pids.map(rssKiB);
     const heapAfter = await serverHeap(webPort);
     const heapPer = ((heapAfter.heap - heapBefore.heap) / n / 1024).toFixed(1);
     const extPer = ((heapAfter.external - heapBefore.external) / n / 1024).toFixed(1);
     const per = after.map((a, i) => ((a - before[i]) / n).toFixed(1));
     const fdGrowth = pids.map((p, i) => fds(p) - fdsBefore[i]);
-    let echoed = 0;
-    for (let i = 0; i < n; i += 200) {
-      const batch = conns.slice(i, i + 200);
-      const ok = await Promise.all(
-        batch.map((c, j) => roundTrip(c, (i + j + 7) & 0xff, new Uint8Array(1))),
-      );
-      echoed += ok.filter(Boolean).length;
-    }
+    const echoed = await stillEcho(conns);
     console.log(
       `memory, ${n} idle connections, tcpMux ${tcpMux ? "on" : "off"}` +
         `${burstBytes ? ` after a ${burstBytes >> 10} KiB burst each` : ""}: ` +
@@ -177,6 +277,7 @@ export async function idleBench(): Promise<void> {
     reader.releaseLock();
     for (const n of COUNTS) await run(n, true, echoPort);
     if (BURST > 0) await run(COUNTS[0], true, echoPort, BURST);
+    await sshRun(COUNTS[0], echoPort);
     // Four descriptors per connection on the server: more than 1,000 needs a high `ulimit -n`.
     await run(Math.min(1000, COUNTS[0]), false, echoPort);
   } finally {
