@@ -8,6 +8,15 @@
  * Needs `iperf3` on PATH. `BENCH_UDP_RATES` (Mbit/s, comma separated) and
  * `BENCH_UDP_SECONDS` change the runs.
  *
+ * As root, the rates run a second time with the kernel's default socket
+ * receive buffer (`net.core.rmem_default`) raised to `BENCH_UDP_RMEM` bytes
+ * (default 4 MiB, `0` skips it), with a fresh server and client so their
+ * sockets get it, and the old value restored afterwards. Deno cannot set
+ * `SO_RCVBUF` on one socket, so this is the operator's lever; both values are
+ * printed. The setting is machine-wide: iperf3's own sockets get it too.
+ * "server backlog drops" are datagrams the server itself dropped because the
+ * work connection had 1 MiB queued (from its debug log, to within 1,000).
+ *
  * @example
  * ```ts
  * import { udpBench } from "./udp_bench.ts";
@@ -21,6 +30,13 @@ import { freePort, startClient, startServer } from "../tests/_harness.ts";
 
 const RATES = (Deno.env.get("BENCH_UDP_RATES") ?? "50,100,200").split(",").map(Number);
 const SECONDS = Number(Deno.env.get("BENCH_UDP_SECONDS") ?? 3);
+const RAISED_RMEM = Number(Deno.env.get("BENCH_UDP_RMEM") ?? 4 * 1024 * 1024);
+const RMEM_DEFAULT = "/proc/sys/net/core/rmem_default";
+
+/** The kernel's default receive buffer for new sockets, bytes. */
+export function rmemDefault(): number {
+  return Number(Deno.readTextFileSync(RMEM_DEFAULT).trim());
+}
 
 /** One iperf3 UDP run's figures. */
 export interface UdpRun {
@@ -76,6 +92,16 @@ async function iperfUdp(port: number, mbit: number): Promise<UdpRun> {
   };
 }
 
+/**
+ * Datagrams the server dropped itself (work connection backlog full) so far,
+ * to within 1,000: its debug log reports every 1,000th.
+ */
+function backlogDrops(output: string): number {
+  let last = 0;
+  for (const m of output.matchAll(/backlog full \((\d+) so far\)/g)) last = Number(m[1]);
+  return last;
+}
+
 /** CPU seconds (user + system) `pid` has used. */
 function cpuSeconds(pid: number): number {
   const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
@@ -91,7 +117,8 @@ function line(label: string, mbit: number, r: UdpRun, cpu = ""): void {
 }
 
 /**
- * Prints loss at each rate, direct and through a udp proxy, rows interleaved.
+ * Prints loss at each rate, direct and through a udp proxy, rows interleaved;
+ * as root once more with `net.core.rmem_default` raised (restored afterwards).
  *
  * @example
  * ```ts
@@ -112,7 +139,30 @@ export async function udpBench(): Promise<void> {
     if (err instanceof Deno.errors.NotFound) return console.log("udp: skipped (no iperf3)");
     throw err;
   }
-  const server = await startServer("");
+  const original = rmemDefault();
+  try {
+    await round(port, original);
+    if (RAISED_RMEM > original && Deno.uid() === 0) {
+      try {
+        Deno.writeTextFileSync(RMEM_DEFAULT, String(RAISED_RMEM));
+      } catch (err) {
+        console.log(`udp: rmem_default not raised: ${(err as Error).message}`);
+      }
+      if (rmemDefault() === RAISED_RMEM) await round(port, RAISED_RMEM);
+    }
+  } finally {
+    if (rmemDefault() !== original) Deno.writeTextFileSync(RMEM_DEFAULT, String(original));
+    console.log(`udp: net.core.rmem_default is ${rmemDefault()} again`);
+    iperfServer.kill("SIGKILL");
+    await iperfServer.status;
+  }
+}
+
+/** Every rate, direct and through a fresh server and client (whose sockets get `rmem`). */
+async function round(port: number, rmem: number): Promise<void> {
+  console.log(`udp: net.core.rmem_default = ${rmem}`);
+  // Debug logs carry the server's own drop count ("… (N so far)", every 1,000th drop).
+  const server = await startServer(`log.level = "debug"`);
   const remotePort = freePort();
   const client = await startClient(`
 serverAddr = "127.0.0.1"
@@ -136,14 +186,17 @@ remotePort = ${remotePort}
         line("direct:   ", mbit, await iperfUdp(port, mbit));
         const pids = [server.child.pid, client.child.pid];
         const cpu0 = pids.map(cpuSeconds);
+        const dropsBefore = backlogDrops(server.output);
         const r = await iperfUdp(remotePort, mbit);
         // CPU per datagram delivered, server and client: steadier than loss on a busy machine.
         const us = pids.map((p, i) => ((cpuSeconds(p) - cpu0[i]) * 1e6 / r.delivered).toFixed(1));
+        const drops = backlogDrops(server.output) - dropsBefore;
         line(
           "udp proxy:",
           mbit,
           r,
-          `, CPU per delivered datagram server ${us[0]} µs, client ${us[1]} µs`,
+          `, server backlog drops ${drops ? `~${drops}` : 0}` +
+            `, CPU per delivered datagram server ${us[0]} µs, client ${us[1]} µs`,
         );
       } catch (err) {
         console.log(`udp ${mbit} Mbit/s: failed: ${(err as Error).message}`);
@@ -152,8 +205,6 @@ remotePort = ${remotePort}
   } finally {
     await client.stop("SIGKILL");
     await server.stop("SIGKILL");
-    iperfServer.kill("SIGKILL");
-    await iperfServer.status;
   }
 }
 

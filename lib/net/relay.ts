@@ -3,8 +3,9 @@
  *
  * Speed and memory come from the buffers (see `shared/deno-networking-facts.md`):
  * a read/write loop over a reused buffer, not `pipeTo`; the buffer starts
- * small so an idle connection costs little, and grows to 256 KiB only once a
- * read fills it, i.e. when bulk data is actually flowing.
+ * small so an idle connection costs little, grows to 256 KiB only once a
+ * read fills it, i.e. when bulk data is actually flowing, and goes back to a
+ * shared pool when the flow stops (`relay_buffer.ts`).
  *
  * @example
  * ```ts
@@ -20,17 +21,10 @@
 
 import { type Duplex, writeAll } from "./duplex.ts";
 import type { RateLimiter } from "./rate_limit.ts";
+import { INITIAL_BUFFER, MAX_BUFFER, RelayBuffer } from "./relay_buffer.ts";
 import { defaultWriteTimeout, WriteWatch } from "./timeout.ts";
 
-/**
- * First buffer of a direction. Small, because an idle connection holds two of
- * them per side: at 16 KiB they were 32 of the ~48 KiB an idle tunneled
- * connection cost each side (docs/performance.md). A read that fills it grows
- * it 4x (1, 4, 16, 64, 256 KiB), so bulk data reaches full size after four reads.
- */
-export const INITIAL_BUFFER = 1024;
-/** The buffer a busy direction grows to. */
-export const MAX_BUFFER = 256 * 1024;
+export { INITIAL_BUFFER, MAX_BUFFER } from "./relay_buffer.ts";
 
 /** Hooks for counting traffic as it passes. */
 export interface RelayOptions {
@@ -80,8 +74,11 @@ export async function copy(
   let total = 0;
   // read() into one reused buffer, even where readChunk() exists: writing into
   // fresh memory per chunk measured 10x costlier than reusing warm memory.
-  let buf = new Uint8Array(INITIAL_BUFFER);
-  for (let n; (n = await src.read(buf)) !== null;) {
+  // It grows while reads fill it and goes back to a shared pool when the flow
+  // stops (relay_buffer.ts), so an idle direction holds 1 KiB.
+  const rb = new RelayBuffer();
+  for (let n; (n = await src.read(rb.buf)) !== null;) {
+    const buf = rb.buf;
     if (watch) {
       // Two field writes per chunk; the process-wide sweep does the timing.
       watch.pending = true;
@@ -94,8 +91,9 @@ export async function copy(
     }
     total += n;
     onBytes?.(n);
-    if (n === buf.length && buf.length < MAX_BUFFER) buf = new Uint8Array(buf.length * 4);
+    rb.afterRead(n);
   }
+  rb.release();
   await dst.closeWrite();
   return total;
 }

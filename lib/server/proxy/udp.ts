@@ -25,6 +25,7 @@ import type { Duplex } from "../../net/duplex.ts";
 import { limitDuplex } from "../../net/rate_limit.ts";
 import { wrapWorkConn } from "../../net/work_conn_options.ts";
 import { sleep } from "../../net/timeout.ts";
+import { udpRcvbufHint } from "../../net/udp_rcvbuf.ts";
 import {
   formatUdpAddr,
   MAX_UDP_PAYLOAD,
@@ -125,6 +126,8 @@ class UdpProxy implements ServerProxy {
     }
     this.#sock = sock;
     this.#port = (sock.addr as Deno.NetAddr).port;
+    const hint = udpRcvbufHint();
+    if (hint) ctx.log.info(hint);
     if (wanted === 0 && !ctx.ports.allowed(this.#port)) {
       sock.close();
       throw new Error(`port ${this.#port} is not allowed (allowPorts)`);
