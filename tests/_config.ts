@@ -58,14 +58,72 @@ ${token === undefined ? "" : `auth.token = "${token}"\n`}${extra}
  * ```
  */
 export function tcpProxy(name: string, localPort: number, remotePort: number, extra = ""): string {
+  return proxyTable("tcp", name, localPort, `remotePort = ${remotePort}\n${extra}`);
+}
+
+/**
+ * One `[[proxies]]` table of type `type` to `localPort`, plus `extra` lines inside the same
+ * table: the shape every proxy builder here shares.
+ *
+ * @example
+ * ```ts
+ * import { proxyTable } from "./_config.ts";
+ * const toml = proxyTable("stcp", "secret", 8080, `secretKey = "k"`);
+ * console.log(toml);
+ * ```
+ */
+export function proxyTable(type: string, name: string, localPort: number, extra = ""): string {
   return `
 [[proxies]]
 name = "${name}"
-type = "tcp"
+type = "${type}"
 localPort = ${localPort}
-remotePort = ${remotePort}
 ${extra}
 `;
+}
+
+/**
+ * One `[[proxies]]` table of type http to `localPort`; `extra` says how it is routed
+ * (customDomains, subdomain, locations...) and what it rewrites.
+ *
+ * @example
+ * ```ts
+ * import { httpProxy } from "./_config.ts";
+ * const toml = httpProxy("web", 8080, `customDomains = ["a.example.com"]`);
+ * console.log(toml);
+ * ```
+ */
+export function httpProxy(name: string, localPort: number, extra = ""): string {
+  return proxyTable("http", name, localPort, extra);
+}
+
+/**
+ * One `[[proxies]]` table of type https (routed by SNI, TLS passed through) to `localPort`.
+ *
+ * @example
+ * ```ts
+ * import { httpsProxy } from "./_config.ts";
+ * const toml = httpsProxy("web", 8443, `subdomain = "b"`);
+ * console.log(toml);
+ * ```
+ */
+export function httpsProxy(name: string, localPort: number, extra = ""): string {
+  return proxyTable("https", name, localPort, extra);
+}
+
+/**
+ * The line that makes an http proxy set `x-tag: <tag>` on each request, so that a backend
+ * shared by several proxies tells which one a request came through.
+ *
+ * @example
+ * ```ts
+ * import { httpProxy, xTag } from "./_config.ts";
+ * const toml = httpProxy("api", 8080, `customDomains = ["a.example"]\n${xTag("api")}`);
+ * console.log(toml);
+ * ```
+ */
+export function xTag(tag: string): string {
+  return `requestHeaders.set.x-tag = "${tag}"`;
 }
 
 /** What {@linkcode serverConf} writes. */
@@ -120,12 +178,5 @@ ${line("vhostHTTPPort", vhostHTTPPort)}${line("webServer.port", webPort)}${
  * ```
  */
 export function tcpmuxProxy(name: string, localPort: number, extra = ""): string {
-  return `
-[[proxies]]
-name = "${name}"
-type = "tcpmux"
-multiplexer = "httpconnect"
-localPort = ${localPort}
-${extra}
-`;
+  return proxyTable("tcpmux", name, localPort, `multiplexer = "httpconnect"\n${extra}`);
 }

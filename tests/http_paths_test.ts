@@ -5,9 +5,9 @@
 // and raw sockets as the user.
 
 import { curl } from "./_curl.ts";
-import { clientConf } from "./_config.ts";
+import { httpProxy, xTag } from "./_config.ts";
+import { startHttpVhost } from "./_tunnel.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { freePort, startClient, startServer } from "./_harness.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -64,56 +64,26 @@ async function raw(port: number, text: string): Promise<string> {
   }
 }
 
-async function setup(be: { port: number }) {
-  const vhostPort = freePort();
-  const server = await startServer(`vhostHTTPPort = ${vhostPort}`);
-  const client = await startClient(clientConf({
-    serverPort: server.port,
-    extra: `
-[[proxies]]
-name = "admin"
-type = "http"
-localPort = ${be.port}
-customDomains = ["d.example.com"]
+/** Four http proxies on one backend, each tagging its requests with its name. */
+function setup(be: { port: number }) {
+  const guarded = `customDomains = ["d.example.com"]
 locations = ["/admin"]
 httpUser = "boss"
 httpPassword = "s3cret"
-requestHeaders.set.x-tag = "admin"
-
-[[proxies]]
-name = "site"
-type = "http"
-localPort = ${be.port}
-customDomains = ["d.example.com"]
-locations = ["/"]
-requestHeaders.set.x-tag = "site"
-
-[[proxies]]
-name = "a"
-type = "http"
-localPort = ${be.port}
-customDomains = ["a.example"]
-requestHeaders.set.x-tag = "a"
-
-[[proxies]]
-name = "b"
-type = "http"
-localPort = ${be.port}
-customDomains = ["b.example"]
-requestHeaders.set.x-tag = "b"
-`,
-  }));
-  for (const name of ["admin", "site", "a", "b"]) {
-    await client.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
-  }
-  return { server, client, vhostPort };
+${xTag("admin")}`;
+  const site = `customDomains = ["d.example.com"]\nlocations = ["/"]\n${xTag("site")}`;
+  return startHttpVhost({
+    proxies: httpProxy("admin", be.port, guarded) + httpProxy("site", be.port, site) +
+      httpProxy("a", be.port, `customDomains = ["a.example"]\n${xTag("a")}`) +
+      httpProxy("b", be.port, `customDomains = ["b.example"]\n${xTag("b")}`),
+    started: ["admin", "site", "a", "b"],
+  });
 }
 
 Deno.test("http paths: locations match the normalised path; the request line passes unchanged", async () => {
   await using be = echoHeadBackend();
-  const { server, client, vhostPort } = await setup(be);
-  await using _s = server;
-  await using _c = client;
+  await using vh = await setup(be);
+  const { vhostPort } = vh;
   const get = (path: string, ...extra: string[]) =>
     curl(
       "--path-as-is",
@@ -164,9 +134,8 @@ Deno.test("http paths: locations match the normalised path; the request line pas
 
 Deno.test("http paths: Host header rules and proxy-form requests", async () => {
   await using be = echoHeadBackend();
-  const { server, client, vhostPort } = await setup(be);
-  await using _s = server;
-  await using _c = client;
+  await using vh = await setup(be);
+  const { vhostPort } = vh;
 
   const noHost = await raw(vhostPort, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
   assertMatch(noHost, /^HTTP\/1\.1 400 /);
@@ -195,9 +164,8 @@ Deno.test("http paths: Host header rules and proxy-form requests", async () => {
 
 Deno.test("http paths: chunked framing and Transfer-Encoding follow RFC 9112", async () => {
   await using be = echoHeadBackend();
-  const { server, client, vhostPort } = await setup(be);
-  await using _s = server;
-  await using _c = client;
+  await using vh = await setup(be);
+  const { vhostPort } = vh;
   const post = (te: string, body: string) =>
     raw(
       vhostPort,
