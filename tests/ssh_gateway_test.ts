@@ -3,16 +3,14 @@
  * command creates tcp and http proxies; `ssh -N -R` alone a tcp proxy;
  * unknown keys, bad commands and wrong tokens are refused with a message.
  */
-
+import { assertConcurrentEchoes } from "./_echo.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   DfrpProcess,
   echoServer,
   eventually,
   freePort,
-  randomBytes,
   roundTrip,
-  sha256,
   startServer,
   tempFile,
 } from "./_harness.ts";
@@ -107,14 +105,7 @@ Deno.test("ssh gateway: tcp proxy from ssh -R and a command, hash-checked throug
   const info = await tunnel.waitFor(/RemoteAddress: (\S+)/);
   assertEquals(info[1], `:${remotePort}`);
   assertMatch(tunnel.output, /User: alice\nProxyName: web\nType: tcp/);
-  const results = await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      const payload = randomBytes(1 + Math.floor(Math.random() * 200 * 1024));
-      const reply = await roundTrip(remotePort, payload);
-      return [await sha256(payload), await sha256(reply as Uint8Array<ArrayBuffer>)];
-    }),
-  );
-  for (const [sent, got] of results) assertEquals(got, sent);
+  await assertConcurrentEchoes(remotePort, 8, 200 * 1024);
   // Ending the ssh session ends the proxy and frees its port.
   await tunnel.stop();
   await server.waitFor(/\[alice\.web\] proxy closed/);

@@ -1,3 +1,4 @@
+import { assertConcurrentEchoes } from "./_echo.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   echoServer,
@@ -109,14 +110,7 @@ for (const tcpMux of [true, false]) {
     const bindPort = freePort();
     await using vis = await startClient(visitor(server.port, bindPort, { tcpMux }));
     await vis.waitFor(/\[secret-echo-visitor\] start stcp visitor success/);
-    const results = await Promise.all(
-      Array.from({ length: 20 }, async () => {
-        const payload = randomBytes(1 + Math.floor(Math.random() * 128 * 1024));
-        const reply = await roundTrip(bindPort, payload);
-        return [await sha256(payload), await sha256(reply as Uint8Array<ArrayBuffer>)];
-      }),
-    );
-    for (const [sent, got] of results) assertEquals(got, sent);
+    await assertConcurrentEchoes(bindPort, 20, 128 * 1024);
   });
 
   Deno.test(`stcp (${mode}): a wrong secret key is refused on both sides, nothing relayed`, async () => {

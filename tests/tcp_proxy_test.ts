@@ -1,12 +1,11 @@
+import { assertConcurrentEchoes } from "./_echo.ts";
 import { clientConf, tcpProxy } from "./_config.ts";
 import { assertEquals, assertMatch } from "./_assert.ts";
 import {
   echoServer,
   eventually,
   freePort,
-  randomBytes,
   roundTrip,
-  sha256,
   startClient,
   startServer,
 } from "./_harness.ts";
@@ -56,14 +55,7 @@ ${tcpProxy("echo", echo.port, 0)}`,
     const match = await server.waitFor(/\[echo\] tcp proxy listen at :(\d+) success/);
     const remotePort = Number(match[1]);
     await client.waitFor(/\[echo\] start proxy success/);
-    const results = await Promise.all(
-      Array.from({ length: 200 }, async () => {
-        const payload = randomBytes(1 + Math.floor(Math.random() * 256 * 1024));
-        const reply = await roundTrip(remotePort, payload);
-        return [await sha256(payload), await sha256(reply as Uint8Array<ArrayBuffer>)];
-      }),
-    );
-    for (const [sent, got] of results) assertEquals(got, sent);
+    await assertConcurrentEchoes(remotePort, 200, 256 * 1024);
   });
 }
 
