@@ -180,3 +180,50 @@ ${line("vhostHTTPPort", vhostHTTPPort)}${line("webServer.port", webPort)}${
 export function tcpmuxProxy(name: string, localPort: number, extra = ""): string {
   return proxyTable("tcpmux", name, localPort, `multiplexer = "httpconnect"\n${extra}`);
 }
+
+/** What {@linkcode visitorTable} writes. */
+export interface VisitorOptions {
+  /** stcp, sudp or xtcp. */
+  type: string;
+  /** The visitor's own name. */
+  name: string;
+  /** The proxy it visits. */
+  serverName: string;
+  /** The proxy's `secretKey`. */
+  secretKey: string;
+  /** The local port it listens on for users. */
+  bindPort: number;
+  /** More lines inside the same table (serverUser, transport.*, keepTunnelOpen...). */
+  extra?: string;
+}
+
+/**
+ * One `[[visitors]]` table: a visitor of `type` for the proxy `serverName`, listening on
+ * `bindPort`.
+ *
+ * @example
+ * ```ts
+ * import { visitorTable } from "./_config.ts";
+ * const toml = visitorTable({
+ *   type: "stcp",
+ *   name: "v",
+ *   serverName: "secret",
+ *   secretKey: "k",
+ *   bindPort: 9000,
+ * });
+ * console.log(toml);
+ * ```
+ */
+export function visitorTable(
+  { type, name, serverName, secretKey, bindPort, extra = "" }: VisitorOptions,
+): string {
+  return `
+[[visitors]]
+name = "${name}"
+type = "${type}"
+serverName = "${serverName}"
+secretKey = "${secretKey}"
+bindPort = ${bindPort}
+${extra}
+`;
+}
