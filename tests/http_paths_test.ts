@@ -5,6 +5,7 @@
 // and raw sockets as the user.
 
 import { curl } from "./_curl.ts";
+import { rawHttpBackend, readToEnd } from "./_raw_http.ts";
 import { httpProxy, xTag } from "./_config.ts";
 import { startHttpVhost } from "./_tunnel.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
@@ -18,33 +19,11 @@ const dec = new TextDecoder();
  * forwarded (an HTTP library would resolve `//admin` first).
  */
 function echoHeadBackend() {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const serving = (async () => {
-    for await (const conn of listener) {
-      (async () => {
-        const buf = new Uint8Array(16384);
-        let head = "";
-        while (!head.includes("\r\n\r\n")) {
-          const n = await conn.read(buf);
-          if (n === null) break;
-          head += dec.decode(buf.subarray(0, n));
-        }
-        const body = head.slice(0, head.indexOf("\r\n\r\n") + 2);
-        await conn.write(enc.encode(
-          `HTTP/1.1 200 OK\r\nContent-Length: ${enc.encode(body).length}\r\n` +
-            `Connection: close\r\n\r\n${body}`,
-        ));
-        conn.close();
-      })().catch(() => {});
-    }
-  })().catch(() => {});
-  return {
-    port: listener.addr.port,
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      await serving;
-    },
-  };
+  return rawHttpBackend((head) => {
+    const body = head.slice(0, head.indexOf("\r\n\r\n") + 2);
+    return `HTTP/1.1 200 OK\r\nContent-Length: ${enc.encode(body).length}\r\n` +
+      `Connection: close\r\n\r\n${body}`;
+  });
 }
 
 /** Sends `text` on a new connection and reads until the server closes. */
@@ -52,13 +31,7 @@ async function raw(port: number, text: string): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     await conn.write(enc.encode(text));
-    let out = "";
-    const buf = new Uint8Array(16384);
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) return out;
-      out += dec.decode(buf.subarray(0, n));
-    }
+    return await readToEnd(conn);
   } finally {
     conn.close();
   }

@@ -1,4 +1,5 @@
 import { curlHead, type CurlResult } from "./_curl.ts";
+import { rawHttpBackend, readToEnd } from "./_raw_http.ts";
 import { clientConf, httpProxy, xTag } from "./_config.ts";
 import { startHttpVhost } from "./_tunnel.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
@@ -56,29 +57,10 @@ function backend() {
 
 /** A raw TCP backend answering every request with one fixed chunked response, then closing. */
 function rawChunkedBackend() {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const response = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
-    "6;note=x\r\nalpha-\r\n5\r\nbeta-\r\n0\r\nX-Trailer: done\r\n\r\n";
-  const serving = (async () => {
-    for await (const conn of listener) {
-      const buf = new Uint8Array(4096);
-      let head = "";
-      while (!head.includes("\r\n\r\n")) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        head += dec.decode(buf.subarray(0, n));
-      }
-      await conn.write(enc.encode(response));
-      conn.close();
-    }
-  })().catch(() => {});
-  return {
-    port: listener.addr.port,
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      await serving;
-    },
-  };
+  return rawHttpBackend(() =>
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+    "6;note=x\r\nalpha-\r\n5\r\nbeta-\r\n0\r\nX-Trailer: done\r\n\r\n"
+  );
 }
 
 function json(result: CurlResult): Record<string, any> {
@@ -265,9 +247,7 @@ Deno.test("http vhost: keep-alive, pipelining, chunked both ways, WebSocket upgr
     "4\r\nabcd\r\n3;ext=1\r\nefg\r\n0\r\nX-Trailer: t\r\n\r\n" +
     "GET /three HTTP/1.1\r\nHost: k.example.com\r\nConnection: close\r\n\r\n";
   await conn.write(enc.encode(requests));
-  let reply = "";
-  const buf = new Uint8Array(65536);
-  for (let n; (n = await conn.read(buf)) !== null;) reply += dec.decode(buf.subarray(0, n));
+  const reply = await readToEnd(conn);
   conn.close();
   assertEquals(reply.match(/HTTP\/1\.1 200 OK/g)?.length, 3, reply);
   assertMatch(
@@ -305,6 +285,7 @@ Deno.test("http vhost: keep-alive, pipelining, chunked both ways, WebSocket upgr
   assertEquals(messages, ["echo:hello", "echo:world"]);
 
   // Bad input gets a clear answer and the server keeps serving.
+  const buf = new Uint8Array(65536);
   for (
     const [request, status] of [
       ["NONSENSE\r\n\r\n", 400],
