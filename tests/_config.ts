@@ -62,8 +62,8 @@ export function tcpProxy(name: string, localPort: number, remotePort: number, ex
 }
 
 /**
- * One `[[proxies]]` table of type `type` to `localPort`, plus `extra` lines inside the same
- * table: the shape every proxy builder here shares.
+ * One `[[proxies]]` table of type `type` to `localPort` (no such line when null: a plugin serves
+ * the proxy), plus `extra` lines inside the same table: the shape every proxy builder here shares.
  *
  * @example
  * ```ts
@@ -72,13 +72,18 @@ export function tcpProxy(name: string, localPort: number, remotePort: number, ex
  * console.log(toml);
  * ```
  */
-export function proxyTable(type: string, name: string, localPort: number, extra = ""): string {
+export function proxyTable(
+  type: string,
+  name: string,
+  localPort: number | null,
+  extra = "",
+): string {
+  const local = localPort === null ? "" : `localPort = ${localPort}\n`;
   return `
 [[proxies]]
 name = "${name}"
 type = "${type}"
-localPort = ${localPort}
-${extra}
+${local}${extra}
 `;
 }
 

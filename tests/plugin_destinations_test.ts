@@ -5,7 +5,7 @@
  * `allowDestinations` says otherwise; `denyDestinations` always wins.
  */
 
-import { serverConf } from "./_config.ts";
+import { clientConf, proxyTable, serverConf } from "./_config.ts";
 import { curl } from "./_curl.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
@@ -156,16 +156,15 @@ allowDestinations = ["localhost:${web.addr.port}"]`);
 
 Deno.test("plugin destinations: a bad entry stops the proxy with the option's name", async () => {
   await using server = await startServer(`auth.token = "t"`);
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-[[proxies]]
-name = "fwd"
-type = "tcp"
-remotePort = ${freePort()}
+  const socks = `remotePort = ${freePort()}
 plugin.type = "socks5"
-plugin.allowDestinations = ["10.0.0.0/99"]
-`);
+plugin.allowDestinations = ["10.0.0.0/99"]`;
+  await using client = await startClient(
+    clientConf({
+      serverPort: server.port,
+      token: "t",
+      extra: proxyTable("tcp", "fwd", null, socks),
+    }),
+  );
   await client.waitFor(/allowDestinations\[0\]: "10\.0\.0\.0\/99" is not a CIDR/);
 });
