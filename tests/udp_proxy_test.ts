@@ -1,6 +1,7 @@
+import { dig, startDnsmasq } from "./_dnsmasq.ts";
 import { clientConf } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { eventually, freePort, randomBytes, sha256, startClient, startServer } from "./_harness.ts";
+import { eventually, randomBytes, sha256, startClient, startServer } from "./_harness.ts";
 import { UdpClientProxy } from "../lib/client/proxy/udp.ts";
 import { defaultServerConfig, parseClientConfig } from "../lib/config/load.ts";
 import { log } from "../lib/log.ts";
@@ -41,41 +42,14 @@ ${extra}
 }
 
 Deno.test("udp proxy: dig resolves through the tunnel from a real dnsmasq", async () => {
-  const dnsPort = freePort();
-  const dnsmasq = new Deno.Command("dnsmasq", {
-    args: [
-      "--no-resolv",
-      "--no-hosts",
-      "--conf-file=/dev/null",
-      "--pid-file=",
-      "--address=/example.test/10.1.2.3",
-      `--port=${dnsPort}`,
-      "--listen-address=127.0.0.1",
-      "--bind-interfaces",
-      "--keep-in-foreground",
-      "--log-facility=-",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    const { server, client, remotePort } = await udpTunnel(true, dnsPort);
-    await using _s = server;
-    await using _c = client;
-    // dig retries by itself; dnsmasq may take a moment to bind.
-    const dig = await new Deno.Command("dig", {
-      args: ["@127.0.0.1", "-p", String(remotePort), "example.test", "A", "+short", "+tries=5"],
-    }).output();
-    assertMatch(new TextDecoder().decode(dig.stdout), /^10\.1\.2\.3$/m);
-    // A second, separate query (a new sender port) is answered too.
-    const again = await new Deno.Command("dig", {
-      args: ["@127.0.0.1", "-p", String(remotePort), "sub.example.test", "A", "+short"],
-    }).output();
-    assertMatch(new TextDecoder().decode(again.stdout), /^10\.1\.2\.3$/m);
-  } finally {
-    dnsmasq.kill("SIGTERM");
-    await dnsmasq.status;
-  }
+  await using dns = startDnsmasq("/example.test/10.1.2.3", ["--log-facility=-"]);
+  const { server, client, remotePort } = await udpTunnel(true, dns.port);
+  await using _s = server;
+  await using _c = client;
+  // dig retries by itself; dnsmasq may take a moment to bind.
+  assertMatch(await dig(remotePort, "example.test", "+tries=5"), /^10\.1\.2\.3$/m);
+  // A second, separate query (a new sender port) is answered too.
+  assertMatch(await dig(remotePort, "sub.example.test"), /^10\.1\.2\.3$/m);
 });
 
 for (const tcpMux of [true, false]) {
