@@ -1,3 +1,4 @@
+import { socketPair } from "./_socket_pair.ts";
 import { dig, startDnsmasq } from "./_dnsmasq.ts";
 import { clientConf } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
@@ -5,7 +6,7 @@ import { eventually, randomBytes, sha256, startClient, startServer } from "./_ha
 import { UdpClientProxy } from "../lib/client/proxy/udp.ts";
 import { defaultServerConfig, parseClientConfig } from "../lib/config/load.ts";
 import { log } from "../lib/log.ts";
-import { type TcpConn, wrapTcp } from "../lib/net/tcp_conn.ts";
+import type { TcpConn } from "../lib/net/tcp_conn.ts";
 import { UdpFrameReader, UdpFrameWriter } from "../lib/net/udp_frame.ts";
 import { NewProxySchema } from "../lib/protocol/messages.ts";
 import { PortManager } from "../lib/server/ports.ts";
@@ -201,17 +202,6 @@ remotePort = ${port}
   const match = await client.waitFor(/\[nope\] start error: (.*)/);
   assertMatch(match[1], /not allowed/);
 });
-
-/** Two ends of a real loopback TCP connection, wrapped as work connections are. */
-async function socketPair(): Promise<[TcpConn, TcpConn]> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  listener.close();
-  return [wrapTcp(a), wrapTcp(b)];
-}
 
 Deno.test("udp client: idle flows expire; flows outlive a replaced work connection", async () => {
   using echo = udpEcho();
