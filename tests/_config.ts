@@ -62,6 +62,21 @@ export function tcpProxy(name: string, localPort: number, remotePort: number, ex
 }
 
 /**
+ * One `[[proxies]]` table of type udp from `localPort` to `remotePort` (0: the server picks),
+ * plus `extra` lines inside the same table.
+ *
+ * @example
+ * ```ts
+ * import { udpProxy } from "./_config.ts";
+ * const toml = udpProxy("dns", 53, 5353, `localIP = "127.0.0.1"`);
+ * console.log(toml);
+ * ```
+ */
+export function udpProxy(name: string, localPort: number, remotePort: number, extra = ""): string {
+  return proxyTable("udp", name, localPort, `remotePort = ${remotePort}\n${extra}`);
+}
+
+/**
  * One `[[proxies]]` table of type `type` to `localPort` (no such line when null: a plugin serves
  * the proxy), plus `extra` lines inside the same table: the shape every proxy builder here shares.
  *
@@ -230,5 +245,26 @@ serverName = "${serverName}"
 secretKey = "${secretKey}"
 bindPort = ${bindPort}
 ${extra}
+`;
+}
+
+/**
+ * One `[[httpPlugins]]` table of the server: the plugin at `addr` (host:port, or a URL) is asked
+ * on `path` before each of `ops`.
+ *
+ * @example
+ * ```ts
+ * import { httpPluginTable } from "./_config.ts";
+ * const toml = `auth.token = "t"\n` + httpPluginTable("gate", "127.0.0.1:9000", "/h", ["Login"]);
+ * console.log(toml);
+ * ```
+ */
+export function httpPluginTable(name: string, addr: string, path: string, ops: string[]): string {
+  return `
+[[httpPlugins]]
+name = "${name}"
+addr = "${addr}"
+path = "${path}"
+ops = ${JSON.stringify(ops)}
 `;
 }
