@@ -1,4 +1,11 @@
-import { clientConf, proxyTable, tcpmuxProxy, tcpProxy, visitorTable } from "./_config.ts";
+import {
+  clientConf,
+  proxyTable,
+  tcpmuxProxy,
+  tcpProxy,
+  udpProxy,
+  visitorTable,
+} from "./_config.ts";
 import { startTunnel } from "./_tunnel.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { freeUdpPort, udpEcho } from "./_udp.ts";
@@ -97,7 +104,7 @@ Deno.test("encryption/compression: udp, every combination", async () => {
   using echo = udpEcho();
   const ports = COMBOS.map(() => freeUdpPort());
   const proxies = COMBOS.map((combo, i) =>
-    proxyTable("udp", `udp${i}`, echo.port, `remotePort = ${ports[i]}\n${transportLines(combo)}`)
+    udpProxy(`udp${i}`, echo.port, ports[i], transportLines(combo))
   ).join("");
   await using _tunnel = await startTunnel({
     server: `auth.token = "tk"`,

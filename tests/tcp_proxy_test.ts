@@ -1,5 +1,5 @@
 import { assertConcurrentEchoes } from "./_echo.ts";
-import { clientConf, tcpProxy } from "./_config.ts";
+import { clientConf, proxyTable, tcpProxy } from "./_config.ts";
 import { assertEquals, assertMatch } from "./_assert.ts";
 import {
   echoServer,
@@ -21,15 +21,8 @@ for (const tcpMux of [true, false]) {
       clientConf({
         serverPort: server.port,
         token: "s3cret",
-        extra: `transport.tcpMux = ${tcpMux}
-
-[[proxies]]
-name = "echo"
-type = "tcp"
-localIP = "127.0.0.1"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`,
+        extra: `transport.tcpMux = ${tcpMux}\n` +
+          tcpProxy("echo", echo.port, remotePort, `localIP = "127.0.0.1"`),
       }),
     );
     await client.waitFor(/\[echo\] start proxy success/);
@@ -66,11 +59,7 @@ Deno.test("tcp proxy: remotePort = 0 takes a free port and reports it", async ()
     clientConf({
       serverPort: server.port,
       token: "t",
-      extra: `[[proxies]]
-name = "any"
-type = "tcp"
-localPort = ${echo.port}
-`,
+      extra: proxyTable("tcp", "any", echo.port),
     }),
   );
   const match = await server.waitFor(/\[any\] tcp proxy listen at :(\d+) success/);

@@ -1,6 +1,6 @@
 import { socketPair } from "./_socket_pair.ts";
 import { dig, startDnsmasq } from "./_dnsmasq.ts";
-import { clientConf } from "./_config.ts";
+import { clientConf, udpProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { eventually, randomBytes, sha256, startClient, startServer } from "./_harness.ts";
 import { UdpClientProxy } from "../lib/client/proxy/udp.ts";
@@ -24,17 +24,8 @@ async function udpTunnel(tcpMux: boolean, localPort: number, extra = "", serverE
     clientConf({
       serverPort: server.port,
       token: "u",
-      extra: `transport.tcpMux = ${tcpMux}
-log.level = "debug"
-
-[[proxies]]
-name = "udp"
-type = "udp"
-localIP = "127.0.0.1"
-localPort = ${localPort}
-remotePort = 0
-${extra}
-`,
+      extra: `transport.tcpMux = ${tcpMux}\nlog.level = "debug"\n` +
+        udpProxy("udp", localPort, 0, `localIP = "127.0.0.1"\n${extra}`),
     }),
   );
   const match = await server.waitFor(/\[udp\] udp proxy listen at :(\d+) success/);
@@ -191,12 +182,7 @@ Deno.test("udp proxy: a port outside allowPorts is refused with a clear error", 
     clientConf({
       serverPort: server.port,
       token: "u",
-      extra: `[[proxies]]
-name = "nope"
-type = "udp"
-localPort = 53
-remotePort = ${port}
-`,
+      extra: udpProxy("nope", 53, port),
     }),
   );
   const match = await client.waitFor(/\[nope\] start error: (.*)/);
