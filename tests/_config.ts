@@ -58,14 +58,92 @@ ${token === undefined ? "" : `auth.token = "${token}"\n`}${extra}
  * ```
  */
 export function tcpProxy(name: string, localPort: number, remotePort: number, extra = ""): string {
+  return proxyTable("tcp", name, localPort, `remotePort = ${remotePort}\n${extra}`);
+}
+
+/**
+ * One `[[proxies]]` table of type udp from `localPort` to `remotePort` (0: the server picks),
+ * plus `extra` lines inside the same table.
+ *
+ * @example
+ * ```ts
+ * import { udpProxy } from "./_config.ts";
+ * const toml = udpProxy("dns", 53, 5353, `localIP = "127.0.0.1"`);
+ * console.log(toml);
+ * ```
+ */
+export function udpProxy(name: string, localPort: number, remotePort: number, extra = ""): string {
+  return proxyTable("udp", name, localPort, `remotePort = ${remotePort}\n${extra}`);
+}
+
+/**
+ * One `[[proxies]]` table of type `type` to `localPort` (no such line when null: a plugin serves
+ * the proxy), plus `extra` lines inside the same table: the shape every proxy builder here shares.
+ *
+ * @example
+ * ```ts
+ * import { proxyTable } from "./_config.ts";
+ * const toml = proxyTable("stcp", "secret", 8080, `secretKey = "k"`);
+ * console.log(toml);
+ * ```
+ */
+export function proxyTable(
+  type: string,
+  name: string,
+  localPort: number | null,
+  extra = "",
+): string {
+  const local = localPort === null ? "" : `localPort = ${localPort}\n`;
   return `
 [[proxies]]
 name = "${name}"
-type = "tcp"
-localPort = ${localPort}
-remotePort = ${remotePort}
-${extra}
+type = "${type}"
+${local}${extra}
 `;
+}
+
+/**
+ * One `[[proxies]]` table of type http to `localPort`; `extra` says how it is routed
+ * (customDomains, subdomain, locations...) and what it rewrites.
+ *
+ * @example
+ * ```ts
+ * import { httpProxy } from "./_config.ts";
+ * const toml = httpProxy("web", 8080, `customDomains = ["a.example.com"]`);
+ * console.log(toml);
+ * ```
+ */
+export function httpProxy(name: string, localPort: number, extra = ""): string {
+  return proxyTable("http", name, localPort, extra);
+}
+
+/**
+ * One `[[proxies]]` table of type https (routed by SNI, TLS passed through) to `localPort`.
+ *
+ * @example
+ * ```ts
+ * import { httpsProxy } from "./_config.ts";
+ * const toml = httpsProxy("web", 8443, `subdomain = "b"`);
+ * console.log(toml);
+ * ```
+ */
+export function httpsProxy(name: string, localPort: number, extra = ""): string {
+  return proxyTable("https", name, localPort, extra);
+}
+
+/**
+ * The line that makes an http proxy set `x-tag: <tag>` on each request, so that a backend
+ * shared by several proxies tells which one a request came through.
+ *
+ * @example
+ * ```ts
+ * import { httpProxy, xTag } from "./_config.ts";
+ * const toml = httpProxy("api", 8080, `customDomains = ["a.example"]\n${xTag("api")}`);
+ * console.log(toml);
+ * ```
+ */
+export function xTag(tag: string): string {
+  return `requestHeaders.set.x-tag = "${tag}"`;
 }
 
 /** What {@linkcode serverConf} writes. */
@@ -120,12 +198,73 @@ ${line("vhostHTTPPort", vhostHTTPPort)}${line("webServer.port", webPort)}${
  * ```
  */
 export function tcpmuxProxy(name: string, localPort: number, extra = ""): string {
+  return proxyTable("tcpmux", name, localPort, `multiplexer = "httpconnect"\n${extra}`);
+}
+
+/** What {@linkcode visitorTable} writes. */
+export interface VisitorOptions {
+  /** stcp, sudp or xtcp. */
+  type: string;
+  /** The visitor's own name. */
+  name: string;
+  /** The proxy it visits. */
+  serverName: string;
+  /** The proxy's `secretKey`. */
+  secretKey: string;
+  /** The local port it listens on for users. */
+  bindPort: number;
+  /** More lines inside the same table (serverUser, transport.*, keepTunnelOpen...). */
+  extra?: string;
+}
+
+/**
+ * One `[[visitors]]` table: a visitor of `type` for the proxy `serverName`, listening on
+ * `bindPort`.
+ *
+ * @example
+ * ```ts
+ * import { visitorTable } from "./_config.ts";
+ * const toml = visitorTable({
+ *   type: "stcp",
+ *   name: "v",
+ *   serverName: "secret",
+ *   secretKey: "k",
+ *   bindPort: 9000,
+ * });
+ * console.log(toml);
+ * ```
+ */
+export function visitorTable(
+  { type, name, serverName, secretKey, bindPort, extra = "" }: VisitorOptions,
+): string {
   return `
-[[proxies]]
+[[visitors]]
 name = "${name}"
-type = "tcpmux"
-multiplexer = "httpconnect"
-localPort = ${localPort}
+type = "${type}"
+serverName = "${serverName}"
+secretKey = "${secretKey}"
+bindPort = ${bindPort}
 ${extra}
+`;
+}
+
+/**
+ * One `[[httpPlugins]]` table of the server: the plugin at `addr` (host:port, or a URL) is asked
+ * on `path` before each of `ops`.
+ *
+ * @example
+ * ```ts
+ * import { httpPluginTable } from "./_config.ts";
+ * const toml = `auth.token = "t"\n` + httpPluginTable("gate", "127.0.0.1:9000", "/h", ["Login"]);
+ * console.log(toml);
+ * ```
+ */
+export function httpPluginTable(name: string, addr: string, path: string, ops: string[]): string {
+  return `
+[[httpPlugins]]
+name = "${name}"
+addr = "${addr}"
+path = "${path}"
+ops = ${JSON.stringify(ops)}
 `;
 }

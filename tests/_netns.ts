@@ -218,32 +218,11 @@ export class NatLab implements AsyncDisposable {
       // A home router: replies come in, nothing unsolicited does — neither
       // forwarded nor to the router itself (a dropped packet leaves no
       // conntrack entry that would steal the port a punch needs).
-      await ipt(
-        "-A",
-        "FORWARD",
-        "-i",
-        wan,
-        "-m",
-        "conntrack",
-        "--ctstate",
-        "ESTABLISHED,RELATED",
-        "-j",
-        "ACCEPT",
-      );
-      await ipt("-A", "FORWARD", "-i", wan, "-j", "DROP");
-      await ipt(
-        "-A",
-        "INPUT",
-        "-i",
-        wan,
-        "-m",
-        "conntrack",
-        "--ctstate",
-        "ESTABLISHED,RELATED",
-        "-j",
-        "ACCEPT",
-      );
-      await ipt("-A", "INPUT", "-i", wan, "-j", "DROP");
+      for (const chain of ["FORWARD", "INPUT"]) {
+        const replies = ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED"];
+        await ipt("-A", chain, "-i", wan, ...replies, "-j", "ACCEPT");
+        await ipt("-A", chain, "-i", wan, "-j", "DROP");
+      }
     }
     // Bytes delivered to the public namespace's own sockets (the server),
     // not those it forwards between the routers.
@@ -260,6 +239,18 @@ export class NatLab implements AsyncDisposable {
       return Number(lines[at + 2].trim().split(/\s+/)[1]);
     };
     return { input: first("INPUT"), output: first("OUTPUT") };
+  }
+
+  /** Runs this file's own command line (`send`, `usend`...) inside `ns`; returns its stdout. */
+  #runSelf(ns: string, args: string[]): Promise<string> {
+    return this.exec(ns, [
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      `${ROOT}tests/_netns.ts`,
+      ...args,
+    ]);
   }
 
   /** Runs `cmd` inside namespace `ns` and returns its stdout. */
@@ -324,17 +315,7 @@ export class NatLab implements AsyncDisposable {
     bytes: number,
     host = "127.0.0.1",
   ): Promise<{ sent: string; got: string; n: number; ms: number }> {
-    const out = await this.exec(ns, [
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      `${ROOT}tests/_netns.ts`,
-      "send",
-      String(port),
-      String(bytes),
-      host,
-    ]);
+    const out = await this.#runSelf(ns, ["send", String(port), String(bytes), host]);
     const m = out.match(/sent=(\w+) got=(\w+) n=(\d+) ms=(\d+)/);
     if (!m) throw new Error(`send printed: ${out}`);
     return { sent: m[1], got: m[2], n: Number(m[3]), ms: Number(m[4]) };
@@ -342,16 +323,7 @@ export class NatLab implements AsyncDisposable {
 
   /** Sends `count` numbered datagrams to 127.0.0.1:`port` in `ns`; resolves to how many came back. */
   async udpSend(ns: string, port: number, count: number): Promise<number> {
-    const out = await this.exec(ns, [
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      `${ROOT}tests/_netns.ts`,
-      "usend",
-      String(port),
-      String(count),
-    ]);
+    const out = await this.#runSelf(ns, ["usend", String(port), String(count)]);
     return Number(out.match(/ok=(\d+)/)?.[1] ?? -1);
   }
 

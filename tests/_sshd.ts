@@ -31,6 +31,28 @@ async function run(cmd: string, args: string[]): Promise<Deno.CommandOutput> {
     .output();
 }
 
+/**
+ * ssh options for a test's throw-away hosts: no host key check or record, never a prompt, and
+ * only errors printed.
+ *
+ * @example
+ * ```ts
+ * import { QUIET_SSH } from "./_sshd.ts";
+ * const args = [...QUIET_SSH, "-p", "2222", "root@127.0.0.1", "true"];
+ * console.log(args.join(" "));
+ * ```
+ */
+export const QUIET_SSH: readonly string[] = [
+  "-o",
+  "StrictHostKeyChecking=no",
+  "-o",
+  "UserKnownHostsFile=/dev/null",
+  "-o",
+  "BatchMode=yes",
+  "-o",
+  "LogLevel=ERROR",
+];
+
 /** A running sshd. */
 export interface Sshd extends AsyncDisposable {
   port: number;
@@ -92,20 +114,7 @@ export async function startSshd(): Promise<Sshd> {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  const sshOptions = [
-    "-i",
-    `${dir}/client_key`,
-    "-o",
-    "StrictHostKeyChecking=no",
-    "-o",
-    "UserKnownHostsFile=/dev/null",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "LogLevel=ERROR",
-    "-o",
-    "ConnectTimeout=10",
-  ];
+  const sshOptions = ["-i", `${dir}/client_key`, ...QUIET_SSH, "-o", "ConnectTimeout=10"];
   return {
     port,
     dir,

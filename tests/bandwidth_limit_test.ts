@@ -1,3 +1,4 @@
+import { clientConf, tcpProxy } from "./_config.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { freePort, randomBytes, startClient, startServer } from "./_harness.ts";
 import { parseBandwidth, RateLimiter } from "../lib/net/rate_limit.ts";
@@ -74,17 +75,13 @@ for (const mode of ["client", "server", "none"] as const) {
     const limit = mode === "none" ? "" : `
 transport.bandwidthLimit = "256KB"
 transport.bandwidthLimitMode = "${mode}"`;
-    await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "b"
-[[proxies]]
-name = "bw"
-type = "tcp"
-localPort = ${sink.port}
-remotePort = ${remotePort}
-${limit}
-`);
+    await using client = await startClient(
+      clientConf({
+        serverPort: server.port,
+        token: "b",
+        extra: tcpProxy("bw", sink.port, remotePort, limit),
+      }),
+    );
     await client.waitFor(/\[bw\] start proxy success/);
     const [count, seconds] = await upload(remotePort, randomBytes(MB));
     assertEquals(count, MB);

@@ -4,6 +4,7 @@
 import { clientConf, tcpProxy } from "./_config.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { makeCerts, type TestCerts } from "./_certs.ts";
+import { transport, type TransportCase } from "./_transports.ts";
 import {
   echoServer,
   eventually,
@@ -19,36 +20,17 @@ import {
 let certsOnce: Promise<TestCerts> | undefined;
 const certs = () => certsOnce ??= makeCerts();
 
-interface Case {
-  name: string;
-  client: (c: TestCerts) => string;
-  server: (c: TestCerts, udpPort: number) => string;
-  udp?: boolean;
-}
-
-const cases: Case[] = [
-  { name: "tls", client: () => "", server: () => "" },
+const cases: TransportCase[] = [
+  transport("tls"),
   {
     name: "plain tcp, no mux",
     client: () => "transport.tls.enable = false\ntransport.tcpMux = false",
     server: () => "transport.tcpMux = false",
   },
-  { name: "websocket", client: () => `transport.protocol = "websocket"`, server: () => "" },
-  { name: "wss", client: () => `transport.protocol = "wss"`, server: () => "" },
-  {
-    name: "quic",
-    udp: true,
-    client: (c) => `transport.protocol = "quic"\ntransport.tls.trustedCaFile = "${c.ca}"`,
-    server: (c, port) =>
-      `quicBindPort = ${port}\ntransport.tls.certFile = "${c.serverCert}"\n` +
-      `transport.tls.keyFile = "${c.serverKey}"`,
-  },
-  {
-    name: "kcp",
-    udp: true,
-    client: () => `transport.protocol = "kcp"`,
-    server: (_c, port) => `kcpBindPort = ${port}`,
-  },
+  transport("websocket"),
+  transport("wss"),
+  transport("quic"),
+  transport("kcp"),
 ];
 
 async function clientsOf(webPort: number): Promise<{ clientIP: string; address: string }[]> {

@@ -1,21 +1,10 @@
+import { socketPair } from "./_socket_pair.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { randomBytes, sha256 } from "./_harness.ts";
 import type { Duplex } from "../lib/net/duplex.ts";
 import { writeAll } from "../lib/net/duplex.ts";
 import { relay } from "../lib/net/relay.ts";
-import { wrapTcp } from "../lib/net/tcp_conn.ts";
 import { wrapWorkConn } from "../lib/net/work_conn_options.ts";
-
-/** Two ends of a real loopback TCP connection. */
-async function socketPair(): Promise<[Duplex, Duplex]> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  listener.close();
-  return [wrapTcp(a), wrapTcp(b)];
-}
 
 async function readAll(conn: Duplex): Promise<Uint8Array<ArrayBuffer>> {
   const parts: Uint8Array[] = [];

@@ -1,4 +1,12 @@
-import { clientConf, tcpProxy } from "./_config.ts";
+import {
+  clientConf,
+  proxyTable,
+  tcpmuxProxy,
+  tcpProxy,
+  udpProxy,
+  visitorTable,
+} from "./_config.ts";
+import { startTunnel } from "./_tunnel.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { freeUdpPort, udpEcho } from "./_udp.ts";
 import {
@@ -9,7 +17,6 @@ import {
   roundTrip,
   sha256,
   startClient,
-  startServer,
 } from "./_harness.ts";
 
 const COMBOS = [
@@ -18,6 +25,9 @@ const COMBOS = [
   [false, true],
   [true, true],
 ] as const;
+
+/** The proxy lines turning both encryption and compression on. */
+const BOTH_ON = transportLines([true, true]);
 
 function transportLines([enc, comp]: readonly [boolean, boolean]): string {
   return `transport.useEncryption = ${enc}\ntransport.useCompression = ${comp}\n`;
@@ -68,26 +78,17 @@ for (const tcpMux of [true, false]) {
 
   Deno.test(`encryption/compression (${mode}): tcp, every combination, hash-checked`, async () => {
     using echo = echoServer();
-    await using server = await startServer(`auth.token = "tk"\ntransport.tcpMux = ${tcpMux}`);
     const ports = COMBOS.map(() => freePort());
-    const proxies = COMBOS.map((combo, i) => `
-[[proxies]]
-name = "tcp${i}"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${ports[i]}
-${transportLines(combo)}`).join("");
-    await using client = await startClient(
-      clientConf({
-        serverPort: server.port,
-        token: "tk",
-        extra: `transport.tcpMux = ${tcpMux}
-${proxies}`,
-      }),
-    );
-    for (let i = 0; i < COMBOS.length; i++) {
-      await client.waitFor(new RegExp(`\\[tcp${i}\\] start proxy success`));
-    }
+    const proxies = COMBOS.map((combo, i) =>
+      tcpProxy(`tcp${i}`, echo.port, ports[i], transportLines(combo))
+    ).join("");
+    await using tunnel = await startTunnel({
+      server: `auth.token = "tk"\ntransport.tcpMux = ${tcpMux}`,
+      token: "tk",
+      proxies: `transport.tcpMux = ${tcpMux}\n${proxies}`,
+      started: COMBOS.map((_, i) => `tcp${i}`),
+    });
+    const { server, client } = tunnel;
     await Promise.all(ports.flatMap((port) => [
       hashEcho(port, 1),
       hashEcho(port, 200_000),
@@ -101,21 +102,16 @@ ${proxies}`,
 
 Deno.test("encryption/compression: udp, every combination", async () => {
   using echo = udpEcho();
-  await using server = await startServer(`auth.token = "tk"`);
   const ports = COMBOS.map(() => freeUdpPort());
-  const proxies = COMBOS.map((combo, i) => `
-[[proxies]]
-name = "udp${i}"
-type = "udp"
-localPort = ${echo.port}
-remotePort = ${ports[i]}
-${transportLines(combo)}`).join("");
-  await using client = await startClient(
-    clientConf({ serverPort: server.port, token: "tk", extra: proxies }),
-  );
-  for (let i = 0; i < COMBOS.length; i++) {
-    await client.waitFor(new RegExp(`\\[udp${i}\\] start proxy success`));
-  }
+  const proxies = COMBOS.map((combo, i) =>
+    udpProxy(`udp${i}`, echo.port, ports[i], transportLines(combo))
+  ).join("");
+  await using _tunnel = await startTunnel({
+    server: `auth.token = "tk"`,
+    token: "tk",
+    proxies,
+    started: COMBOS.map((_, i) => `udp${i}`),
+  });
   for (const port of ports) await udpRoundTrips(port);
 });
 
@@ -124,31 +120,31 @@ for (const type of ["stcp", "sudp"] as const) {
     using tcpEcho = echoServer();
     using dgramEcho = udpEcho();
     const local = type === "stcp" ? tcpEcho.port : dgramEcho.port;
-    await using server = await startServer(`auth.token = "tk"`);
-    const proxies = COMBOS.map((combo, i) => `
-[[proxies]]
-name = "${type}${i}"
-type = "${type}"
-secretKey = "sk-${i}"
-localPort = ${local}
-${transportLines(combo)}`).join("");
-    await using own = await startClient(
-      clientConf({ serverPort: server.port, token: "tk", extra: proxies }),
-    );
+    const proxies = COMBOS.map((combo, i) =>
+      proxyTable(type, `${type}${i}`, local, `secretKey = "sk-${i}"\n${transportLines(combo)}`)
+    ).join("");
+    await using owner = await startTunnel({
+      server: `auth.token = "tk"`,
+      token: "tk",
+      proxies,
+      started: COMBOS.map((_, i) => `${type}${i}`),
+    });
+    const { server, client: own } = owner;
     const binds = COMBOS.map(() => type === "stcp" ? freePort() : freeUdpPort());
-    const visitors = COMBOS.map((combo, i) => `
-[[visitors]]
-name = "v${i}"
-type = "${type}"
-serverName = "${type}${i}"
-secretKey = "sk-${i}"
-bindPort = ${binds[i]}
-${transportLines(combo)}`).join("");
+    const visitors = COMBOS.map((combo, i) =>
+      visitorTable({
+        type,
+        name: `v${i}`,
+        serverName: `${type}${i}`,
+        secretKey: `sk-${i}`,
+        bindPort: binds[i],
+        extra: transportLines(combo),
+      })
+    ).join("");
     await using vis = await startClient(
       clientConf({ serverPort: server.port, token: "tk", extra: visitors }),
     );
     for (let i = 0; i < COMBOS.length; i++) {
-      await own.waitFor(new RegExp(`\\[${type}${i}\\] start proxy success`));
       await vis.waitFor(new RegExp(`\\[v${i}\\] start ${type} visitor success`));
     }
     if (type === "stcp") {
@@ -162,23 +158,13 @@ ${transportLines(combo)}`).join("");
 
 Deno.test("encryption+compression: 100 sequential 10-byte round trips through a tcp proxy", async () => {
   using echo = echoServer();
-  await using server = await startServer(`auth.token = "tk"`);
   const remotePort = freePort();
-  await using client = await startClient(
-    clientConf({
-      serverPort: server.port,
-      token: "tk",
-      extra: tcpProxy(
-        "ssh-like",
-        echo.port,
-        remotePort,
-        `transport.useEncryption = true
-transport.useCompression = true
-`,
-      ),
-    }),
-  );
-  await client.waitFor(/\[ssh-like\] start proxy success/);
+  await using _tunnel = await startTunnel({
+    server: `auth.token = "tk"`,
+    token: "tk",
+    proxies: tcpProxy("ssh-like", echo.port, remotePort, BOTH_ON),
+    started: ["ssh-like"],
+  });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: remotePort });
   try {
     const buf = new Uint8Array(64);
@@ -205,34 +191,23 @@ transport.useCompression = true
 
 Deno.test("encryption: a visitor that encrypts towards an owner that does not is dropped with a reason", async () => {
   using echo = echoServer();
-  await using server = await startServer(`auth.token = "tk"`);
-  await using own = await startClient(
-    clientConf({
-      serverPort: server.port,
-      token: "tk",
-      extra: `[[proxies]]
-name = "plain"
-type = "stcp"
-secretKey = "sk"
-localPort = ${echo.port}
-`,
-    }),
-  );
-  await own.waitFor(/\[plain\] start proxy success/);
+  await using own = await startTunnel({
+    server: `auth.token = "tk"`,
+    token: "tk",
+    proxies: proxyTable("stcp", "plain", echo.port, `secretKey = "sk"`),
+    started: ["plain"],
+  });
   const bindPort = freePort();
+  const sealed = visitorTable({
+    type: "stcp",
+    name: "sealed",
+    serverName: "plain",
+    secretKey: "sk",
+    bindPort,
+    extra: "transport.useEncryption = true",
+  });
   await using vis = await startClient(
-    clientConf({
-      serverPort: server.port,
-      token: "tk",
-      extra: `[[visitors]]
-name = "sealed"
-type = "stcp"
-serverName = "plain"
-secretKey = "sk"
-bindPort = ${bindPort}
-transport.useEncryption = true
-`,
-    }),
+    clientConf({ serverPort: own.server.port, token: "tk", extra: sealed }),
   );
   await vis.waitFor(/\[sealed\] start stcp visitor success/);
   // The owner relays the visitor's hello to the echo service, which sends it back.
@@ -244,23 +219,13 @@ transport.useEncryption = true
 Deno.test("encryption/compression: tcpmux (http CONNECT) works with both flags on", async () => {
   using echo = echoServer();
   const muxPort = freePort();
-  await using server = await startServer(`auth.token = "tk"\ntcpmuxHTTPConnectPort = ${muxPort}`);
-  await using client = await startClient(
-    clientConf({
-      serverPort: server.port,
-      token: "tk",
-      extra: `[[proxies]]
-name = "mux"
-type = "tcpmux"
-multiplexer = "httpconnect"
-localPort = ${echo.port}
-customDomains = ["mux.example.com"]
-transport.useEncryption = true
-transport.useCompression = true
-`,
-    }),
-  );
-  await client.waitFor(/\[mux\] start proxy success/);
+  await using tunnel = await startTunnel({
+    server: `auth.token = "tk"\ntcpmuxHTTPConnectPort = ${muxPort}`,
+    token: "tk",
+    proxies: tcpmuxProxy("mux", echo.port, `customDomains = ["mux.example.com"]\n${BOTH_ON}`),
+    started: ["mux"],
+  });
+  const { server, client } = tunnel;
   const body = "payload ".repeat(4000);
   const request = `CONNECT mux.example.com:1 HTTP/1.1\r\nHost: mux.example.com:1\r\n\r\n${body}`;
   const reply = new TextDecoder().decode(

@@ -4,11 +4,11 @@
 // dfrps/dfrpc processes; raw sockets as the attacker, curl as the user.
 // Limits are shortened by configuration (1 s); the generous waits below only
 // bound how long a broken server could keep the test hanging.
-
 import { curl } from "./_curl.ts";
-import { clientConf, tcpmuxProxy } from "./_config.ts";
+import { httpProxy, tcpmuxProxy } from "./_config.ts";
+import { startHttpVhost } from "./_tunnel.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { eventually, freePort, startClient, startServer } from "./_harness.ts";
+import { eventually, freePort } from "./_harness.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -77,41 +77,29 @@ async function serverCloses(conn: Deno.Conn, trickle = ""): Promise<string | nul
 
 const connect = (port: number) => Deno.connect({ hostname: "127.0.0.1", port });
 
+/** An http and a tcpmux proxy to `be`, on a server with an https vhost port too and `limits`. */
 async function setup(be: { port: number }, limits: string) {
-  const vhostPort = freePort();
   const httpsPort = freePort();
   const muxPort = freePort();
-  const server = await startServer(`
-vhostHTTPPort = ${vhostPort}
-vhostHTTPSPort = ${httpsPort}
-tcpmuxHTTPConnectPort = ${muxPort}
-${limits}
-`);
-  const client = await startClient(clientConf({
-    serverPort: server.port,
-    extra: `
-[[proxies]]
-name = "web"
-type = "http"
-localPort = ${be.port}
-customDomains = ["web.example"]
-
-${tcpmuxProxy("mux", be.port, `customDomains = ["mux.example"]`)}
-`,
-  }));
-  await client.waitFor(/\[web\] start proxy success/);
-  await client.waitFor(/\[mux\] start proxy success/);
-  return { server, client, vhostPort, httpsPort, muxPort };
+  const vh = await startHttpVhost({
+    server: `vhostHTTPSPort = ${httpsPort}\ntcpmuxHTTPConnectPort = ${muxPort}\n${limits}`,
+    proxies: httpProxy("web", be.port, `customDomains = ["web.example"]`) +
+      tcpmuxProxy("mux", be.port, `customDomains = ["mux.example"]`),
+    started: ["web", "mux"],
+  });
+  return Object.assign(vh, { httpsPort, muxPort });
 }
+
+/** curl from 127.0.0.2, an address other than the one the test's raw connections use. */
+const curlFromOther = (...args: string[]) => curl("--interface", "127.0.0.2", ...args);
 
 Deno.test("vhost limits: slow, silent and idle connections are closed after the configured time", async () => {
   await using be = okBackend();
-  const { server, client, vhostPort, httpsPort, muxPort } = await setup(
+  await using vh = await setup(
     be,
     "vhostHTTPHeaderTimeout = 1\nvhostHTTPIdleTimeout = 1\nvhostHandshakeTimeout = 1",
   );
-  await using _s = server;
-  await using _c = client;
+  const { vhostPort, httpsPort, muxPort } = vh;
 
   // Slowloris: a header byte every 300 ms never completes the head: 408, then closed.
   const slow = await serverCloses(
@@ -148,12 +136,11 @@ Deno.test("vhost limits: slow, silent and idle connections are closed after the 
 
 Deno.test("vhost limits: connections over the per-address cap are refused, other addresses served", async () => {
   await using be = okBackend();
-  const { server, client, vhostPort, httpsPort, muxPort } = await setup(
+  await using vh = await setup(
     be,
     "vhostMaxConnsPerIP = 3\nvhostHTTPHeaderTimeout = 60\nvhostHandshakeTimeout = 60",
   );
-  await using _s = server;
-  await using _c = client;
+  const { server, vhostPort, httpsPort, muxPort } = vh;
 
   for (const port of [vhostPort, httpsPort, muxPort]) {
     const held: Deno.Conn[] = [];
@@ -162,9 +149,7 @@ Deno.test("vhost limits: connections over the per-address cap are refused, other
     assertEquals(await serverCloses(await connect(port)), "", `fourth connection on ${port}`);
     if (port === vhostPort) {
       // Another address is not affected...
-      const other = await curl(
-        "--interface",
-        "127.0.0.2",
+      const other = await curlFromOther(
         "-H",
         "Host: web.example",
         `http://127.0.0.1:${vhostPort}/`,
@@ -172,9 +157,7 @@ Deno.test("vhost limits: connections over the per-address cap are refused, other
       assertEquals([other.status, other.body], [200, "ok"]);
     }
     if (port === muxPort) {
-      const other = await curl(
-        "--interface",
-        "127.0.0.2",
+      const other = await curlFromOther(
         "-p",
         "-x",
         `http://127.0.0.1:${muxPort}`,

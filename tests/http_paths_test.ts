@@ -5,9 +5,10 @@
 // and raw sockets as the user.
 
 import { curl } from "./_curl.ts";
-import { clientConf } from "./_config.ts";
+import { rawHttpBackend, readToEnd } from "./_raw_http.ts";
+import { httpProxy, xTag } from "./_config.ts";
+import { startHttpVhost } from "./_tunnel.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { freePort, startClient, startServer } from "./_harness.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -18,33 +19,11 @@ const dec = new TextDecoder();
  * forwarded (an HTTP library would resolve `//admin` first).
  */
 function echoHeadBackend() {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const serving = (async () => {
-    for await (const conn of listener) {
-      (async () => {
-        const buf = new Uint8Array(16384);
-        let head = "";
-        while (!head.includes("\r\n\r\n")) {
-          const n = await conn.read(buf);
-          if (n === null) break;
-          head += dec.decode(buf.subarray(0, n));
-        }
-        const body = head.slice(0, head.indexOf("\r\n\r\n") + 2);
-        await conn.write(enc.encode(
-          `HTTP/1.1 200 OK\r\nContent-Length: ${enc.encode(body).length}\r\n` +
-            `Connection: close\r\n\r\n${body}`,
-        ));
-        conn.close();
-      })().catch(() => {});
-    }
-  })().catch(() => {});
-  return {
-    port: listener.addr.port,
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      await serving;
-    },
-  };
+  return rawHttpBackend((head) => {
+    const body = head.slice(0, head.indexOf("\r\n\r\n") + 2);
+    return `HTTP/1.1 200 OK\r\nContent-Length: ${enc.encode(body).length}\r\n` +
+      `Connection: close\r\n\r\n${body}`;
+  });
 }
 
 /** Sends `text` on a new connection and reads until the server closes. */
@@ -52,68 +31,32 @@ async function raw(port: number, text: string): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     await conn.write(enc.encode(text));
-    let out = "";
-    const buf = new Uint8Array(16384);
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) return out;
-      out += dec.decode(buf.subarray(0, n));
-    }
+    return await readToEnd(conn);
   } finally {
     conn.close();
   }
 }
 
-async function setup(be: { port: number }) {
-  const vhostPort = freePort();
-  const server = await startServer(`vhostHTTPPort = ${vhostPort}`);
-  const client = await startClient(clientConf({
-    serverPort: server.port,
-    extra: `
-[[proxies]]
-name = "admin"
-type = "http"
-localPort = ${be.port}
-customDomains = ["d.example.com"]
+/** Four http proxies on one backend, each tagging its requests with its name. */
+function setup(be: { port: number }) {
+  const guarded = `customDomains = ["d.example.com"]
 locations = ["/admin"]
 httpUser = "boss"
 httpPassword = "s3cret"
-requestHeaders.set.x-tag = "admin"
-
-[[proxies]]
-name = "site"
-type = "http"
-localPort = ${be.port}
-customDomains = ["d.example.com"]
-locations = ["/"]
-requestHeaders.set.x-tag = "site"
-
-[[proxies]]
-name = "a"
-type = "http"
-localPort = ${be.port}
-customDomains = ["a.example"]
-requestHeaders.set.x-tag = "a"
-
-[[proxies]]
-name = "b"
-type = "http"
-localPort = ${be.port}
-customDomains = ["b.example"]
-requestHeaders.set.x-tag = "b"
-`,
-  }));
-  for (const name of ["admin", "site", "a", "b"]) {
-    await client.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
-  }
-  return { server, client, vhostPort };
+${xTag("admin")}`;
+  const site = `customDomains = ["d.example.com"]\nlocations = ["/"]\n${xTag("site")}`;
+  return startHttpVhost({
+    proxies: httpProxy("admin", be.port, guarded) + httpProxy("site", be.port, site) +
+      httpProxy("a", be.port, `customDomains = ["a.example"]\n${xTag("a")}`) +
+      httpProxy("b", be.port, `customDomains = ["b.example"]\n${xTag("b")}`),
+    started: ["admin", "site", "a", "b"],
+  });
 }
 
 Deno.test("http paths: locations match the normalised path; the request line passes unchanged", async () => {
   await using be = echoHeadBackend();
-  const { server, client, vhostPort } = await setup(be);
-  await using _s = server;
-  await using _c = client;
+  await using vh = await setup(be);
+  const { vhostPort } = vh;
   const get = (path: string, ...extra: string[]) =>
     curl(
       "--path-as-is",
@@ -164,9 +107,8 @@ Deno.test("http paths: locations match the normalised path; the request line pas
 
 Deno.test("http paths: Host header rules and proxy-form requests", async () => {
   await using be = echoHeadBackend();
-  const { server, client, vhostPort } = await setup(be);
-  await using _s = server;
-  await using _c = client;
+  await using vh = await setup(be);
+  const { vhostPort } = vh;
 
   const noHost = await raw(vhostPort, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
   assertMatch(noHost, /^HTTP\/1\.1 400 /);
@@ -195,9 +137,8 @@ Deno.test("http paths: Host header rules and proxy-form requests", async () => {
 
 Deno.test("http paths: chunked framing and Transfer-Encoding follow RFC 9112", async () => {
   await using be = echoHeadBackend();
-  const { server, client, vhostPort } = await setup(be);
-  await using _s = server;
-  await using _c = client;
+  await using vh = await setup(be);
+  const { vhostPort } = vh;
   const post = (te: string, body: string) =>
     raw(
       vhostPort,

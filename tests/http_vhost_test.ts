@@ -1,5 +1,7 @@
 import { curlHead, type CurlResult } from "./_curl.ts";
-import { clientConf } from "./_config.ts";
+import { rawHttpBackend, readToEnd } from "./_raw_http.ts";
+import { clientConf, httpProxy, xTag } from "./_config.ts";
+import { startHttpVhost } from "./_tunnel.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { freePort, startClient, startServer, tempFile } from "./_harness.ts";
 
@@ -55,29 +57,10 @@ function backend() {
 
 /** A raw TCP backend answering every request with one fixed chunked response, then closing. */
 function rawChunkedBackend() {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const response = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
-    "6;note=x\r\nalpha-\r\n5\r\nbeta-\r\n0\r\nX-Trailer: done\r\n\r\n";
-  const serving = (async () => {
-    for await (const conn of listener) {
-      const buf = new Uint8Array(4096);
-      let head = "";
-      while (!head.includes("\r\n\r\n")) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        head += dec.decode(buf.subarray(0, n));
-      }
-      await conn.write(enc.encode(response));
-      conn.close();
-    }
-  })().catch(() => {});
-  return {
-    port: listener.addr.port,
-    async [Symbol.asyncDispose]() {
-      listener.close();
-      await serving;
-    },
-  };
+  return rawHttpBackend(() =>
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+    "6;note=x\r\nalpha-\r\n5\r\nbeta-\r\n0\r\nX-Trailer: done\r\n\r\n"
+  );
 }
 
 function json(result: CurlResult): Record<string, any> {
@@ -88,81 +71,26 @@ function json(result: CurlResult): Record<string, any> {
   }
 }
 
-async function vhostPair(serverExtra: string, proxies: string, names: string[]) {
-  const vhostPort = freePort();
-  const server = await startServer(`vhostHTTPPort = ${vhostPort}\n${serverExtra}`);
-  const client = await startClient(clientConf({
-    serverPort: server.port,
-    extra: proxies,
-  }));
-  for (const name of names) await client.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
-  return { server, client, vhostPort };
-}
-
 Deno.test("http vhost: routing by host, wildcard, subdomain, location and user; headers; 404 pages", async () => {
   await using be = backend();
   const page404 = await tempFile("<h1>custom not found</h1>", "404.html");
-  const { server, client, vhostPort } = await vhostPair(
-    `subDomainHost = "frps.com"\ncustom404Page = "${page404}"`,
-    `
-[[proxies]]
-name = "exact"
-type = "http"
-localPort = ${be.port}
-customDomains = ["a.example.com"]
+  // Each proxy tags the requests it forwards with its name.
+  const tagged = (name: string, routing: string) =>
+    httpProxy(name, be.port, `${routing}\n${xTag(name)}`);
+  const exactRouting = `customDomains = ["a.example.com"]
 hostHeaderRewrite = "internal.local"
-requestHeaders.set.x-tag = "exact"
-responseHeaders.set.x-resp = "set-by-dfrp"
-
-[[proxies]]
-name = "wild"
-type = "http"
-localPort = ${be.port}
-customDomains = ["*.wild.com"]
-requestHeaders.set.x-tag = "wild"
-
-[[proxies]]
-name = "sub"
-type = "http"
-localPort = ${be.port}
-subdomain = "app"
-requestHeaders.set.x-tag = "sub"
-
-[[proxies]]
-name = "api"
-type = "http"
-localPort = ${be.port}
-customDomains = ["l.example.com"]
-locations = ["/api"]
-requestHeaders.set.x-tag = "api"
-
-[[proxies]]
-name = "root"
-type = "http"
-localPort = ${be.port}
-customDomains = ["l.example.com"]
-locations = ["/"]
-requestHeaders.set.x-tag = "root"
-
-[[proxies]]
-name = "alice"
-type = "http"
-localPort = ${be.port}
-customDomains = ["u.example.com"]
-routeByHTTPUser = "alice"
-requestHeaders.set.x-tag = "alice"
-
-[[proxies]]
-name = "others"
-type = "http"
-localPort = ${be.port}
-customDomains = ["u.example.com"]
-requestHeaders.set.x-tag = "others"
-`,
-    ["exact", "wild", "sub", "api", "root", "alice", "others"],
-  );
-  await using _s = server;
-  await using _c = client;
+responseHeaders.set.x-resp = "set-by-dfrp"`;
+  await using vh = await startHttpVhost({
+    server: `subDomainHost = "frps.com"\ncustom404Page = "${page404}"`,
+    proxies: tagged("exact", exactRouting) + tagged("wild", `customDomains = ["*.wild.com"]`) +
+      tagged("sub", `subdomain = "app"`) +
+      tagged("api", `customDomains = ["l.example.com"]\nlocations = ["/api"]`) +
+      tagged("root", `customDomains = ["l.example.com"]\nlocations = ["/"]`) +
+      tagged("alice", `customDomains = ["u.example.com"]\nrouteByHTTPUser = "alice"`) +
+      tagged("others", `customDomains = ["u.example.com"]`),
+    started: ["exact", "wild", "sub", "api", "root", "alice", "others"],
+  });
+  const { server, vhostPort } = vh;
   const url = (path = "/") => `http://127.0.0.1:${vhostPort}${path}`;
   const tag = async (host: string, path = "/", ...extra: string[]) =>
     json(await curlHead("-H", `Host: ${host}`, ...extra, url(path))).headers["x-tag"];
@@ -207,31 +135,13 @@ requestHeaders.set.x-tag = "others"
 
 Deno.test("http vhost: built-in 404 page; refusals for subdomain without subDomainHost and duplicate routes", async () => {
   await using be = backend();
-  const { server, client, vhostPort } = await vhostPair(
-    "",
-    `
-[[proxies]]
-name = "one"
-type = "http"
-localPort = ${be.port}
-customDomains = ["dup.example.com"]
-
-[[proxies]]
-name = "two"
-type = "http"
-localPort = ${be.port}
-customDomains = ["dup.example.com"]
-
-[[proxies]]
-name = "nosub"
-type = "http"
-localPort = ${be.port}
-subdomain = "x"
-`,
-    ["one"],
-  );
-  await using _s = server;
-  await using _c = client;
+  const dup = `customDomains = ["dup.example.com"]`;
+  await using vh = await startHttpVhost({
+    proxies: httpProxy("one", be.port, dup) + httpProxy("two", be.port, dup) +
+      httpProxy("nosub", be.port, `subdomain = "x"`),
+    started: ["one"],
+  });
+  const { client, vhostPort } = vh;
   await client.waitFor(/\[two\] start error: .*already used by \[one\]/);
   await client.waitFor(/\[nosub\] start error: subdomain is not supported because subDomainHost/);
   const missing = await curlHead("-H", "Host: else.example.com", `http://127.0.0.1:${vhostPort}/`);
@@ -247,33 +157,22 @@ Deno.test("http vhost: a server without vhostHTTPPort refuses http proxies with 
   await using server = await startServer("");
   await using client = await startClient(clientConf({
     serverPort: server.port,
-    extra: `[[proxies]]
-name = "web"
-type = "http"
-localPort = 1
-customDomains = ["a.example.com"]
-`,
+    extra: httpProxy("web", 1, `customDomains = ["a.example.com"]`),
   }));
   await client.waitFor(/\[web\] start error: .*vhostHTTPPort is not set/);
 });
 
 Deno.test("http vhost: httpUser/httpPassword answer 401, and 407 to proxy-form requests", async () => {
   await using be = backend();
-  const { server, client, vhostPort } = await vhostPair(
-    "",
-    `
-[[proxies]]
-name = "locked"
-type = "http"
-localPort = ${be.port}
-customDomains = ["lock.example.com"]
-httpUser = "admin"
-httpPassword = "s3cret"
-`,
-    ["locked"],
-  );
-  await using _s = server;
-  await using _c = client;
+  await using vh = await startHttpVhost({
+    proxies: httpProxy(
+      "locked",
+      be.port,
+      `customDomains = ["lock.example.com"]\nhttpUser = "admin"\nhttpPassword = "s3cret"`,
+    ),
+    started: ["locked"],
+  });
+  const { vhostPort } = vh;
   const url = `http://127.0.0.1:${vhostPort}/`;
   const host = ["-H", "Host: lock.example.com"];
   const none = await curlHead(...host, url);
@@ -302,25 +201,13 @@ httpPassword = "s3cret"
 Deno.test("http vhost: 502 when the local service refuses, 504 after vhostHTTPTimeout", async () => {
   await using be = backend();
   const closedPort = freePort();
-  const { server, client, vhostPort } = await vhostPair(
-    "vhostHTTPTimeout = 1",
-    `
-[[proxies]]
-name = "down"
-type = "http"
-localPort = ${closedPort}
-customDomains = ["down.example.com"]
-
-[[proxies]]
-name = "slow"
-type = "http"
-localPort = ${be.port}
-customDomains = ["slow.example.com"]
-`,
-    ["down", "slow"],
-  );
-  await using _s = server;
-  await using _c = client;
+  await using vh = await startHttpVhost({
+    server: "vhostHTTPTimeout = 1",
+    proxies: httpProxy("down", closedPort, `customDomains = ["down.example.com"]`) +
+      httpProxy("slow", be.port, `customDomains = ["slow.example.com"]`),
+    started: ["down", "slow"],
+  });
+  const { client, vhostPort } = vh;
   const down = await curlHead("-H", "Host: down.example.com", `http://127.0.0.1:${vhostPort}/`);
   assertEquals(down.status, 502);
   await client.waitFor(/\[down\] connect to local service/);
@@ -334,25 +221,12 @@ customDomains = ["slow.example.com"]
 Deno.test("http vhost: keep-alive, pipelining, chunked both ways, WebSocket upgrade, bad input", async () => {
   await using be = backend();
   await using chunky = rawChunkedBackend();
-  const { server, client, vhostPort } = await vhostPair(
-    "",
-    `
-[[proxies]]
-name = "web"
-type = "http"
-localPort = ${be.port}
-customDomains = ["127.0.0.1", "k.example.com"]
-
-[[proxies]]
-name = "chunky"
-type = "http"
-localPort = ${chunky.port}
-customDomains = ["c.example.com"]
-`,
-    ["web", "chunky"],
-  );
-  await using _s = server;
-  await using _c = client;
+  await using vh = await startHttpVhost({
+    proxies: httpProxy("web", be.port, `customDomains = ["127.0.0.1", "k.example.com"]`) +
+      httpProxy("chunky", chunky.port, `customDomains = ["c.example.com"]`),
+    started: ["web", "chunky"],
+  });
+  const { vhostPort } = vh;
   const base = `http://127.0.0.1:${vhostPort}`;
 
   // curl with two URLs reuses one connection.
@@ -373,9 +247,7 @@ customDomains = ["c.example.com"]
     "4\r\nabcd\r\n3;ext=1\r\nefg\r\n0\r\nX-Trailer: t\r\n\r\n" +
     "GET /three HTTP/1.1\r\nHost: k.example.com\r\nConnection: close\r\n\r\n";
   await conn.write(enc.encode(requests));
-  let reply = "";
-  const buf = new Uint8Array(65536);
-  for (let n; (n = await conn.read(buf)) !== null;) reply += dec.decode(buf.subarray(0, n));
+  const reply = await readToEnd(conn);
   conn.close();
   assertEquals(reply.match(/HTTP\/1\.1 200 OK/g)?.length, 3, reply);
   assertMatch(
@@ -413,6 +285,7 @@ customDomains = ["c.example.com"]
   assertEquals(messages, ["echo:hello", "echo:world"]);
 
   // Bad input gets a clear answer and the server keeps serving.
+  const buf = new Uint8Array(65536);
   for (
     const [request, status] of [
       ["NONSENSE\r\n\r\n", 400],
@@ -434,21 +307,14 @@ customDomains = ["c.example.com"]
 
 Deno.test("http vhost: a 256 MiB streamed upload passes with bounded server memory", async () => {
   await using be = backend();
-  const { server, client, vhostPort } = await vhostPair(
-    "",
+  await using vh = await startHttpVhost({
     // Plain tunnel: this measures the vhost's streaming; node:tls's per-record
     // buffers alone keep ~70 MiB of garbage alive until V8's external-memory GC.
-    `transport.tls.enable = false
-[[proxies]]
-name = "up"
-type = "http"
-localPort = ${be.port}
-customDomains = ["127.0.0.1"]
-`,
-    ["up"],
-  );
-  await using _s = server;
-  await using _c = client;
+    proxies: `transport.tls.enable = false
+${httpProxy("up", be.port, `customDomains = ["127.0.0.1"]`)}`,
+    started: ["up"],
+  });
+  const { server, vhostPort } = vh;
   const rss = () =>
     Number(Deno.readTextFileSync(`/proc/${server.child.pid}/status`).match(/VmRSS:\s+(\d+)/)![1]);
   const before = rss();
@@ -479,12 +345,7 @@ Deno.test("http vhost: vhostHTTPPort equal to bindPort serves HTTP and tunnel cl
   await using _server = await startServer(`bindPort = ${port}\nvhostHTTPPort = ${port}`);
   await using client = await startClient(clientConf({
     serverPort: port,
-    extra: `[[proxies]]
-name = "shared"
-type = "http"
-localPort = ${be.port}
-customDomains = ["s.example.com"]
-`,
+    extra: httpProxy("shared", be.port, `customDomains = ["s.example.com"]`),
   }));
   await client.waitFor(/\[shared\] start proxy success/);
   const res = await curlHead("-H", "Host: s.example.com", `http://127.0.0.1:${port}/same-port`);

@@ -1,44 +1,23 @@
-import { clientConf } from "./_config.ts";
+import { clientConf, httpsProxy } from "./_config.ts";
+import { makeCerts, type TestCerts } from "./_certs.ts";
 import { curl } from "./_curl.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
 
-const decoder = new TextDecoder();
+let certsMade: Promise<TestCerts> | undefined;
 
-/** A self-signed certificate for `names`, made with the openssl CLI. */
-async function makeCert(names: string[]): Promise<{ cert: string; key: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "dfrp-https-" });
-  const out = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      `/CN=${names[0]}`,
-      "-addext",
-      `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}`,
-      // rustls refuses a CA certificate as a server's own.
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-      "-keyout",
-      `${dir}/key.pem`,
-      "-out",
-      `${dir}/cert.pem`,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`openssl failed: ${decoder.decode(out.stderr)}`);
-  const cert = await Deno.readTextFile(`${dir}/cert.pem`);
-  const key = await Deno.readTextFile(`${dir}/key.pem`);
-  await Deno.remove(dir, { recursive: true });
-  return { cert, key };
+/**
+ * The test certificate the local HTTPS services present. curl runs with `-k` and dfrp passes
+ * TLS through untouched, so the names it covers do not matter.
+ */
+async function makeCert(): Promise<{ cert: string; key: string }> {
+  const c = await (certsMade ??= makeCerts());
+  return { cert: await Deno.readTextFile(c.serverCert), key: await Deno.readTextFile(c.serverKey) };
+}
+
+/** Starts a client (token "t") of the server at `serverPort` with the `proxies` tables. */
+function clientWith(serverPort: number, proxies: string) {
+  return startClient(clientConf({ serverPort, token: "t", extra: proxies }));
 }
 
 /** A local HTTPS service answering `body` and the SNI-free Host it saw. */
@@ -66,10 +45,8 @@ async function curlTls(name: string, port: number): Promise<[number, string]> {
   return [r.code, r.body];
 }
 
-const names = ["a.example.com", "b.example.test", "lb.example.com"];
-
 Deno.test("https: routes by SNI to customDomains and subdomain, TLS untouched", async () => {
-  const tls = await makeCert(names);
+  const tls = await makeCert();
   await using backA = tlsBackend(tls, "backend-A");
   await using backB = tlsBackend(tls, "backend-B");
   const httpsPort = freePort();
@@ -77,23 +54,11 @@ Deno.test("https: routes by SNI to customDomains and subdomain, TLS untouched", 
     `auth.token = "t"\nvhostHTTPSPort = ${httpsPort}\nsubDomainHost = "example.test"`,
   );
   await server.waitFor(/https vhost listen on/);
-  await using client = await startClient(clientConf({
-    serverPort: server.port,
-    token: "t",
-    extra: `
-[[proxies]]
-name = "web-a"
-type = "https"
-localPort = ${backA.port}
-customDomains = ["A.example.com"]
-
-[[proxies]]
-name = "web-b"
-type = "https"
-localPort = ${backB.port}
-subdomain = "b"
-`,
-  }));
+  await using client = await clientWith(
+    server.port,
+    httpsProxy("web-a", backA.port, `customDomains = ["A.example.com"]`) +
+      httpsProxy("web-b", backB.port, `subdomain = "b"`),
+  );
   await client.waitFor(/\[web-a\] start proxy success/);
   await client.waitFor(/\[web-b\] start proxy success/);
   assertMatch(server.output, new RegExp(`https proxy listen at a\\.example\\.com:${httpsPort}`));
@@ -116,82 +81,50 @@ subdomain = "b"
 Deno.test("https: a subdomain without subDomainHost on the server is refused with a reason", async () => {
   const httpsPort = freePort();
   await using server = await startServer(`auth.token = "t"\nvhostHTTPSPort = ${httpsPort}`);
-  await using client = await startClient(clientConf({
-    serverPort: server.port,
-    token: "t",
-    extra: `
-[[proxies]]
-name = "sub"
-type = "https"
-localPort = 1
-subdomain = "x"
-`,
-  }));
+  await using client = await clientWith(server.port, httpsProxy("sub", 1, `subdomain = "x"`));
   await client.waitFor(/\[sub\].*subdomain is not supported/);
 });
 
 Deno.test("https: vhostHTTPSPort unset refuses https proxies", async () => {
   await using server = await startServer(`auth.token = "t"`);
-  await using client = await startClient(clientConf({
-    serverPort: server.port,
-    token: "t",
-    extra: `
-[[proxies]]
-name = "nope"
-type = "https"
-localPort = 1
-customDomains = ["x.example.com"]
-`,
-  }));
+  await using client = await clientWith(
+    server.port,
+    httpsProxy("nope", 1, `customDomains = ["x.example.com"]`),
+  );
   await client.waitFor(/\[nope\].*vhostHTTPSPort is not set/);
 });
 
 Deno.test("https: vhostHTTPSPort equal to bindPort serves TLS and dfrp clients on one port", async () => {
-  const tls = await makeCert(names);
+  const tls = await makeCert();
   await using back = tlsBackend(tls, "shared");
   const port = freePort();
   await using _server = await startServer(
     `bindPort = ${port}\nauth.token = "t"\nvhostHTTPSPort = ${port}`,
   );
-  await using client = await startClient(clientConf({
-    serverPort: port,
-    token: "t",
-    extra: `
-[[proxies]]
-name = "web"
-type = "https"
-localPort = ${back.port}
-customDomains = ["a.example.com"]
-`,
-  }));
+  await using client = await clientWith(
+    port,
+    httpsProxy("web", back.port, `customDomains = ["a.example.com"]`),
+  );
   await client.waitFor(/\[web\] start proxy success/);
   assertEquals(await curlTls("a.example.com", port), [0, "shared a.example.com\n"]);
   assertEquals(await curlTls("a.example.com", port), [0, "shared a.example.com\n"]);
 });
 
 Deno.test("https: a load-balancing group of two takes turns", async () => {
-  const tls = await makeCert(names);
+  const tls = await makeCert();
   await using backA = tlsBackend(tls, "member-1");
   await using backB = tlsBackend(tls, "member-2");
   const httpsPort = freePort();
   await using server = await startServer(`auth.token = "t"\nvhostHTTPSPort = ${httpsPort}`);
   const member = (name: string, port: number) =>
-    clientConf({
-      serverPort: server.port,
-      token: "t",
-      extra: `
-[[proxies]]
-name = "${name}"
-type = "https"
-localPort = ${port}
-customDomains = ["lb.example.com"]
-loadBalancer.group = "web"
-loadBalancer.groupKey = "k"
-`,
-    });
-  await using c1 = await startClient(member("lb-1", backA.port));
+    httpsProxy(
+      name,
+      port,
+      `customDomains = ["lb.example.com"]\nloadBalancer.group = "web"\nloadBalancer.groupKey = "k"`,
+    );
+  await using c1 = await clientWith(server.port, member("lb-1", backA.port));
   await c1.waitFor(/\[lb-1\] start proxy success/);
-  await using c2 = await startClient(member("lb-2", backB.port));
+  await using c2 = await clientWith(server.port, member("lb-2", backB.port));
   await c2.waitFor(/\[lb-2\] start proxy success/);
   const bodies: string[] = [];
   for (let i = 0; i < 4; i++) {
@@ -204,7 +137,8 @@ loadBalancer.groupKey = "k"
   assert(bodies[0] !== bodies[1] && bodies[1] !== bodies[2], `not alternating: ${bodies}`);
 
   // A third proxy on the same domain without the group key is refused.
-  await using c3 = await startClient(
+  await using c3 = await clientWith(
+    server.port,
     member("lb-3", backA.port).replace(`groupKey = "k"`, `groupKey = "x"`),
   );
   await c3.waitFor(/\[lb-3\].*groupKey does not match/);

@@ -4,6 +4,7 @@
  * TLS on and off); and across the NAT lab's routers with 5% and 20% UDP loss,
  * hash-checked.
  */
+import { clientConf, tcpProxy } from "./_config.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import {
   echoServer,
@@ -88,20 +89,14 @@ for (
         `auth.token = "k"`,
     );
     await server.waitFor(/kcp listen on/);
-    await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${kcpPort}
-auth.token = "k"
-transport.protocol = "kcp"
+    const overKcp = `transport.protocol = "kcp"
 transport.tls.enable = ${mode.tls}
-transport.tcpMux = ${mode.mux}
-
-[[proxies]]
-name = "k"
-type = "tcp"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`);
+transport.tcpMux = ${mode.mux}`;
+    await using client = await startClient(clientConf({
+      serverPort: kcpPort,
+      token: "k",
+      extra: overKcp + tcpProxy("k", echo.port, remotePort),
+    }));
     await client.waitFor(/\[k\] start proxy success/);
     const data = randomBytes(1 << 20);
     const [first, second] = await Promise.all([
@@ -144,19 +139,14 @@ for (const loss of [0.05, 0.2]) {
       await lab.echo(lab.ns.hostB, 9000);
       const client = await lab.client(
         lab.ns.hostB,
-        `
-serverAddr = "${PUBLIC_B}"
-serverPort = 7001
-auth.token = "t"
-transport.protocol = "kcp"
-
-[[proxies]]
-name = "lossy"
-type = "tcp"
-localIP = "127.0.0.1"
-localPort = 9000
-remotePort = 6000
-`,
+        clientConf({
+          serverAddr: PUBLIC_B,
+          serverPort: 7001,
+          token: "t",
+          extra: `transport.protocol = "kcp"\n${
+            tcpProxy("lossy", 9000, 6000, `localIP = "127.0.0.1"`)
+          }`,
+        }),
       );
       await client.waitFor(/\[lossy\] start proxy success/, 20_000);
       const r = await lab.send(lab.ns.pub, 6000, 1 << 20);

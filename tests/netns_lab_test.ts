@@ -3,45 +3,32 @@
  * visitor each sit behind their own MASQUERADE router, the server in the
  * "public" namespace. Right and wrong keys and users.
  */
+import { clientConf, proxyTable, visitorTable } from "./_config.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { labAvailable, NatLab, PUBLIC_A, PUBLIC_B } from "./_netns.ts";
 
 const ignore = !(await labAvailable());
 const SERVER_PORT = 7000;
 
-function ownerConf(type: string, localPort: number): string {
-  return `
-serverAddr = "${PUBLIC_B}"
-serverPort = ${SERVER_PORT}
-auth.token = "t"
-user = "alice"
+/** A client of the lab's server, reached at `serverAddr`, as `user`. */
+function labClient(serverAddr: string, user: string): string {
+  return clientConf({ serverAddr, serverPort: SERVER_PORT, token: "t", extra: `user = "${user}"` });
+}
 
-[[proxies]]
-name = "svc"
-type = "${type}"
-secretKey = "right-key"
-localIP = "127.0.0.1"
-localPort = ${localPort}
-allowUsers = ["bob"]
-`;
+function ownerConf(type: string, localPort: number): string {
+  const only = `secretKey = "right-key"\nlocalIP = "127.0.0.1"\nallowUsers = ["bob"]`;
+  return labClient(PUBLIC_B, "alice") + proxyTable(type, "svc", localPort, only);
 }
 
 function visitorConf(type: string, bindPort: number, key: string, user = "bob"): string {
-  return `
-serverAddr = "${PUBLIC_A}"
-serverPort = ${SERVER_PORT}
-auth.token = "t"
-user = "${user}"
-
-[[visitors]]
-name = "svc-visitor"
-type = "${type}"
-serverUser = "alice"
-serverName = "svc"
-secretKey = "${key}"
-bindAddr = "127.0.0.1"
-bindPort = ${bindPort}
-`;
+  return labClient(PUBLIC_A, user) + visitorTable({
+    type,
+    name: "svc-visitor",
+    serverName: "svc",
+    secretKey: key,
+    bindPort,
+    extra: `serverUser = "alice"\nbindAddr = "127.0.0.1"`,
+  });
 }
 
 Deno.test({

@@ -5,7 +5,8 @@
  * `allowDestinations` says otherwise; `denyDestinations` always wins.
  */
 
-import { serverConf } from "./_config.ts";
+import { clientConf, proxyTable, serverConf } from "./_config.ts";
+import { startTunnel } from "./_tunnel.ts";
 import { curl } from "./_curl.ts";
 import { assert, assertEquals, assertMatch, assertNotMatch } from "./_assert.ts";
 import { freePort, startClient, startServer } from "./_harness.ts";
@@ -15,34 +16,21 @@ const TOKEN = "destinations-token-0123456789";
 /** A server with its dashboard, and a client with its admin API and one plugin proxy. */
 async function setup(plugin: string) {
   const webPort = freePort();
-  const server = await startServer(serverConf({ token: TOKEN, webPort }));
   const adminPort = freePort();
   const remotePort = freePort();
-  const client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "${TOKEN}"
-webServer.port = ${adminPort}
-
-[[proxies]]
-name = "fwd"
-type = "tcp"
-remotePort = ${remotePort}
-[proxies.plugin]
-${plugin}
-`);
-  await client.waitFor(/\[fwd\] start proxy success/);
-  return {
-    server,
-    client,
-    webPort,
-    adminPort,
-    remotePort,
-    async [Symbol.asyncDispose]() {
-      await client.stop("SIGKILL");
-      await server.stop("SIGKILL");
-    },
-  };
+  const fwd = proxyTable(
+    "tcp",
+    "fwd",
+    null,
+    `remotePort = ${remotePort}\n[proxies.plugin]\n${plugin}`,
+  );
+  const tunnel = await startTunnel({
+    server: serverConf({ token: TOKEN, webPort }),
+    token: TOKEN,
+    proxies: `webServer.port = ${adminPort}\n${fwd}`,
+    started: ["fwd"],
+  });
+  return Object.assign(tunnel, { webPort, adminPort, remotePort });
 }
 
 /** A non-loopback address of this machine, if it has one. */
@@ -156,16 +144,15 @@ allowDestinations = ["localhost:${web.addr.port}"]`);
 
 Deno.test("plugin destinations: a bad entry stops the proxy with the option's name", async () => {
   await using server = await startServer(`auth.token = "t"`);
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-[[proxies]]
-name = "fwd"
-type = "tcp"
-remotePort = ${freePort()}
+  const socks = `remotePort = ${freePort()}
 plugin.type = "socks5"
-plugin.allowDestinations = ["10.0.0.0/99"]
-`);
+plugin.allowDestinations = ["10.0.0.0/99"]`;
+  await using client = await startClient(
+    clientConf({
+      serverPort: server.port,
+      token: "t",
+      extra: proxyTable("tcp", "fwd", null, socks),
+    }),
+  );
   await client.waitFor(/allowDestinations\[0\]: "10\.0\.0\.0\/99" is not a CIDR/);
 });

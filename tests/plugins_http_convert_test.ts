@@ -3,6 +3,7 @@
  * vhost proxies, driven by curl and a WebSocket client.
  */
 
+import { clientConf, proxyTable } from "./_config.ts";
 import { curlHead } from "./_curl.ts";
 import { assertEquals, assertMatch } from "./_assert.ts";
 import { makeCerts } from "./_certs.ts";
@@ -96,27 +97,23 @@ Deno.test("plugins behind vhost proxies: http2http on type http, https2http on t
   await using server = await startServer(
     `auth.token = "t"\nvhostHTTPPort = ${httpPort}\nvhostHTTPSPort = ${httpsPort}`,
   );
-  await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-
-[[proxies]]
-name = "web"
-type = "http"
-customDomains = ["app.test"]
-plugin.type = "http2http"
-plugin.localAddr = "127.0.0.1:${web.port}"
-
-[[proxies]]
-name = "secure"
-type = "https"
-customDomains = ["localhost"]
+  const toWeb = `plugin.localAddr = "127.0.0.1:${web.port}"`;
+  const secure = `customDomains = ["localhost"]
 plugin.type = "https2http"
-plugin.localAddr = "127.0.0.1:${web.port}"
+${toWeb}
 plugin.crtPath = "${certs.serverCert}"
-plugin.keyPath = "${certs.serverKey}"
-`);
+plugin.keyPath = "${certs.serverKey}"`;
+  await using client = await startClient(clientConf({
+    serverPort: server.port,
+    token: "t",
+    extra: proxyTable(
+      "http",
+      "web",
+      null,
+      `customDomains = ["app.test"]\nplugin.type = "http2http"\n${toWeb}`,
+    ) +
+      proxyTable("https", "secure", null, secure),
+  }));
   await client.waitFor(/\[web\] start proxy success/);
   await client.waitFor(/\[secure\] start proxy success/);
 

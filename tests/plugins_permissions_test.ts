@@ -1,5 +1,6 @@
 /** Client plugins under dfrpc's least-privilege Deno flags. */
 
+import { clientConf, proxyTable } from "./_config.ts";
 import { curlHead } from "./_curl.ts";
 import { assertEquals, assertMatch } from "./_assert.ts";
 import { makeCerts } from "./_certs.ts";
@@ -13,32 +14,21 @@ Deno.test("plugins run under dfrpc's least-privilege flags (TLS both ways, files
   await using tlsWeb = backend({ cert: certs.serverCert, key: certs.serverKey });
   await using server = await startServer(`auth.token = "t"`);
   const ports = [freePort(), freePort(), freePort()];
-  const config = await tempFile(
-    `
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "t"
-[[proxies]]
-name = "to-tls"
-type = "tcp"
-remotePort = ${ports[0]}
-plugin.type = "http2https"
-plugin.localAddr = "127.0.0.1:${tlsWeb.port}"
-[[proxies]]
-name = "from-tls"
-type = "tcp"
-remotePort = ${ports[1]}
-plugin.type = "https2http"
+  /** A tcp proxy on `ports[i]` served by a plugin. */
+  const pluginProxy = (name: string, i: number, plugin: string) =>
+    proxyTable("tcp", name, null, `remotePort = ${ports[i]}\n${plugin}`);
+  const fromTls = `plugin.type = "https2http"
 plugin.localAddr = "127.0.0.1:${web.port}"
 plugin.crtPath = "${certs.serverCert}"
-plugin.keyPath = "${certs.serverKey}"
-[[proxies]]
-name = "files"
-type = "tcp"
-remotePort = ${ports[2]}
-plugin.type = "static_file"
-plugin.localPath = "${certs.dir}"
-`,
+plugin.keyPath = "${certs.serverKey}"`;
+  const proxies = pluginProxy(
+    "to-tls",
+    0,
+    `plugin.type = "http2https"\nplugin.localAddr = "127.0.0.1:${tlsWeb.port}"`,
+  ) + pluginProxy("from-tls", 1, fromTls) +
+    pluginProxy("files", 2, `plugin.type = "static_file"\nplugin.localPath = "${certs.dir}"`);
+  const config = await tempFile(
+    clientConf({ serverPort: server.port, token: "t", extra: proxies }),
     "frpc.toml",
   );
   const child = new Deno.Command(Deno.execPath(), {

@@ -1,3 +1,4 @@
+import { clientConf, tcpProxy } from "./_config.ts";
 import { assertEquals, assertMatch } from "./_assert.ts";
 import { eventually, freePort, startClient, startServer, tempFile } from "./_harness.ts";
 import {
@@ -107,17 +108,12 @@ for (const version of ["v1", "v2"]) {
     await using hap = await haproxy();
     await using server = await startServer(`auth.token = "p"`);
     const remotePort = freePort();
-    await using client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-auth.token = "p"
-[[proxies]]
-name = "web"
-type = "tcp"
-localPort = ${hap.port}
-remotePort = ${remotePort}
-transport.proxyProtocolVersion = "${version}"
-`);
+    const withHeader = `transport.proxyProtocolVersion = "${version}"`;
+    await using client = await startClient(clientConf({
+      serverPort: server.port,
+      token: "p",
+      extra: tcpProxy("web", hap.port, remotePort, withHeader),
+    }));
     await client.waitFor(/\[web\] start proxy success/);
     const { body, localPort } = await httpGet(remotePort);
     // Without the header haproxy would drop the connection; with it, it

@@ -1,4 +1,4 @@
-import { clientConf, tcpProxy } from "./_config.ts";
+import { clientConf, httpPluginTable, tcpProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   echoServer,
@@ -59,19 +59,11 @@ Deno.test("httpPlugins: Login, NewProxy, NewUserConn and CloseProxy can reject o
     }
     return { reject: false, unchange: true };
   });
-  await using server = await startServer(`
-auth.token = "t"
-[[httpPlugins]]
-name = "gate"
-addr = "${plugin.addr}"
-path = "/handler"
-ops = ["Login", "NewProxy", "NewUserConn"]
-[[httpPlugins]]
-name = "audit"
-addr = "http://${plugin.addr}"
-path = "/audit"
-ops = ["CloseProxy"]
-`);
+  await using server = await startServer(
+    `auth.token = "t"\n` +
+      httpPluginTable("gate", plugin.addr, "/handler", ["Login", "NewProxy", "NewUserConn"]) +
+      httpPluginTable("audit", `http://${plugin.addr}`, "/audit", ["CloseProxy"]),
+  );
   const banned = await startClient(
     `serverAddr = "127.0.0.1"\nserverPort = ${server.port}\nauth.token = "t"\nuser = "mallory"\n`,
     false,
@@ -145,12 +137,7 @@ Deno.test("httpPlugins: Ping and NewWorkConn (tcpMux off); an unreachable plugin
   await using server = await startServer(`
 auth.token = "t"
 transport.tcpMux = false
-[[httpPlugins]]
-name = "hb"
-addr = "${plugin.addr}"
-path = "/"
-ops = ["Ping", "NewWorkConn"]
-`);
+${httpPluginTable("hb", plugin.addr, "/", ["Ping", "NewWorkConn"])}`);
   await using client = await startClient(
     clientConf({
       serverPort: server.port,
@@ -180,14 +167,9 @@ ${tcpProxy("echo", echo.port, remotePort)}`,
 
   // A plugin that cannot be reached refuses the operation rather than waving it through.
   const deadPort = freePort();
-  await using strict = await startServer(`
-auth.token = "t"
-[[httpPlugins]]
-name = "gone"
-addr = "127.0.0.1:${deadPort}"
-path = "/handler"
-ops = ["Login"]
-`);
+  await using strict = await startServer(
+    `auth.token = "t"\n` + httpPluginTable("gone", `127.0.0.1:${deadPort}`, "/handler", ["Login"]),
+  );
   const refused = await startClient(
     `serverAddr = "127.0.0.1"\nserverPort = ${strict.port}\nauth.token = "t"\n`,
     false,

@@ -3,16 +3,16 @@
  * command creates tcp and http proxies; `ssh -N -R` alone a tcp proxy;
  * unknown keys, bad commands and wrong tokens are refused with a message.
  */
-
+import { assertConcurrentEchoes } from "./_echo.ts";
+import { curl } from "./_curl.ts";
+import { QUIET_SSH } from "./_sshd.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   DfrpProcess,
   echoServer,
   eventually,
   freePort,
-  randomBytes,
   roundTrip,
-  sha256,
   startServer,
   tempFile,
 } from "./_harness.ts";
@@ -51,14 +51,7 @@ function ssh(port: number, identity: string | null, args: string[]): DfrpProcess
     args: [
       "-F",
       "/dev/null",
-      "-o",
-      "StrictHostKeyChecking=no",
-      "-o",
-      "UserKnownHostsFile=/dev/null",
-      "-o",
-      "BatchMode=yes",
-      "-o",
-      "LogLevel=ERROR",
+      ...QUIET_SSH,
       "-o",
       "ExitOnForwardFailure=yes",
       ...(identity ? ["-o", "IdentitiesOnly=yes", "-i", identity] : []),
@@ -71,6 +64,11 @@ function ssh(port: number, identity: string | null, args: string[]): DfrpProcess
     stderr: "piped",
   }).spawn();
   return new DfrpProcess(child, "ssh");
+}
+
+/** alice's `ssh -R :80:127.0.0.1:<localPort> v0@127.0.0.1 <command...>` to the gateway. */
+function aliceForwards(sshPort: number, keys: Keys, localPort: number, command: string[]) {
+  return ssh(sshPort, keys.alice, ["-R", `:80:127.0.0.1:${localPort}`, "v0@127.0.0.1", ...command]);
 }
 
 async function gatewayServer(
@@ -94,10 +92,7 @@ Deno.test("ssh gateway: tcp proxy from ssh -R and a command, hash-checked throug
   using echo = echoServer();
   await using server = await gatewayServer(keys);
   const remotePort = freePort();
-  await using tunnel = ssh(server.sshPort, keys.alice, [
-    "-R",
-    `:80:127.0.0.1:${echo.port}`,
-    "v0@127.0.0.1",
+  await using tunnel = aliceForwards(server.sshPort, keys, echo.port, [
     "tcp",
     "--remote_port",
     String(remotePort),
@@ -107,14 +102,7 @@ Deno.test("ssh gateway: tcp proxy from ssh -R and a command, hash-checked throug
   const info = await tunnel.waitFor(/RemoteAddress: (\S+)/);
   assertEquals(info[1], `:${remotePort}`);
   assertMatch(tunnel.output, /User: alice\nProxyName: web\nType: tcp/);
-  const results = await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      const payload = randomBytes(1 + Math.floor(Math.random() * 200 * 1024));
-      const reply = await roundTrip(remotePort, payload);
-      return [await sha256(payload), await sha256(reply as Uint8Array<ArrayBuffer>)];
-    }),
-  );
-  for (const [sent, got] of results) assertEquals(got, sent);
+  await assertConcurrentEchoes(remotePort, 8, 200 * 1024);
   // Ending the ssh session ends the proxy and frees its port.
   await tunnel.stop();
   await server.waitFor(/\[alice\.web\] proxy closed/);
@@ -146,23 +134,16 @@ Deno.test("ssh gateway: http proxy by custom domain, reached with curl", async (
   );
   const vhostPort = freePort();
   await using server = await gatewayServer(keys, `vhostHTTPPort = ${vhostPort}`);
-  await using tunnel = ssh(server.sshPort, keys.alice, [
-    "-R",
-    `:80:127.0.0.1:${web.addr.port}`,
-    "v0@127.0.0.1",
+  await using tunnel = aliceForwards(server.sshPort, keys, web.addr.port, [
     "http",
     "--custom_domain",
     "app.example.test",
   ]);
   await tunnel.waitFor(/RemoteAddress: /);
   assertMatch(tunnel.output, /Type: http/);
-  const out = await new Deno.Command("curl", {
-    args: ["-sS", "-H", "Host: app.example.test", `http://127.0.0.1:${vhostPort}/some/path`],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert(out.success, new TextDecoder().decode(out.stderr));
-  assertEquals(new TextDecoder().decode(out.stdout), "hello from /some/path via app.example.test");
+  const out = await curl("-H", "Host: app.example.test", `http://127.0.0.1:${vhostPort}/some/path`);
+  assert(out.code === 0, out.stderr);
+  assertEquals(out.body, "hello from /some/path via app.example.test");
   await tunnel.stop();
   await web.shutdown();
 });
@@ -175,22 +156,15 @@ Deno.test("ssh gateway: tcpmux proxy, reached with curl through HTTP CONNECT", a
   );
   const muxPort = freePort();
   await using server = await gatewayServer(keys, `tcpmuxHTTPConnectPort = ${muxPort}`);
-  await using tunnel = ssh(server.sshPort, keys.alice, [
-    "-R",
-    `:80:127.0.0.1:${web.addr.port}`,
-    "v0@127.0.0.1",
+  await using tunnel = aliceForwards(server.sshPort, keys, web.addr.port, [
     "tcpmux",
     "-d",
     "mux.example.test",
   ]);
   await tunnel.waitFor(/RemoteAddress: /);
-  const out = await new Deno.Command("curl", {
-    args: ["-sS", "-p", "-x", `http://127.0.0.1:${muxPort}`, "http://mux.example.test/"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert(out.success, new TextDecoder().decode(out.stderr));
-  assertEquals(new TextDecoder().decode(out.stdout), "tcpmux via ssh");
+  const out = await curl("-p", "-x", `http://127.0.0.1:${muxPort}`, "http://mux.example.test/");
+  assert(out.code === 0, out.stderr);
+  assertEquals(out.body, "tcpmux via ssh");
   await tunnel.stop();
   await web.shutdown();
 });
@@ -223,12 +197,7 @@ Deno.test("ssh gateway: bad commands get a clear message on the ssh session", as
     [["http"], /subdomain and customDomains must not both be empty/],
   ];
   for (const [command, message] of cases) {
-    await using session = ssh(server.sshPort, keys.alice, [
-      "-R",
-      `:80:127.0.0.1:${echo.port}`,
-      "v0@127.0.0.1",
-      ...command,
-    ]);
+    await using session = aliceForwards(server.sshPort, keys, echo.port, [...command]);
     const status = await session.exited;
     assertMatch(session.output, message);
     assertEquals(status.code, 1, session.output);
@@ -258,14 +227,7 @@ Deno.test("ssh gateway: the admin API lists the tunnel's proxy and client, and c
   using echo = echoServer();
   const webPort = freePort();
   await using server = await gatewayServer(keys, `webServer.port = ${webPort}`);
-  await using tunnel = ssh(server.sshPort, keys.alice, [
-    "-R",
-    `:80:127.0.0.1:${echo.port}`,
-    "v0@127.0.0.1",
-    "tcp",
-    "-n",
-    "admin-seen",
-  ]);
+  await using tunnel = aliceForwards(server.sshPort, keys, echo.port, ["tcp", "-n", "admin-seen"]);
   const port = Number((await tunnel.waitFor(/RemoteAddress: :(\d+)/))[1]);
   await roundTrip(port, new TextEncoder().encode("count me"));
   const api = async (path: string, method = "GET") => {

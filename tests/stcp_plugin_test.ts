@@ -7,12 +7,13 @@
  * key that sends its request without waiting for the verdict still gets
  * nothing from the plugin.
  */
-import { clientConf } from "./_config.ts";
+import { clientConf, visitorTable } from "./_config.ts";
+import { startTunnel } from "./_tunnel.ts";
+import { visitorStream } from "./_visitor_wire.ts";
 import { assert, assertEquals } from "./_assert.ts";
-import { freePort, startClient, startServer } from "./_harness.ts";
+import { freePort, startClient } from "./_harness.ts";
 import { loggedInMux } from "./_wire.ts";
 import type { Duplex } from "../lib/net/duplex.ts";
-import { expectMessage, writeMessage } from "../lib/protocol/codec.ts";
 
 const SECRET = "the owner's private notes";
 
@@ -28,11 +29,10 @@ async function readToEnd(conn: Duplex): Promise<string> {
 Deno.test("stcp with a plugin: the right key reaches the plugin, a wrong one never does", async () => {
   const root = await Deno.makeTempDir({ prefix: "dfrp-stcp-plugin-" });
   await Deno.writeTextFile(`${root}/notes.txt`, SECRET);
-  await using server = await startServer(`auth.token = "t"`);
-  await using owner = await startClient(clientConf({
-    serverPort: server.port,
+  await using tunnel = await startTunnel({
+    server: `auth.token = "t"`,
     token: "t",
-    extra: `
+    proxies: `
 [[proxies]]
 name = "files"
 type = "stcp"
@@ -41,19 +41,15 @@ secretKey = "right-key"
 type = "static_file"
 localPath = "${root}"
 `,
-  }));
-  await owner.waitFor(/\[files\] start proxy success/);
+    started: ["files"],
+  });
+  const { server, client: owner } = tunnel;
 
   // The attacker: a logged-in client speaking the wire by hand.
   {
     await using attacker = await loggedInMux(server.port, "t");
-    const stream = attacker.mux.open();
-    await expectMessage(stream, "ServerHello");
-    await writeMessage(stream, {
-      type: "NewVisitorConn",
+    const stream = await visitorStream(attacker.mux, {
       proxyName: "files",
-      serverUser: "",
-      visitorType: "stcp",
       proof: "00".repeat(32),
     });
     // No waiting for the verdict: the request follows at once.
@@ -65,19 +61,17 @@ localPath = "${root}"
 
   // A visitor with the right key gets the file through the plugin.
   const bindPort = freePort();
-  await using visitor = await startClient(clientConf({
-    serverPort: server.port,
-    token: "t",
-    extra: `
-[[visitors]]
-name = "files-visitor"
-type = "stcp"
-serverName = "files"
-secretKey = "right-key"
-bindAddr = "127.0.0.1"
-bindPort = ${bindPort}
-`,
-  }));
+  const filesVisitor = visitorTable({
+    type: "stcp",
+    name: "files-visitor",
+    serverName: "files",
+    secretKey: "right-key",
+    bindPort,
+    extra: `bindAddr = "127.0.0.1"`,
+  });
+  await using visitor = await startClient(
+    clientConf({ serverPort: server.port, token: "t", extra: filesVisitor }),
+  );
   await visitor.waitFor(/start stcp visitor success/);
   const res = await fetch(`http://127.0.0.1:${bindPort}/notes.txt`);
   assertEquals(await res.text(), SECRET);

@@ -1,3 +1,5 @@
+import { clientConf, proxyTable, visitorTable } from "./_config.ts";
+import { assertConcurrentEchoes } from "./_echo.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {
   echoServer,
@@ -16,6 +18,7 @@ import { writeAll } from "../lib/net/duplex.ts";
 import { expectMessage, writeMessage } from "../lib/protocol/codec.ts";
 import { dialServer } from "../lib/client/login.ts";
 import { loggedInMux } from "./_wire.ts";
+import { visitorStream } from "./_visitor_wire.ts";
 
 /** A TCP service that counts connections and bytes it receives, and echoes. */
 function countingEcho(): { port: number; conns: number; bytes: number } & Disposable {
@@ -49,6 +52,15 @@ function countingEcho(): { port: number; conns: number; bytes: number } & Dispos
   });
 }
 
+/** The connection lines every stcp client here shares: token "t", its user, tcpMux. */
+function stcpClient(serverPort: number, opts: { tcpMux?: boolean; user?: string }): string {
+  return clientConf({
+    serverPort,
+    token: "t",
+    extra: `user = "${opts.user ?? ""}"\ntransport.tcpMux = ${opts.tcpMux ?? true}`,
+  });
+}
+
 function owner(serverPort: number, localPort: number, opts: {
   tcpMux?: boolean;
   user?: string;
@@ -56,21 +68,14 @@ function owner(serverPort: number, localPort: number, opts: {
   allowUsers?: string;
   name?: string;
 } = {}): string {
-  return `
-serverAddr = "127.0.0.1"
-serverPort = ${serverPort}
-auth.token = "t"
-user = "${opts.user ?? ""}"
-transport.tcpMux = ${opts.tcpMux ?? true}
-
-[[proxies]]
-name = "${opts.name ?? "secret-echo"}"
-type = "stcp"
-secretKey = "${opts.secretKey ?? "sk-123"}"
+  return stcpClient(serverPort, opts) + proxyTable(
+    "stcp",
+    opts.name ?? "secret-echo",
+    localPort,
+    `secretKey = "${opts.secretKey ?? "sk-123"}"
 localIP = "127.0.0.1"
-localPort = ${localPort}
-${opts.allowUsers ? `allowUsers = ${opts.allowUsers}` : ""}
-`;
+${opts.allowUsers ? `allowUsers = ${opts.allowUsers}` : ""}`,
+  );
 }
 
 function visitor(serverPort: number, bindPort: number, opts: {
@@ -80,22 +85,14 @@ function visitor(serverPort: number, bindPort: number, opts: {
   secretKey?: string;
   serverName?: string;
 } = {}): string {
-  return `
-serverAddr = "127.0.0.1"
-serverPort = ${serverPort}
-auth.token = "t"
-user = "${opts.user ?? ""}"
-transport.tcpMux = ${opts.tcpMux ?? true}
-
-[[visitors]]
-name = "secret-echo-visitor"
-type = "stcp"
-serverName = "${opts.serverName ?? "secret-echo"}"
-serverUser = "${opts.serverUser ?? ""}"
-secretKey = "${opts.secretKey ?? "sk-123"}"
-bindAddr = "127.0.0.1"
-bindPort = ${bindPort}
-`;
+  return stcpClient(serverPort, opts) + visitorTable({
+    type: "stcp",
+    name: "secret-echo-visitor",
+    serverName: opts.serverName ?? "secret-echo",
+    secretKey: opts.secretKey ?? "sk-123",
+    bindPort,
+    extra: `serverUser = "${opts.serverUser ?? ""}"\nbindAddr = "127.0.0.1"`,
+  });
 }
 
 for (const tcpMux of [true, false]) {
@@ -109,14 +106,7 @@ for (const tcpMux of [true, false]) {
     const bindPort = freePort();
     await using vis = await startClient(visitor(server.port, bindPort, { tcpMux }));
     await vis.waitFor(/\[secret-echo-visitor\] start stcp visitor success/);
-    const results = await Promise.all(
-      Array.from({ length: 20 }, async () => {
-        const payload = randomBytes(1 + Math.floor(Math.random() * 128 * 1024));
-        const reply = await roundTrip(bindPort, payload);
-        return [await sha256(payload), await sha256(reply as Uint8Array<ArrayBuffer>)];
-      }),
-    );
-    for (const [sent, got] of results) assertEquals(got, sent);
+    await assertConcurrentEchoes(bindPort, 20, 128 * 1024);
   });
 
   Deno.test(`stcp (${mode}): a wrong secret key is refused on both sides, nothing relayed`, async () => {
@@ -249,23 +239,11 @@ Deno.test("stcp: bad visitor input is refused and logged; the server keeps servi
     await writeAll(garbage, new Uint8Array([0, 0, 0, 3, 0x7b, 0x7d, 0x7d]));
     await server.waitFor(/visitor stream dropped: frame is not/);
     // A proof of the wrong shape is refused by the owner, not a crash.
-    const odd = mux.open();
-    await expectMessage(odd, "ServerHello");
-    await writeMessage(odd, {
-      type: "NewVisitorConn",
-      proxyName: "secret-echo",
-      serverUser: "",
-      visitorType: "stcp",
-      proof: "not hex",
-    });
+    const odd = await visitorStream(mux, { proxyName: "secret-echo", proof: "not hex" });
     const resp = await expectMessage(odd, "NewVisitorConnResp");
     assertEquals(resp.error, "wrong secret key");
-    const wrongType = mux.open();
-    await expectMessage(wrongType, "ServerHello");
-    await writeMessage(wrongType, {
-      type: "NewVisitorConn",
+    const wrongType = await visitorStream(mux, {
       proxyName: "secret-echo",
-      serverUser: "",
       visitorType: "sudp",
       proof: "",
     });

@@ -1,38 +1,28 @@
+import { clientConf, proxyTable, visitorTable } from "./_config.ts";
 import { assertEquals, assertMatch } from "./_assert.ts";
-import { freePort, randomBytes, sha256, startClient, startServer } from "./_harness.ts";
+import { randomBytes, sha256, startClient, startServer } from "./_harness.ts";
+import { dig, startDnsmasq } from "./_dnsmasq.ts";
 import { concat, freeUdpPort, pingPong, udpEcho } from "./_udp.ts";
 
-function owner(serverPort: number, localPort: number, tcpMux: boolean): string {
-  return `
-serverAddr = "127.0.0.1"
-serverPort = ${serverPort}
-auth.token = "t"
-transport.tcpMux = ${tcpMux}
+/** The connection lines both sudp clients here share: token "t", tcpMux on or off. */
+function sudpClient(serverPort: number, tcpMux: boolean): string {
+  return clientConf({ serverPort, token: "t", extra: `transport.tcpMux = ${tcpMux}` });
+}
 
-[[proxies]]
-name = "secret-dns"
-type = "sudp"
-secretKey = "sudp-key"
-localIP = "127.0.0.1"
-localPort = ${localPort}
-`;
+function owner(serverPort: number, localPort: number, tcpMux: boolean): string {
+  const only = `secretKey = "sudp-key"\nlocalIP = "127.0.0.1"`;
+  return sudpClient(serverPort, tcpMux) + proxyTable("sudp", "secret-dns", localPort, only);
 }
 
 function visitor(serverPort: number, bindPort: number, tcpMux: boolean, key = "sudp-key"): string {
-  return `
-serverAddr = "127.0.0.1"
-serverPort = ${serverPort}
-auth.token = "t"
-transport.tcpMux = ${tcpMux}
-
-[[visitors]]
-name = "dns-visitor"
-type = "sudp"
-serverName = "secret-dns"
-secretKey = "${key}"
-bindAddr = "127.0.0.1"
-bindPort = ${bindPort}
-`;
+  return sudpClient(serverPort, tcpMux) + visitorTable({
+    type: "sudp",
+    name: "dns-visitor",
+    serverName: "secret-dns",
+    secretKey: key,
+    bindPort,
+    extra: `bindAddr = "127.0.0.1"`,
+  });
 }
 
 for (const tcpMux of [true, false]) {
@@ -87,36 +77,13 @@ Deno.test("sudp: a wrong secret key is refused on both sides, no datagram relaye
 });
 
 Deno.test("sudp: dig resolves through a visitor from a real dnsmasq", async () => {
-  const dnsPort = freePort();
-  const dnsmasq = new Deno.Command("dnsmasq", {
-    args: [
-      "--no-resolv",
-      "--no-hosts",
-      "--conf-file=/dev/null",
-      "--pid-file=",
-      "--address=/secret.test/10.9.8.7",
-      `--port=${dnsPort}`,
-      "--listen-address=127.0.0.1",
-      "--bind-interfaces",
-      "--keep-in-foreground",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    await using server = await startServer(`auth.token = "t"`);
-    await using own = await startClient(owner(server.port, dnsPort, true));
-    await own.waitFor(/\[secret-dns\] start proxy success/);
-    const bindPort = freeUdpPort();
-    await using vis = await startClient(visitor(server.port, bindPort, true));
-    await vis.waitFor(/start sudp visitor success/);
-    // dig retries by itself: its first query also opens the visitor connection.
-    const dig = await new Deno.Command("dig", {
-      args: ["@127.0.0.1", "-p", String(bindPort), "secret.test", "A", "+short", "+tries=5"],
-    }).output();
-    assertMatch(new TextDecoder().decode(dig.stdout), /^10\.9\.8\.7$/m);
-  } finally {
-    dnsmasq.kill("SIGTERM");
-    await dnsmasq.status;
-  }
+  await using dns = startDnsmasq("/secret.test/10.9.8.7");
+  await using server = await startServer(`auth.token = "t"`);
+  await using own = await startClient(owner(server.port, dns.port, true));
+  await own.waitFor(/\[secret-dns\] start proxy success/);
+  const bindPort = freeUdpPort();
+  await using vis = await startClient(visitor(server.port, bindPort, true));
+  await vis.waitFor(/start sudp visitor success/);
+  // dig retries by itself: its first query also opens the visitor connection.
+  assertMatch(await dig(bindPort, "secret.test", "+tries=5"), /^10\.9\.8\.7$/m);
 });

@@ -1,12 +1,11 @@
-import { clientConf, tcpProxy } from "./_config.ts";
+import { assertConcurrentEchoes } from "./_echo.ts";
+import { clientConf, proxyTable, tcpProxy } from "./_config.ts";
 import { assertEquals, assertMatch } from "./_assert.ts";
 import {
   echoServer,
   eventually,
   freePort,
-  randomBytes,
   roundTrip,
-  sha256,
   startClient,
   startServer,
 } from "./_harness.ts";
@@ -22,15 +21,8 @@ for (const tcpMux of [true, false]) {
       clientConf({
         serverPort: server.port,
         token: "s3cret",
-        extra: `transport.tcpMux = ${tcpMux}
-
-[[proxies]]
-name = "echo"
-type = "tcp"
-localIP = "127.0.0.1"
-localPort = ${echo.port}
-remotePort = ${remotePort}
-`,
+        extra: `transport.tcpMux = ${tcpMux}\n` +
+          tcpProxy("echo", echo.port, remotePort, `localIP = "127.0.0.1"`),
       }),
     );
     await client.waitFor(/\[echo\] start proxy success/);
@@ -56,14 +48,7 @@ ${tcpProxy("echo", echo.port, 0)}`,
     const match = await server.waitFor(/\[echo\] tcp proxy listen at :(\d+) success/);
     const remotePort = Number(match[1]);
     await client.waitFor(/\[echo\] start proxy success/);
-    const results = await Promise.all(
-      Array.from({ length: 200 }, async () => {
-        const payload = randomBytes(1 + Math.floor(Math.random() * 256 * 1024));
-        const reply = await roundTrip(remotePort, payload);
-        return [await sha256(payload), await sha256(reply as Uint8Array<ArrayBuffer>)];
-      }),
-    );
-    for (const [sent, got] of results) assertEquals(got, sent);
+    await assertConcurrentEchoes(remotePort, 200, 256 * 1024);
   });
 }
 
@@ -74,11 +59,7 @@ Deno.test("tcp proxy: remotePort = 0 takes a free port and reports it", async ()
     clientConf({
       serverPort: server.port,
       token: "t",
-      extra: `[[proxies]]
-name = "any"
-type = "tcp"
-localPort = ${echo.port}
-`,
+      extra: proxyTable("tcp", "any", echo.port),
     }),
   );
   const match = await server.waitFor(/\[any\] tcp proxy listen at :(\d+) success/);

@@ -1,6 +1,7 @@
 import { clientConf, tcpmuxProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { type DfrpProcess, echoServer, freePort, startClient, startServer } from "./_harness.ts";
+import { proxiesStarted, startTunnel } from "./_tunnel.ts";
+import { echoServer, freePort, startClient, startServer } from "./_harness.ts";
 import { sshdAvailable, startSshd } from "./_sshd.ts";
 import { BadRequestError, parseRequestHead } from "../lib/server/vhost/connect_request.ts";
 import { credentialsMatch, parseBasicAuth } from "../lib/server/vhost/proxy_auth.ts";
@@ -39,37 +40,47 @@ const basic = (user: string, password: string) =>
   `Proxy-Authorization: Basic ${btoa(`${user}:${password}`)}\r\n`;
 const OK = "HTTP/1.1 200 Connection established\r\n\r\n";
 
+/** The server's lines: token "t", the tcpmux port, subDomainHost "tunnel.test". */
+function serverToml(muxPort: number, serverExtra: string): string {
+  return `auth.token = "t"\ntcpmuxHTTPConnectPort = ${muxPort}\nsubDomainHost = "tunnel.test"\n${serverExtra}`;
+}
+
 async function setup(serverExtra = "") {
   const muxPort = freePort();
-  const server = await startServer(
-    `auth.token = "t"\ntcpmuxHTTPConnectPort = ${muxPort}\nsubDomainHost = "tunnel.test"\n${serverExtra}`,
-  );
+  const server = await startServer(serverToml(muxPort, serverExtra));
   await server.waitFor(/tcpmux httpconnect listen on/);
   return { server, muxPort };
+}
+
+/**
+ * A server like {@linkcode setup}'s (with `serverExtra`) and a client with `proxies`, once the proxies
+ * named in `names` started.
+ */
+async function withProxies(proxies: string, names: string[], serverExtra = "") {
+  const muxPort = freePort();
+  const tunnel = await startTunnel({
+    server: serverToml(muxPort, serverExtra),
+    token: "t",
+    proxies,
+    started: names,
+  });
+  await tunnel.server.waitFor(/tcpmux httpconnect listen on/);
+  return Object.assign(tunnel, { muxPort });
 }
 
 function clientConfig(serverPort: number, proxies: string): string {
   return clientConf({ serverPort, token: "t", extra: proxies });
 }
 
-async function started(client: DfrpProcess, ...names: string[]) {
-  for (const name of names) await client.waitFor(new RegExp(`\\[${name}\\] start proxy success`));
-}
-
 Deno.test("tcpmux: CONNECT picks the proxy by host and relays raw bytes", async () => {
   using one = taggedEcho("one");
   using two = taggedEcho("two");
-  const { server, muxPort } = await setup();
-  await using _server = server;
-  await using client = await startClient(clientConfig(
-    server.port,
-    `
-${tcpmuxProxy("one", one.port, `customDomains = ["one.example.com"]`)}
-
-${tcpmuxProxy("two", two.port, `subdomain = "two"`)}
-`,
-  ));
-  await started(client, "one", "two");
+  await using tunnel = await withProxies(
+    tcpmuxProxy("one", one.port, `customDomains = ["one.example.com"]`) +
+      tcpmuxProxy("two", two.port, `subdomain = "two"`),
+    ["one", "two"],
+  );
+  const { server, muxPort } = tunnel;
   assertMatch(server.output, new RegExp(`tcpmux proxy listen at one\\.example\\.com:${muxPort}`));
   assertEquals(await exchange(muxPort, connect("one.example.com:22"), "ping"), `${OK}one\nping`);
   assertEquals(await exchange(muxPort, connect("TWO.tunnel.test:443"), "pong"), `${OK}two\npong`);
@@ -80,15 +91,11 @@ ${tcpmuxProxy("two", two.port, `subdomain = "two"`)}
 
 Deno.test("tcpmux: bad requests are answered and closed, and the server keeps serving", async () => {
   using one = taggedEcho("one");
-  const { server, muxPort } = await setup();
-  await using _server = server;
-  await using client = await startClient(clientConfig(
-    server.port,
-    `
-${tcpmuxProxy("one", one.port, `customDomains = ["one.example.com"]`)}
-`,
-  ));
-  await started(client, "one");
+  await using tunnel = await withProxies(
+    tcpmuxProxy("one", one.port, `customDomains = ["one.example.com"]`),
+    ["one"],
+  );
+  const { server, muxPort } = tunnel;
   assertMatch(await exchange(muxPort, connect("nobody.example.com:22")), /^HTTP\/1\.1 404 /);
   await server.waitFor(/no proxy for host \[nobody\.example\.com\]/);
   const get = await exchange(muxPort, "GET / HTTP/1.1\r\nHost: one.example.com\r\n\r\n");
@@ -101,23 +108,10 @@ ${tcpmuxProxy("one", one.port, `customDomains = ["one.example.com"]`)}
 
 Deno.test("tcpmux: httpUser/httpPassword demand Proxy-Authorization (407 otherwise)", async () => {
   using one = taggedEcho("one");
-  const { server, muxPort } = await setup();
-  await using _server = server;
-  await using client = await startClient(clientConfig(
-    server.port,
-    `
-${
-      tcpmuxProxy(
-        "locked",
-        one.port,
-        `customDomains = ["locked.example.com"]
-httpUser = "alice"
-httpPassword = "s3cret"`,
-      )
-    }
-`,
-  ));
-  await started(client, "locked");
+  const locked =
+    `customDomains = ["locked.example.com"]\nhttpUser = "alice"\nhttpPassword = "s3cret"`;
+  await using tunnel = await withProxies(tcpmuxProxy("locked", one.port, locked), ["locked"]);
+  const { muxPort } = tunnel;
   const host = "locked.example.com:22";
   const none = await exchange(muxPort, connect(host), "x");
   assertMatch(none, /^HTTP\/1\.1 407 .*\r\nProxy-Authenticate: Basic realm="Restricted"\r\n/s);
@@ -133,26 +127,14 @@ httpPassword = "s3cret"`,
 Deno.test("tcpmux: routeByHTTPUser routes one domain by the Proxy-Authorization user", async () => {
   using forAlice = taggedEcho("alice-backend");
   using forOthers = taggedEcho("default-backend");
-  const { server, muxPort } = await setup();
-  await using _server = server;
-  await using client = await startClient(clientConfig(
-    server.port,
-    `
-${
-      tcpmuxProxy(
-        "alice",
-        forAlice.port,
-        `customDomains = ["shared.example.com"]
-routeByHTTPUser = "alice"
-httpUser = "alice"
-httpPassword = "pw"`,
-      )
-    }
-
-${tcpmuxProxy("default", forOthers.port, `customDomains = ["shared.example.com"]`)}
-`,
-  ));
-  await started(client, "alice", "default");
+  const shared = `customDomains = ["shared.example.com"]`;
+  const aliceOnly = `${shared}\nrouteByHTTPUser = "alice"\nhttpUser = "alice"\nhttpPassword = "pw"`;
+  await using tunnel = await withProxies(
+    tcpmuxProxy("alice", forAlice.port, aliceOnly) +
+      tcpmuxProxy("default", forOthers.port, shared),
+    ["alice", "default"],
+  );
+  const { muxPort } = tunnel;
   const host = "shared.example.com:22";
   assertEquals(
     await exchange(muxPort, connect(host, basic("alice", "pw"))),
@@ -167,15 +149,12 @@ ${tcpmuxProxy("default", forOthers.port, `customDomains = ["shared.example.com"]
 
 Deno.test("tcpmux: tcpmuxPassthrough hands the CONNECT request itself to the backend", async () => {
   using one = taggedEcho("one");
-  const { server, muxPort } = await setup("tcpmuxPassthrough = true");
-  await using _server = server;
-  await using client = await startClient(clientConfig(
-    server.port,
-    `
-${tcpmuxProxy("one", one.port, `customDomains = ["one.example.com"]`)}
-`,
-  ));
-  await started(client, "one");
+  await using tunnel = await withProxies(
+    tcpmuxProxy("one", one.port, `customDomains = ["one.example.com"]`),
+    ["one"],
+    "tcpmuxPassthrough = true",
+  );
+  const { muxPort } = tunnel;
   const request = connect("one.example.com:22");
   // No 200 from dfrp: the backend got (and echoed) the request verbatim.
   assertEquals(await exchange(muxPort, request, "tail"), `one\n${request}tail`);
@@ -194,20 +173,12 @@ Deno.test({
     const machine = (name: string, port: number) =>
       clientConfig(
         server.port,
-        `
-[[proxies]]
-name = "${name}"
-type = "tcpmux"
-multiplexer = "httpconnect"
-localIP = "127.0.0.1"
-localPort = ${port}
-customDomains = ["${name}.example.com"]
-`,
+        tcpmuxProxy(name, port, `localIP = "127.0.0.1"\ncustomDomains = ["${name}.example.com"]`),
       );
     await using clientA = await startClient(machine("machine-a", sshdA.port));
     await using clientB = await startClient(machine("machine-b", sshdB.port));
-    await started(clientA, "machine-a");
-    await started(clientB, "machine-b");
+    await proxiesStarted(clientA, ["machine-a"]);
+    await proxiesStarted(clientB, ["machine-b"]);
     const ssh = async (sshd: typeof sshdA, host: string) => {
       const out = await new Deno.Command("ssh", {
         args: [
@@ -276,21 +247,16 @@ Deno.test("tcpmux: a load-balancing group of two takes turns", async () => {
   const member = (name: string, port: number) =>
     clientConfig(
       server.port,
-      `
-[[proxies]]
-name = "${name}"
-type = "tcpmux"
-multiplexer = "httpconnect"
-localPort = ${port}
-customDomains = ["lb.example.com"]
-loadBalancer.group = "g"
-loadBalancer.groupKey = "k"
-`,
+      tcpmuxProxy(
+        name,
+        port,
+        `customDomains = ["lb.example.com"]\nloadBalancer.group = "g"\nloadBalancer.groupKey = "k"`,
+      ),
     );
   await using c1 = await startClient(member("lb-1", one.port));
-  await started(c1, "lb-1");
+  await proxiesStarted(c1, ["lb-1"]);
   await using c2 = await startClient(member("lb-2", two.port));
-  await started(c2, "lb-2");
+  await proxiesStarted(c2, ["lb-2"]);
   const seen: string[] = [];
   for (let i = 0; i < 4; i++) {
     seen.push((await exchange(muxPort, connect("lb.example.com:22"))).slice(OK.length).trim());

@@ -1,42 +1,23 @@
+import { clientConf, tcpProxy } from "./_config.ts";
 import { assertEquals } from "./_assert.ts";
+import { withEchoProxy } from "./_echo.ts";
 import { makeCerts, type TestCerts } from "./_certs.ts";
-import {
-  echoServer,
-  freePort,
-  randomBytes,
-  roundTrip,
-  sha256,
-  startClient,
-  startServer,
-} from "./_harness.ts";
+import { freePort, randomBytes, roundTrip, sha256, startClient, startServer } from "./_harness.ts";
 
 let certsMade: Promise<TestCerts> | undefined;
 const certs = () => certsMade ??= makeCerts();
 
-function clientToml(serverPort: number, extra: string, localPort = 1, remotePort = 0): string {
-  return `
-serverAddr = "127.0.0.1"
-serverPort = ${serverPort}
-${extra}
-
-[[proxies]]
-name = "echo"
-type = "tcp"
-localPort = ${localPort}
-remotePort = ${remotePort}
-`;
+/** A client with `extra` settings and a tcp proxy to a port nobody serves. */
+function clientToml(serverPort: number, extra: string): string {
+  return clientConf({ serverPort, extra: `${extra}\n${tcpProxy("echo", 1, 0)}` });
 }
 
 /** A client with `extra` settings proves the tunnel works by an echo through it. */
 async function echoWorks(serverPort: number, extra: string, tcpMux = true): Promise<void> {
-  using echo = echoServer();
-  const remotePort = freePort();
-  await using client = await startClient(
-    clientToml(serverPort, `${extra}\ntransport.tcpMux = ${tcpMux}`, echo.port, remotePort),
-  );
-  await client.waitFor(/\[echo\] start proxy success/);
-  const reply = await roundTrip(remotePort, new TextEncoder().encode("over tls"));
-  assertEquals(new TextDecoder().decode(reply), "over tls");
+  await withEchoProxy(serverPort, `${extra}\ntransport.tcpMux = ${tcpMux}`, async (remotePort) => {
+    const reply = await roundTrip(remotePort, new TextEncoder().encode("over tls"));
+    assertEquals(new TextDecoder().decode(reply), "over tls");
+  });
 }
 
 Deno.test("tls: a default client and a default server talk TLS (self-signed cert)", async () => {
@@ -53,18 +34,14 @@ Deno.test("tls: transport.tls.enable = false still works, as plain TCP", async (
 
 for (const tcpMux of [true, false]) {
   Deno.test(`tls: 1 MiB each way with half-close, tcpMux ${tcpMux ? "on" : "off"}`, async () => {
-    using echo = echoServer();
     await using server = await startServer(`transport.tcpMux = ${tcpMux}`);
-    const remotePort = freePort();
-    await using client = await startClient(
-      clientToml(server.port, `transport.tcpMux = ${tcpMux}`, echo.port, remotePort),
-    );
-    await client.waitFor(/\[echo\] start proxy success/);
-    // The echo answers end of stream with its own: half-close crosses TLS both ways.
-    const data = randomBytes(1 << 20);
-    const reply = await roundTrip(remotePort, data);
-    assertEquals(reply.length, data.length);
-    assertEquals(await sha256(reply as Uint8Array<ArrayBuffer>), await sha256(data));
+    await withEchoProxy(server.port, `transport.tcpMux = ${tcpMux}`, async (remotePort) => {
+      // The echo answers end of stream with its own: half-close crosses TLS both ways.
+      const data = randomBytes(1 << 20);
+      const reply = await roundTrip(remotePort, data);
+      assertEquals(reply.length, data.length);
+      assertEquals(await sha256(reply as Uint8Array<ArrayBuffer>), await sha256(data));
+    });
   });
 }
 

@@ -5,6 +5,7 @@ import { clientConf, tcpProxy } from "./_config.ts";
 import { assertEquals } from "./_assert.ts";
 import { udpEcho } from "./_udp.ts";
 import { makeCerts, type TestCerts } from "./_certs.ts";
+import { TRANSPORTS } from "./_transports.ts";
 import {
   assertEchoes,
   echoServer,
@@ -19,37 +20,6 @@ import {
 
 let certsOnce: Promise<TestCerts> | undefined;
 const certs = () => certsOnce ??= makeCerts();
-
-interface Transport {
-  name: string;
-  /** Client keys selecting the transport. */
-  client: (c: TestCerts) => string;
-  /** Server keys it needs, and which port the client dials (bindPort, or a UDP port). */
-  server: (c: TestCerts, udpPort: number) => string;
-  /** The client dials the UDP port given to `server` (QUIC, KCP), not bindPort. */
-  udp?: boolean;
-}
-
-const transports: Transport[] = [
-  { name: "plain tcp", client: () => "transport.tls.enable = false", server: () => "" },
-  { name: "tls", client: () => "", server: () => "" },
-  { name: "websocket", client: () => `transport.protocol = "websocket"`, server: () => "" },
-  { name: "wss", client: () => `transport.protocol = "wss"`, server: () => "" },
-  {
-    name: "quic",
-    udp: true,
-    client: (c) => `transport.protocol = "quic"\ntransport.tls.trustedCaFile = "${c.ca}"`,
-    server: (c, quicPort) =>
-      `quicBindPort = ${quicPort}\ntransport.tls.certFile = "${c.serverCert}"\n` +
-      `transport.tls.keyFile = "${c.serverKey}"`,
-  },
-  {
-    name: "kcp",
-    udp: true,
-    client: () => `transport.protocol = "kcp"`,
-    server: (_c, kcpPort) => `kcpBindPort = ${kcpPort}`,
-  },
-];
 
 async function udpRoundTrip(port: number, payload: Uint8Array): Promise<Uint8Array> {
   const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
@@ -71,7 +41,7 @@ async function udpRoundTrip(port: number, payload: Uint8Array): Promise<Uint8Arr
   }
 }
 
-for (const t of transports) {
+for (const t of TRANSPORTS) {
   Deno.test(`every proxy type over ${t.name}: tcp, udp, http and stcp`, async () => {
     const c = await certs();
     using echo = echoServer();

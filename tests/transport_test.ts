@@ -1,9 +1,9 @@
-import { clientConf, tcpProxy } from "./_config.ts";
+import {} from "./_config.ts";
 import { assertEquals } from "./_assert.ts";
+import { withEchoProxy } from "./_echo.ts";
 import { makeCerts, type TestCerts } from "./_certs.ts";
 import {
   assertEchoes,
-  echoServer,
   freePort,
   randomBytes,
   startClient,
@@ -16,20 +16,10 @@ const certs = () => certsMade ??= makeCerts();
 
 /** Starts a client with `extra` transport settings and checks an echo through a tcp proxy. */
 async function echoOver(serverPort: number, extra: string, tcpMux = true): Promise<void> {
-  using echo = echoServer();
-  const remotePort = freePort();
-  await using client = await startClient(
-    clientConf({
-      serverPort,
-      extra: `transport.tcpMux = ${tcpMux}
-${extra}
-
-${tcpProxy("echo", echo.port, remotePort)}`,
-    }),
-  );
-  await client.waitFor(/\[echo\] start proxy success/);
-  const data = randomBytes(256 * 1024);
-  await assertEchoes(remotePort, data);
+  await withEchoProxy(serverPort, `transport.tcpMux = ${tcpMux}\n${extra}`, async (remotePort) => {
+    const data = randomBytes(256 * 1024);
+    await assertEchoes(remotePort, data);
+  });
 }
 
 for (const tcpMux of [true, false]) {
@@ -86,19 +76,7 @@ async function tinyproxy(): Promise<{ port: number } & AsyncDisposable> {
     `Port ${port}\nListen 127.0.0.1\nTimeout 600\nAllow 127.0.0.1\nBasicAuth alice s3cret\nLogLevel Connect\n`,
     "tinyproxy.conf",
   );
-  const child = new Deno.Command("tinyproxy", {
-    args: ["-d", "-c", conf],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await waitListening(port);
-  return {
-    port,
-    async [Symbol.asyncDispose]() {
-      child.kill("SIGKILL");
-      await child.status;
-    },
-  };
+  return await daemon("tinyproxy", ["-d", "-c", conf], port);
 }
 
 /** A dante SOCKS5 server on a free port; `auth` makes it demand a user name. */
@@ -117,11 +95,16 @@ socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
 `,
     "danted.conf",
   );
-  const child = new Deno.Command("danted", {
-    args: ["-f", conf],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  return await daemon("danted", ["-f", conf], port);
+}
+
+/** Runs `command` (a proxy daemon in the foreground) until disposed, once it listens on `port`. */
+async function daemon(
+  command: string,
+  args: string[],
+  port: number,
+): Promise<{ port: number } & AsyncDisposable> {
+  const child = new Deno.Command(command, { args, stdout: "null", stderr: "null" }).spawn();
   await waitListening(port);
   return {
     port,

@@ -1,10 +1,12 @@
-import { clientConf } from "./_config.ts";
+import { socketPair } from "./_socket_pair.ts";
+import { dig, startDnsmasq } from "./_dnsmasq.ts";
+import { clientConf, udpProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
-import { eventually, freePort, randomBytes, sha256, startClient, startServer } from "./_harness.ts";
+import { eventually, randomBytes, sha256, startClient, startServer } from "./_harness.ts";
 import { UdpClientProxy } from "../lib/client/proxy/udp.ts";
 import { defaultServerConfig, parseClientConfig } from "../lib/config/load.ts";
 import { log } from "../lib/log.ts";
-import { type TcpConn, wrapTcp } from "../lib/net/tcp_conn.ts";
+import type { TcpConn } from "../lib/net/tcp_conn.ts";
 import { UdpFrameReader, UdpFrameWriter } from "../lib/net/udp_frame.ts";
 import { NewProxySchema } from "../lib/protocol/messages.ts";
 import { PortManager } from "../lib/server/ports.ts";
@@ -22,17 +24,8 @@ async function udpTunnel(tcpMux: boolean, localPort: number, extra = "", serverE
     clientConf({
       serverPort: server.port,
       token: "u",
-      extra: `transport.tcpMux = ${tcpMux}
-log.level = "debug"
-
-[[proxies]]
-name = "udp"
-type = "udp"
-localIP = "127.0.0.1"
-localPort = ${localPort}
-remotePort = 0
-${extra}
-`,
+      extra: `transport.tcpMux = ${tcpMux}\nlog.level = "debug"\n` +
+        udpProxy("udp", localPort, 0, `localIP = "127.0.0.1"\n${extra}`),
     }),
   );
   const match = await server.waitFor(/\[udp\] udp proxy listen at :(\d+) success/);
@@ -41,41 +34,14 @@ ${extra}
 }
 
 Deno.test("udp proxy: dig resolves through the tunnel from a real dnsmasq", async () => {
-  const dnsPort = freePort();
-  const dnsmasq = new Deno.Command("dnsmasq", {
-    args: [
-      "--no-resolv",
-      "--no-hosts",
-      "--conf-file=/dev/null",
-      "--pid-file=",
-      "--address=/example.test/10.1.2.3",
-      `--port=${dnsPort}`,
-      "--listen-address=127.0.0.1",
-      "--bind-interfaces",
-      "--keep-in-foreground",
-      "--log-facility=-",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  try {
-    const { server, client, remotePort } = await udpTunnel(true, dnsPort);
-    await using _s = server;
-    await using _c = client;
-    // dig retries by itself; dnsmasq may take a moment to bind.
-    const dig = await new Deno.Command("dig", {
-      args: ["@127.0.0.1", "-p", String(remotePort), "example.test", "A", "+short", "+tries=5"],
-    }).output();
-    assertMatch(new TextDecoder().decode(dig.stdout), /^10\.1\.2\.3$/m);
-    // A second, separate query (a new sender port) is answered too.
-    const again = await new Deno.Command("dig", {
-      args: ["@127.0.0.1", "-p", String(remotePort), "sub.example.test", "A", "+short"],
-    }).output();
-    assertMatch(new TextDecoder().decode(again.stdout), /^10\.1\.2\.3$/m);
-  } finally {
-    dnsmasq.kill("SIGTERM");
-    await dnsmasq.status;
-  }
+  await using dns = startDnsmasq("/example.test/10.1.2.3", ["--log-facility=-"]);
+  const { server, client, remotePort } = await udpTunnel(true, dns.port);
+  await using _s = server;
+  await using _c = client;
+  // dig retries by itself; dnsmasq may take a moment to bind.
+  assertMatch(await dig(remotePort, "example.test", "+tries=5"), /^10\.1\.2\.3$/m);
+  // A second, separate query (a new sender port) is answered too.
+  assertMatch(await dig(remotePort, "sub.example.test"), /^10\.1\.2\.3$/m);
 });
 
 for (const tcpMux of [true, false]) {
@@ -216,28 +182,12 @@ Deno.test("udp proxy: a port outside allowPorts is refused with a clear error", 
     clientConf({
       serverPort: server.port,
       token: "u",
-      extra: `[[proxies]]
-name = "nope"
-type = "udp"
-localPort = 53
-remotePort = ${port}
-`,
+      extra: udpProxy("nope", 53, port),
     }),
   );
   const match = await client.waitFor(/\[nope\] start error: (.*)/);
   assertMatch(match[1], /not allowed/);
 });
-
-/** Two ends of a real loopback TCP connection, wrapped as work connections are. */
-async function socketPair(): Promise<[TcpConn, TcpConn]> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  listener.close();
-  return [wrapTcp(a), wrapTcp(b)];
-}
 
 Deno.test("udp client: idle flows expire; flows outlive a replaced work connection", async () => {
   using echo = udpEcho();

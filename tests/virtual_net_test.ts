@@ -6,6 +6,7 @@
  * `ping` crosses both ways, and an iperf3 TCP run goes through; a wrong
  * secret key carries no packet.
  */
+import { clientConf } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { labAvailable, NatLab, PUBLIC_A, PUBLIC_B } from "./_netns.ts";
 
@@ -22,13 +23,17 @@ async function hasTools(...names: string[]): Promise<boolean> {
   return true;
 }
 
-const owner = `
-serverAddr = "${PUBLIC_B}"
-serverPort = 7000
-auth.token = "t"
-featureGates = { VirtualNet = true }
-virtualNet.address = "100.86.0.1/24"
+/** A client of the lab's server at `serverAddr` with its virtual net address `address`. */
+function vnetClient(serverAddr: string, address: string): string {
+  return clientConf({
+    serverAddr,
+    serverPort: 7000,
+    token: "t",
+    extra: `featureGates = { VirtualNet = true }\nvirtualNet.address = "${address}"`,
+  });
+}
 
+const owner = vnetClient(PUBLIC_B, "100.86.0.1/24") + `
 [[proxies]]
 name = "vnet-server"
 type = "stcp"
@@ -38,13 +43,7 @@ type = "virtual_net"
 `;
 
 function visitor(address: string, key: string): string {
-  return `
-serverAddr = "${PUBLIC_A}"
-serverPort = 7000
-auth.token = "t"
-featureGates = { VirtualNet = true }
-virtualNet.address = "${address}"
-
+  return vnetClient(PUBLIC_A, address) + `
 [[visitors]]
 name = "vnet-visitor"
 type = "stcp"
@@ -57,40 +56,40 @@ destinationIP = "100.86.0.1"
 `;
 }
 
+/** A lab with its server, and the owner client behind router b once its TUN device is up. */
+async function labWithOwner() {
+  const lab = await NatLab.create();
+  try {
+    await lab.server(`bindPort = 7000\nauth.token = "t"`);
+    const a = await lab.client(lab.ns.hostB, owner);
+    await a.waitFor(/virtual net: device dfrp\d+ up/);
+    return { lab, a };
+  } catch (e) {
+    await lab[Symbol.asyncDispose]();
+    throw e;
+  }
+}
+
+/** `ping` arguments: `count` pings 0.2 s apart to `target`, each waiting `wait` seconds. */
+function ping(count: number, wait: number, target: string): string[] {
+  return ["ping", "-c", String(count), "-i", "0.2", "-W", String(wait), target];
+}
+
 Deno.test({
   name: "lab: virtual_net — ping both ways and iperf3 between two clients' TUN devices",
   ignore,
   sanitizeResources: false,
   async fn() {
-    await using lab = await NatLab.create();
-    await lab.server(`bindPort = 7000\nauth.token = "t"`);
-    const a = await lab.client(lab.ns.hostB, owner);
+    const { lab, a } = await labWithOwner();
+    await using _ = lab;
     await a.waitFor(/virtual net: device dfrp\d+ up with 100\.86\.0\.1\/24/);
     const b = await lab.client(lab.ns.hostA, visitor("100.86.0.2/24", "vnet-key"));
     await b.waitFor(/virtual net: 100\.86\.0\.1 reached through/);
 
-    const ping = await lab.exec(lab.ns.hostA, [
-      "ping",
-      "-c",
-      "3",
-      "-i",
-      "0.2",
-      "-W",
-      "3",
-      "100.86.0.1",
-    ]);
-    assertMatch(ping, /3 packets transmitted, 3 received/);
+    const there = await lab.exec(lab.ns.hostA, ping(3, 3, "100.86.0.1"));
+    assertMatch(there, /3 packets transmitted, 3 received/);
     // The owner answers a visitor it learned from; it can also start a ping of its own.
-    const back = await lab.exec(lab.ns.hostB, [
-      "ping",
-      "-c",
-      "2",
-      "-i",
-      "0.2",
-      "-W",
-      "3",
-      "100.86.0.2",
-    ]);
+    const back = await lab.exec(lab.ns.hostB, ping(2, 3, "100.86.0.2"));
     assertMatch(back, /2 packets transmitted, 2 received/);
 
     const iperfServer = new Deno.Command("ip", {
@@ -128,30 +127,16 @@ Deno.test({
   ignore,
   sanitizeResources: false,
   async fn() {
-    await using lab = await NatLab.create();
-    await lab.server(`bindPort = 7000\nauth.token = "t"`);
-    const a = await lab.client(lab.ns.hostB, owner);
-    await a.waitFor(/virtual net: device dfrp\d+ up/);
+    const { lab, a } = await labWithOwner();
+    await using _ = lab;
     const b = await lab.client(lab.ns.hostA, visitor("100.86.0.3/24", "guessed"));
     await b.waitFor(/virtual net link to \[vnet-server\] failed|virtual net link closed/, 20_000);
     await a.waitFor(/refused: wrong secret key/);
-    const ping = await new Deno.Command("ip", {
-      args: [
-        "netns",
-        "exec",
-        lab.ns.hostA,
-        "ping",
-        "-c",
-        "2",
-        "-i",
-        "0.2",
-        "-W",
-        "1",
-        "100.86.0.1",
-      ],
+    const none = await new Deno.Command("ip", {
+      args: ["netns", "exec", lab.ns.hostA, ...ping(2, 1, "100.86.0.1")],
       stdout: "piped",
       stderr: "null",
     }).output();
-    assertEquals(ping.success, false);
+    assertEquals(none.success, false);
   },
 });

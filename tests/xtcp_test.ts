@@ -4,6 +4,8 @@
  * stcp when one NAT is symmetric, and transfers under 5% UDP loss.
  */
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
+import type { DfrpProcess } from "./_harness.ts";
+import { clientConf, proxyTable, visitorTable } from "./_config.ts";
 import { labAvailable, type LabOptions, NatLab, PUBLIC_A, PUBLIC_B } from "./_netns.ts";
 import { punch, PunchFailed } from "../lib/p2p/punch.ts";
 import { punchKey } from "../lib/p2p/punch_key.ts";
@@ -13,60 +15,64 @@ const ignore = !(await labAvailable());
 const SERVER_PORT = 7000;
 const MiB = 1024 * 1024;
 
-function ownerConf(localPort: number, key = "p2p-key"): string {
-  return `
-serverAddr = "${PUBLIC_B}"
-serverPort = ${SERVER_PORT}
-auth.token = "t"
-user = "alice"
-log.level = "debug"
-
-[[proxies]]
-name = "svc"
-type = "xtcp"
-secretKey = "${key}"
-localIP = "127.0.0.1"
-localPort = ${localPort}
-allowUsers = ["bob"]
-
-[[proxies]]
-name = "svc-relay"
-type = "stcp"
-secretKey = "${key}"
-localIP = "127.0.0.1"
-localPort = ${localPort}
-allowUsers = ["bob"]
-`;
+/** A client's connection lines through the lab: user `user`, debug logs. */
+function labClient(serverAddr: string, user: string): string {
+  return clientConf({
+    serverAddr,
+    serverPort: SERVER_PORT,
+    token: "t",
+    extra: `user = "${user}"\nlog.level = "debug"`,
+  });
 }
 
+/** alice's client: `svc` for xtcp and `svc-relay` for the stcp fallback, both to `localPort`. */
+function ownerConf(localPort: number, key = "p2p-key"): string {
+  const only = `secretKey = "${key}"\nlocalIP = "127.0.0.1"\nallowUsers = ["bob"]`;
+  return labClient(PUBLIC_B, "alice") + proxyTable("xtcp", "svc", localPort, only) +
+    proxyTable("stcp", "svc-relay", localPort, only);
+}
+
+/** bob's client: an xtcp visitor of alice's `svc`, and (`fallback`) an stcp one to fall back to. */
 function visitorConf(bindPort: number, opts: { key?: string; fallback?: boolean } = {}): string {
-  const key = opts.key ?? "p2p-key";
-  return `
-serverAddr = "${PUBLIC_A}"
-serverPort = ${SERVER_PORT}
-auth.token = "t"
-user = "bob"
-log.level = "debug"
+  const secretKey = opts.key ?? "p2p-key";
+  const fallback = opts.fallback ? `fallbackTo = "svc-fallback"\nfallbackTimeoutMs = 1000` : "";
+  return labClient(PUBLIC_A, "bob") + visitorTable({
+    type: "xtcp",
+    name: "svc-p2p",
+    serverName: "svc",
+    secretKey,
+    bindPort,
+    extra: `serverUser = "alice"\nbindAddr = "127.0.0.1"\nminRetryInterval = 1\n${fallback}`,
+  }) + visitorTable({
+    type: "stcp",
+    name: "svc-fallback",
+    serverName: "svc-relay",
+    secretKey,
+    bindPort: -1,
+    extra: `serverUser = "alice"`,
+  });
+}
 
-[[visitors]]
-name = "svc-p2p"
-type = "xtcp"
-serverUser = "alice"
-serverName = "svc"
-secretKey = "${key}"
-bindAddr = "127.0.0.1"
-bindPort = ${bindPort}
-minRetryInterval = 1
-${opts.fallback ? `fallbackTo = "svc-fallback"\nfallbackTimeoutMs = 1000` : ""}
+/** Starts the visitor's client on host A (bindPort 6000) and waits for its xtcp visitor. */
+async function startVisitor(lab: NatLab, opts: { key?: string; fallback?: boolean } = {}) {
+  const vis = await lab.client(lab.ns.hostA, visitorConf(6000, opts));
+  await vis.waitFor(/start xtcp visitor success/);
+  return vis;
+}
 
-[[visitors]]
-name = "svc-fallback"
-type = "stcp"
-serverUser = "alice"
-serverName = "svc-relay"
-secretKey = "${key}"
-bindPort = -1
-`;
+/** Sends `n` bytes from host A through the visitor's port and checks the echo came back whole. */
+async function echoesWhole(lab: NatLab, n: number) {
+  const r = await lab.send(lab.ns.hostA, 6000, n);
+  assertEquals(r.got, r.sent);
+  return r;
+}
+
+/** Waits for the visitor to log `opened` (its peer-to-peer tunnel); both logs if it never does. */
+async function peerToPeer(vis: DfrpProcess, owner: DfrpProcess, opened: RegExp): Promise<void> {
+  await vis.waitFor(opened, 20_000).catch((err) => {
+    console.log(vis.output, owner.output);
+    throw err;
+  });
 }
 
 async function lab3(opts: LabOptions = {}) {
@@ -85,8 +91,7 @@ Deno.test({
   async fn() {
     const { lab, server, owner } = await lab3();
     await using _ = lab;
-    const vis = await lab.client(lab.ns.hostA, visitorConf(6000));
-    await vis.waitFor(/start xtcp visitor success/);
+    const vis = await startVisitor(lab);
     // The first connection makes the tunnel.
     const first = await lab.send(lab.ns.hostA, 6000, 1000);
     if (first.got !== first.sent) console.log(vis.output, owner.output, server.output);
@@ -124,18 +129,11 @@ for (const side of ["owner", "visitor"] as const) {
     async fn() {
       const { lab, owner } = await lab3(side === "owner" ? { hardB: true } : { hardA: true });
       await using _ = lab;
-      const vis = await lab.client(lab.ns.hostA, visitorConf(6000, { fallback: true }));
-      await vis.waitFor(/start xtcp visitor success/);
-      const r = await lab.send(lab.ns.hostA, 6000, 1 * MiB);
-      assertEquals(r.got, r.sent);
+      const vis = await startVisitor(lab, { fallback: true });
+      await echoesWhole(lab, 1 * MiB);
       await (side === "owner" ? owner : vis).waitFor(/our NAT hard/);
-      await vis.waitFor(/xtcp tunnel to 100\.64\.2\.2:\d+ open \(peer to peer\)/, 20_000)
-        .catch((err) => {
-          console.log(vis.output, owner.output);
-          throw err;
-        });
-      const big = await lab.send(lab.ns.hostA, 6000, 8 * MiB);
-      assertEquals(big.got, big.sent);
+      await peerToPeer(vis, owner, /xtcp tunnel to 100\.64\.2\.2:\d+ open \(peer to peer\)/);
+      await echoesWhole(lab, 8 * MiB);
     },
   });
 }
@@ -148,8 +146,7 @@ Deno.test({
   async fn() {
     const { lab, owner } = await lab3({ hardA: true, hardB: true });
     await using _ = lab;
-    const vis = await lab.client(lab.ns.hostA, visitorConf(6000, { fallback: true }));
-    await vis.waitFor(/start xtcp visitor success/);
+    const vis = await startVisitor(lab, { fallback: true });
     const r = await lab.send(lab.ns.hostA, 6000, 4 * MiB).catch((err) => {
       console.log(vis.output, owner.output);
       throw err;
@@ -159,8 +156,7 @@ Deno.test({
     await vis.waitFor(/failed: both NATs are symmetric/);
     await vis.waitFor(/connection handed to \[svc-fallback\]/);
     // While the retry budget says wait, further connections go straight to the fallback.
-    const again = await lab.send(lab.ns.hostA, 6000, 1 * MiB);
-    assertEquals(again.got, again.sent);
+    await echoesWhole(lab, 1 * MiB);
   },
 });
 
@@ -172,10 +168,8 @@ Deno.test({
   async fn() {
     const { lab, owner } = await lab3({ udpLoss: 0.05 });
     await using _ = lab;
-    const vis = await lab.client(lab.ns.hostA, visitorConf(6000));
-    await vis.waitFor(/start xtcp visitor success/);
-    const first = await lab.send(lab.ns.hostA, 6000, 1000);
-    assertEquals(first.got, first.sent);
+    const vis = await startVisitor(lab);
+    await echoesWhole(lab, 1000);
     // ≈10% of the loss probes are lost each way: both ends switch to BBR,
     // which does not collapse under random loss as Cubic does.
     await vis.waitFor(
@@ -201,8 +195,7 @@ Deno.test({
   async fn() {
     const { lab, owner } = await lab3();
     await using _ = lab;
-    const vis = await lab.client(lab.ns.hostA, visitorConf(6000, { key: "guessed" }));
-    await vis.waitFor(/start xtcp visitor success/);
+    const vis = await startVisitor(lab, { key: "guessed" });
     const r = await lab.send(lab.ns.hostA, 6000, 1000);
     assertEquals(r.n, 0);
     await vis.waitFor(/xtcp to \[alice\.svc\] failed: wrong secret key/);
@@ -238,17 +231,11 @@ Deno.test({
   async fn() {
     const { lab, owner, vis } = await sameLan(false);
     await using _ = lab;
-    const r = await lab.send(lab.ns.hostA, 6000, 1 * MiB);
-    assertEquals(r.got, r.sent);
+    await echoesWhole(lab, 1 * MiB);
     // Announced: the STUN mapping on router a, then the LAN address.
     await vis.waitFor(/punching to 100\.64\.1\.2:\d+, 10\.99\.1\.2:\d+ /);
-    await vis.waitFor(/xtcp tunnel to 10\.99\.1\.2:\d+ open \(peer to peer\)/, 20_000)
-      .catch((err) => {
-        console.log(vis.output, owner.output);
-        throw err;
-      });
-    const big = await lab.send(lab.ns.hostA, 6000, 8 * MiB);
-    assertEquals(big.got, big.sent);
+    await peerToPeer(vis, owner, /xtcp tunnel to 10\.99\.1\.2:\d+ open \(peer to peer\)/);
+    await echoesWhole(lab, 8 * MiB);
   },
 });
 
@@ -260,8 +247,7 @@ Deno.test({
   async fn() {
     const { lab, owner, vis } = await sameLan(true);
     await using _ = lab;
-    const r = await lab.send(lab.ns.hostA, 6000, 1 * MiB);
-    assertEquals(r.got, r.sent);
+    await echoesWhole(lab, 1 * MiB);
     await owner.waitFor(/punching to 100\.64\.1\.2:\d+ \(its NAT/);
     await vis.waitFor(/punching to 100\.64\.1\.2:\d+ \(its NAT/);
     assert(!/10\.99\.1\.2/.test(vis.output + owner.output), "no LAN address announced");
@@ -338,8 +324,7 @@ Deno.test({
       ),
     );
     await vis.waitFor(/xtcp tunnel to \S+ open \(peer to peer\)/, 20_000);
-    const r = await lab.send(lab.ns.hostA, 6000, 1 * MiB);
-    assertEquals(r.got, r.sent);
+    await echoesWhole(lab, 1 * MiB);
     // The owner goes away (closing its tunnels): the visitor notices at once,
     // and makes the tunnel again once the owner is back.
     await owner.stop("SIGTERM");
