@@ -14,8 +14,8 @@
  */
 
 import { assertEquals } from "./_assert.ts";
-import { clientConf, tcpProxy } from "./_config.ts";
-import { echoServer, freePort, randomBytes, roundTrip, sha256, startClient } from "./_harness.ts";
+import { startEchoProxy } from "./_echo_proxy.ts";
+import { randomBytes, roundTrip, sha256 } from "./_harness.ts";
 
 /**
  * Opens `connections` connections to 127.0.0.1:`port` at once; each sends 1 to `maxBytes` random
@@ -64,11 +64,6 @@ export async function withEchoProxy(
   extra: string,
   check: (remotePort: number) => Promise<void>,
 ): Promise<void> {
-  using echo = echoServer();
-  const remotePort = freePort();
-  await using client = await startClient(
-    clientConf({ serverPort, extra: `${extra}\n${tcpProxy("echo", echo.port, remotePort)}` }),
-  );
-  await client.waitFor(/\[echo\] start proxy success/);
-  await check(remotePort);
+  await using proxy = await startEchoProxy(serverPort, undefined, { clientExtra: extra });
+  await check(proxy.remotePort);
 }

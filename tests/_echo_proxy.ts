@@ -46,7 +46,8 @@ export interface EchoProxyOptions {
 }
 
 /**
- * Starts an echo service and a client logged in to 127.0.0.1:`serverPort` with `token`, whose
+ * Starts an echo service and a client logged in to 127.0.0.1:`serverPort` with `token` (none:
+ * no `auth.token` line), whose
  * one tcp proxy forwards `remotePort` to the echo service; returns once the client logged
  * `[name] start proxy success`.
  *
@@ -59,7 +60,7 @@ export interface EchoProxyOptions {
  */
 export async function startEchoProxy(
   serverPort: number,
-  token: string,
+  token: string | undefined,
   { name = "echo", remotePort = freePort(), clientExtra = "", proxyExtra = "" }: EchoProxyOptions =
     {},
 ): Promise<EchoProxy> {

@@ -15,6 +15,8 @@
  * @module
  */
 
+import { type TcpConn, wrapTcp } from "../lib/net/tcp_conn.ts";
+
 /**
  * Listens on a free loopback port, connects to it and accepts: the dialed end first, the
  * accepted end second. With `noDelay`, both ends send small writes at once (no Nagle), as the
@@ -42,4 +44,22 @@ export async function tcpPair(
     b.setNoDelay(true);
   }
   return [a, b];
+}
+
+/**
+ * {@linkcode tcpPair} wrapped as dfrp wraps its own connections (`wrapTcp`), for tests of the
+ * layers that run on a connection (encryption, UDP framing, relays): [the dialing end, the
+ * accepted end].
+ *
+ * @example
+ * ```ts
+ * import { socketPair } from "./_tcp_pair.ts";
+ * const [client, server] = await socketPair();
+ * await client.write(new TextEncoder().encode("hi"));
+ * console.log(await server.read(new Uint8Array(2)));
+ * ```
+ */
+export async function socketPair(): Promise<[TcpConn, TcpConn]> {
+  const [a, b] = await tcpPair();
+  return [wrapTcp(a), wrapTcp(b)];
 }

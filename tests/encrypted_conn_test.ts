@@ -1,4 +1,4 @@
-import { socketPair } from "./_socket_pair.ts";
+import { socketPair } from "./_tcp_pair.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import { randomBytes, sha256 } from "./_harness.ts";
 import type { Duplex } from "../lib/net/duplex.ts";

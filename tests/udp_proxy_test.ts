@@ -1,4 +1,4 @@
-import { socketPair } from "./_socket_pair.ts";
+import { socketPair } from "./_tcp_pair.ts";
 import { dig, startDnsmasq } from "./_dnsmasq.ts";
 import { clientConf, udpProxy } from "./_config.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
