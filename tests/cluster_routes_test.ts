@@ -212,6 +212,14 @@ Deno.test("cluster: an http group member whose node dies fails over to another n
     await seenThrough(host, cluster.vhostHTTPPort, ["200 A", "200 B"]);
   }
   await cluster.nodes[1].stop("SIGKILL");
+  // No request fails meanwhile: node 2's copy of b stays listed until its routes lapse, and a
+  // request that gets no work connection through it goes to the group's next member.
+  for (let i = 0; i < 10; i++) {
+    for (const host of ["127.0.0.1", "127.0.0.3"]) {
+      const r = await curlGet(host, cluster.vhostHTTPPort, "lb.example.com");
+      assertEquals(r.status, 200, `${host} after node 2 died: ${r.status} ${r.body}`);
+    }
+  }
   await cb.waitFor(/login to server success, get run id \[\w+\] on 127\.0\.0\.3/);
   // Node 2's records lapse with their leases; node 3, where b now is, serves b...
   await eventually(

@@ -40,9 +40,9 @@ import {
 import { HttpReader } from "./http_reader.ts";
 import { MAX_HEAD, type ResponseSink, streamResponse } from "./http_response.ts";
 import { authChallenge, type HttpRoute, rewriteRequest, routeRequest } from "./http_route.ts";
-import { type RequestSource, sendRequest } from "./http_send.ts";
+import { type RequestSource, sendRequest, type Sent } from "./http_send.ts";
 import type { VhostRouter } from "./router.ts";
-import { type Work, WorkSlot } from "./work_conn.ts";
+import { NoWorkConn, type Work, WorkSlot } from "./work_conn.ts";
 
 export type { HttpRoute } from "./http_route.ts";
 export { MAX_HEAD } from "./http_response.ts";
@@ -168,9 +168,30 @@ class HttpSession implements RequestSource, ResponseSink {
 
   /** One request and its response; resolves to whether the connection stays open. */
   async #exchange(headBytes: Uint8Array): Promise<boolean> {
+    const tried = new Set<HttpRoute>();
+    for (;;) {
+      try {
+        return await this.#exchangeOnce(headBytes, tried);
+      } catch (err) {
+        // A group member whose work connection cannot be opened (its client left, or its
+        // cluster node died and its routes have not lapsed yet): nothing of the request was
+        // read, so the next member of the group takes it (#exchangeOnce gives up on a route
+        // it already tried).
+        if (!(err instanceof NoWorkConn)) throw err;
+      }
+    }
+  }
+
+  /**
+   * Routes and sends one request and streams its response. When no work
+   * connection opens for a group member not in `tried`, it joins `tried` and
+   * {@linkcode NoWorkConn} is thrown for another turn; otherwise a 502.
+   */
+  async #exchangeOnce(headBytes: Uint8Array, tried: Set<HttpRoute>): Promise<boolean> {
+    // Parsed again on each try: rewriting a request for one member changes its headers.
     const req = parseRequestHead(headBytes);
     const routed = routeRequest(this.opts.router, req);
-    const { route, host, path, proxyForm } = routed;
+    const { route, host, path, proxyForm, routeUser } = routed;
     if (!route) {
       this.opts.log.info(`http request for unknown host [${host}] path [${path}]: 404`);
       await this.#answer(errorResponse(404, "", await this.opts.notFoundPage()));
@@ -186,7 +207,17 @@ class HttpSession implements RequestSource, ResponseSink {
     rewriteRequest(req, route, host, proxyForm, this.ends.srcAddr);
     const scratch = this.#requestScratch ??= new Uint8Array(SCRATCH);
     const reqHead = serializeRequestHead(req, scratch);
-    const sent = await sendRequest(this, route, framing, reqHead, scratch, host, path);
+    let sent: Sent;
+    try {
+      sent = await sendRequest(this, route, framing, reqHead, scratch, host, path);
+    } catch (err) {
+      if (!(err instanceof NoWorkConn)) throw err;
+      if (tried.has(route) || this.opts.router.memberCount(host, path, routeUser) < 2) {
+        throw new HttpError(502, err.message);
+      }
+      tried.add(route);
+      throw err;
+    }
     const backendKeeps = await streamResponse(this, sent, req.method);
     return wantsKeepAlive && backendKeeps;
   }

@@ -61,6 +61,8 @@ export interface RoutedRequest {
   proxyForm: boolean;
   /** The Basic credentials for this hop (`Proxy-Authorization` in proxy form). */
   creds: BasicAuth | null;
+  /** The user it was routed by (a route may belong to one `httpUser`). */
+  routeUser: string;
 }
 
 /**
@@ -93,7 +95,7 @@ export function routeRequest(router: VhostRouter<HttpRoute>, req: RequestHead): 
     throw new HttpError(400, "the path reaches different locations depending on how it is read");
   }
   const route = router.find(host, path, routeUser);
-  return { route, host, path, proxyForm, creds };
+  return { route, host, path, proxyForm, creds, routeUser };
 }
 
 /**

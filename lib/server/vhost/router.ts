@@ -151,6 +151,14 @@ export class VhostRouter<T> {
   }
 
   /**
+   * How many members take turns on the route for a request: 1 for a proxy
+   * outside a group, 0 when nothing matches.
+   */
+  memberCount(host: string, path: string, httpUser: string): number {
+    return this.#route(host, path, httpUser)?.members.length ?? 0;
+  }
+
+  /**
    * Whether two paths of one request reach the same route (without taking
    * a turn in a group): for paths a backend may read two ways.
    */

@@ -24,6 +24,20 @@ import { HttpError } from "./http_parser.ts";
 import { HttpReader } from "./http_reader.ts";
 import type { HttpRoute } from "./http_route.ts";
 
+/**
+ * No work connection could be opened for a route (its client or its node is
+ * gone): nothing of the request was read yet, so another member of its group
+ * may take it.
+ *
+ * @example
+ * ```ts
+ * import { NoWorkConn } from "./work_conn.ts";
+ * const err: Error = new NoWorkConn(502, "no connection to the backend: refused");
+ * console.log(err instanceof NoWorkConn);
+ * ```
+ */
+export class NoWorkConn extends HttpError {}
+
 /** An open work connection and the reader of its responses. */
 export interface Work {
   route: HttpRoute;
@@ -45,7 +59,7 @@ export class WorkSlot {
     return this.#work;
   }
 
-  /** The kept work connection for `route`, or a new one. Throws {@linkcode HttpError} 502. */
+  /** The kept work connection for `route`, or a new one. Throws {@linkcode NoWorkConn} (502). */
   async for(route: HttpRoute): Promise<Work> {
     if (this.#work?.route === route) return this.#work;
     this.drop();
@@ -54,7 +68,7 @@ export class WorkSlot {
       conn = await route.ctx.openWorkConn(this.ends);
     } catch (err) {
       route.ctx.log.warn(`no work connection: ${(err as Error).message}`);
-      throw new HttpError(502, `no connection to the backend: ${(err as Error).message}`);
+      throw new NoWorkConn(502, `no connection to the backend: ${(err as Error).message}`);
     }
     route.conns.add(conn);
     route.ctx.stats.curConns++;
