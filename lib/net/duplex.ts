@@ -39,6 +39,12 @@ export interface Duplex {
   readonly signal?: AbortSignal;
   /** Optional abort: the peer sees a reset rather than a clean end of stream. */
   reset?(): void;
+  /**
+   * Optional: writes all of `p` at once and returns true when that needs no
+   * waiting; otherwise writes nothing and returns false (call `write`). Lets
+   * a relay skip an `await` per chunk (a mux stream with window and room).
+   */
+  tryWrite?(p: Uint8Array): boolean;
 }
 
 /**

@@ -82,7 +82,10 @@ export async function copy(
   // fresh memory per chunk measured 10x costlier than reusing warm memory.
   let buf = new Uint8Array(INITIAL_BUFFER);
   for (let n; (n = await src.read(buf)) !== null;) {
-    if (watch) {
+    if (dst.tryWrite?.(n === buf.length ? buf : buf.subarray(0, n))) {
+      // Taken whole without waiting (a mux stream): no await, no promise.
+      if (watch) watch.progress++;
+    } else if (watch) {
       // Two field writes per chunk; the process-wide sweep does the timing.
       watch.pending = true;
       for (let off = 0; off < n; watch.progress++) {
