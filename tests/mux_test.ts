@@ -649,3 +649,75 @@ Deno.test("importing mod.ts needs no --allow-env", async () => {
   assert(out.success, text);
   assertEquals(text.trim(), "function");
 });
+
+Deno.test("tryWrite takes a message whole or not at all; mixed with write() across 50 streams and a small window, every byte arrives in order", async () => {
+  // The receiver grants only 8 KiB at a time, so after the protocol's initial
+  // 256 KiB the writers keep running out of window and tryWrite must refuse.
+  const { client, server, done } = await sessionPair({ streamWindow: 8 * 1024 });
+  let taken = 0, refused = 0;
+  const expected: Uint8Array[] = [];
+  const writers = Array.from({ length: 50 }, async (_, i) => {
+    const s = client.open();
+    const parts: Uint8Array[] = [];
+    for (let m = 0; m < 150; m++) {
+      const msg = randomBytes(1 + ((i * 977 + m * 131) % 4000));
+      parts.push(msg);
+      if (s.tryWrite(msg)) taken++;
+      else {
+        refused++;
+        await s.write(msg);
+      }
+    }
+    expected[i] = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let off = 0;
+    for (const p of parts) {
+      expected[i].set(p, off);
+      off += p.length;
+    }
+    await s.closeWrite();
+    assert(!s.tryWrite(enc.encode("late")), "tryWrite after closeWrite");
+    await assertRejects(() => s.write(enc.encode("late")), Deno.errors.BrokenPipe);
+    return s.id;
+  });
+  const readers: Promise<[number, string]>[] = [];
+  for (let i = 0; i < 50; i++) {
+    const s = (await server.accept())!;
+    readers.push((async () => {
+      // A read buffer smaller than most messages: payloads split across reads.
+      const parts: Uint8Array[] = [];
+      const buf = new Uint8Array(700);
+      for (let n; (n = await s.read(buf)) !== null;) parts.push(buf.slice(0, n));
+      return [s.id, await sha256(parts)];
+    })());
+  }
+  const ids = await Promise.all(writers);
+  const got = new Map(await Promise.all(readers));
+  for (let i = 0; i < 50; i++) {
+    assertEquals(got.get(ids[i]), await sha256(expected[i]), `stream ${ids[i]}`);
+  }
+  assert(taken > 0 && refused > 0, `taken ${taken}, refused ${refused}`);
+  await done();
+});
+
+Deno.test("a read waiting for data ends cleanly on FIN, rejects on reset, returns null after close()", async () => {
+  const { client, server, done } = await sessionPair();
+  const a = client.open(), b = client.open(), c = client.open();
+  await a.write(enc.encode("x"));
+  await b.write(enc.encode("x"));
+  await c.write(enc.encode("x"));
+  const [sa, sb, sc] = [
+    (await server.accept())!,
+    (await server.accept())!,
+    (await server.accept())!,
+  ];
+  const buf = new Uint8Array(10);
+  for (const s of [sa, sb, sc]) assertEquals(await s.read(buf), 1);
+  const fin = sa.read(buf), reset = sb.read(buf), closed = sc.read(buf);
+  await a.closeWrite();
+  b.reset();
+  sc.close();
+  assertEquals(await fin, null);
+  await assertRejects(() => reset, Deno.errors.ConnectionReset);
+  assertEquals(await closed, null);
+  await done();
+});
