@@ -17,43 +17,15 @@
  */
 
 import { freePort } from "../tests/_harness.ts";
+import { startRedis } from "../tests/_cluster.ts";
 import { haproxyChain, wrk } from "./http_bench.ts";
-import { haproxyBackend, redisBenchmark, spawnQuiet, waitConnectable } from "./small_bench.ts";
+import { haproxyBackend, redisBenchmark, waitConnectable } from "./small_bench.ts";
+import { cpuSeconds, spawnTree } from "./_tree.ts";
 
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 2);
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const REDIS_N = Number(Deno.env.get("BENCH_REDIS_N") ?? 40_000);
 const HERE = new URL("../", import.meta.url).pathname;
-
-function cpuSeconds(pid: number): number {
-  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** Spawns `entry` of the tree at `root` with `config`; resolves once it printed `ready`. */
-async function spawnTree(root: string, entry: string, config: string, ready: RegExp) {
-  const path = await Deno.makeTempFile({ suffix: ".toml" });
-  await Deno.writeTextFile(path, config);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${root}/${entry}`, "-c", path],
-    cwd: root,
-    stdout: "piped",
-    stderr: "null",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  while (!ready.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${entry} exited: ${text}`);
-    text += decoder.decode(value);
-  }
-  (async () => {
-    while (!(await reader.read()).done);
-  })();
-  return child;
-}
 
 /** A server and a client of the tree at `root`, tcp proxies to redis and to the HTTP backend. */
 async function tunnel(root: string, redisPort: number, httpPort: number) {
@@ -94,20 +66,9 @@ async function tunnel(root: string, redisPort: number, httpPort: number) {
 
 const older = Deno.args[0];
 if (!older) throw new Error("usage: msg_compare.ts /path/to/older/tree");
-const redisPort = freePort();
-const redisServer = spawnQuiet("redis-server", [
-  "--port",
-  String(redisPort),
-  "--bind",
-  "127.0.0.1",
-  "--save",
-  "",
-  "--appendonly",
-  "no",
-]);
-if (!redisServer) throw new Error("needs redis-server");
-try {
-  await waitConnectable(redisPort);
+await using redis = await startRedis();
+const redisPort = redis.port;
+{
   await using backend = await haproxyBackend();
   if (!backend) throw new Error("needs haproxy");
   await using redisChain = (await haproxyChain(redisPort))!;
@@ -167,7 +128,4 @@ try {
       line(`r${round} new conns ${name}`, rps, cy, cpu);
     }
   }
-} finally {
-  redisServer.kill("SIGKILL");
-  await redisServer.status;
 }

@@ -17,27 +17,13 @@
  * @module
  */
 
+import { tcpPair } from "./_tcp_pair.ts";
+import { cpuSeconds } from "./_tree.ts";
+
 const HERE = new URL("../", import.meta.url).pathname;
 const CLIENTS = 50;
 const ROUND_TRIPS = Number(Deno.env.get("BENCH_ROUND_TRIPS") ?? 100_000);
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 3);
-
-function cpuSeconds(): number {
-  const fields = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  listener.close();
-  a.setNoDelay(true);
-  b.setNoDelay(true);
-  return [a, b];
-}
 
 /** One measurement with the tree at `root`; prints µs per round trip as JSON. */
 async function child(root: string): Promise<void> {
@@ -75,9 +61,9 @@ async function child(root: string): Promise<void> {
     }
   };
   await Promise.all(users.map((u) => ping(u, 200))); // warm-up
-  const cpu0 = cpuSeconds(), t0 = performance.now();
+  const cpu0 = cpuSeconds(Deno.pid), t0 = performance.now();
   await Promise.all(users.map((u) => ping(u, ROUND_TRIPS / CLIENTS)));
-  const cpu = cpuSeconds() - cpu0, ms = performance.now() - t0;
+  const cpu = cpuSeconds(Deno.pid) - cpu0, ms = performance.now() - t0;
   console.log(
     JSON.stringify({ cpuUs: cpu * 1e6 / ROUND_TRIPS, perSecond: ROUND_TRIPS / ms * 1000 }),
   );

@@ -13,21 +13,10 @@
 
 import { MuxSession } from "../lib/mux/mod.ts";
 import type { Duplex } from "../lib/net/duplex.ts";
+import { tcpPair } from "./_tcp_pair.ts";
 
 const CHUNK = 256 * 1024;
 const WIN = Number(Deno.env.get("MUX_WINDOW") ?? 256 * 1024);
-
-async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  listener.close();
-  a.setNoDelay(true);
-  b.setNoDelay(true);
-  return [a, b];
-}
 
 async function send(w: Duplex, total: number): Promise<void> {
   const buf = new Uint8Array(CHUNK);

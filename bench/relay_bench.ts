@@ -14,21 +14,10 @@
 
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../lib/mux/mod.ts";
 import { relay } from "../lib/net/relay.ts";
+import { tcpPair } from "./_tcp_pair.ts";
 
 const MB = Number(Deno.args[0] ?? 1024);
 const CHUNK = 256 * 1024;
-
-async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  listener.close();
-  a.setNoDelay(true);
-  b.setNoDelay(true);
-  return [a, b];
-}
 
 /** Sends `total` bytes into `w` and counts what arrives at `r`; Gbit/s. */
 async function measure(w: Deno.Conn, r: Deno.Conn, total: number): Promise<number> {

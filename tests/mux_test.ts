@@ -721,3 +721,42 @@ Deno.test("a read waiting for data ends cleanly on FIN, rejects on reset, return
   assertEquals(await closed, null);
   await done();
 });
+
+Deno.test("onBreak: once on a reset or a session end before FIN, at once when already broken, never after forget or a clean end", async () => {
+  const { client, server, done } = await sessionPair();
+  try {
+    const a = client.open();
+    await a.write(new Uint8Array([1]));
+    const b = (await server.accept())!;
+    let broke = 0, forgotten = 0;
+    a.onBreak(() => broke++);
+    a.onBreak(() => forgotten++)();
+    const reset = Promise.withResolvers<void>();
+    a.onBreak(() => reset.resolve());
+    b.reset();
+    await reset.promise;
+    assertEquals([broke, forgotten], [1, 0]);
+    let late = 0;
+    a.onBreak(() => late++);
+    assertEquals(late, 1, "already broken: called at once");
+
+    // Completed both ways: never called, even when the session ends later.
+    const c = client.open();
+    await c.closeWrite();
+    const d = (await server.accept())!;
+    assertEquals(await d.read(new Uint8Array(8)), null);
+    await d.closeWrite();
+    assertEquals(await c.read(new Uint8Array(8)), null);
+    let cleanCalls = 0;
+    c.onBreak(() => cleanCalls++);
+    const e = client.open();
+    await e.write(new Uint8Array([1]));
+    await server.accept();
+    let open = 0;
+    e.onBreak(() => open++);
+    client.close("test over");
+    assertEquals([open, cleanCalls], [1, 0]);
+  } finally {
+    await done();
+  }
+});

@@ -97,8 +97,10 @@ export class MuxStream implements Duplex {
   #error: Error | null = null;
   /** Reset, or the session ended before the peer's FIN: `signal` aborts. */
   #broken = false;
-  /** Made on the first `signal` read (relays), so a plain stream costs nothing. */
+  /** Made on the first `signal` read, so a plain stream costs nothing. */
   #abortCtl: AbortController | null = null;
+  /** Callbacks from {@linkcode onBreak} (a relay's: one, usually). */
+  #onBreak: Array<() => void> | null = null;
 
   /**
    * Internal: sessions create streams. Use `MuxSession.open()`/`accept()`.
@@ -234,6 +236,33 @@ export class MuxStream implements Duplex {
       if (this.#broken) this.#abortCtl.abort(this.#error);
     }
     return this.#abortCtl.signal;
+  }
+
+  /**
+   * Calls `cb` once when the stream breaks, as {@linkcode signal} aborts (at
+   * once if it already has); returns a function that forgets `cb`. What a
+   * relay uses: no `AbortController` and event listeners per connection.
+   *
+   * @example
+   * ```ts
+   * import { MuxSession } from "./session.ts";
+   * const s = new MuxSession(await Deno.connect({ port: 7000 }), { client: true }).open();
+   * const backend = await Deno.connect({ port: 8080 });
+   * const forget = s.onBreak(() => backend.close());
+   * forget();
+   * ```
+   */
+  onBreak(cb: () => void): () => void {
+    if (this.#broken) {
+      cb();
+      return () => {};
+    }
+    (this.#onBreak ??= []).push(cb);
+    return () => {
+      const list = this.#onBreak;
+      const i = list ? list.indexOf(cb) : -1;
+      if (i >= 0) list!.splice(i, 1);
+    };
   }
 
   /**
@@ -490,6 +519,17 @@ export class MuxStream implements Duplex {
     if (this.#broken) return;
     this.#broken = true;
     this.#abortCtl?.abort(this.#error);
+    const callbacks = this.#onBreak;
+    this.#onBreak = null;
+    if (callbacks) {
+      for (const cb of callbacks) {
+        try {
+          cb();
+        } catch {
+          // One failing callback must not keep the others from running.
+        }
+      }
+    }
   }
 
   #checkWritable(): void {

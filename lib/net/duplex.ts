@@ -37,6 +37,11 @@ export interface Duplex {
    * that whoever relays it can close the other end even while blocked on it.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Optional, the cheap form of `signal` for one owner: calls `cb` once when
+   * the stream breaks (at once if it has); returns a function that forgets it.
+   */
+  onBreak?(cb: () => void): () => void;
   /** Optional abort: the peer sees a reset rather than a clean end of stream. */
   reset?(): void;
   /**
