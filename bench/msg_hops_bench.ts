@@ -17,7 +17,7 @@
  * @module
  */
 
-import { tcpPair } from "./_tcp_pair.ts";
+import { tcpPair } from "../tests/_tcp_pair.ts";
 import { cpuSeconds } from "./_tree.ts";
 
 const HERE = new URL("../", import.meta.url).pathname;

@@ -13,7 +13,7 @@
 
 import { MuxSession } from "../lib/mux/mod.ts";
 import type { Duplex } from "../lib/net/duplex.ts";
-import { tcpPair } from "./_tcp_pair.ts";
+import { tcpPair } from "../tests/_tcp_pair.ts";
 
 const CHUNK = 256 * 1024;
 const WIN = Number(Deno.env.get("MUX_WINDOW") ?? 256 * 1024);

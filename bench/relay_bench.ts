@@ -14,7 +14,7 @@
 
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../lib/mux/mod.ts";
 import { relay } from "../lib/net/relay.ts";
-import { tcpPair } from "./_tcp_pair.ts";
+import { tcpPair } from "../tests/_tcp_pair.ts";
 
 const MB = Number(Deno.args[0] ?? 1024);
 const CHUNK = 256 * 1024;

@@ -19,6 +19,7 @@ import {
   TYPE_WINDOW_UPDATE,
 } from "../lib/mux/frame.ts";
 import type { Duplex } from "../lib/net/duplex.ts";
+import { tcpPair } from "./_tcp_pair.ts";
 
 // No JSR here: tiny local assertions.
 function assert(cond: unknown, msg = "assertion failed"): asserts cond {
@@ -42,18 +43,6 @@ async function assertRejects(
     throw new Error(`expected ${cls.name}, got ${err}`);
   }
   throw new Error(`expected ${cls.name}, nothing was thrown`);
-}
-
-async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  listener.close();
-  a.setNoDelay(true);
-  b.setNoDelay(true);
-  return [a, b];
 }
 
 async function sessionPair(
@@ -552,6 +541,17 @@ Deno.test("close() discards unread data but lets the peer finish", async () => {
   await done();
 });
 
+/** A stream that completed both ways (FIN each way), seen from the client. */
+async function completedStream(client: MuxSession, server: MuxSession): Promise<MuxStream> {
+  const c = client.open();
+  await c.closeWrite();
+  const d = (await server.accept())!;
+  assertEquals(await d.read(new Uint8Array(8)), null);
+  await d.closeWrite();
+  assertEquals(await c.read(new Uint8Array(8)), null);
+  return c;
+}
+
 Deno.test("signal: aborts on a reset from either side and on a session end before FIN, not on a clean end", async () => {
   const { client, server, done } = await sessionPair();
   try {
@@ -564,12 +564,7 @@ Deno.test("signal: aborts on a reset from either side and on a session end befor
     assert(b.signal.aborted, "the side that reset is aborted too");
 
     // A stream that completed both ways never aborts, even when the session ends later.
-    const c = client.open();
-    await c.closeWrite();
-    const d = (await server.accept())!;
-    assertEquals(await d.read(new Uint8Array(8)), null);
-    await d.closeWrite();
-    assertEquals(await c.read(new Uint8Array(8)), null);
+    const c = await completedStream(client, server);
     // One still open in both directions aborts when the session dies.
     const e = client.open();
     await e.write(new Uint8Array([1]));
@@ -741,12 +736,7 @@ Deno.test("onBreak: once on a reset or a session end before FIN, at once when al
     assertEquals(late, 1, "already broken: called at once");
 
     // Completed both ways: never called, even when the session ends later.
-    const c = client.open();
-    await c.closeWrite();
-    const d = (await server.accept())!;
-    assertEquals(await d.read(new Uint8Array(8)), null);
-    await d.closeWrite();
-    assertEquals(await c.read(new Uint8Array(8)), null);
+    const c = await completedStream(client, server);
     let cleanCalls = 0;
     c.onBreak(() => cleanCalls++);
     const e = client.open();

@@ -1,6 +1,6 @@
 /**
- * Two connected loopback TCP sockets with Nagle off, for the in-process
- * benches.
+ * Two connected loopback TCP sockets with Nagle off, for tests and the
+ * in-process benches.
  *
  * @example
  * ```ts
