@@ -13,21 +13,10 @@
 
 import { MuxSession } from "../lib/mux/mod.ts";
 import type { Duplex } from "../lib/net/duplex.ts";
+import { tcpPair } from "../tests/_tcp_pair.ts";
 
 const CHUNK = 256 * 1024;
 const WIN = Number(Deno.env.get("MUX_WINDOW") ?? 256 * 1024);
-
-async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  listener.close();
-  a.setNoDelay(true);
-  b.setNoDelay(true);
-  return [a, b];
-}
 
 async function send(w: Duplex, total: number): Promise<void> {
   const buf = new Uint8Array(CHUNK);
@@ -54,7 +43,7 @@ function gbps(bytes: number, ms: number): string {
 }
 
 async function rawInProcess(total: number): Promise<number> {
-  const [a, b] = await tcpPair();
+  const [a, b] = await tcpPair({ noDelay: true });
   const t0 = performance.now();
   const [, got] = await Promise.all([send(a, total), drain(b)]);
   const ms = performance.now() - t0;
@@ -65,7 +54,7 @@ async function rawInProcess(total: number): Promise<number> {
 }
 
 async function muxInProcess(total: number, zeroCopy: boolean): Promise<number> {
-  const [a, b] = await tcpPair();
+  const [a, b] = await tcpPair({ noDelay: true });
   const client = new MuxSession(a, { client: true, streamWindow: WIN });
   const server = new MuxSession(b, { client: false, streamWindow: WIN });
   const t0 = performance.now();

@@ -14,21 +14,10 @@
 
 import { MuxSession, TUNNEL_STREAM_WINDOW } from "../lib/mux/mod.ts";
 import { relay } from "../lib/net/relay.ts";
+import { tcpPair } from "../tests/_tcp_pair.ts";
 
 const MB = Number(Deno.args[0] ?? 1024);
 const CHUNK = 256 * 1024;
-
-async function tcpPair(): Promise<[Deno.TcpConn, Deno.TcpConn]> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [a, b] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  listener.close();
-  a.setNoDelay(true);
-  b.setNoDelay(true);
-  return [a, b];
-}
 
 /** Sends `total` bytes into `w` and counts what arrives at `r`; Gbit/s. */
 async function measure(w: Deno.Conn, r: Deno.Conn, total: number): Promise<number> {
@@ -53,9 +42,9 @@ async function measure(w: Deno.Conn, r: Deno.Conn, total: number): Promise<numbe
 }
 
 async function tunnel(total: number): Promise<number> {
-  const [user, serverUser] = await tcpPair();
-  const [clientLocal, backend] = await tcpPair();
-  const [dialed, accepted] = await tcpPair();
+  const [user, serverUser] = await tcpPair({ noDelay: true });
+  const [clientLocal, backend] = await tcpPair({ noDelay: true });
+  const [dialed, accepted] = await tcpPair({ noDelay: true });
   const server = new MuxSession(accepted, { client: false, streamWindow: TUNNEL_STREAM_WINDOW });
   const client = new MuxSession(dialed, { client: true, streamWindow: TUNNEL_STREAM_WINDOW });
   const up = server.open();
@@ -71,7 +60,7 @@ async function tunnel(total: number): Promise<number> {
 }
 
 async function raw(total: number): Promise<number> {
-  const [a, b] = await tcpPair();
+  const [a, b] = await tcpPair({ noDelay: true });
   const gbps = await measure(a, b, total);
   a.close();
   b.close();

@@ -35,7 +35,16 @@ function load(): string {
   return `load ${Deno.loadavg()[0].toFixed(1)}`;
 }
 
-function spawnQuiet(cmd: string, args: string[]): Deno.ChildProcess | null {
+/**
+ * Spawns `cmd` with its output discarded; null when it is not installed.
+ *
+ * @example
+ * ```ts
+ * import { spawnQuiet } from "./small_bench.ts";
+ * spawnQuiet("redis-server", ["--port", "6390"])?.kill();
+ * ```
+ */
+export function spawnQuiet(cmd: string, args: string[]): Deno.ChildProcess | null {
   try {
     return new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).spawn();
   } catch (err) {
@@ -44,7 +53,16 @@ function spawnQuiet(cmd: string, args: string[]): Deno.ChildProcess | null {
   }
 }
 
-async function waitConnectable(port: number): Promise<void> {
+/**
+ * Resolves once something accepts TCP connections on `port` (10 s at most).
+ *
+ * @example
+ * ```ts
+ * import { waitConnectable } from "./small_bench.ts";
+ * await waitConnectable(6379);
+ * ```
+ */
+export async function waitConnectable(port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
     try {
       (await Deno.connect({ hostname: "127.0.0.1", port })).close();
@@ -56,8 +74,18 @@ async function waitConnectable(port: number): Promise<void> {
   throw new Error(`nothing listens on ${port}`);
 }
 
-/** haproxy answering every request itself (HTTP mode, `http-request return`). */
-async function haproxyBackend() {
+/**
+ * haproxy answering every request itself (HTTP mode, `http-request return`);
+ * null without haproxy.
+ *
+ * @example
+ * ```ts
+ * import { haproxyBackend } from "./small_bench.ts";
+ * await using backend = await haproxyBackend();
+ * console.log(backend?.port);
+ * ```
+ */
+export async function haproxyBackend() {
   const dir = await Deno.makeTempDir({ prefix: "dfrp-bench-backend-" });
   const port = freePort();
   await Deno.writeTextFile(
@@ -174,8 +202,20 @@ async function httpRows(): Promise<void> {
   if (cssh) row("new conns", "ssh -R:", cssh.requestsPerSecond, cps);
 }
 
-/** redis-benchmark's requests/s per test (`--csv`), e.g. { SET: 41000, GET: 43000 }. */
-async function redisBenchmark(port: number, pipeline: number): Promise<Record<string, number>> {
+/**
+ * redis-benchmark's requests/s per test (`--csv`), e.g. { SET: 41000, GET: 43000 }.
+ *
+ * @example
+ * ```ts
+ * import { redisBenchmark } from "./small_bench.ts";
+ * const { SET, GET } = await redisBenchmark(6379, 1);
+ * ```
+ */
+export async function redisBenchmark(
+  port: number,
+  pipeline: number,
+  n = pipeline > 1 ? REDIS_N * 4 : REDIS_N,
+): Promise<Record<string, number>> {
   const args = [
     "-h",
     "127.0.0.1",
@@ -186,7 +226,7 @@ async function redisBenchmark(port: number, pipeline: number): Promise<Record<st
     "-t",
     "set,get",
     "-n",
-    String(pipeline > 1 ? REDIS_N * 4 : REDIS_N),
+    String(n),
     "-P",
     String(pipeline),
     "--csv",

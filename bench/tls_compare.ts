@@ -15,6 +15,7 @@
 
 import { freePort } from "../tests/_harness.ts";
 import { reverseForward, sshdAvailable, startSshd } from "../tests/_sshd.ts";
+import { cpuSeconds, spawnTree as spawn } from "./_tree.ts";
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 4);
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 2);
@@ -43,36 +44,6 @@ async function iperf(port: number): Promise<number> {
     if (attempt > 0) throw new Error("iperf3 failed twice");
     await new Promise((r) => setTimeout(r, 2000));
   }
-}
-
-function cpuSeconds(pid: number): number {
-  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** Spawns `entry` of the tree at `root` with `config`; resolves once it printed `ready`. */
-async function spawn(root: string, entry: string, config: string, ready: RegExp) {
-  const path = await Deno.makeTempFile({ suffix: ".toml" });
-  await Deno.writeTextFile(path, config);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", `${root}/${entry}`, "-c", path],
-    cwd: root,
-    stdout: "piped",
-    stderr: "null",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const reader = child.stdout.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  while (!ready.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`${entry} exited: ${text}`);
-    text += decoder.decode(value);
-  }
-  (async () => {
-    while (!(await reader.read()).done);
-  })();
-  return child;
 }
 
 async function dfrp(root: string, serverExtra: string, iperfPort: number): Promise<Row> {

@@ -541,6 +541,17 @@ Deno.test("close() discards unread data but lets the peer finish", async () => {
   await done();
 });
 
+/** A stream that completed both ways (FIN each way), seen from the client. */
+async function completedStream(client: MuxSession, server: MuxSession): Promise<MuxStream> {
+  const c = client.open();
+  await c.closeWrite();
+  const d = (await server.accept())!;
+  assertEquals(await d.read(new Uint8Array(8)), null);
+  await d.closeWrite();
+  assertEquals(await c.read(new Uint8Array(8)), null);
+  return c;
+}
+
 Deno.test("signal: aborts on a reset from either side and on a session end before FIN, not on a clean end", async () => {
   const { client, server, done } = await sessionPair();
   try {
@@ -553,12 +564,7 @@ Deno.test("signal: aborts on a reset from either side and on a session end befor
     assert(b.signal.aborted, "the side that reset is aborted too");
 
     // A stream that completed both ways never aborts, even when the session ends later.
-    const c = client.open();
-    await c.closeWrite();
-    const d = (await server.accept())!;
-    assertEquals(await d.read(new Uint8Array(8)), null);
-    await d.closeWrite();
-    assertEquals(await c.read(new Uint8Array(8)), null);
+    const c = await completedStream(client, server);
     // One still open in both directions aborts when the session dies.
     const e = client.open();
     await e.write(new Uint8Array([1]));
@@ -637,4 +643,110 @@ Deno.test("importing mod.ts needs no --allow-env", async () => {
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assert(out.success, text);
   assertEquals(text.trim(), "function");
+});
+
+Deno.test("tryWrite takes a message whole or not at all; mixed with write() across 50 streams and a small window, every byte arrives in order", async () => {
+  // The receiver grants only 8 KiB at a time, so after the protocol's initial
+  // 256 KiB the writers keep running out of window and tryWrite must refuse.
+  const { client, server, done } = await sessionPair({ streamWindow: 8 * 1024 });
+  let taken = 0, refused = 0;
+  const expected: Uint8Array[] = [];
+  const writers = Array.from({ length: 50 }, async (_, i) => {
+    const s = client.open();
+    const parts: Uint8Array[] = [];
+    for (let m = 0; m < 150; m++) {
+      const msg = randomBytes(1 + ((i * 977 + m * 131) % 4000));
+      parts.push(msg);
+      if (s.tryWrite(msg)) taken++;
+      else {
+        refused++;
+        await s.write(msg);
+      }
+    }
+    expected[i] = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let off = 0;
+    for (const p of parts) {
+      expected[i].set(p, off);
+      off += p.length;
+    }
+    await s.closeWrite();
+    assert(!s.tryWrite(enc.encode("late")), "tryWrite after closeWrite");
+    await assertRejects(() => s.write(enc.encode("late")), Deno.errors.BrokenPipe);
+    return s.id;
+  });
+  const readers: Promise<[number, string]>[] = [];
+  for (let i = 0; i < 50; i++) {
+    const s = (await server.accept())!;
+    readers.push((async () => {
+      // A read buffer smaller than most messages: payloads split across reads.
+      const parts: Uint8Array[] = [];
+      const buf = new Uint8Array(700);
+      for (let n; (n = await s.read(buf)) !== null;) parts.push(buf.slice(0, n));
+      return [s.id, await sha256(parts)];
+    })());
+  }
+  const ids = await Promise.all(writers);
+  const got = new Map(await Promise.all(readers));
+  for (let i = 0; i < 50; i++) {
+    assertEquals(got.get(ids[i]), await sha256(expected[i]), `stream ${ids[i]}`);
+  }
+  assert(taken > 0 && refused > 0, `taken ${taken}, refused ${refused}`);
+  await done();
+});
+
+Deno.test("a read waiting for data ends cleanly on FIN, rejects on reset, returns null after close()", async () => {
+  const { client, server, done } = await sessionPair();
+  const a = client.open(), b = client.open(), c = client.open();
+  await a.write(enc.encode("x"));
+  await b.write(enc.encode("x"));
+  await c.write(enc.encode("x"));
+  const [sa, sb, sc] = [
+    (await server.accept())!,
+    (await server.accept())!,
+    (await server.accept())!,
+  ];
+  const buf = new Uint8Array(10);
+  for (const s of [sa, sb, sc]) assertEquals(await s.read(buf), 1);
+  const fin = sa.read(buf), reset = sb.read(buf), closed = sc.read(buf);
+  await a.closeWrite();
+  b.reset();
+  sc.close();
+  assertEquals(await fin, null);
+  await assertRejects(() => reset, Deno.errors.ConnectionReset);
+  assertEquals(await closed, null);
+  await done();
+});
+
+Deno.test("onBreak: once on a reset or a session end before FIN, at once when already broken, never after forget or a clean end", async () => {
+  const { client, server, done } = await sessionPair();
+  try {
+    const a = client.open();
+    await a.write(new Uint8Array([1]));
+    const b = (await server.accept())!;
+    let broke = 0, forgotten = 0;
+    a.onBreak(() => broke++);
+    a.onBreak(() => forgotten++)();
+    const reset = Promise.withResolvers<void>();
+    a.onBreak(() => reset.resolve());
+    b.reset();
+    await reset.promise;
+    assertEquals([broke, forgotten], [1, 0]);
+    let late = 0;
+    a.onBreak(() => late++);
+    assertEquals(late, 1, "already broken: called at once");
+
+    // Completed both ways: never called, even when the session ends later.
+    const c = await completedStream(client, server);
+    let cleanCalls = 0;
+    c.onBreak(() => cleanCalls++);
+    const e = client.open();
+    await e.write(new Uint8Array([1]));
+    await server.accept();
+    let open = 0;
+    e.onBreak(() => open++);
+    client.close("test over");
+    assertEquals([open, cleanCalls], [1, 0]);
+  } finally {
+    await done();
+  }
 });

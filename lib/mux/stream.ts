@@ -47,8 +47,11 @@ export interface StreamHost {
 }
 
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
-/** A blocked read(): data may be copied straight into `p`; `n` says how much. */
-type ReadWaiter = { resolve: () => void; p: Uint8Array | null; n: number };
+/**
+ * A blocked read(): data may be copied straight into `p`, and `resolve(n)`
+ * settles the caller's own promise with the count (0: look at the queue again).
+ */
+type ReadWaiter = { resolve: (n: number) => void; p: Uint8Array | null };
 
 /**
  * A multiplexed stream. Obtain one from `MuxSession.open()` or
@@ -94,8 +97,10 @@ export class MuxStream implements Duplex {
   #error: Error | null = null;
   /** Reset, or the session ended before the peer's FIN: `signal` aborts. */
   #broken = false;
-  /** Made on the first `signal` read (relays), so a plain stream costs nothing. */
+  /** Made on the first `signal` read, so a plain stream costs nothing. */
   #abortCtl: AbortController | null = null;
+  /** Callbacks from {@linkcode onBreak} (a relay's: one, usually). */
+  #onBreak: Array<() => void> | null = null;
 
   /**
    * Internal: sessions create streams. Use `MuxSession.open()`/`accept()`.
@@ -150,7 +155,6 @@ export class MuxStream implements Duplex {
     }
     const n = Math.min(src.length, w.p.length);
     copyBytes(w.p, 0, n === src.length ? src : src.subarray(0, n));
-    w.n = n;
     this.#readWaiter = null;
     // Count the remainder as buffered before granting, or the grant would overshoot.
     this.#buffered += src.length;
@@ -160,7 +164,7 @@ export class MuxStream implements Duplex {
       this.#chunks.push(rest);
     }
     this.#consumed(n);
-    w.resolve();
+    w.resolve(n);
   }
 
   /** Internal: a DATA payload arrived (already admitted). */
@@ -235,6 +239,33 @@ export class MuxStream implements Duplex {
   }
 
   /**
+   * Calls `cb` once when the stream breaks, as {@linkcode signal} aborts (at
+   * once if it already has); returns a function that forgets `cb`. What a
+   * relay uses: no `AbortController` and event listeners per connection.
+   *
+   * @example
+   * ```ts
+   * import { MuxSession } from "./session.ts";
+   * const s = new MuxSession(await Deno.connect({ port: 7000 }), { client: true }).open();
+   * const backend = await Deno.connect({ port: 8080 });
+   * const forget = s.onBreak(() => backend.close());
+   * forget();
+   * ```
+   */
+  onBreak(cb: () => void): () => void {
+    if (this.#broken) {
+      cb();
+      return () => {};
+    }
+    (this.#onBreak ??= []).push(cb);
+    return () => {
+      const list = this.#onBreak;
+      const i = list ? list.indexOf(cb) : -1;
+      if (i >= 0) list!.splice(i, 1);
+    };
+  }
+
+  /**
    * Reads into `p`; resolves to the byte count or `null` after the peer's FIN.
    * Rejects after a reset or if the session ends before the FIN.
    *
@@ -245,25 +276,58 @@ export class MuxStream implements Duplex {
    * const n = await s.read(new Uint8Array(4096));
    * ```
    */
-  async read(p: Uint8Array): Promise<number | null> {
+  read(p: Uint8Array): Promise<number | null> {
+    // Not an async function: a read that a payload completes settles the
+    // caller's promise straight from the session's read loop, one hop per
+    // message instead of three (docs/performance.md, "per-message hops").
+    try {
+      if (this.#head < this.#chunks.length) return Promise.resolve(this.#readBuffered(p));
+      // A clean FIN wins over a later session end: the stream did complete.
+      if (this.#remoteFin || this.#discard) return Promise.resolve(null);
+      if (this.#error) return Promise.reject(this.#error);
+      if (p.length > 0) return this.#waitRead(p);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#readSlow(p);
+  }
+
+  /** Copies from the queue into `p` (the queue must not be empty). */
+  #readBuffered(p: Uint8Array): number {
+    if (p.length === 0) return 0;
+    const chunk = this.#chunks[this.#head];
+    let n: number;
+    if (chunk.length <= p.length) {
+      copyBytes(p, 0, chunk);
+      n = chunk.length;
+      this.#shift();
+      this.#host.pool.give(chunk);
+    } else {
+      n = p.length;
+      copyBytes(p, 0, chunk.subarray(0, n));
+      this.#chunks[this.#head] = chunk.subarray(n);
+    }
+    this.#consumed(n);
+    return n;
+  }
+
+  /**
+   * Waits for the next payload, copied straight into `p` by `_onPayload`;
+   * any other wake-up (a pooled chunk, FIN, reset, close) hands the caller's
+   * promise to the general loop.
+   */
+  #waitRead(p: Uint8Array): Promise<number | null> {
+    if (this.#readWaiter) {
+      return Promise.reject(new Deno.errors.Busy(`mux stream ${this.id}: concurrent reads`));
+    }
+    const { promise, resolve } = Promise.withResolvers<number | null>();
+    this.#readWaiter = { resolve: (n) => resolve(n > 0 ? n : this.#readSlow(p)), p };
+    return promise;
+  }
+
+  async #readSlow(p: Uint8Array): Promise<number | null> {
     for (;;) {
-      if (this.#head < this.#chunks.length) {
-        if (p.length === 0) return 0;
-        const chunk = this.#chunks[this.#head];
-        let n: number;
-        if (chunk.length <= p.length) {
-          copyBytes(p, 0, chunk);
-          n = chunk.length;
-          this.#shift();
-          this.#host.pool.give(chunk);
-        } else {
-          n = p.length;
-          copyBytes(p, 0, chunk.subarray(0, n));
-          this.#chunks[this.#head] = chunk.subarray(n);
-        }
-        this.#consumed(n);
-        return n;
-      }
+      if (this.#head < this.#chunks.length) return this.#readBuffered(p);
       // A clean FIN wins over a later session end: the stream did complete.
       if (this.#remoteFin || this.#discard) return null;
       if (this.#error) throw this.#error;
@@ -311,7 +375,41 @@ export class MuxStream implements Duplex {
    * await s.write(new Uint8Array(1 << 20));
    * ```
    */
-  async write(p: Uint8Array): Promise<number> {
+  write(p: Uint8Array): Promise<number> {
+    // A small write with window and buffer room needs no async frame at all.
+    return this.tryWrite(p) ? Promise.resolve(p.length) : this.#writeSlow(p);
+  }
+
+  /**
+   * Writes all of `p` now if that needs no waiting (no other write in
+   * progress, enough window, room in the session's buffer) and returns true;
+   * otherwise writes nothing and returns false (then call {@linkcode write},
+   * which also reports why a stream cannot be written). Saves a relay an
+   * `await` per message.
+   *
+   * @example
+   * ```ts
+   * import { MuxSession } from "./session.ts";
+   * const s = new MuxSession(await Deno.connect({ port: 7000 }), { client: true }).open();
+   * const msg = new TextEncoder().encode("PING\r\n");
+   * if (!s.tryWrite(msg)) await s.write(msg);
+   * ```
+   */
+  tryWrite(p: Uint8Array): boolean {
+    const n = p.length;
+    if (
+      this.#writeBusy || this.#error || this.#finQueued || n > this.#sendWindow ||
+      n > MAX_PAYLOAD || this.#host.closeReason() !== null
+    ) return false;
+    if (n === 0) return true;
+    const q = this.#host.queue;
+    if (q.room(n) !== n) return false;
+    q.putData(this.id, 0, p, 0, n);
+    this.#sendWindow -= n;
+    return true;
+  }
+
+  async #writeSlow(p: Uint8Array): Promise<number> {
     this.#checkWritable();
     if (p.length === 0) return 0;
     if (this.#writeBusy) await this.#lockWrite();
@@ -421,6 +519,17 @@ export class MuxStream implements Duplex {
     if (this.#broken) return;
     this.#broken = true;
     this.#abortCtl?.abort(this.#error);
+    const callbacks = this.#onBreak;
+    this.#onBreak = null;
+    if (callbacks) {
+      for (const cb of callbacks) {
+        try {
+          cb();
+        } catch {
+          // One failing callback must not keep the others from running.
+        }
+      }
+    }
   }
 
   #checkWritable(): void {
@@ -457,19 +566,16 @@ export class MuxStream implements Duplex {
   /** Resolves with the bytes copied straight into `p` (0: look at the queue again). */
   async #waitReadable(p: Uint8Array | null): Promise<number> {
     if (this.#readWaiter) throw new Deno.errors.Busy(`mux stream ${this.id}: concurrent reads`);
-    const w: ReadWaiter = { resolve: () => {}, p: p && p.length > 0 ? p : null, n: 0 };
-    await new Promise<void>((resolve) => {
-      w.resolve = resolve;
-      this.#readWaiter = w;
+    return await new Promise<number>((resolve) => {
+      this.#readWaiter = { resolve, p: p && p.length > 0 ? p : null };
     });
-    return w.n;
   }
 
   #wakeReader(): void {
     const w = this.#readWaiter;
     if (w) {
       this.#readWaiter = null;
-      w.resolve();
+      w.resolve(0);
     }
   }
 
@@ -499,7 +605,7 @@ export class MuxStream implements Duplex {
     const r = this.#readWaiter;
     this.#readWaiter = null;
     // Readers just retry and find the error (or their remaining data).
-    r?.resolve();
+    r?.resolve(0);
     const w = this.#windowWaiter;
     this.#windowWaiter = null;
     w?.reject(err);

@@ -37,8 +37,19 @@ export interface Duplex {
    * that whoever relays it can close the other end even while blocked on it.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Optional, the cheap form of `signal` for one owner: calls `cb` once when
+   * the stream breaks (at once if it has); returns a function that forgets it.
+   */
+  onBreak?(cb: () => void): () => void;
   /** Optional abort: the peer sees a reset rather than a clean end of stream. */
   reset?(): void;
+  /**
+   * Optional: writes all of `p` at once and returns true when that needs no
+   * waiting; otherwise writes nothing and returns false (call `write`). Lets
+   * a relay skip an `await` per chunk (a mux stream with window and room).
+   */
+  tryWrite?(p: Uint8Array): boolean;
 }
 
 /**

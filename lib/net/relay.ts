@@ -79,7 +79,10 @@ export async function copy(
   const rb = new RelayBuffer();
   for (let n; (n = await src.read(rb.buf)) !== null;) {
     const buf = rb.buf;
-    if (watch) {
+    if (dst.tryWrite?.(n === buf.length ? buf : buf.subarray(0, n))) {
+      // Taken whole without waiting (a mux stream copies it into its queue): no await, no promise.
+      if (watch) watch.progress++;
+    } else if (watch) {
       // Two field writes per chunk; the process-wide sweep does the timing.
       watch.pending = true;
       for (let off = 0; off < n; watch.progress++) {
@@ -176,9 +179,8 @@ export async function relay(a: Duplex, b: Duplex, opts: RelayOptions = {}): Prom
   const timeoutMs = opts.writeTimeoutMs ?? defaultWriteTimeout();
   const watchAB = timeoutMs > 0 ? new WriteWatch(timeoutMs, abortBoth).start() : undefined;
   const watchBA = timeoutMs > 0 ? new WriteWatch(timeoutMs, abortBoth).start() : undefined;
-  const signals = [a.signal, b.signal];
-  for (const s of signals) s?.addEventListener("abort", abortBoth);
-  if (signals.some((s) => s?.aborted)) abortBoth();
+  const forgetA = onBreak(a, abortBoth);
+  const forgetB = onBreak(b, abortBoth);
   try {
     await Promise.all([
       copy(a, b, onAToB, opts.limitAToB, watchAB).catch(closeBoth),
@@ -187,10 +189,24 @@ export async function relay(a: Duplex, b: Duplex, opts: RelayOptions = {}): Prom
   } finally {
     watchAB?.stop();
     watchBA?.stop();
-    for (const s of signals) s?.removeEventListener("abort", abortBoth);
+    forgetA?.();
+    forgetB?.();
     closeBoth();
   }
   return result;
+}
+
+/**
+ * Runs `cb` when `x` breaks from the other side (`onBreak`, else `signal`,
+ * e.g. through an encryption wrapper); returns how to stop listening.
+ */
+function onBreak(x: Duplex, cb: () => void): (() => void) | undefined {
+  if (x.onBreak) return x.onBreak(cb);
+  const signal = x.signal;
+  if (!signal) return undefined;
+  signal.addEventListener("abort", cb);
+  if (signal.aborted) cb();
+  return () => signal.removeEventListener("abort", cb);
 }
 
 function closeQuietly(x: Duplex): void {

@@ -143,7 +143,12 @@ export async function serveUserConn(
     // The client keys from the token it logged in with: its user's entry token.
     // Callers without the config at hand (https, tcpmux, tcp groups): the registered one.
     config ??= ctx.services?.stats?.get(ctx.name)?.config as WorkConnSpec | undefined;
-    if (config) work = wrapWorkConn(work, config, serverSecret(ctx), (r) => ctx.log.warn(r));
+    const t = config?.transport;
+    // Most proxies neither encrypt nor compress: skip the token lookup and the
+    // closure per connection then.
+    if (t && (t.useEncryption || t.useCompression)) {
+      work = wrapWorkConn(work, config!, serverSecret(ctx), (r) => ctx.log.warn(r));
+    }
     const opts: RelayOptions = {
       onAToB: (n) => stats.trafficIn += n,
       onBToA: (n) => stats.trafficOut += n,
