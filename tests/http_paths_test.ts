@@ -11,7 +11,6 @@ import { startHttpVhost } from "./_tunnel.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 /**
  * A raw TCP backend: answers each request with its request line and headers
