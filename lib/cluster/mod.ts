@@ -88,7 +88,7 @@ export interface NodeRecord extends ClusterNodeInfo {
  */
 export interface RouteRecord extends RouteOwner {
   node: string;
-  kind: "tcp" | "proxy" | "tcpgroup" | "tcpmember" | "vhostgroup" | "name";
+  kind: "tcp" | "proxy" | "tcpgroup" | "tcpmember" | "vhostgroup";
   /** kind "tcp", "tcpgroup", "tcpmember": the port. */
   port?: number;
   /**
@@ -651,7 +651,7 @@ export class ClusterNode implements Placement {
     proxy: MirroredProxy,
     openWorkConn: (ends: ConnEnds) => Promise<Duplex>,
   ): Promise<{ release(): void }> {
-    return this.#withName(owner, () => this.#claimRoutes(owner, keys, proxy, openWorkConn));
+    return this.#claimRoutes(owner, keys, proxy, openWorkConn);
   }
 
   async #claimRoutes(
@@ -725,7 +725,7 @@ export class ClusterNode implements Placement {
     port: number,
     serve: RouteServer,
   ): Promise<RouteHandle> {
-    return this.#withName(owner, () => this.#joinTcpGroup(owner, group, groupKey, port, serve));
+    return this.#joinTcpGroup(owner, group, groupKey, port, serve);
   }
 
   async #joinTcpGroup(
@@ -790,10 +790,7 @@ export class ClusterNode implements Placement {
     proxy: MirroredProxy,
     openWorkConn: (ends: ConnEnds) => Promise<Duplex>,
   ): Promise<{ release(): void }> {
-    return this.#withName(
-      owner,
-      () => this.#joinRouteGroup(owner, group, groupKeyDigest, keys, proxy, openWorkConn),
-    );
+    return this.#joinRouteGroup(owner, group, groupKeyDigest, keys, proxy, openWorkConn);
   }
 
   /**
@@ -840,44 +837,13 @@ export class ClusterNode implements Placement {
     return { release: leaveAll };
   }
 
-  /**
-   * Claims the proxy's name for its user cluster-wide around `claim`: two
-   * clients of one user cannot run two proxies of one name on two nodes.
-   */
-  async #withName<T extends { release(): void }>(
-    owner: RouteOwner,
-    claim: () => Promise<T>,
-  ): Promise<T> {
-    const key = `${ROUTE_PREFIX}name:${owner.user}:${owner.proxyName}`;
-    const record: RouteRecord = { ...owner, node: this.name, kind: "name" };
-    const holder = await this.#claimKey(key, record);
-    if (holder !== null) {
-      throw new Error(`proxy [${owner.proxyName}] is already in use${holderText(holder)}`);
-    }
-    this.#owned.set(key, { record });
-    this.#routes.set(key, record);
-    let inner: T;
-    try {
-      inner = await claim();
-    } catch (err) {
-      this.#release(key, record);
-      throw err;
-    }
-    const release = inner.release.bind(inner);
-    inner.release = () => {
-      release();
-      this.#release(key, record);
-    };
-    return inner;
-  }
-
   claimTcp(
     owner: RouteOwner,
     port: number,
     serve: RouteServer,
     listenAny?: () => Deno.TcpListener,
   ): Promise<RouteHandle> {
-    return this.#withName(owner, () => this.#claimTcp(owner, port, serve, listenAny));
+    return this.#claimTcp(owner, port, serve, listenAny);
   }
 
   async #claimTcp(

@@ -79,8 +79,7 @@ export async function readClusterView(redis: Redis): Promise<ClusterView> {
       address: text(v.address),
       lastConnectedAt: text(v.lastConnectedAt),
     })).sort((a, b) => a.runId.localeCompare(b.runId)),
-    // Name claims (`name:<user>:<proxy>`) only guard uniqueness; the routes are the proxies.
-    proxies: routes.filter(({ value: v }) => v.kind !== "name").map(({ key, value: v }) => ({
+    proxies: routes.map(({ key, value: v }) => ({
       name: text(v.proxyName),
       type: text(v.type) || text(v.kind),
       node: text(v.node),
