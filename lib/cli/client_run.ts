@@ -64,7 +64,7 @@ export async function runClient(config: ClientConfig, configPath: string | null)
       log.info("shutting down");
       await admin?.close();
       // DfrpClient.close() can miss a login that completes while it closes
-      // (the session then never ends): exit after a grace period anyway.
+      // (that connection then never ends): exit after a grace period anyway.
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
         client.close(),

@@ -1,7 +1,7 @@
 /**
- * The dfrp client: keeps a control session to the server, registers its
+ * The dfrp client: keeps a control connection to the server, registers its
  * proxies, serves the work connections the server sends, and reconnects with
- * exponential backoff and jitter when the session is lost.
+ * exponential backoff and jitter when the connection is lost.
  *
  * @example
  * ```ts
@@ -48,8 +48,8 @@ export interface ProxyStatus {
 }
 
 /** A logged-in connection to the server. */
-interface LiveSession {
-  /** The server this session is logged in to (one of `[[servers]]`). */
+interface ServerLink {
+  /** The server this link is logged in to (one of `[[servers]]`). */
   server: ClientConfig;
   conn: TransportConn;
   mux: MuxSession | null;
@@ -74,7 +74,7 @@ export class DfrpClient extends EventTarget {
   #status = new Map<string, ProxyStatus>();
   #closing = false;
   #stop = new AbortController();
-  #current?: LiveSession;
+  #current?: ServerLink;
   #loop?: Promise<void>;
   #workConns = new Set<Duplex>();
   #checkers = new Map<string, HealthChecker>();
@@ -109,14 +109,14 @@ export class DfrpClient extends EventTarget {
       });
     }
     // With several servers at once, visitors go through the first one.
-    const sessionOf = (c: DfrpClient) =>
+    const linkOf = (c: DfrpClient) =>
       c.#current && { ...c.#current, config: c.#current.server, runId: c.#runId };
     this.visitors = new VisitorManager(
       config,
       logger,
       serverChannelOpener(
         config,
-        () => this.#fanout ? sessionOf(this.#fanout[0]) : sessionOf(this),
+        () => this.#fanout ? linkOf(this.#fanout[0]) : linkOf(this),
       ),
     );
     for (const proxy of config.proxies) {
@@ -252,7 +252,7 @@ export class DfrpClient extends EventTarget {
   }
 
   /**
-   * Logs in and starts the session loop. Resolves after the first login;
+   * Logs in and starts the reconnect loop. Resolves after the first login;
    * rejects with {@linkcode LoginError} if it fails and `loginFailExit` is set
    * (otherwise keeps retrying in the background).
    */
@@ -267,8 +267,8 @@ export class DfrpClient extends EventTarget {
     for (const proxy of this.#configs.values()) this.#startHealthCheck(proxy);
     await this.visitors.start();
     if (this.config.loginFailExit) {
-      const session = await this.#connectUnlessRefused();
-      this.#loop = this.#run(session);
+      const link = await this.#connectUnlessRefused();
+      this.#loop = this.#run(link);
     } else {
       this.#loop = this.#run(null);
     }
@@ -284,7 +284,7 @@ export class DfrpClient extends EventTarget {
    * limit, e.g. someone else's wrong logins from the same address): that is
    * no reason for `loginFailExit` to give up. Any other failure rejects.
    */
-  async #connectUnlessRefused(): Promise<LiveSession> {
+  async #connectUnlessRefused(): Promise<ServerLink> {
     for (;;) {
       try {
         return await this.#connect();
@@ -306,14 +306,14 @@ export class DfrpClient extends EventTarget {
    * Logs in to the server in use or, failing that, to each next one in
    * `[[servers]]` order; throws the last error when none answers.
    */
-  async #connect(): Promise<LiveSession> {
+  async #connect(): Promise<ServerLink> {
     let lastErr: unknown;
     for (let i = 0; i < this.#endpoints.length; i++) {
       const index = (this.#active + i) % this.#endpoints.length;
       try {
-        const session = await this.#connectTo(this.#endpoints[index]);
+        const link = await this.#connectTo(this.#endpoints[index]);
         this.#active = index;
-        return session;
+        return link;
       } catch (err) {
         lastErr = err;
         if (this.#closing) break;
@@ -327,7 +327,7 @@ export class DfrpClient extends EventTarget {
     throw lastErr;
   }
 
-  async #connectTo(server: ClientConfig): Promise<LiveSession> {
+  async #connectTo(server: ClientConfig): Promise<ServerLink> {
     const conn = await dialServer(server);
     try {
       const previous = this.#runId ? { runId: this.#runId, resumeKey: this.#resumeKey } : null;
@@ -355,13 +355,13 @@ export class DfrpClient extends EventTarget {
     }
   }
 
-  async #run(first: LiveSession | null): Promise<void> {
+  async #run(first: ServerLink | null): Promise<void> {
     let attempt = 0;
-    let session = first;
+    let link = first;
     while (!this.#closing) {
-      if (!session) {
+      if (!link) {
         try {
-          session = await this.#connect();
+          link = await this.#connect();
         } catch (err) {
           if (this.#closing) break;
           const kind = err instanceof LoginError
@@ -378,21 +378,21 @@ export class DfrpClient extends EventTarget {
         }
       }
       attempt = 0;
-      this.#current = session;
-      const reason = await this.#serve(session);
+      this.#current = link;
+      const reason = await this.#serve(link);
       this.#current = undefined;
       for (const s of this.#status.values()) s.status = "new";
       if (!this.#closing) this.log.warn(`connection to server lost: ${reason}; reconnecting`);
       this.dispatchEvent(new CustomEvent("disconnect", { detail: { reason } }));
-      session = null;
+      link = null;
       // Failover: a lost server is tried last, after every other one.
       this.#active = (this.#active + 1) % this.#endpoints.length;
     }
   }
 
-  /** Runs one logged-in session; resolves with why it ended. */
-  async #serve(session: LiveSession): Promise<string> {
-    const { conn, mux, control } = session;
+  /** Runs one logged-in link; resolves with why it ended. */
+  async #serve(link: ServerLink): Promise<string> {
+    const { conn, mux, control } = link;
     const ended = new AbortController();
     let reason = "";
     const end = (why: string) => {
@@ -405,7 +405,7 @@ export class DfrpClient extends EventTarget {
     };
     const onStop = () => end("client is closing");
     this.#stop.signal.addEventListener("abort", onStop, { once: true });
-    // close() may have run while this session was still logging in.
+    // close() may have run while this link was still logging in.
     if (this.#stop.signal.aborted) end("client is closing");
     mux?.closed.then((why) => end(why));
     if (mux) this.#acceptStreams(mux);
@@ -611,7 +611,7 @@ export class DfrpClient extends EventTarget {
     return this.#proxies.get(name);
   }
 
-  /** Closes the session and every connection; no reconnect follows. */
+  /** Closes the link and every connection; no reconnect follows. */
   async close(): Promise<void> {
     this.#closing = true;
     this.#stop.abort();

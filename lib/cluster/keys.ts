@@ -58,7 +58,7 @@ export function routeKey(kind: string, id: string | number): string {
 /**
  * Claims a route: sets it unless another node holds it for another client.
  * The same client (run id) logging in on another node takes it over: its old
- * session is gone. Returns nil when set, else the holder's value.
+ * connection is gone. Returns nil when set, else the holder's value.
  * KEYS[1] route; ARGV: value, node, clientId, lease ms.
  */
 export const CLAIM_LUA = `

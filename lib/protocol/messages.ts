@@ -10,7 +10,7 @@
  * Schemas check types and shapes only. Rules about values (an empty proxy
  * name, an unknown proxy type, a port outside `allowPorts`) stay with the
  * code that decides them and answer with a reason, so a stricter server
- * never turns a valid client config into a broken session. Unknown fields
+ * never turns a valid client config into a broken login. Unknown fields
  * are dropped, so a newer peer may add optional ones.
  *
  * @example
@@ -41,7 +41,7 @@ export const ServerHelloSchema = z.object({
   nonce: text(),
 });
 
-/** The client asks to open a control session. */
+/** The client logs in: the first message on its control connection. */
 export const LoginSchema = z.object({
   type: z.literal("Login"),
   version: z.number().int(),
@@ -51,7 +51,7 @@ export const LoginSchema = z.object({
   os: textOr(),
   arch: textOr(),
   user: textOr(),
-  /** The id of the session being resumed after a reconnect, or "". */
+  /** The run id being resumed after a reconnect, or "". */
   runId: textOr(),
   /** With `runId`: proof of that login's resume key for this nonce (`resume.ts`); else absent. */
   resumeProof: text().optional(),

@@ -5,7 +5,7 @@
  * server nonce. Only the client that made the original login knows the nonce
  * pair together with the token, so another user (who lacks the token) or
  * another client of the same user (who lacks the nonces) gets a fresh run id
- * instead of taking over the session. See docs/auth.md, "Tenants".
+ * instead of taking over the client. See docs/auth.md, "Tenants".
  *
  * @example
  * ```ts

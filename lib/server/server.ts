@@ -1,6 +1,6 @@
 /**
  * The dfrp server: accepts clients on `bindPort`, checks their login, and
- * runs one {@linkcode ClientSession} per client.
+ * runs one {@linkcode ClientControl} per client (frp: Control).
  *
  * @example
  * ```ts
@@ -37,7 +37,7 @@ import { errorForClient } from "./client_errors.ts";
 import { handshakeTimeoutMs } from "./auth/handshake_deadline.ts";
 import { tokenWarnings } from "./auth/startup_warnings.ts";
 import { type ServerFeature, serverFeatureFactories } from "./feature.ts";
-import { ClientSession } from "./session.ts";
+import { ClientControl } from "./control.ts";
 import type { ServerServices } from "./services.ts";
 import { ServerTransports } from "./transports.ts";
 import { serveDialedVisitor } from "./visitor/accept.ts";
@@ -53,7 +53,7 @@ export class DfrpServer {
   readonly log: Logger;
   readonly services: ServerServices;
   /** Logged-in clients by run id. */
-  readonly sessions = new Map<string, ClientSession>();
+  readonly controls = new Map<string, ClientControl>();
   #listener?: TransportListener;
   #accepting?: Promise<void>;
   #handshakes = new Set<TransportConn>();
@@ -169,7 +169,7 @@ export class DfrpServer {
       if (first?.type === "Login") return await this.#login(conn, first, nonce, layers);
       if (first?.type === "NewWorkConn") return await this.#workConn(conn, first, nonce);
       if (first?.type === "NewVisitorConn") {
-        return await serveDialedVisitor(this.services, this.sessions, conn, first, nonce);
+        return await serveDialedVisitor(this.services, this.controls, conn, first, nonce);
       }
       throw new Error(`expected Login or NewWorkConn, got ${clip(first?.type ?? "end of stream")}`);
     } catch (err) {
@@ -251,7 +251,7 @@ export class DfrpServer {
       );
     }
     // A client that reconnects before its old connection timed out replaces it.
-    this.sessions.get(runId)?.close("replaced by a new login of the same client");
+    this.controls.get(runId)?.close("replaced by a new login of the same client");
     await this.#runIds.remember(runId, owner, token, clientNonce, nonce);
     await channel.send({
       type: "LoginResp",
@@ -268,7 +268,7 @@ export class DfrpServer {
       ),
     });
 
-    let control = channel;
+    let controlChannel = channel;
     let mux: MuxSession | null = null;
     if (this.config.transport.tcpMux) {
       const interval = this.config.transport.tcpMuxKeepaliveInterval * 1000;
@@ -285,11 +285,18 @@ export class DfrpServer {
         "opening the control stream",
       );
       if (!stream) throw new Error("mux session closed before the control stream opened");
-      control = new ControlChannel(stream);
+      controlChannel = new ControlChannel(stream);
     }
-    const session = new ClientSession(this.services, runId, login, control, mux, conn.remoteAddr);
-    this.sessions.set(runId, session);
-    this.#clientOnline(session);
+    const control = new ClientControl(
+      this.services,
+      runId,
+      login,
+      controlChannel,
+      mux,
+      conn.remoteAddr,
+    );
+    this.controls.set(runId, control);
+    this.#clientOnline(control);
     this.log.info(
       `client login info: ip [${conn.remoteAddr}] transport [${
         layers.join("+") || "tcp"
@@ -300,10 +307,10 @@ export class DfrpServer {
         `(${assigned.resumed ? "resumed" : "new"})`,
     );
     try {
-      await session.run();
+      await control.run();
     } finally {
-      if (this.sessions.get(runId) === session) {
-        this.sessions.delete(runId);
+      if (this.controls.get(runId) === control) {
+        this.controls.delete(runId);
         const info = this.services.clients?.get(runId);
         if (info) {
           Object.assign(info, { online: false, disconnectedAt: new Date(), disconnect: undefined });
@@ -314,10 +321,10 @@ export class DfrpServer {
   }
 
   /** Records a login in the client registry the admin API reads. */
-  #clientOnline(session: ClientSession): void {
+  #clientOnline(control: ClientControl): void {
     const clients = this.services.clients!;
-    const info = clients.get(session.runId) ?? new ClientInfo(session.runId);
-    const login = session.login;
+    const info = clients.get(control.runId) ?? new ClientInfo(control.runId);
+    const login = control.login;
     const clientID = login.clientID ?? "";
     if (clientID) {
       // A restarted client (new run id) with the same clientID is the same client: one entry.
@@ -338,20 +345,20 @@ export class DfrpServer {
       version: login.software,
       os: login.os,
       arch: login.arch,
-      address: session.remoteAddr,
-      lastConnectedAt: session.loginTime,
+      address: control.remoteAddr,
+      lastConnectedAt: control.loginTime,
       disconnectedAt: undefined,
-      disconnect: (reason: string) => session.close(reason),
+      disconnect: (reason: string) => control.close(reason),
     });
-    clients.set(session.runId, info);
+    clients.set(control.runId, info);
   }
 
   async #workConn(conn: TransportConn, msg: NewWorkConn, nonce: string): Promise<void> {
-    const session = this.sessions.get(msg.runId);
-    if (!session) throw new Error(`work connection for unknown client [${clip(msg.runId)}]`);
-    const denied = await checkWorkConn(this.services, session.login, msg, nonce, conn.remoteAddr);
+    const control = this.controls.get(msg.runId);
+    if (!control) throw new Error(`work connection for unknown client [${clip(msg.runId)}]`);
+    const denied = await checkWorkConn(this.services, control.login, msg, nonce, conn.remoteAddr);
     if (denied) throw new Error(denied);
-    session.addPoolConn(conn);
+    control.addPoolConn(conn);
   }
 
   /** Stops accepting, disconnects every client and frees every port. */
@@ -359,7 +366,7 @@ export class DfrpServer {
     this.#listener?.close();
     this.#transports?.close();
     for (const conn of this.#handshakes) conn.close();
-    for (const session of this.sessions.values()) session.close("server is shutting down");
+    for (const control of this.controls.values()) control.close("server is shutting down");
     for (const feature of this.services.features.values()) await feature.close();
     this.services.features.clear();
     await this.services.placement?.close();

@@ -3,7 +3,7 @@
  * manager, the logger, proxy counters, the running features (and what a
  * feature is: {@linkcode ServerFeature}, found by a typed
  * {@linkcode FeatureKey}), the clients and, in cluster mode, the placement. Sessions, proxies, features and the admin
- * layer depend on this small interface only, not on the session or the
+ * layer depend on this small interface only, not on the control or the
  * server classes.
  *
  * @example
@@ -24,7 +24,7 @@ import type { Placement } from "./placement.ts";
 import type { PortManager } from "./ports.ts";
 import type { ClientInfo, ProxyStats } from "./stats.ts";
 
-/** What every session, proxy and feature shares with the server. */
+/** What every client control, proxy and feature shares with the server. */
 export interface ServerServices {
   readonly config: ServerConfig;
   readonly ports: PortManager;

@@ -27,7 +27,7 @@ export class ProxyStats {
   curConns = 0;
   /** User connections ever accepted. */
   totalConns = 0;
-  /** The run id of the client session that holds the proxy now; unset when offline. */
+  /** The run id of the client that holds the proxy now; unset when offline. */
   owner: string | undefined;
   /** The run id of the client that registered the proxy last; kept when offline. */
   clientRunId = "";
@@ -58,7 +58,7 @@ export class ProxyStats {
 }
 
 /**
- * One client that logged in: online while its session runs, kept offline
+ * One client that logged in: online while its control runs, kept offline
  * afterwards (with its last-seen time) until the server stops.
  *
  * @example
@@ -70,7 +70,7 @@ export class ProxyStats {
  * ```
  */
 export class ClientInfo {
-  /** Whether a session for this run id is logged in now. */
+  /** Whether a client with this run id is logged in now. */
   online = false;
   /** Login user, hostname, software version, OS and architecture, as the client sent them. */
   user = "";
@@ -86,7 +86,7 @@ export class ClientInfo {
   firstConnectedAt = new Date();
   lastConnectedAt = new Date();
   disconnectedAt: Date | undefined;
-  /** Ends the online session (the client will reconnect); unset while offline. */
+  /** Ends the online control (the client will reconnect); unset while offline. */
   disconnect: ((reason: string) => void) | undefined;
 
   /** @param runId the client's run id, its key here */

@@ -1,6 +1,6 @@
 /**
  * The transport interface, after rathole's: bind, accept, handshake, connect.
- * The control session and the multiplexer sit on top of whatever a transport
+ * The control connection and the multiplexer sit on top of whatever a transport
  * yields, so TLS, WebSocket and QUIC slot in as one file each without the
  * proxies noticing.
  *

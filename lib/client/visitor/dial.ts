@@ -51,7 +51,7 @@ export class VisitorRefused extends Error {
 
 /**
  * Makes the `openChannel` of a {@linkcode VisitorContext} for a client whose
- * live session `current()` returns (undefined while logged out).
+ * server link `current()` returns (undefined while logged out).
  *
  * @example
  * ```ts
@@ -66,10 +66,10 @@ export function serverChannelOpener(
   current: () => { mux: MuxSession | null; runId: string; config?: ClientConfig } | undefined,
 ): () => Promise<ServerChannel> {
   return async () => {
-    const session = current();
-    if (!session) throw new Error("not logged in to the server");
-    if (session.mux) {
-      const stream = session.mux.open();
+    const link = current();
+    if (!link) throw new Error("not logged in to the server");
+    if (link.mux) {
+      const stream = link.mux.open();
       try {
         const hello = await withTimeout(
           expectMessage(stream, "ServerHello"),
@@ -82,10 +82,10 @@ export function serverChannelOpener(
         throw err;
       }
     }
-    // The session's own server when the client has several (`[[servers]]`).
-    const server = session.config ?? config;
+    // The link's own server when the client has several (`[[servers]]`).
+    const server = link.config ?? config;
     const conn = await dialServer(server);
-    const { runId } = session;
+    const { runId } = link;
     const authProof = await prove(server.auth.token, ["visitor-conn", conn.hello.nonce, runId]);
     return { conn, nonce: conn.hello.nonce, auth: { runId, authProof } };
   };

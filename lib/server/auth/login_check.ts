@@ -27,7 +27,7 @@ import { httpPluginsOf, PluginRejected } from "../plugin/http_plugins.ts";
 import { FailedLogins, hostOf } from "./rate_limit.ts";
 import { sleep } from "../../net/timeout.ts";
 import { QuietClose } from "../../transport/server_unwrap.ts";
-import { loginToken, sessionToken } from "./users.ts";
+import { clientToken, loginToken } from "./users.ts";
 import {
   checkScopedToken,
   OidcRefusal,
@@ -219,7 +219,7 @@ export async function checkWorkConn(
   remoteAddr = "",
 ): Promise<string> {
   const user = login.user;
-  const token = sessionToken(services, { login });
+  const token = clientToken(services, { login });
   if (oidcScopeOn(services.config, "NewWorkConns")) {
     const why = await checkScopedToken(services.config, login, msg.accessToken);
     if (why) {
@@ -253,7 +253,7 @@ export async function checkWorkConn(
 /**
  * Checks the token of a heartbeat when OIDC's `auth.additionalScopes` has
  * `HeartBeats`; resolves to "" (also when no token is required) or the reason
- * to end the session. A refused token counts against `remoteAddr`.
+ * to end its control. A refused token counts against `remoteAddr`.
  *
  * @example
  * ```ts

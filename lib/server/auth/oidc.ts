@@ -241,7 +241,7 @@ const identities = new WeakMap<object, string>();
 
 /**
  * Checks a login's token and picks its user. Resolves to the user the
- * session runs as: with `[[auth.users]]` entries, the entry named by the
+ * client runs as: with `[[auth.users]]` entries, the entry named by the
  * identity claim (the client's `user` must be empty or the same); without,
  * the client's own `user`. Throws like {@linkcode OidcVerifier.verify}.
  *
@@ -290,7 +290,7 @@ export function oidcScopeOn(
 }
 
 /**
- * Checks the token of a heartbeat or pooled work connection of the session
+ * Checks the token of a heartbeat or pooled work connection of the client
  * that logged in with `login`: valid, and the same identity as at login.
  * Resolves to "" or the reason to refuse it.
  *

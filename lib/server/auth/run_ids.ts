@@ -2,9 +2,9 @@
  * Which run id a login gets. A client that presents the run id of an
  * earlier login keeps it only when that login was made by the same user and
  * the client proves the earlier login's resume key (`lib/protocol/resume.ts`);
- * then its session (maybe still alive on the server after a network drop)
+ * then its old connection (maybe still alive on the server after a network drop)
  * is replaced. Any other login gets a fresh run id, so one tenant cannot cut
- * another's session by presenting the run id the admin API shows.
+ * another's client off by presenting the run id the admin API shows.
  *
  * @example
  * ```ts

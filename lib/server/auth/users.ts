@@ -66,16 +66,16 @@ export function loginToken(config: ServerConfig, user: string): string | null {
  *
  * @example
  * ```ts
- * import { sessionToken } from "./users.ts";
+ * import { clientToken } from "./users.ts";
  * import { defaultServerConfig } from "../../config/mod.ts";
- * sessionToken({ config: defaultServerConfig() }, { login: { user: "alice" } }); // ""
+ * clientToken({ config: defaultServerConfig() }, { login: { user: "alice" } }); // ""
  * ```
  */
-export function sessionToken(
+export function clientToken(
   services: { readonly config: ServerConfig },
-  session: { readonly login: { user: string } },
+  client: { readonly login: { user: string } },
 ): string {
-  return loginToken(services.config, session.login.user) ?? services.config.auth.token;
+  return loginToken(services.config, client.login.user) ?? services.config.auth.token;
 }
 
 /**

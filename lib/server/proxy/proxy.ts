@@ -30,14 +30,14 @@ export interface ConnEnds {
   dstPort: number;
 }
 
-/** What a proxy gets from the server and the client session that owns it. */
+/** What a proxy gets from the server and the client control that owns it. */
 export interface ProxyContext {
   readonly name: string;
   /** Server-wide state, e.g. `featureOf(services.features, HTTP_VHOST)` (`feature.ts`). */
   readonly services: ServerServices;
   readonly serverConfig: ServerConfig;
   readonly ports: PortManager;
-  /** The owning client session's id (its runId). */
+  /** The owning client's run id. */
   readonly clientId: string;
   readonly user: string;
   /** The client's `metadatas` (server plugins get them as `metas`). */

@@ -199,7 +199,7 @@ class UdpProxy implements ServerProxy {
     const signal = this.#stop.signal;
     const dstAddr = ctx.serverConfig.proxyBindAddr || "0.0.0.0";
     let delay = 50;
-    // Let the session answer NewProxyResp first: a work connection that
+    // Let the control answer NewProxyResp first: a work connection that
     // reaches the client before it knows the proxy is turned away.
     await sleep(0, signal);
     while (!signal.aborted) {

@@ -86,11 +86,11 @@ export async function serveHttpConn(
   user: Duplex,
   ends: ConnEnds,
 ): Promise<void> {
-  const session = new HttpSession(opts, user, ends);
+  const conn = new HttpConnection(opts, user, ends);
   try {
-    await session.run();
+    await conn.run();
   } finally {
-    session.close();
+    conn.close();
   }
 }
 
@@ -101,7 +101,7 @@ export async function serveHttpConn(
  */
 const SCRATCH = 4 * 1024;
 
-class HttpSession implements RequestSource, ResponseSink {
+class HttpConnection implements RequestSource, ResponseSink {
   readonly reader: HttpReader;
   readonly slot: WorkSlot;
   #requestScratch: Uint8Array | null = null;

@@ -8,8 +8,8 @@
  * ```ts
  * import { acceptVisitorStreams } from "./accept.ts";
  * import type { VisitorHost } from "./accept.ts";
- * declare const session: VisitorHost; // a logged-in client's session
- * acceptVisitorStreams(session); // runs until the session's mux closes
+ * declare const host: VisitorHost; // a logged-in client's control
+ * acceptVisitorStreams(host); // runs until the client's mux session closes
  * ```
  *
  * @module
@@ -24,15 +24,15 @@ import type { MuxSession } from "../../mux/mod.ts";
 import type { Logger } from "../../log.ts";
 import type { ServerServices } from "../services.ts";
 import { serveVisitorConn } from "./serve.ts";
-import { sessionToken } from "../auth/users.ts";
+import { clientToken } from "../auth/users.ts";
 import { countWrongProof } from "../auth/login_check.ts";
 import { errorForClient } from "../client_errors.ts";
 
 /**
- * What the visitor code needs of a logged-in client's session (the server's
- * `ClientSession` is one): its login user, address, log, services and, with
+ * What the visitor code needs of a logged-in client's control (the server's
+ * `ClientControl` is one): its login user, address, log, services and, with
  * tcpMux on, its mux session. The visitor code depends on this, not on the
- * session class.
+ * control class.
  */
 export interface VisitorHost {
   readonly services: ServerServices;
@@ -50,8 +50,8 @@ export const VISITOR_HANDSHAKE_TIMEOUT_MS = 10_000;
  * stream: each is a visitor connection. The stream gets its own fresh
  * `ServerHello` nonce, so a visitor's proof is bound to it. Never rejects.
  */
-export async function acceptVisitorStreams(session: VisitorHost): Promise<void> {
-  const mux = session.mux;
+export async function acceptVisitorStreams(host: VisitorHost): Promise<void> {
+  const mux = host.mux;
   if (!mux) return;
   for (;;) {
     let stream: Duplex | null;
@@ -61,8 +61,8 @@ export async function acceptVisitorStreams(session: VisitorHost): Promise<void> 
       return;
     }
     if (stream === null) return;
-    visitorStream(session, stream).catch((err) => {
-      session.log.warn(`visitor stream dropped: ${(err as Error).message}`, {
+    visitorStream(host, stream).catch((err) => {
+      host.log.warn(`visitor stream dropped: ${(err as Error).message}`, {
         repeatKey: "visitor stream dropped",
       });
       stream.close();
@@ -70,7 +70,7 @@ export async function acceptVisitorStreams(session: VisitorHost): Promise<void> 
   }
 }
 
-async function visitorStream(session: VisitorHost, stream: Duplex): Promise<void> {
+async function visitorStream(host: VisitorHost, stream: Duplex): Promise<void> {
   const nonce = randomHex(32);
   await writeMessage(stream, { type: "ServerHello", version: PROTOCOL_VERSION, nonce });
   const msg = await withTimeout(
@@ -78,10 +78,10 @@ async function visitorStream(session: VisitorHost, stream: Duplex): Promise<void
     VISITOR_HANDSHAKE_TIMEOUT_MS,
     "waiting for NewVisitorConn",
   );
-  await serveVisitorConn(session.services, stream, msg, {
+  await serveVisitorConn(host.services, stream, msg, {
     nonce,
-    user: session.login.user,
-    addr: session.remoteAddr,
+    user: host.login.user,
+    addr: host.remoteAddr,
   });
 }
 
@@ -93,23 +93,23 @@ async function visitorStream(session: VisitorHost, stream: Duplex): Promise<void
  */
 export async function serveDialedVisitor(
   services: ServerServices,
-  sessions: ReadonlyMap<string, Pick<VisitorHost, "login">>,
+  controls: ReadonlyMap<string, Pick<VisitorHost, "login">>,
   conn: Duplex & { remoteAddr: string },
   msg: NewVisitorConn,
   nonce: string,
 ): Promise<void> {
   const runId = msg.runId ?? "";
-  const session = sessions.get(runId);
-  const ok = session !== undefined &&
+  const control = controls.get(runId);
+  const ok = control !== undefined &&
     await verifyProof(
-      sessionToken(services, session),
+      clientToken(services, control),
       ["visitor-conn", nonce, runId],
       msg.authProof,
     );
   if (!ok) {
-    const error = session ? "authorization failed: token mismatch" : `unknown client [${runId}]`;
+    const error = control ? "authorization failed: token mismatch" : `unknown client [${runId}]`;
     // A wrong proof counts against the address like a failed login.
-    const suffix = session ? countWrongProof(services.config, conn.remoteAddr).logSuffix : "";
+    const suffix = control ? countWrongProof(services.config, conn.remoteAddr).logSuffix : "";
     if (suffix !== null) {
       services.log.warn(`visitor connection from ${conn.remoteAddr} refused: ${error}${suffix}`, {
         repeatKey: "visitor refused",
@@ -122,7 +122,7 @@ export async function serveDialedVisitor(
   }
   await serveVisitorConn(services, conn, msg, {
     nonce,
-    user: session.login.user,
+    user: control.login.user,
     addr: conn.remoteAddr,
   });
 }

@@ -54,7 +54,7 @@ export class SecretProxies implements ServerFeature {
     return this.#byName.get(name);
   }
 
-  /** Nothing listens; the proxies leave with their sessions. */
+  /** Nothing listens; the proxies leave with their clients. */
   close(): void {
     this.#byName.clear();
   }

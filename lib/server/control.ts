@@ -5,9 +5,9 @@
  *
  * @example
  * ```ts
- * import { ClientSession } from "./session.ts";
- * declare const session: ClientSession;
- * await session.run(); // until the client goes away
+ * import { ClientControl } from "./control.ts";
+ * declare const control: ClientControl;
+ * await control.run(); // until the client goes away
  * ```
  *
  * @module
@@ -42,7 +42,7 @@ interface RunningProxy {
 }
 
 /** See the module doc. */
-export class ClientSession {
+export class ClientControl {
   readonly log: Logger;
   readonly loginTime = new Date();
   #proxies = new Map<string, RunningProxy>();
@@ -56,7 +56,7 @@ export class ClientSession {
 
   /**
    * @param services shared server state
-   * @param runId this session's id
+   * @param runId the client's run id
    * @param login what the client sent
    * @param control the control channel (a mux stream, or the raw connection)
    * @param mux the client's mux session when `tcpMux` is on
@@ -79,7 +79,7 @@ export class ClientSession {
     return [...this.#proxies.keys()];
   }
 
-  /** Resolves once the session has closed. */
+  /** Resolves once the control has closed. */
   get done(): Promise<void> {
     return this.#done;
   }
@@ -109,7 +109,7 @@ export class ClientSession {
       }
       this.close("client closed the control connection");
     } catch (err) {
-      // A frame that fails its schema ends this client's session only; the reason is escaped.
+      // A frame that fails its schema ends this client's control only; the reason is escaped.
       if (err instanceof ProtocolError && !this.#closed) {
         this.log.warn(`client ${this.remoteAddr} sent a bad message: ${err.message}`);
       }
@@ -260,7 +260,7 @@ export class ClientSession {
 
   /** A work connection for the client's proxy `name` (its own, unscoped name), already sent its `StartWorkConn`. */
   async openWorkConn(name: string, ends: ConnEnds): Promise<Duplex> {
-    if (this.#closed) throw new Error("client session is closed");
+    if (this.#closed) throw new Error("client control is closed");
     const start = encodeMessage({ type: "StartWorkConn", proxyName: name, ...ends });
     if (this.mux) {
       const stream = this.mux.open();
@@ -295,7 +295,7 @@ export class ClientSession {
     });
   }
 
-  /** Ends the session: closes its proxies (freeing their ports) and connections. */
+  /** Ends the control: closes its proxies (freeing their ports) and connections. */
   close(reason: string): void {
     if (this.#closed) return;
     this.#closed = true;
