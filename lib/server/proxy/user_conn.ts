@@ -28,6 +28,7 @@ import { relay, type RelayOptions } from "../../net/relay.ts";
 import { wrapWorkConn } from "../../net/work_conn_options.ts";
 import { loginToken } from "../auth/users.ts";
 import { checkUserConn } from "../plugin/ops.ts";
+import { httpPluginsOf } from "../plugin/http_plugins.ts";
 import type { ConnEnds, ProxyContext } from "./proxy.ts";
 
 /** The part of a proxy's `NewProxy` (or its admin view) that work connections follow. */
@@ -110,22 +111,26 @@ export async function serveUserConn(
   stats.curConns++;
   stats.totalConns++;
   try {
-    const userAddr = `${ends.srcAddr}:${ends.srcPort}`;
-    const denied = await checkUserConn(
-      ctx.services,
-      ctx.user,
-      ctx.clientId,
-      ctx.name,
-      ctx.stats.type,
-      userAddr,
-      ctx.metas,
-    )
-      .catch((err) => `NewUserConn plugins failed: ${(err as Error).message}`);
-    if (denied) {
-      ctx.log.warn(`user connection from ${userAddr} rejected: ${denied}`);
-      stats.noteError(`user connection from ${userAddr} rejected: ${denied}`);
-      user.close();
-      return;
+    // Most servers have no NewUserConn plugin: no address string and no
+    // promise hops per connection then.
+    if (httpPluginsOf(ctx.services).has("NewUserConn")) {
+      const userAddr = `${ends.srcAddr}:${ends.srcPort}`;
+      const denied = await checkUserConn(
+        ctx.services,
+        ctx.user,
+        ctx.clientId,
+        ctx.name,
+        ctx.stats.type,
+        userAddr,
+        ctx.metas,
+      )
+        .catch((err) => `NewUserConn plugins failed: ${(err as Error).message}`);
+      if (denied) {
+        ctx.log.warn(`user connection from ${userAddr} rejected: ${denied}`);
+        stats.noteError(`user connection from ${userAddr} rejected: ${denied}`);
+        user.close();
+        return;
+      }
     }
     let work: Duplex;
     try {
