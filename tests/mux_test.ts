@@ -750,3 +750,52 @@ Deno.test("onBreak: once on a reset or a session end before FIN, at once when al
     await done();
   }
 });
+
+Deno.test("answerAfterFin: a FIN is followed by one PING until the peer sends anything", async () => {
+  // The raw peer reads what the session writes: the server's end of TLS holds a
+  // small write until the previous one is acknowledged, and the PING's answer is
+  // what carries that acknowledgement back.
+  const [raw, conn] = await tcpPair({ noDelay: true });
+  const session = new MuxSession(conn, { client: true, answerAfterFin: true });
+  const PING = 2;
+  const ACK = 0x2;
+  let pending = new Uint8Array(0);
+  /** Frames (type, flags) up to and including the session's answer to our PING `mark`. */
+  const framesUntilAnswer = async (mark: number) => {
+    await raw.write(header(PING, FLAG_SYN, 0, mark));
+    const frames: Array<[number, number]> = [];
+    const buf = new Uint8Array(4096);
+    for (;;) {
+      while (pending.length >= HEADER_SIZE) {
+        const view = new DataView(pending.buffer, pending.byteOffset);
+        const [type, flags, length] = [pending[1], view.getUint16(2), view.getUint32(8)];
+        pending = pending.subarray(HEADER_SIZE + (type === TYPE_DATA ? length : 0));
+        if (type === PING && flags === ACK && length === mark) return frames;
+        frames.push([type, flags]);
+      }
+      const n = await raw.read(buf);
+      if (n === null) throw new Error("session hung up");
+      const next = new Uint8Array(pending.length + n);
+      next.set(pending);
+      next.set(buf.subarray(0, n), pending.length);
+      pending = next;
+    }
+  };
+  const pings = (frames: Array<[number, number]>) =>
+    frames.filter(([t, f]) => t === PING && f === FLAG_SYN).length;
+  const a = session.open();
+  const b = session.open();
+  await a.closeWrite();
+  await b.closeWrite();
+  // SYN a, SYN b, FIN a, PING, FIN b: one PING while it is unanswered.
+  const first = await framesUntilAnswer(7);
+  assertEquals(pings(first), 1, JSON.stringify(first));
+  // Our PING arrived since: the next FIN brings a PING again.
+  const c = session.open();
+  await c.closeWrite();
+  const second = await framesUntilAnswer(8);
+  assertEquals(pings(second), 1, JSON.stringify(second));
+  session.close("done");
+  raw.close();
+  await session.closed;
+});

@@ -50,6 +50,44 @@ ${tcpProxy("echo", echo.port, 0)}`,
     await client.waitFor(/\[echo\] start proxy success/);
     await assertConcurrentEchoes(remotePort, 200, 256 * 1024);
   });
+
+  Deno.test(`tcp proxy (${mode}): first bytes ride with StartWorkConn, a greeting still comes first`, async () => {
+    // The server sends the user's first bytes with its StartWorkConn when they
+    // are already there; when the backend speaks first, nothing may wait for them.
+    using echo = echoServer("220 hello\n");
+    await using server = await startServer(`transport.tcpMux = ${tcpMux}`);
+    const remotePort = freePort();
+    await using client = await startClient(
+      clientConf({
+        serverPort: server.port,
+        extra: `transport.tcpMux = ${tcpMux}\n` + tcpProxy("echo", echo.port, remotePort),
+      }),
+    );
+    await client.waitFor(/\[echo\] start proxy success/);
+    const readAll = async (conn: Deno.Conn, want: number) => {
+      const out = new Uint8Array(want);
+      let got = 0;
+      while (got < want) {
+        const n = await conn.read(out.subarray(got));
+        if (n === null) break;
+        got += n;
+      }
+      return new TextDecoder().decode(out.subarray(0, got));
+    };
+    // The user says nothing until the greeting arrived.
+    const quiet = await Deno.connect({ hostname: "127.0.0.1", port: remotePort });
+    assertEquals(await readAll(quiet, 10), "220 hello\n");
+    await quiet.write(new TextEncoder().encode("ping"));
+    assertEquals(await readAll(quiet, 4), "ping");
+    quiet.close();
+    // The user sends more than one first read takes, and its end, at once.
+    const eager = await Deno.connect({ hostname: "127.0.0.1", port: remotePort });
+    const body = "x".repeat(5000) + "end";
+    await eager.write(new TextEncoder().encode(body));
+    await eager.closeWrite();
+    assertEquals(await readAll(eager, 10 + body.length + 1), "220 hello\n" + body);
+    eager.close();
+  });
 }
 
 Deno.test("tcp proxy: remotePort = 0 takes a free port and reports it", async () => {

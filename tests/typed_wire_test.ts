@@ -14,7 +14,13 @@ import { MuxSession } from "../lib/mux/mod.ts";
 import { prove, randomHex } from "../lib/protocol/auth.ts";
 import { expectMessage, readMessage, writeMessage } from "../lib/protocol/codec.ts";
 import { MAGIC } from "../lib/protocol/magic.ts";
-import { parseMessage, PROTOCOL_VERSION } from "../lib/protocol/messages.ts";
+import fc from "fast-check";
+import {
+  fastStartWorkConn,
+  parseMessage,
+  PROTOCOL_VERSION,
+  StartWorkConnSchema,
+} from "../lib/protocol/messages.ts";
 
 const enc = new TextEncoder();
 
@@ -127,4 +133,62 @@ Deno.test("typed wire: errors name the field and the type, and quote network tex
   const msg = parseMessage({ type: "NewProxy", proxyName: "a", proxyType: "tcp", extra: 1 });
   assertEquals(msg.type === "NewProxy" && msg.remotePort, 0);
   assertEquals("extra" in msg, false);
+});
+
+Deno.test("StartWorkConn's hand-written fast path agrees with its schema on every frame", () => {
+  // Values of every JSON kind (and near-misses: floats, negatives, big ports),
+  // in any StartWorkConn field or an unknown one.
+  const value = fc.oneof(
+    fc.string({ maxLength: 8 }),
+    fc.integer({ min: -2, max: 70_000 }),
+    fc.double({ noNaN: true }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.integer(), { maxLength: 2 }),
+    fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }),
+  );
+  const field = fc.constantFrom(
+    "proxyName",
+    "srcAddr",
+    "srcPort",
+    "dstAddr",
+    "dstPort",
+    "error",
+    "visitorUser",
+    "visitorNonce",
+    "visitorProof",
+    "extra",
+  );
+  const valid = fc.record({
+    proxyName: fc.string({ maxLength: 8 }),
+    srcAddr: fc.string({ maxLength: 8 }),
+    srcPort: fc.integer({ min: 0, max: 65535 }),
+    dstAddr: fc.string({ maxLength: 8 }),
+    dstPort: fc.integer({ min: 0, max: 65535 }),
+    error: fc.string({ maxLength: 8 }),
+    visitorUser: fc.string({ maxLength: 8 }),
+  }, { requiredKeys: [] });
+  const frame = fc.tuple(valid, fc.dictionary(field, value, { maxKeys: 3 }), fc.boolean())
+    .map(([good, mutations, mutate]) => ({
+      type: "StartWorkConn",
+      ...good,
+      ...(mutate ? mutations : {}),
+    }));
+  fc.assert(
+    fc.property(frame, (msg) => {
+      // JSON round trip: only what the wire can carry.
+      const wire = JSON.parse(JSON.stringify(msg));
+      const fast = fastStartWorkConn(wire);
+      const schema = StartWorkConnSchema.safeParse(wire);
+      if (fast === null) {
+        // Only bad frames fall back to zod (which then names the wrong field).
+        assertEquals(schema.success, false, `fast path refused ${JSON.stringify(wire)}`);
+        return;
+      }
+      assertEquals(schema.success, true, `fast path accepted ${JSON.stringify(wire)}`);
+      assertEquals(fast, schema.data);
+      assertEquals(parseMessage(wire), schema.data);
+    }),
+    { numRuns: 3000 },
+  );
 });

@@ -65,6 +65,15 @@ export interface MuxOptions {
   maxIncomingStreams?: number;
   /** called once with a reason when the session ends (peer gone, malformed frame, timeout, close) */
   onClose?: (reason: string) => void;
+  /**
+   * The connection below holds a small write back until the previous one is
+   * acknowledged (Nagle's algorithm, which Deno cannot turn off on the
+   * server's TLS socket). A stream's FIN is answered by nothing, so the TCP
+   * ACK for it waits for the peer's delayed-ACK timer (40 ms on Linux) and
+   * so does the next stream's SYN. With this set, a FIN is followed by a
+   * PING (one at a time, until any byte arrives): its answer carries the ACK.
+   */
+  answerAfterFin?: boolean;
 }
 
 /** Size of the reused receive buffer. */
@@ -132,6 +141,9 @@ export class MuxSession {
   #deadTimer: ReturnType<typeof setTimeout> | undefined;
   #lingerTimer: ReturnType<typeof setTimeout> | undefined;
   #pingSeq = 0;
+  #answerAfterFin: boolean;
+  /** A PING went out after a FIN and nothing has arrived since. */
+  #awaitingAnswer = false;
 
   #readDone: Promise<void>;
   #resolveClosed!: (reason: string) => void;
@@ -145,6 +157,7 @@ export class MuxSession {
     this.#nextId = opts.client ? 1 : 2;
     this.#peerParity = opts.client ? 0 : 1;
     this.#maxIncoming = opts.maxIncomingStreams ?? DEFAULT_MAX_INCOMING_STREAMS;
+    this.#answerAfterFin = opts.answerAfterFin ?? false;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     this.queue = new WriteQueue(conn, (err) => this.close(`write failed: ${errText(err)}`));
     this.#host = {
@@ -152,6 +165,7 @@ export class MuxSession {
       pool: this.pool,
       closeReason: () => this.#closeReason,
       streamFreed: (s) => this.#streamFreed(s),
+      finQueued: () => this.#finQueued(),
     };
 
     const interval = opts.keepaliveIntervalMs ?? DEFAULT_KEEPALIVE_MS;
@@ -338,6 +352,13 @@ export class MuxSession {
     this.queue.control(TYPE_PING, FLAG_SYN, 0, this.#pingSeq);
   }
 
+  #finQueued(): void {
+    if (!this.#answerAfterFin || this.#awaitingAnswer) return;
+    this.#awaitingAnswer = true;
+    // Any value: the answer only has to exist (keepalive ignores it too).
+    this.queue.control(TYPE_PING, FLAG_SYN, 0, 0);
+  }
+
   #checkAlive(): void {
     if (this.#closeReason !== null) return;
     const idle = Date.now() - this.#lastRx;
@@ -439,6 +460,7 @@ export class MuxSession {
         }
         if (this.#closeReason !== null) return;
         this.#lastRx = Date.now();
+        this.#awaitingAnswer = false;
         end += n;
         for (;;) {
           if (pLeft >= 0) {

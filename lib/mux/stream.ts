@@ -44,6 +44,8 @@ export interface StreamHost {
   closeReason(): string | null;
   /** The stream is done both ways (or reset): forget it. */
   streamFreed(stream: MuxStream): void;
+  /** A FIN was queued (see `MuxOptions.answerAfterFin`). */
+  finQueued?(): void;
 }
 
 type Waiter = { resolve: () => void; reject: (err: Error) => void };
@@ -461,6 +463,7 @@ export class MuxStream implements Duplex {
       if (!this.#error) {
         this.#host.queue.control(TYPE_DATA, FLAG_FIN, this.id, 0);
         this.#finSent = true;
+        this.#host.finQueued?.();
       }
     } finally {
       this.#unlockWrite();

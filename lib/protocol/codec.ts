@@ -42,15 +42,18 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * ```
  */
 export function encodeMessage(msg: MessageInit): Uint8Array {
-  const body = encoder.encode(JSON.stringify(msg));
-  if (body.length > MAX_MESSAGE_SIZE) {
+  const json = JSON.stringify(msg);
+  // UTF-8 straight into the frame (at most 3 bytes per UTF-16 unit): no
+  // second buffer and copy per message.
+  const room = new Uint8Array(4 + json.length * 3);
+  const size = encoder.encodeInto(json, room.subarray(4)).written;
+  if (size > MAX_MESSAGE_SIZE) {
     throw new ProtocolError(
-      `${msg.type} message is ${body.length} bytes, over ${MAX_MESSAGE_SIZE}`,
+      `${msg.type} message is ${size} bytes, over ${MAX_MESSAGE_SIZE}`,
     );
   }
-  const frame = new Uint8Array(4 + body.length);
-  new DataView(frame.buffer).setUint32(0, body.length);
-  frame.set(body, 4);
+  const frame = room.subarray(0, 4 + size);
+  new DataView(room.buffer).setUint32(0, size);
   return frame;
 }
 

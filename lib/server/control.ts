@@ -196,6 +196,7 @@ export class ClientControl {
       log,
       stats,
       openWorkConn: (ends) => this.openWorkConn(wireName, ends),
+      openWorkConnWith: (ends, head) => this.openWorkConn(wireName, ends, head),
     });
     let remoteAddr: string;
     let fence: { release(): void } | undefined;
@@ -258,10 +259,20 @@ export class ClientControl {
     this.#pool.push(conn);
   }
 
-  /** A work connection for the client's proxy `name` (its own, unscoped name), already sent its `StartWorkConn`. */
-  async openWorkConn(name: string, ends: ConnEnds): Promise<Duplex> {
+  /**
+   * A work connection for the client's proxy `name` (its own, unscoped name),
+   * already sent its `StartWorkConn` and, in the same write, `head` (the
+   * user's first bytes) if given.
+   */
+  async openWorkConn(name: string, ends: ConnEnds, head?: Uint8Array): Promise<Duplex> {
     if (this.#closed) throw new Error("client control is closed");
-    const start = encodeMessage({ type: "StartWorkConn", proxyName: name, ...ends });
+    let start = encodeMessage({ type: "StartWorkConn", proxyName: name, ...ends });
+    if (head?.length) {
+      const both = new Uint8Array(start.length + head.length);
+      both.set(start);
+      both.set(head, start.length);
+      start = both;
+    }
     if (this.mux) {
       const stream = this.mux.open();
       await writeAll(stream, start);

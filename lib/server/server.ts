@@ -277,6 +277,8 @@ export class DfrpServer {
         keepaliveIntervalMs: Math.max(interval, 0),
         streamWindow: TUNNEL_STREAM_WINDOW,
         maxIncomingStreams: this.config.transport.tcpMuxMaxIncomingStreams,
+        // The server's end of TLS is a socket Deno leaves Nagle on (lib/transport/native_tls.ts).
+        answerAfterFin: layers.includes("tls"),
       });
       // The client's first stream is its control channel.
       const stream = await withTimeout(

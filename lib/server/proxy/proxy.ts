@@ -50,6 +50,12 @@ export interface ProxyContext {
    * proxy it serves. Rejects after `userConnTimeout` if none can be had.
    */
   openWorkConn(ends: ConnEnds): Promise<Duplex>;
+  /**
+   * {@linkcode openWorkConn} with the user's first bytes sent in the same
+   * write as the `StartWorkConn` (where the work connection is the client's
+   * own: not through a cluster peer or the SSH gateway).
+   */
+  openWorkConnWith?(ends: ConnEnds, head: Uint8Array): Promise<Duplex>;
 }
 
 /** A running proxy on the server. */

@@ -24,10 +24,13 @@
 
 import type { Duplex } from "../../net/duplex.ts";
 import { parseBandwidth, RateLimiter } from "../../net/rate_limit.ts";
+import { ReadAhead } from "../../net/read_ahead.ts";
 import { relay, type RelayOptions } from "../../net/relay.ts";
+import { INITIAL_BUFFER } from "../../net/relay_buffer.ts";
 import { wrapWorkConn } from "../../net/work_conn_options.ts";
 import { loginToken } from "../auth/users.ts";
 import { checkUserConn } from "../plugin/ops.ts";
+import { httpPluginsOf } from "../plugin/http_plugins.ts";
 import type { ConnEnds, ProxyContext } from "./proxy.ts";
 
 /** The part of a proxy's `NewProxy` (or its admin view) that work connections follow. */
@@ -110,26 +113,48 @@ export async function serveUserConn(
   stats.curConns++;
   stats.totalConns++;
   try {
-    const userAddr = `${ends.srcAddr}:${ends.srcPort}`;
-    const denied = await checkUserConn(
-      ctx.services,
-      ctx.user,
-      ctx.clientId,
-      ctx.name,
-      ctx.stats.type,
-      userAddr,
-      ctx.metas,
-    )
-      .catch((err) => `NewUserConn plugins failed: ${(err as Error).message}`);
-    if (denied) {
-      ctx.log.warn(`user connection from ${userAddr} rejected: ${denied}`);
-      stats.noteError(`user connection from ${userAddr} rejected: ${denied}`);
-      user.close();
-      return;
+    // Most servers have no NewUserConn plugin: no address string and no
+    // promise hops per connection then.
+    if (httpPluginsOf(ctx.services).has("NewUserConn")) {
+      const userAddr = `${ends.srcAddr}:${ends.srcPort}`;
+      const denied = await checkUserConn(
+        ctx.services,
+        ctx.user,
+        ctx.clientId,
+        ctx.name,
+        ctx.stats.type,
+        userAddr,
+        ctx.metas,
+      )
+        .catch((err) => `NewUserConn plugins failed: ${(err as Error).message}`);
+      if (denied) {
+        ctx.log.warn(`user connection from ${userAddr} rejected: ${denied}`);
+        stats.noteError(`user connection from ${userAddr} rejected: ${denied}`);
+        user.close();
+        return;
+      }
+    }
+    // The client keys from the token it logged in with: its user's entry token.
+    // Callers without the config at hand (https, tcpmux, tcp groups): the registered one.
+    config ??= ctx.services?.stats?.get(ctx.name)?.config as WorkConnSpec | undefined;
+    const t = config?.transport;
+    const wrapped = t && (t.useEncryption || t.useCompression);
+    const limiter = config ? serverRateLimiter(config) : null;
+    // The user's first bytes (a request, mostly) go with the StartWorkConn: one
+    // frame, one write and one TLS record instead of two, and no second small
+    // write held back by Nagle on the server's TLS socket until the first is
+    // acknowledged. Bytes that are encrypted, compressed or paced cannot.
+    let head: Uint8Array | null = null;
+    if (ctx.openWorkConnWith && !wrapped && !limiter) {
+      const ahead = new ReadAhead(user, INITIAL_BUFFER);
+      await ahead.settle();
+      head = ahead.takeHead();
+      // Still pending (the server speaks first): the relay's first read takes it.
+      if (!head) user = ahead;
     }
     let work: Duplex;
     try {
-      work = await ctx.openWorkConn(ends);
+      work = head ? await ctx.openWorkConnWith!(ends, head) : await ctx.openWorkConn(ends);
     } catch (err) {
       const why = `no work connection for user ${ends.srcAddr}:${ends.srcPort}: ${
         (err as Error).message
@@ -140,20 +165,14 @@ export async function serveUserConn(
       return;
     }
     ctx.log.debug(`join connections, user ${ends.srcAddr}:${ends.srcPort}`);
-    // The client keys from the token it logged in with: its user's entry token.
-    // Callers without the config at hand (https, tcpmux, tcp groups): the registered one.
-    config ??= ctx.services?.stats?.get(ctx.name)?.config as WorkConnSpec | undefined;
-    const t = config?.transport;
+    if (head) stats.trafficIn += head.length;
     // Most proxies neither encrypt nor compress: skip the token lookup and the
     // closure per connection then.
-    if (t && (t.useEncryption || t.useCompression)) {
-      work = wrapWorkConn(work, config!, serverSecret(ctx), (r) => ctx.log.warn(r));
-    }
+    if (wrapped) work = wrapWorkConn(work, config!, serverSecret(ctx), (r) => ctx.log.warn(r));
     const opts: RelayOptions = {
       onAToB: (n) => stats.trafficIn += n,
       onBToA: (n) => stats.trafficOut += n,
     };
-    const limiter = config ? serverRateLimiter(config) : null;
     if (limiter) opts.limitAToB = opts.limitBToA = limiter;
     await relay(user, work, opts);
   } finally {
