@@ -26,6 +26,7 @@
  */
 
 import type { Logger } from "../../log.ts";
+import { MESSAGE_SENT } from "./body_pump.ts";
 import { type Duplex, writeAll } from "../../net/duplex.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
 import type { DeadlineSweeper } from "./deadline_sweeper.ts";
@@ -111,6 +112,8 @@ class HttpConnection implements RequestSource, ResponseSink {
   #phase = Phase.None;
   #awaitingHead = false;
   #timedOut = false;
+  /** The group members a request already failed to reach (see {@linkcode #exchange}). */
+  readonly #tried = new Set<HttpRoute>();
 
   constructor(
     readonly opts: HttpConnOptions,
@@ -168,7 +171,9 @@ class HttpConnection implements RequestSource, ResponseSink {
 
   /** One request and its response; resolves to whether the connection stays open. */
   async #exchange(headBytes: Uint8Array): Promise<boolean> {
-    const tried = new Set<HttpRoute>();
+    // One set per connection, emptied per request: rarely used, allocated once.
+    const tried = this.#tried;
+    if (tried.size > 0) tried.clear();
     for (;;) {
       try {
         return await this.#exchangeOnce(headBytes, tried);
@@ -238,12 +243,16 @@ class HttpConnection implements RequestSource, ResponseSink {
     this.#timedOut = false;
     let bodyError: unknown = null;
     // Like Go's ResponseHeaderTimeout, the clock starts once the request is sent.
-    bodyDone.then(() => {
-      if (ms > 0 && this.#awaitingHead) this.#await(Phase.Response, ms);
-    }, (err) => {
-      bodyError = err;
-      work.conn.close();
-    });
+    if (bodyDone === MESSAGE_SENT) {
+      if (ms > 0) this.#await(Phase.Response, ms);
+    } else {
+      bodyDone.then(() => {
+        if (ms > 0 && this.#awaitingHead) this.#await(Phase.Response, ms);
+      }, (err) => {
+        bodyError = err;
+        work.conn.close();
+      });
+    }
     this.#awaitingHead = true;
     let head: Uint8Array | null = null;
     try {

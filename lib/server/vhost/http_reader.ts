@@ -42,6 +42,14 @@ export class HttpReader {
   }
 
   /**
+   * The unread bytes held, without reading (empty when none): a view valid
+   * until {@linkcode consume} and the next read.
+   */
+  get held(): Uint8Array {
+    return this.#data;
+  }
+
+  /**
    * Reads until a complete head is held and returns it (a view valid until
    * the next call). Resolves to null when the stream ends before any byte.
    * Throws {@linkcode HttpError} 431 past `limit` bytes, and

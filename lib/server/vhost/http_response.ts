@@ -18,7 +18,7 @@
 
 import { type Duplex, writeAll } from "../../net/duplex.ts";
 import { relay } from "../../net/relay.ts";
-import { pumpBody } from "./body_pump.ts";
+import { MESSAGE_SENT, pumpBody } from "./body_pump.ts";
 import {
   HttpError,
   keepsAlive,
@@ -89,7 +89,7 @@ export async function streamResponse(
   await pumpBody(work.reader, sink.user, respFraming, outHead, 502, (n) => {
     stats.trafficOut += n;
   }, scratch);
-  await bodyDone;
+  if (bodyDone !== MESSAGE_SENT) await bodyDone;
   if (!backendKeeps) sink.slot.drop();
   return backendKeeps;
 }

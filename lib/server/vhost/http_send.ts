@@ -17,7 +17,7 @@
  * @module
  */
 
-import { pumpBody } from "./body_pump.ts";
+import { MESSAGE_SENT, pumpBody } from "./body_pump.ts";
 import { type Framing, HttpError } from "./http_parser.ts";
 import type { HttpReader } from "./http_reader.ts";
 import type { HttpRoute } from "./http_route.ts";
@@ -67,7 +67,7 @@ export async function sendRequest(
       stats.trafficIn += n;
     }, scratch);
     // Whatever happens to the response, a failed body must not go unhandled.
-    bodyDone.catch(() => {});
+    if (bodyDone !== MESSAGE_SENT) bodyDone.catch(() => {});
     let head: Uint8Array | null = null;
     let error: unknown = null;
     try {
