@@ -60,7 +60,8 @@ export async function sendRequest(
 ): Promise<Sent> {
   const stats = route.ctx.stats;
   for (let attempt = 0;; attempt++) {
-    const work = await src.slot.for(route);
+    const kept = src.slot.for(route);
+    const work = kept instanceof Promise ? await kept : kept;
     const reused = work.used;
     work.used = true;
     const bodyDone = pumpBody(src.reader, work.conn, framing, reqHead, 400, (n) => {
