@@ -20,6 +20,11 @@ import { haproxyChain, wrk } from "./http_bench.ts";
 import { haproxyBackend, waitConnectable } from "./small_bench.ts";
 import { cpuSeconds, spawnTree } from "./_tree.ts";
 
+/** User CPU seconds of a process (`/proc/PID/stat`): JavaScript and runtime, not the kernel. */
+function userSeconds(pid: number): number {
+  return Number(Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ")[11]) / 100;
+}
+
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 2);
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
 const HERE = new URL("../", import.meta.url).pathname;
@@ -53,9 +58,11 @@ async function tunnel(root: string, httpPort: number) {
     /** Runs `work`, which returns how many requests it made; CPU µs per request of each side. */
     async measure(work: () => Promise<number>) {
       const s0 = cpuSeconds(server.pid), c0 = cpuSeconds(client.pid);
+      const u0 = userSeconds(server.pid);
       const requests = await work();
       return {
         server: (cpuSeconds(server.pid) - s0) * 1e6 / requests,
+        serverUser: (userSeconds(server.pid) - u0) * 1e6 / requests,
         client: (cpuSeconds(client.pid) - c0) * 1e6 / requests,
       };
     },
@@ -81,7 +88,7 @@ const line = (
   what: string,
   r: { requestsPerSecond: number; p99Ms: number },
   yard: number,
-  cpu?: { server: number; client: number },
+  cpu?: { server: number; serverUser: number; client: number },
 ) =>
   console.log(
     `${what.padEnd(26)} ${r.requestsPerSecond.toFixed(0).padStart(7)} /s  ${

@@ -128,14 +128,21 @@ for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL
 }
 
 /**
- * Splits a head (everything up to and including its blank line) into its
- * start line and headers; `status` is the error status to throw. This runs
- * for every request and response through the vhost, where regular
- * expressions and per-character loops over whole lines showed up in
- * profiles: CR and NUL are found in the bytes by the native `indexOf`, and
- * only header names are checked a character at a time.
+ * Checks a head (everything up to and including its blank line) and finds
+ * its lines in the bytes: `onHeader` gets each header line's start, colon
+ * and trimmed value bounds; the result is where the start line ends. Throws
+ * {@linkcode HttpError} with `status` when malformed. Offsets are the same
+ * in the Latin-1 text of the head (one char per byte). This runs for every
+ * request and response through the vhost, where regular expressions and
+ * per-character loops over whole lines showed up in profiles: CR, NUL, line
+ * ends and colons are found by the native `indexOf`, and only header names
+ * are checked a byte at a time.
  */
-function parseLines(head: Uint8Array, status: number): { first: string; headers: Header[] } {
+function scanLines(
+  head: Uint8Array,
+  status: number,
+  onHeader: (lineStart: number, colon: number, valueStart: number, valueEnd: number) => void,
+): number {
   // A CR or NUL left inside a line could split it differently downstream.
   // A CR may only end a line (before its LF, or as the head's last byte).
   if (head.indexOf(0) >= 0) throw new HttpError(status, "stray CR or NUL in the message head");
@@ -144,43 +151,86 @@ function parseLines(head: Uint8Array, status: number): { first: string; headers:
       throw new HttpError(status, "stray CR or NUL in the message head");
     }
   }
-  const text = latin1(head);
-  const headers: Header[] = [];
-  let first = "";
-  for (let start = 0, i = 0; start < text.length; i++) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
-    const lineEnd = text.charCodeAt(end - 1) === CR && end > start ? end - 1 : end;
+  let firstEnd = head.length;
+  for (let start = 0, i = 0; start < head.length; i++) {
+    let end = head.indexOf(LF, start);
+    if (end < 0) end = head.length;
+    const lineEnd = head[end - 1] === CR && end > start ? end - 1 : end;
     const lineStart = start;
     start = end + 1;
     if (i === 0) {
-      first = text.slice(lineStart, lineEnd);
+      firstEnd = lineEnd;
       continue;
     }
     if (lineEnd === lineStart) break;
-    const c0 = text.charCodeAt(lineStart);
+    const c0 = head[lineStart];
     if (c0 === 32 || c0 === 9) {
       throw new HttpError(status, "obsolete header line folding is not accepted");
     }
-    const colon = text.indexOf(":", lineStart);
+    const colon = head.indexOf(0x3a, lineStart);
     let nameOk = colon > lineStart && colon < lineEnd;
     for (let j = lineStart; nameOk && j < colon; j++) {
-      const c = text.charCodeAt(j);
+      const c = head[j];
       if (c >= 128 || TOKEN_CHAR[c] === 0) nameOk = false;
     }
     if (!nameOk) {
-      throw new HttpError(
-        status,
-        `malformed header line "${text.slice(lineStart, lineEnd).slice(0, 60)}"`,
-      );
+      const line = latin1(head.subarray(lineStart, Math.min(lineEnd, lineStart + 60)));
+      throw new HttpError(status, `malformed header line "${line}"`);
     }
     let v = colon + 1;
     let w = lineEnd;
-    while (v < w && isSpace(text.charCodeAt(v))) v++;
-    while (w > v && isSpace(text.charCodeAt(w - 1))) w--;
-    headers.push([text.slice(lineStart, colon), text.slice(v, w)]);
+    while (v < w && isSpace(head[v])) v++;
+    while (w > v && isSpace(head[w - 1])) w--;
+    onHeader(lineStart, colon, v, w);
   }
-  return { first, headers };
+  return firstEnd;
+}
+
+/** Splits a head into its start line and headers; `status` is the error status to throw. */
+function parseLines(head: Uint8Array, status: number): { first: string; headers: Header[] } {
+  const headers: Header[] = [];
+  const offsets: number[] = [];
+  const firstEnd = scanLines(head, status, (lineStart, colon, v, w) => {
+    offsets.push(lineStart, colon, v, w);
+  });
+  const text = latin1(head);
+  for (let k = 0; k < offsets.length; k += 4) {
+    headers.push([
+      text.slice(offsets[k], offsets[k + 1]),
+      text.slice(offsets[k + 2], offsets[k + 3]),
+    ]);
+  }
+  return { first: text.slice(0, firstEnd), headers };
+}
+
+/** The lower-case names {@linkcode responseFraming} and {@linkcode keepsAlive} read. */
+const FRAMING_NAMES = ["content-length", "transfer-encoding", "connection"].map((name) =>
+  Uint8Array.from(name, (c) => c.charCodeAt(0))
+);
+
+/** Whether `head[at...]` is `lower` (lower-case ASCII), ignoring ASCII case. */
+function nameIs(head: Uint8Array, at: number, lower: Uint8Array): boolean {
+  for (let k = 0; k < lower.length; k++) {
+    if ((head[at + k] | 0x20) !== lower[k]) return false;
+  }
+  return true;
+}
+
+/**
+ * Like {@linkcode parseLines}, checking the whole head the same way, but
+ * keeping only the headers that frame the message: no decoding of the rest.
+ */
+function parseFramingLines(head: Uint8Array, status: number): { first: string; headers: Header[] } {
+  const headers: Header[] = [];
+  const firstEnd = scanLines(head, status, (lineStart, colon, v, w) => {
+    const length = colon - lineStart;
+    for (const name of FRAMING_NAMES) {
+      if (length !== name.length || !nameIs(head, lineStart, name)) continue;
+      headers.push([latin1(head.subarray(lineStart, colon)), latin1(head.subarray(v, w))]);
+      return;
+    }
+  });
+  return { first: latin1(head.subarray(0, firstEnd)), headers };
 }
 
 /** Whitespace that `String.prototype.trim` would take off a header value. */
@@ -216,7 +266,11 @@ export function parseRequestHead(head: Uint8Array): RequestHead {
 
 /**
  * Parses a response head. Throws {@linkcode HttpError} 502 when malformed
- * (the backend's fault, not the user's).
+ * (the backend's fault, not the user's). With `framingOnly` the head is
+ * checked all the same, but `headers` holds only Content-Length,
+ * Transfer-Encoding and Connection: enough for {@linkcode responseFraming}
+ * and {@linkcode keepsAlive} when the head is passed on unchanged, without
+ * decoding the rest.
  *
  * @example
  * ```ts
@@ -224,8 +278,8 @@ export function parseRequestHead(head: Uint8Array): RequestHead {
  * parseResponseHead(new TextEncoder().encode("HTTP/1.1 204 No Content\r\n\r\n")).status; // 204
  * ```
  */
-export function parseResponseHead(head: Uint8Array): ResponseHead {
-  const { first, headers } = parseLines(head, 502);
+export function parseResponseHead(head: Uint8Array, framingOnly = false): ResponseHead {
+  const { first, headers } = framingOnly ? parseFramingLines(head, 502) : parseLines(head, 502);
   // `HTTP/1.x NNN[ reason]`, checked by hand: a regular expression's match
   // array per response showed up in the vhost's profile.
   const minor = first.charCodeAt(7);
