@@ -94,7 +94,10 @@ const line = (
     `${what.padEnd(26)} ${r.requestsPerSecond.toFixed(0).padStart(7)} /s  ${
       (r.requestsPerSecond / yard).toFixed(2)
     } of 2x haproxy  p99 ${r.p99Ms.toFixed(1).padStart(5)} ms` +
-      (cpu ? `  CPU µs/req server ${cpu.server.toFixed(1)} client ${cpu.client.toFixed(1)}` : "") +
+      (cpu
+        ? `  CPU µs/req server ${cpu.server.toFixed(1)} (user ${cpu.serverUser.toFixed(1)})` +
+          ` client ${cpu.client.toFixed(1)}`
+        : "") +
       `  (load ${Deno.loadavg()[0].toFixed(1)})`,
   );
 for (let round = 0; round < ROUNDS; round++) {
