@@ -177,3 +177,22 @@ Deno.test("http parser: a response head read for its framing only is checked the
     }
   }
 });
+
+Deno.test("http parser: heads serialise the same into a scratch buffer, short or long, any byte", () => {
+  const long = "x".repeat(300);
+  for (
+    const text of [
+      "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nX-Latin: caf\xe9 \xff\r\n\r\n",
+      `GET /${long} HTTP/1.1\r\nHost: a\r\nX-Long: ${long}\r\n\r\n`,
+      `GET / HTTP/1.1\r\nHost: a\r\nX-Latin: caf\xe9 ${long}\r\n\r\n`,
+    ]
+  ) {
+    const head = parseRequestHead(bytes(text));
+    const plain = serializeRequestHead(head);
+    for (const size of [4096, 64, 30]) {
+      assertEquals(serializeRequestHead(head, new Uint8Array(size)), plain, `${text} in ${size}`);
+    }
+    assertEquals(latin1(plain), text);
+  }
+});
