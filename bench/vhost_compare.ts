@@ -5,7 +5,9 @@
  * TLS, tcpMux on), with two chained haproxy relays as the yardstick. Prints
  * requests/s, the ratio to the haproxy pair, p99, and the CPU time the
  * server and the client each spent per request (`/proc/PID/stat`), which
- * other load on the machine disturbs less than throughput.
+ * other load on the machine disturbs less than throughput. The last rows of
+ * each round load both trees' vhosts at once ("paired"), so that load from
+ * elsewhere weighs on both alike: their CPU per request compares best.
  *
  * ```sh
  * git archive main | tar -x -C /tmp/old
@@ -114,5 +116,18 @@ for (let round = 0; round < ROUNDS; round++) {
       });
       line(`r${round} ${kind} ${name}`, r, yard.requestsPerSecond, cpu);
     }
+  }
+  // Both trees' vhosts loaded at the same time: whatever else the machine does
+  // then weighs on both alike, so their CPU per request compares fairly.
+  const paired = await Promise.all(order.map(async ([name, tun]) => {
+    let r = { requestsPerSecond: 0, p99Ms: 0 };
+    const cpu = await tun.measure(async () => {
+      r = await wrk(url(tun.vhost), HOST);
+      return r.requestsPerSecond * SECONDS;
+    });
+    return { name, r, cpu };
+  }));
+  for (const { name, r, cpu } of paired) {
+    line(`r${round} vhost ${name} paired`, r, yard.requestsPerSecond, cpu);
   }
 }
