@@ -312,47 +312,18 @@ function isDigit(c: number): boolean {
 }
 
 function serialize(startLine: string, headers: Header[], scratch?: Uint8Array): Uint8Array {
-  let size = startLine.length + 4;
-  for (let i = 0; i < headers.length; i++) size += headers[i][0].length + headers[i][1].length + 4;
-  if (scratch && size <= SHORT_HEAD && size <= scratch.length) {
-    // A fresh small Uint8Array costs more than parsing the head, and so did
-    // joining a short head into one string to encode it (docs/performance.md):
-    // its chars go straight into the caller's buffer, one byte each.
-    let at = putCRLF(scratch, putText(scratch, 0, startLine));
-    for (let i = 0; i < headers.length; i++) {
-      const [name, value] = headers[i];
-      at = putText(scratch, at, name);
-      scratch[at] = 0x3a;
-      scratch[at + 1] = 32;
-      at = putCRLF(scratch, putText(scratch, at + 2, value));
-    }
-    return scratch.subarray(0, putCRLF(scratch, at));
-  }
   let text = startLine + "\r\n";
   for (const [name, value] of headers) text += name + ": " + value + "\r\n";
   text += "\r\n";
   if (scratch) {
-    // Longer heads: one string, encoded natively (ASCII byte for byte) into the caller's buffer.
+    // A fresh small Uint8Array costs more than parsing the head (see
+    // docs/performance.md); ASCII text encodes byte for byte into the caller's
+    // buffer. (Writing the chars one at a time instead was quicker in a loop
+    // of its own, but slower in the server: see "second pass" there.)
     const { read, written } = utf8Encoder.encodeInto(text, scratch);
     if (read === text.length && written === read) return scratch.subarray(0, written);
   }
   return latin1Bytes(text);
-}
-
-/** Up to this many bytes a head is written a char at a time; longer ones are encoded natively. */
-const SHORT_HEAD = 256;
-
-/** Writes `text` into `out` at `at` (where it fits), a byte per char as {@linkcode latin1Bytes} does. */
-function putText(out: Uint8Array, at: number, text: string): number {
-  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
-  return at + text.length;
-}
-
-/** Writes CRLF into `out` at `at` (where it fits). */
-function putCRLF(out: Uint8Array, at: number): number {
-  out[at] = CR;
-  out[at + 1] = LF;
-  return at + 2;
 }
 
 /**
