@@ -45,6 +45,11 @@ export type Framing =
   | { kind: "chunked" }
   | { kind: "close" };
 
+/** The framings without a length, shared (read only): no object per message. */
+const NO_BODY: Framing = Object.freeze({ kind: "none" });
+const CHUNKED: Framing = Object.freeze({ kind: "chunked" });
+const UNTIL_CLOSE: Framing = Object.freeze({ kind: "close" });
+
 /** A malformed message; `status` is what to answer a client with. */
 export class HttpError extends Error {
   /**
@@ -506,9 +511,9 @@ export function requestFraming(head: RequestHead): Framing {
   if (chunked && length !== undefined) {
     throw new HttpError(400, "both Transfer-Encoding and Content-Length are set");
   }
-  if (chunked) return { kind: "chunked" };
+  if (chunked) return CHUNKED;
   if (length) return { kind: "length", length };
-  return { kind: "none" };
+  return NO_BODY;
 }
 
 /**
@@ -524,12 +529,12 @@ export function requestFraming(head: RequestHead): Framing {
 export function responseFraming(head: ResponseHead, method: string): Framing {
   const { status } = head;
   if (method === "HEAD" || status < 200 || status === 204 || status === 304) {
-    return { kind: "none" };
+    return NO_BODY;
   }
-  if (isChunked(head.headers, 502)) return { kind: "chunked" };
+  if (isChunked(head.headers, 502)) return CHUNKED;
   const length = lengthOf(head.headers, 502);
-  if (length === undefined) return { kind: "close" };
-  return length === 0 ? { kind: "none" } : { kind: "length", length };
+  if (length === undefined) return UNTIL_CLOSE;
+  return length === 0 ? NO_BODY : { kind: "length", length };
 }
 
 /**
