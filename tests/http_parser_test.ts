@@ -1,6 +1,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import {
   HttpError,
+  keepsAlive,
   latin1,
   parseRequestHead,
   parseResponseHead,
@@ -131,4 +132,67 @@ Deno.test("http parser: response heads and their framing", () => {
     status = (err as HttpError).status;
   }
   assertEquals(status, 502);
+});
+
+Deno.test("http parser: a response head read for its framing only is checked the same way", () => {
+  const heads = [
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCONTENT-LENGTH: 92\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n",
+    "HTTP/1.0 200 OK\r\nconnection: keep-alive\r\nContent-Length: 5, 5\r\n\r\n",
+    "HTTP/1.1 304 Not Modified\nETag: x\n\n",
+    "HTTP/1.1 200 OK\r\nX-Long-Name-Here: a\r\nContent-Lengthy: 3\r\n\r\n",
+  ];
+  for (const text of heads) {
+    const full = parseResponseHead(bytes(text));
+    const lean = parseResponseHead(bytes(text), true);
+    assertEquals([lean.version, lean.status, lean.reason], [
+      full.version,
+      full.status,
+      full.reason,
+    ]);
+    assertEquals(responseFraming(lean, "GET"), responseFraming(full, "GET"), text);
+    assertEquals(keepsAlive(lean.version, lean.headers), keepsAlive(full.version, full.headers));
+    assert(lean.headers.length < full.headers.length || full.headers.length <= 2, text);
+  }
+  const malformed = [
+    "HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nX-A: a\0b\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nBad Name: a\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n folded\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nX-\xe9: a\r\n\r\n",
+    "HTTP/1.1 20 OK\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+  ];
+  for (const text of malformed) {
+    for (const framingOnly of [false, true]) {
+      let status = 0;
+      try {
+        responseFraming(parseResponseHead(bytes(text), framingOnly), "GET");
+      } catch (err) {
+        status = (err as HttpError).status;
+      }
+      assertEquals(status, 502, `${JSON.stringify(text)} framingOnly=${framingOnly}`);
+    }
+  }
+});
+
+Deno.test("http parser: heads serialise the same into a scratch buffer, short or long, any byte", () => {
+  const long = "x".repeat(300);
+  for (
+    const text of [
+      "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nX-Latin: caf\xe9 \xff\r\n\r\n",
+      `GET /${long} HTTP/1.1\r\nHost: a\r\nX-Long: ${long}\r\n\r\n`,
+      `GET / HTTP/1.1\r\nHost: a\r\nX-Latin: caf\xe9 ${long}\r\n\r\n`,
+    ]
+  ) {
+    const head = parseRequestHead(bytes(text));
+    const plain = serializeRequestHead(head);
+    for (const size of [4096, 64, 30]) {
+      assertEquals(serializeRequestHead(head, new Uint8Array(size)), plain, `${text} in ${size}`);
+    }
+    assertEquals(latin1(plain), text);
+  }
 });

@@ -26,14 +26,51 @@ import type { HttpReader } from "./http_reader.ts";
 const COALESCE_LIMIT = 16 * 1024;
 
 /**
+ * What {@linkcode pumpBody} returns when the whole message went out at once
+ * (a body-less message whose head the destination took without waiting):
+ * callers may skip awaiting it.
+ *
+ * @example
+ * ```ts
+ * import { MESSAGE_SENT, pumpBody } from "./body_pump.ts";
+ * import { HttpReader } from "./http_reader.ts";
+ * import type { Duplex } from "../../net/duplex.ts";
+ * declare const from: Duplex, to: Duplex;
+ * const head = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+ * const done = pumpBody(new HttpReader(from), to, { kind: "none" }, head, 400, () => {});
+ * if (done !== MESSAGE_SENT) await done;
+ * ```
+ */
+export const MESSAGE_SENT: Promise<void> = Promise.resolve();
+
+/**
  * Streams one message body from `reader` to `dst`, keeping its framing, with
  * `head` in front. The head goes out with the body bytes already buffered
  * in one write when they are small, and alone at once otherwise, so a
  * backend that sends its head and then thinks is not held up. The joined
  * write is built in `scratch` when it fits (the head may already sit at its
- * start), not in a fresh array.
+ * start), or is one view of the reader's buffer when the head was read
+ * there and goes out unchanged. A body-less message that `dst` takes
+ * without waiting (a mux stream's `tryWrite`) costs no promise: the result
+ * is {@linkcode MESSAGE_SENT}.
  */
-export async function pumpBody(
+export function pumpBody(
+  reader: HttpReader,
+  dst: Duplex,
+  framing: Framing,
+  head: Uint8Array,
+  errorStatus: number,
+  onBytes: (n: number) => void,
+  scratch?: Uint8Array,
+): Promise<void> {
+  if (framing.kind === "none" && dst.tryWrite?.(head)) {
+    onBytes(head.length);
+    return MESSAGE_SENT;
+  }
+  return pump(reader, dst, framing, head, errorStatus, onBytes, scratch);
+}
+
+async function pump(
   reader: HttpReader,
   dst: Duplex,
   framing: Framing,
@@ -45,60 +82,47 @@ export async function pumpBody(
   let pendingHead: Uint8Array | null = head;
   const buffered = reader.buffered;
   if (framing.kind === "none" || buffered === 0 || buffered > COALESCE_LIMIT) {
-    await writeAll(dst, head);
+    if (!dst.tryWrite?.(head)) await writeAll(dst, head);
     onBytes(head.length);
     pendingHead = null;
   }
-  const write = async (data: Uint8Array) => {
-    if (pendingHead) {
-      const both = join(pendingHead, data, scratch);
-      pendingHead = null;
-      await writeAll(dst, both);
-      onBytes(both.length);
-      return;
+  if (framing.kind === "none") return;
+  const scanner = framing.kind === "chunked" ? new ChunkedScanner(errorStatus) : null;
+  let left = framing.kind === "length" ? framing.length : Infinity;
+  while (scanner ? !scanner.done : left > 0) {
+    // Bytes already held need no read (nor a promise): the usual small body came with its head.
+    const data = reader.buffered > 0 ? reader.held : await reader.peek();
+    if (data === null) {
+      if (framing.kind === "close") break;
+      throw new Deno.errors.UnexpectedEof("stream ended inside a body");
     }
-    await writeAll(dst, data);
-    onBytes(data.length);
-  };
-  switch (framing.kind) {
-    case "none":
-      return;
-    case "length": {
-      let left = framing.length;
-      while (left > 0) {
-        const data = await reader.peek();
-        if (data === null) throw new Deno.errors.UnexpectedEof("stream ended inside a body");
-        const n = Math.min(left, data.length);
-        await write(data.subarray(0, n));
-        reader.consume(n);
-        left -= n;
+    const n = scanner ? scanner.scan(data) : Math.min(left, data.length);
+    const piece = n === data.length ? data : data.subarray(0, n);
+    const out = pendingHead ? join(pendingHead, piece, scratch) : piece;
+    pendingHead = null;
+    // The write loop inline (not writeAll): one promise less per message.
+    if (!dst.tryWrite?.(out)) {
+      for (let off = 0; off < out.length;) {
+        off += await dst.write(off === 0 ? out : out.subarray(off));
       }
-      return;
     }
-    case "chunked": {
-      const scanner = new ChunkedScanner(errorStatus);
-      while (!scanner.done) {
-        const data = await reader.peek();
-        if (data === null) throw new Deno.errors.UnexpectedEof("stream ended inside a body");
-        const n = scanner.scan(data);
-        await write(data.subarray(0, n));
-        reader.consume(n);
-      }
-      return;
-    }
-    case "close":
-      for (let data; (data = await reader.peek()) !== null;) {
-        await write(data);
-        reader.consume(data.length);
-      }
-      await dst.closeWrite();
-      return;
+    onBytes(out.length);
+    reader.consume(n);
+    left -= n;
   }
+  if (framing.kind === "close") await dst.closeWrite();
 }
 
-/** `head` then `data` in one array: in `scratch` when both fit, else a new one. */
+/**
+ * `head` then `data` in one array: the view spanning both when `data`
+ * follows `head` in one buffer (a head passed on unchanged, read with its
+ * body), else in `scratch` when both fit, else a new one.
+ */
 function join(head: Uint8Array, data: Uint8Array, scratch?: Uint8Array): Uint8Array {
   const total = head.length + data.length;
+  if (head.buffer === data.buffer && head.byteOffset + head.length === data.byteOffset) {
+    return new Uint8Array(head.buffer, head.byteOffset, total);
+  }
   if (!scratch || total > scratch.length) {
     const both = new Uint8Array(total);
     both.set(head);

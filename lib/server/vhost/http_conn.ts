@@ -26,6 +26,7 @@
  */
 
 import type { Logger } from "../../log.ts";
+import { MESSAGE_SENT } from "./body_pump.ts";
 import { type Duplex, writeAll } from "../../net/duplex.ts";
 import type { ConnEnds } from "../proxy/proxy.ts";
 import type { DeadlineSweeper } from "./deadline_sweeper.ts";
@@ -111,6 +112,8 @@ class HttpConnection implements RequestSource, ResponseSink {
   #phase = Phase.None;
   #awaitingHead = false;
   #timedOut = false;
+  /** The group members a request already failed to reach (see {@linkcode #exchange}). */
+  readonly #tried = new Set<HttpRoute>();
 
   constructor(
     readonly opts: HttpConnOptions,
@@ -166,60 +169,52 @@ class HttpConnection implements RequestSource, ResponseSink {
     }
   }
 
-  /** One request and its response; resolves to whether the connection stays open. */
-  async #exchange(headBytes: Uint8Array): Promise<boolean> {
-    const tried = new Set<HttpRoute>();
-    for (;;) {
-      try {
-        return await this.#exchangeOnce(headBytes, tried);
-      } catch (err) {
-        // A group member whose work connection cannot be opened (its client left, or its
-        // cluster node died and its routes have not lapsed yet): nothing of the request was
-        // read, so the next member of the group takes it (#exchangeOnce gives up on a route
-        // it already tried).
-        if (!(err instanceof NoWorkConn)) throw err;
-      }
-    }
-  }
-
   /**
-   * Routes and sends one request and streams its response. When no work
-   * connection opens for a group member not in `tried`, it joins `tried` and
-   * {@linkcode NoWorkConn} is thrown for another turn; otherwise a 502.
+   * One request and its response; resolves to whether the connection stays
+   * open. A group member whose work connection cannot be opened (its client
+   * left, or its cluster node died and its routes have not lapsed yet) has
+   * read nothing of the request, so the next member of the group takes it;
+   * a member tried already, or a route without a group, gets a 502. One
+   * async function for all of it: each level of awaiting costs every request.
    */
-  async #exchangeOnce(headBytes: Uint8Array, tried: Set<HttpRoute>): Promise<boolean> {
-    // Parsed again on each try: rewriting a request for one member changes its headers.
-    const req = parseRequestHead(headBytes);
-    const routed = routeRequest(this.opts.router, req);
-    const { route, host, path, proxyForm, routeUser } = routed;
-    if (!route) {
-      this.opts.log.info(`http request for unknown host [${host}] path [${path}]: 404`);
-      await this.#answer(errorResponse(404, "", await this.opts.notFoundPage()));
-      return false;
-    }
-    const challenge = authChallenge(route, routed);
-    if (challenge) {
-      await this.#answer(challenge);
-      return false;
-    }
-    const framing = requestFraming(req);
-    const wantsKeepAlive = keepsAlive(req.version, req.headers);
-    rewriteRequest(req, route, host, proxyForm, this.ends.srcAddr);
-    const scratch = this.#requestScratch ??= new Uint8Array(SCRATCH);
-    const reqHead = serializeRequestHead(req, scratch);
-    let sent: Sent;
-    try {
-      sent = await sendRequest(this, route, framing, reqHead, scratch, host, path);
-    } catch (err) {
-      if (!(err instanceof NoWorkConn)) throw err;
-      if (tried.has(route) || this.opts.router.memberCount(host, path, routeUser) < 2) {
-        throw new HttpError(502, err.message);
+  async #exchange(headBytes: Uint8Array): Promise<boolean> {
+    // One set per connection, emptied per request: rarely used, allocated once.
+    const tried = this.#tried;
+    if (tried.size > 0) tried.clear();
+    for (;;) {
+      // Parsed again on each try: rewriting a request for one member changes its headers.
+      const req = parseRequestHead(headBytes);
+      const routed = routeRequest(this.opts.router, req);
+      const { route, host, path, proxyForm, routeUser } = routed;
+      if (!route) {
+        this.opts.log.info(`http request for unknown host [${host}] path [${path}]: 404`);
+        await this.#answer(errorResponse(404, "", await this.opts.notFoundPage()));
+        return false;
       }
-      tried.add(route);
-      throw err;
+      const challenge = authChallenge(route, routed);
+      if (challenge) {
+        await this.#answer(challenge);
+        return false;
+      }
+      const framing = requestFraming(req);
+      const wantsKeepAlive = keepsAlive(req.version, req.headers);
+      rewriteRequest(req, route, host, proxyForm, this.ends.srcAddr);
+      const scratch = this.#requestScratch ??= new Uint8Array(SCRATCH);
+      const reqHead = serializeRequestHead(req, scratch);
+      let sent: Sent;
+      try {
+        sent = await sendRequest(this, route, framing, reqHead, scratch, host, path);
+      } catch (err) {
+        if (!(err instanceof NoWorkConn)) throw err;
+        if (tried.has(route) || this.opts.router.memberCount(host, path, routeUser) < 2) {
+          throw new HttpError(502, err.message);
+        }
+        tried.add(route);
+        continue;
+      }
+      const backendKeeps = await streamResponse(this, sent, req.method);
+      return wantsKeepAlive && backendKeeps;
     }
-    const backendKeeps = await streamResponse(this, sent, req.method);
-    return wantsKeepAlive && backendKeeps;
   }
 
   /** See {@linkcode ResponseSink.responding}. */
@@ -238,12 +233,16 @@ class HttpConnection implements RequestSource, ResponseSink {
     this.#timedOut = false;
     let bodyError: unknown = null;
     // Like Go's ResponseHeaderTimeout, the clock starts once the request is sent.
-    bodyDone.then(() => {
-      if (ms > 0 && this.#awaitingHead) this.#await(Phase.Response, ms);
-    }, (err) => {
-      bodyError = err;
-      work.conn.close();
-    });
+    if (bodyDone === MESSAGE_SENT) {
+      if (ms > 0) this.#await(Phase.Response, ms);
+    } else {
+      bodyDone.then(() => {
+        if (ms > 0 && this.#awaitingHead) this.#await(Phase.Response, ms);
+      }, (err) => {
+        bodyError = err;
+        work.conn.close();
+      });
+    }
     this.#awaitingHead = true;
     let head: Uint8Array | null = null;
     try {

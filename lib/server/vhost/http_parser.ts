@@ -45,6 +45,11 @@ export type Framing =
   | { kind: "chunked" }
   | { kind: "close" };
 
+/** The framings without a length, shared (read only): no object per message. */
+const NO_BODY: Framing = Object.freeze({ kind: "none" });
+const CHUNKED: Framing = Object.freeze({ kind: "chunked" });
+const UNTIL_CLOSE: Framing = Object.freeze({ kind: "close" });
+
 /** A malformed message; `status` is what to answer a client with. */
 export class HttpError extends Error {
   /**
@@ -128,54 +133,117 @@ for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL
 }
 
 /**
- * Splits a head into its start line and headers; `status` is the error
- * status to throw. One pass of `charCodeAt` per line: this runs for every
+ * Checks a head (everything up to and including its blank line) and finds
+ * its lines in the bytes: `onHeader` gets each header line's start, colon
+ * and trimmed value bounds; the result is where the start line ends. Throws
+ * {@linkcode HttpError} with `status` when malformed. Offsets are the same
+ * in the Latin-1 text of the head (one char per byte). This runs for every
  * request and response through the vhost, where regular expressions and
- * repeated scans showed up in profiles.
+ * repeated scans showed up in profiles: one pass over the bytes finds line
+ * ends, colons and stray CR or NUL (header names are then checked a byte at
+ * a time), and nothing is decoded.
  */
-function parseLines(head: Uint8Array, status: number): { first: string; headers: Header[] } {
-  const text = latin1(head);
-  const headers: Header[] = [];
-  let first = "";
-  for (let start = 0, i = 0; start < text.length; i++) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
-    const lineEnd = text.charCodeAt(end - 1) === CR && end > start ? end - 1 : end;
-    const lineStart = start;
-    start = end + 1;
-    if (i > 0 && lineEnd === lineStart) break;
-    // A CR or NUL left inside a line could split it differently downstream;
-    // the same pass finds the colon and checks the name's characters.
-    let colon = -1;
-    let nameOk = i > 0;
-    for (let j = lineStart; j < lineEnd; j++) {
-      const c = text.charCodeAt(j);
-      if (c === CR || c === 0) throw new HttpError(status, "stray CR or NUL in the message head");
-      if (colon >= 0 || i === 0) continue;
-      if (c === 0x3a) colon = j;
-      else if (c >= 128 || TOKEN_CHAR[c] === 0) nameOk = false;
-    }
-    if (i === 0) {
-      first = text.slice(lineStart, lineEnd);
+function scanLines(
+  head: Uint8Array,
+  status: number,
+  onHeader: (lineStart: number, colon: number, valueStart: number, valueEnd: number) => void,
+): number {
+  const n = head.length;
+  let firstEnd = n;
+  let lineStart = 0;
+  let colon = -1;
+  for (let j = 0, i = 0; j <= n; j++) {
+    // The end of the bytes ends the last line as an LF would.
+    const c = j < n ? head[j] : LF;
+    // Most bytes are letters: past every byte this loop looks for.
+    if (c > 0x3a) continue;
+    if (c === 0x3a) {
+      if (colon < 0) colon = j;
       continue;
     }
-    const c0 = text.charCodeAt(lineStart);
+    // A CR or NUL left inside a line could split it differently downstream.
+    // A CR may only end a line (before its LF, or as the head's last byte).
+    if (c === 0 || (c === CR && j + 1 < n && head[j + 1] !== LF)) {
+      throw new HttpError(status, "stray CR or NUL in the message head");
+    }
+    if (c !== LF) continue;
+    const lineEnd = j > lineStart && head[j - 1] === CR ? j - 1 : j;
+    const start = lineStart;
+    const at = colon;
+    lineStart = j + 1;
+    colon = -1;
+    if (i++ === 0) {
+      firstEnd = lineEnd;
+      continue;
+    }
+    if (lineEnd === start) break;
+    const c0 = head[start];
     if (c0 === 32 || c0 === 9) {
       throw new HttpError(status, "obsolete header line folding is not accepted");
     }
-    if (colon <= lineStart || !nameOk) {
-      throw new HttpError(
-        status,
-        `malformed header line "${text.slice(lineStart, lineEnd).slice(0, 60)}"`,
-      );
+    let nameOk = at > start;
+    for (let k = start; nameOk && k < at; k++) {
+      const b = head[k];
+      if (b >= 128 || TOKEN_CHAR[b] === 0) nameOk = false;
     }
-    let v = colon + 1;
+    if (!nameOk) {
+      const line = latin1(head.subarray(start, Math.min(lineEnd, start + 60)));
+      throw new HttpError(status, `malformed header line "${line}"`);
+    }
+    let v = at + 1;
     let w = lineEnd;
-    while (v < w && isSpace(text.charCodeAt(v))) v++;
-    while (w > v && isSpace(text.charCodeAt(w - 1))) w--;
-    headers.push([text.slice(lineStart, colon), text.slice(v, w)]);
+    while (v < w && isSpace(head[v])) v++;
+    while (w > v && isSpace(head[w - 1])) w--;
+    onHeader(start, at, v, w);
   }
-  return { first, headers };
+  return firstEnd;
+}
+
+/** Splits a head into its start line and headers; `status` is the error status to throw. */
+function parseLines(head: Uint8Array, status: number): { first: string; headers: Header[] } {
+  const headers: Header[] = [];
+  const offsets: number[] = [];
+  const firstEnd = scanLines(head, status, (lineStart, colon, v, w) => {
+    offsets.push(lineStart, colon, v, w);
+  });
+  const text = latin1(head);
+  for (let k = 0; k < offsets.length; k += 4) {
+    headers.push([
+      text.slice(offsets[k], offsets[k + 1]),
+      text.slice(offsets[k + 2], offsets[k + 3]),
+    ]);
+  }
+  return { first: text.slice(0, firstEnd), headers };
+}
+
+/** The lower-case names {@linkcode responseFraming} and {@linkcode keepsAlive} read. */
+const FRAMING_NAMES = ["content-length", "transfer-encoding", "connection"].map((name) =>
+  Uint8Array.from(name, (c) => c.charCodeAt(0))
+);
+
+/** Whether `head[at...]` is `lower` (lower-case ASCII), ignoring ASCII case. */
+function nameIs(head: Uint8Array, at: number, lower: Uint8Array): boolean {
+  for (let k = 0; k < lower.length; k++) {
+    if ((head[at + k] | 0x20) !== lower[k]) return false;
+  }
+  return true;
+}
+
+/**
+ * Like {@linkcode parseLines}, checking the whole head the same way, but
+ * keeping only the headers that frame the message: no decoding of the rest.
+ */
+function parseFramingLines(head: Uint8Array, status: number): { first: string; headers: Header[] } {
+  const headers: Header[] = [];
+  const firstEnd = scanLines(head, status, (lineStart, colon, v, w) => {
+    const length = colon - lineStart;
+    for (const name of FRAMING_NAMES) {
+      if (length !== name.length || !nameIs(head, lineStart, name)) continue;
+      headers.push([latin1(head.subarray(lineStart, colon)), latin1(head.subarray(v, w))]);
+      return;
+    }
+  });
+  return { first: latin1(head.subarray(0, firstEnd)), headers };
 }
 
 /** Whitespace that `String.prototype.trim` would take off a header value. */
@@ -211,7 +279,11 @@ export function parseRequestHead(head: Uint8Array): RequestHead {
 
 /**
  * Parses a response head. Throws {@linkcode HttpError} 502 when malformed
- * (the backend's fault, not the user's).
+ * (the backend's fault, not the user's). With `framingOnly` the head is
+ * checked all the same, but `headers` holds only Content-Length,
+ * Transfer-Encoding and Connection: enough for {@linkcode responseFraming}
+ * and {@linkcode keepsAlive} when the head is passed on unchanged, without
+ * decoding the rest.
  *
  * @example
  * ```ts
@@ -219,13 +291,29 @@ export function parseRequestHead(head: Uint8Array): RequestHead {
  * parseResponseHead(new TextEncoder().encode("HTTP/1.1 204 No Content\r\n\r\n")).status; // 204
  * ```
  */
-export function parseResponseHead(head: Uint8Array): ResponseHead {
-  const { first, headers } = parseLines(head, 502);
-  const match = /^(HTTP\/1\.[01]) (\d{3})(?: (.*))?$/.exec(first);
-  if (!match) {
+export function parseResponseHead(head: Uint8Array, framingOnly = false): ResponseHead {
+  const { first, headers } = framingOnly ? parseFramingLines(head, 502) : parseLines(head, 502);
+  // `HTTP/1.x NNN[ reason]`, checked by hand: a regular expression's match
+  // array per response showed up in the vhost's profile.
+  const minor = first.charCodeAt(7);
+  if (
+    !first.startsWith("HTTP/1.") || (minor !== 0x30 && minor !== 0x31) ||
+    first.charCodeAt(8) !== 32 || !isDigit(first.charCodeAt(9)) ||
+    !isDigit(first.charCodeAt(10)) || !isDigit(first.charCodeAt(11)) ||
+    (first.length > 12 && first.charCodeAt(12) !== 32)
+  ) {
     throw new HttpError(502, `malformed status line from the backend "${first.slice(0, 80)}"`);
   }
-  return { version: match[1], status: Number(match[2]), reason: match[3] ?? "", headers };
+  return {
+    version: first.slice(0, 8),
+    status: Number(first.slice(9, 12)),
+    reason: first.slice(13),
+    headers,
+  };
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
 function serialize(startLine: string, headers: Header[], scratch?: Uint8Array): Uint8Array {
@@ -234,7 +322,9 @@ function serialize(startLine: string, headers: Header[], scratch?: Uint8Array): 
   text += "\r\n";
   if (scratch) {
     // A fresh small Uint8Array costs more than parsing the head (see
-    // docs/performance.md); ASCII text encodes byte for byte into the caller's buffer.
+    // docs/performance.md); ASCII text encodes byte for byte into the caller's
+    // buffer. (Writing the chars one at a time instead was quicker in a loop
+    // of its own, but slower in the server: see "second pass" there.)
     const { read, written } = utf8Encoder.encodeInto(text, scratch);
     if (read === text.length && written === read) return scratch.subarray(0, written);
   }
@@ -280,7 +370,7 @@ export function serializeResponseHead(head: ResponseHead, scratch?: Uint8Array):
  */
 export function getHeader(headers: Header[], name: string): string | undefined {
   const lower = name.toLowerCase();
-  for (const [n, v] of headers) if (n.toLowerCase() === lower) return v;
+  for (const [n, v] of headers) if (sameName(n, lower)) return v;
   return undefined;
 }
 
@@ -297,9 +387,18 @@ export function getHeaderList(headers: Header[], name: string): string | undefin
   const lower = name.toLowerCase();
   let out: string | undefined;
   for (const [n, v] of headers) {
-    if (n.toLowerCase() === lower) out = out === undefined ? v : `${out}, ${v}`;
+    if (sameName(n, lower)) out = out === undefined ? v : `${out}, ${v}`;
   }
   return out;
+}
+
+/**
+ * Whether header name `name` is `lower` (already lower case), ignoring
+ * case: names of another length are passed over without a lower-cased
+ * copy, which each lookup made for every header of every message.
+ */
+function sameName(name: string, lower: string): boolean {
+  return name.length === lower.length && (name === lower || name.toLowerCase() === lower);
 }
 
 /**
@@ -316,7 +415,7 @@ export function setHeader(headers: Header[], name: string, value: string): void 
   const lower = name.toLowerCase();
   let at = -1;
   for (let i = headers.length - 1; i >= 0; i--) {
-    if (headers[i][0].toLowerCase() !== lower) continue;
+    if (!sameName(headers[i][0], lower)) continue;
     if (at >= 0) headers.splice(at, 1);
     at = i;
   }
@@ -338,6 +437,8 @@ export function hasToken(headers: Header[], name: string, token: string): boolea
   const list = getHeaderList(headers, name);
   if (list === undefined) return false;
   const want = token.toLowerCase();
+  // Most lists hold one token: no array for them.
+  if (!list.includes(",")) return list.trim().toLowerCase() === want;
   return list.split(",").some((t) => t.trim().toLowerCase() === want);
 }
 
@@ -410,9 +511,9 @@ export function requestFraming(head: RequestHead): Framing {
   if (chunked && length !== undefined) {
     throw new HttpError(400, "both Transfer-Encoding and Content-Length are set");
   }
-  if (chunked) return { kind: "chunked" };
+  if (chunked) return CHUNKED;
   if (length) return { kind: "length", length };
-  return { kind: "none" };
+  return NO_BODY;
 }
 
 /**
@@ -428,12 +529,12 @@ export function requestFraming(head: RequestHead): Framing {
 export function responseFraming(head: ResponseHead, method: string): Framing {
   const { status } = head;
   if (method === "HEAD" || status < 200 || status === 204 || status === 304) {
-    return { kind: "none" };
+    return NO_BODY;
   }
-  if (isChunked(head.headers, 502)) return { kind: "chunked" };
+  if (isChunked(head.headers, 502)) return CHUNKED;
   const length = lengthOf(head.headers, 502);
-  if (length === undefined) return { kind: "close" };
-  return length === 0 ? { kind: "none" } : { kind: "length", length };
+  if (length === undefined) return UNTIL_CLOSE;
+  return length === 0 ? NO_BODY : { kind: "length", length };
 }
 
 /**

@@ -42,6 +42,14 @@ export class HttpReader {
   }
 
   /**
+   * The unread bytes held, without reading (empty when none): a view valid
+   * until {@linkcode consume} and the next read.
+   */
+  get held(): Uint8Array {
+    return this.#data;
+  }
+
+  /**
    * Reads until a complete head is held and returns it (a view valid until
    * the next call). Resolves to null when the stream ends before any byte.
    * Throws {@linkcode HttpError} 431 past `limit` bytes, and
@@ -61,7 +69,7 @@ export class HttpReader {
       }
       this.#scanned = Math.max(0, this.#data.length - 3);
       const had = this.#data.length;
-      if (!(await this.#fill())) {
+      if (!this.#filled(await this.#read())) {
         if (had === 0) return null;
         throw new Deno.errors.UnexpectedEof("stream ended inside a message head");
       }
@@ -73,7 +81,7 @@ export class HttpReader {
    * stream. The view stays valid until {@linkcode consume} and the next read.
    */
   async peek(): Promise<Uint8Array | null> {
-    if (this.#data.length === 0 && !(await this.#fill())) return null;
+    if (this.#data.length === 0 && !this.#filled(await this.#read())) return null;
     return this.#data;
   }
 
@@ -89,34 +97,45 @@ export class HttpReader {
     return out;
   }
 
-  /** Appends what the source yields next to `#data`; false at end of stream. */
-  async #fill(): Promise<boolean> {
-    const src = this.src;
-    if (this.#data.length === 0) {
+  /**
+   * Reads what the source yields next in behind `#data`; {@linkcode #filled}
+   * takes the count. Two plain methods rather than one async one: a read
+   * per message then costs one promise, not two.
+   */
+  #read(): Promise<number | null> {
+    const held = this.#data.length;
+    if (held === 0) {
       if (this.#buf.length === 0) this.#buf = new Uint8Array(INITIAL_BUFFER);
-      const n = await src.read(this.#buf);
-      if (n === null) return false;
-      this.#data = this.#buf.subarray(0, n);
-      // A full read means bulk data is flowing: read bigger next time.
-      if (n === this.#buf.length && this.#buf.length < MAX_BUFFER) {
-        this.#buf = new Uint8Array(this.#buf.length * 4);
-        this.#buf.set(this.#data);
-        this.#data = this.#buf.subarray(0, n);
-      }
-      return true;
+      return this.src.read(this.#buf);
     }
     // A head split across reads: gather it at the start of our own buffer.
-    const held = this.#data.length;
     if (this.#buf.length < held * 2 || this.#buf.length < INITIAL_BUFFER) {
       const bigger = new Uint8Array(Math.max(INITIAL_BUFFER, held * 2));
       bigger.set(this.#data);
       this.#buf = bigger;
+      this.#data = bigger.subarray(0, held);
     } else if (this.#data.byteOffset !== 0) {
       this.#buf.copyWithin(0, this.#data.byteOffset, this.#data.byteOffset + held);
+      this.#data = this.#buf.subarray(0, held);
     }
-    const n = await src.read(this.#buf.subarray(held));
+    return this.src.read(this.#buf.subarray(held));
+  }
+
+  /** Adds `n` bytes read by {@linkcode #read} to `#data`; false at end of stream. */
+  #filled(n: number | null): boolean {
     if (n === null) return false;
-    this.#data = this.#buf.subarray(0, held + n);
+    const held = this.#data.length;
+    if (held > 0) {
+      this.#data = this.#buf.subarray(0, held + n);
+      return true;
+    }
+    this.#data = this.#buf.subarray(0, n);
+    // A full read means bulk data is flowing: read bigger next time.
+    if (n === this.#buf.length && this.#buf.length < MAX_BUFFER) {
+      this.#buf = new Uint8Array(this.#buf.length * 4);
+      this.#buf.set(this.#data);
+      this.#data = this.#buf.subarray(0, n);
+    }
     return true;
   }
 }

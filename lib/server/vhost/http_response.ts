@@ -18,7 +18,7 @@
 
 import { type Duplex, writeAll } from "../../net/duplex.ts";
 import { relay } from "../../net/relay.ts";
-import { pumpBody } from "./body_pump.ts";
+import { MESSAGE_SENT, pumpBody } from "./body_pump.ts";
 import {
   HttpError,
   keepsAlive,
@@ -61,7 +61,11 @@ export async function streamResponse(
   const route = work.route;
   const stats = route.ctx.stats;
   let respHead = sent.head;
-  let resp = parseResponseHead(respHead);
+  // A head passed on as received needs only its framing headers (once checked);
+  // interim answers and protocol switches are re-serialised, so they get all.
+  const unchanged = route.responseHeaders.length === 0;
+  let resp = parseResponseHead(respHead, unchanged);
+  if (resp.status < 200 && unchanged) resp = parseResponseHead(respHead);
   // Interim answers (100 Continue, 103 Early Hints) pass straight through.
   while (resp.status >= 100 && resp.status < 200 && resp.status !== 101) {
     await toUser(sink.user, serializeResponseHead(resp), stats);
@@ -83,13 +87,11 @@ export async function streamResponse(
   const backendKeeps = keepsAlive(resp.version, resp.headers) && respFraming.kind !== "close";
   // Unchanged heads go out as received: no re-serialising on the common path.
   const scratch = sink.responseScratch();
-  const outHead = route.responseHeaders.length > 0
-    ? serializeResponseHead(resp, scratch)
-    : respHead;
+  const outHead = unchanged ? respHead : serializeResponseHead(resp, scratch);
   await pumpBody(work.reader, sink.user, respFraming, outHead, 502, (n) => {
     stats.trafficOut += n;
   }, scratch);
-  await bodyDone;
+  if (bodyDone !== MESSAGE_SENT) await bodyDone;
   if (!backendKeeps) sink.slot.drop();
   return backendKeeps;
 }

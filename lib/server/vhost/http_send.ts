@@ -17,7 +17,7 @@
  * @module
  */
 
-import { pumpBody } from "./body_pump.ts";
+import { MESSAGE_SENT, pumpBody } from "./body_pump.ts";
 import { type Framing, HttpError } from "./http_parser.ts";
 import type { HttpReader } from "./http_reader.ts";
 import type { HttpRoute } from "./http_route.ts";
@@ -60,14 +60,15 @@ export async function sendRequest(
 ): Promise<Sent> {
   const stats = route.ctx.stats;
   for (let attempt = 0;; attempt++) {
-    const work = await src.slot.for(route);
+    const kept = src.slot.for(route);
+    const work = kept instanceof Promise ? await kept : kept;
     const reused = work.used;
     work.used = true;
     const bodyDone = pumpBody(src.reader, work.conn, framing, reqHead, 400, (n) => {
       stats.trafficIn += n;
     }, scratch);
     // Whatever happens to the response, a failed body must not go unhandled.
-    bodyDone.catch(() => {});
+    if (bodyDone !== MESSAGE_SENT) bodyDone.catch(() => {});
     let head: Uint8Array | null = null;
     let error: unknown = null;
     try {

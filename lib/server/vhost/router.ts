@@ -167,13 +167,17 @@ export class VhostRouter<T> {
   }
 
   #route(host: string, path: string, httpUser: string): Route<T> | undefined {
-    for (const domain of candidates(normalizeHost(host))) {
+    const name = normalizeHost(host);
+    // The candidates one at a time (see `candidates`): the usual exact match
+    // builds no wildcard strings, which per request showed in profiles.
+    for (let domain = name, dot = -1;;) {
       const routes = this.#domains.get(domain);
-      if (!routes) continue;
-      const route = pick(routes, path || "/", httpUser);
+      const route = routes && pick(routes, path || "/", httpUser);
       if (route) return route;
+      dot = name.indexOf(".", dot + 1);
+      if (dot < 0) return undefined;
+      domain = `*${name.slice(dot)}`;
     }
-    return undefined;
   }
 
   /** Whether any route exists for `host` (ignoring path and user). */
@@ -185,15 +189,17 @@ export class VhostRouter<T> {
 /** `a.b.example.com` → itself, `*.b.example.com`, `*.example.com`, `*.com`. */
 function candidates(host: string): string[] {
   const out = [host];
-  const labels = host.split(".");
-  for (let i = 1; i < labels.length; i++) out.push(`*.${labels.slice(i).join(".")}`);
+  for (let dot = host.indexOf("."); dot >= 0; dot = host.indexOf(".", dot + 1)) {
+    out.push(`*${host.slice(dot)}`);
+  }
   return out;
 }
 
 function pick<T>(routes: Route<T>[], path: string, httpUser: string): Route<T> | undefined {
+  // Plain loops: two closures per request for `find` showed in profiles.
   if (httpUser) {
-    const own = routes.find((r) => r.httpUser === httpUser && path.startsWith(r.location));
-    if (own) return own;
+    for (const r of routes) if (r.httpUser === httpUser && path.startsWith(r.location)) return r;
   }
-  return routes.find((r) => r.httpUser === "" && path.startsWith(r.location));
+  for (const r of routes) if (r.httpUser === "" && path.startsWith(r.location)) return r;
+  return undefined;
 }

@@ -59,9 +59,16 @@ export class WorkSlot {
     return this.#work;
   }
 
-  /** The kept work connection for `route`, or a new one. Throws {@linkcode NoWorkConn} (502). */
-  async for(route: HttpRoute): Promise<Work> {
+  /**
+   * The kept work connection for `route` (at once: no promise per
+   * keep-alive request), or a new one. Rejects with {@linkcode NoWorkConn} (502).
+   */
+  for(route: HttpRoute): Work | Promise<Work> {
     if (this.#work?.route === route) return this.#work;
+    return this.#open(route);
+  }
+
+  async #open(route: HttpRoute): Promise<Work> {
     this.drop();
     let conn: Duplex;
     try {
