@@ -26,7 +26,24 @@ const TICKS_PER_SECOND = 100;
  * ```
  */
 export function cpuSeconds(pid: number): number {
-  // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
-  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  const fields = statFields(pid);
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/**
+ * User CPU seconds of process `pid`: JavaScript and the runtime, not the kernel.
+ *
+ * @example
+ * ```ts
+ * import { userSeconds } from "./_proc_cpu.ts";
+ * console.log(userSeconds(Deno.pid).toFixed(2));
+ * ```
+ */
+export function userSeconds(pid: number): number {
+  return Number(statFields(pid)[11]) / TICKS_PER_SECOND;
+}
+
+/** The fields after the command name (which may hold spaces): utime and stime are the 12th and 13th. */
+function statFields(pid: number): string[] {
+  return Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
 }

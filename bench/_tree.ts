@@ -13,19 +13,7 @@
  * @module
  */
 
-/**
- * User + system CPU seconds a process has used so far (`/proc/PID/stat`).
- *
- * @example
- * ```ts
- * import { cpuSeconds } from "./_tree.ts";
- * console.log(cpuSeconds(Deno.pid));
- * ```
- */
-export function cpuSeconds(pid: number): number {
-  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+export { cpuSeconds } from "./_proc_cpu.ts";
 
 /**
  * Spawns `entry` of the tree at `root` with `config`; resolves once its

@@ -27,6 +27,7 @@
  */
 
 import { freePort, startClient, startServer } from "../tests/_harness.ts";
+import { cpuSeconds } from "./_proc_cpu.ts";
 
 const RATES = (Deno.env.get("BENCH_UDP_RATES") ?? "50,100,200").split(",").map(Number);
 const SECONDS = Number(Deno.env.get("BENCH_UDP_SECONDS") ?? 3);
@@ -100,12 +101,6 @@ function backlogDrops(output: string): number {
   let last = 0;
   for (const m of output.matchAll(/backlog full \((\d+) so far\)/g)) last = Number(m[1]);
   return last;
-}
-
-/** CPU seconds (user + system) `pid` has used. */
-function cpuSeconds(pid: number): number {
-  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 function line(label: string, mbit: number, r: UdpRun, cpu = ""): void {

@@ -20,12 +20,8 @@
 import { freePort } from "../tests/_harness.ts";
 import { haproxyChain, wrk } from "./http_bench.ts";
 import { haproxyBackend, waitConnectable } from "./small_bench.ts";
-import { cpuSeconds, spawnTree } from "./_tree.ts";
-
-/** User CPU seconds of a process (`/proc/PID/stat`): JavaScript and runtime, not the kernel. */
-function userSeconds(pid: number): number {
-  return Number(Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ")[11]) / 100;
-}
+import { spawnTree } from "./_tree.ts";
+import { cpuSeconds, userSeconds } from "./_proc_cpu.ts";
 
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 2);
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);

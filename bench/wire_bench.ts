@@ -22,6 +22,7 @@ import { encodeMessage, expectMessage, readMessage, writeMessage } from "../lib/
 import { MAGIC } from "../lib/protocol/magic.ts";
 import { MESSAGE_TYPES, parseMessage, PROTOCOL_VERSION } from "../lib/protocol/messages.ts";
 import { freePort, spawnDfrp, tempFile } from "../tests/_harness.ts";
+import { cpuSeconds } from "./_proc_cpu.ts";
 
 const dec = new TextDecoder();
 
@@ -87,12 +88,6 @@ function micro(): void {
 function profileFlags(): string[] {
   const dir = Deno.env.get("BENCH_CPU_PROF");
   return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
-}
-
-/** CPU seconds (user + system) process `pid` has used. */
-function cpuSeconds(pid: number): number {
-  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Registrations per second of wall time, and the server's CPU milliseconds per registration. */

@@ -645,16 +645,8 @@ export class ClusterNode implements Placement {
     await relay(stream, work);
   }
 
-  claimRoutes(
-    owner: RouteOwner,
-    keys: string[],
-    proxy: MirroredProxy,
-    openWorkConn: (ends: ConnEnds) => Promise<Duplex>,
-  ): Promise<{ release(): void }> {
-    return this.#claimRoutes(owner, keys, proxy, openWorkConn);
-  }
-
-  async #claimRoutes(
+  /** See {@linkcode Placement.claimRoutes}. */
+  async claimRoutes(
     owner: RouteOwner,
     keys: string[],
     proxy: MirroredProxy,
@@ -718,17 +710,8 @@ export class ClusterNode implements Placement {
     ) as Promise<string | null>;
   }
 
-  joinTcpGroup(
-    owner: RouteOwner,
-    group: string,
-    groupKey: string,
-    port: number,
-    serve: RouteServer,
-  ): Promise<RouteHandle> {
-    return this.#joinTcpGroup(owner, group, groupKey, port, serve);
-  }
-
-  async #joinTcpGroup(
+  /** See {@linkcode Placement.joinTcpGroup}. */
+  async joinTcpGroup(
     owner: RouteOwner,
     group: string,
     groupKey: string,
@@ -782,22 +765,12 @@ export class ClusterNode implements Placement {
     if (!this.#routes.has(group.key)) this.#routes.set(group.key, group.record);
   }
 
-  joinRouteGroup(
-    owner: RouteOwner,
-    group: string,
-    groupKeyDigest: string,
-    keys: string[],
-    proxy: MirroredProxy,
-    openWorkConn: (ends: ConnEnds) => Promise<Duplex>,
-  ): Promise<{ release(): void }> {
-    return this.#joinRouteGroup(owner, group, groupKeyDigest, keys, proxy, openWorkConn);
-  }
-
   /**
    * Joins the vhost group on each key; each member key is a "proxy" route,
-   * so every other node mirrors the member and its router takes turns.
+   * so every other node mirrors the member and its router takes turns
+   * (see {@linkcode Placement.joinRouteGroup}).
    */
-  async #joinRouteGroup(
+  async joinRouteGroup(
     owner: RouteOwner,
     group: string,
     groupKeyHash: string,
@@ -837,16 +810,8 @@ export class ClusterNode implements Placement {
     return { release: leaveAll };
   }
 
-  claimTcp(
-    owner: RouteOwner,
-    port: number,
-    serve: RouteServer,
-    listenAny?: () => Deno.TcpListener,
-  ): Promise<RouteHandle> {
-    return this.#claimTcp(owner, port, serve, listenAny);
-  }
-
-  async #claimTcp(
+  /** See {@linkcode Placement.claimTcp}. */
+  async claimTcp(
     owner: RouteOwner,
     port: number,
     serve: RouteServer,
