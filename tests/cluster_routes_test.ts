@@ -1,8 +1,9 @@
 /**
  * Cluster mode: every node serves every route (docs/cluster.md), for the
  * route kinds beyond tcp, udp, http, https and stcp (those are in
- * `cluster_test.ts`): xtcp rendezvous across nodes, http load-balancing
- * groups with members on several nodes, tcpmux and sudp through every node.
+ * `cluster_test.ts`): xtcp rendezvous across nodes, http and https
+ * load-balancing groups with members on several nodes, tcpmux and sudp
+ * through every node.
  */
 import { curl } from "./_curl.ts";
 import { clientConf, tcpmuxProxy } from "./_config.ts";
@@ -18,6 +19,7 @@ import {
 } from "./_harness.ts";
 import { CLUSTER_HOSTS, failoverConf, roundTripTo, startCluster, startRedis } from "./_cluster.ts";
 import { concat, freeUdpPort, pingPong, udpEcho } from "./_udp.ts";
+import { selfSignedCert } from "../lib/transport/self_signed.ts";
 
 const hash = (b: Uint8Array) => sha256(b as Uint8Array<ArrayBuffer>);
 
@@ -124,10 +126,13 @@ async function seenThrough(host: string, port: number, want: string[], timeoutMs
   );
 }
 
-/** Two HTTP backends on loopback answering "A" and "B"; disposing shuts them down. */
-function webBackends() {
+/**
+ * Two HTTP backends on loopback answering "A" and "B" (HTTPS with `tls`);
+ * disposing shuts them down.
+ */
+function webBackends(tls?: { cert: string; key: string }) {
   const serve = (tag: string) =>
-    Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => new Response(tag));
+    Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {}, ...tls }, () => new Response(tag));
   const a = serve("A");
   const b = serve("B");
   return {
@@ -194,6 +199,52 @@ customDomains = ["lb.example.com"]
   // Member b leaves: every node stops sending it requests.
   await cb.stop();
   for (const host of CLUSTER_HOSTS) await seenThrough(host, cluster.vhostHTTPPort, ["200 A"]);
+});
+
+Deno.test("cluster: an https group (SNI) with members on two nodes is balanced through every node, TLS end to end", async () => {
+  await using redis = await startRedis();
+  const httpsPort = freePort();
+  await using cluster = await startCluster(
+    redis,
+    freePort(),
+    freePort(),
+    `vhostHTTPSPort = ${httpsPort}`,
+  );
+  await using backends = webBackends(await selfSignedCert("secure.example.com"));
+  const member = (name: string, port: number) =>
+    `[[proxies]]
+name = "${name}"
+type = "https"
+localPort = ${port}
+customDomains = ["secure.example.com"]
+loadBalancer.group = "sec"
+loadBalancer.groupKey = "k"
+`;
+  await using ca = await clientOf("127.0.0.1", cluster.bindPort, member("a", backends.a.addr.port));
+  await ca.waitFor(/\[a\] start proxy success/);
+  await using cb = await clientOf("127.0.0.2", cluster.bindPort, member("b", backends.b.addr.port));
+  await cb.waitFor(/\[b\] start proxy success/);
+  // Each curl is a new TLS connection, routed by its SNI: the group takes turns per connection.
+  for (const host of CLUSTER_HOSTS) {
+    await eventually(
+      async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 6; i++) {
+          const r = await curl(
+            "-k",
+            "--resolve",
+            `secure.example.com:${httpsPort}:${host}`,
+            `https://secure.example.com:${httpsPort}/`,
+          );
+          seen.add(`${r.status} ${r.body}`);
+        }
+        const got = [...seen].sort().join(",");
+        if (got !== "200 A,200 B") throw new Error(`${host}: ${got}`);
+      },
+      20_000,
+      200,
+    );
+  }
 });
 
 Deno.test("cluster: an http group member whose node dies fails over to another node and stays served there after the dead node's routes lapse", async () => {
