@@ -43,6 +43,39 @@ export function userSeconds(pid: number): number {
   return Number(statFields(pid)[11]) / TICKS_PER_SECOND;
 }
 
+/** CPU µs per request a server and a client process spent on some work. */
+export interface CpuPerRequest {
+  server: number;
+  /** The server's user time alone: JavaScript and the runtime. */
+  serverUser: number;
+  client: number;
+}
+
+/**
+ * Runs `work`, which resolves to how many requests it made, and returns the
+ * CPU µs per request the `server` and `client` processes spent meanwhile.
+ *
+ * @example
+ * ```ts
+ * import { cpuPerRequest } from "./_proc_cpu.ts";
+ * const cpu = await cpuPerRequest(Deno.pid, Deno.pid, () => Promise.resolve(1));
+ * console.log(cpu.server.toFixed(1));
+ * ```
+ */
+export async function cpuPerRequest(
+  server: number,
+  client: number,
+  work: () => Promise<number>,
+): Promise<CpuPerRequest> {
+  const s0 = cpuSeconds(server), u0 = userSeconds(server), c0 = cpuSeconds(client);
+  const requests = await work();
+  return {
+    server: (cpuSeconds(server) - s0) * 1e6 / requests,
+    serverUser: (userSeconds(server) - u0) * 1e6 / requests,
+    client: (cpuSeconds(client) - c0) * 1e6 / requests,
+  };
+}
+
 /** The fields after the command name (which may hold spaces): utime and stime are the 12th and 13th. */
 function statFields(pid: number): string[] {
   return Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");

@@ -110,6 +110,48 @@ export async function haproxyChain(
 }
 
 /**
+ * A dfrp server and client (defaults) with a tcp proxy ("raw") and an http
+ * vhost ("web", bench.example.com) to the backend on `port`; disposing stops
+ * both.
+ *
+ * @example
+ * ```ts
+ * import { webTunnel } from "./http_bench.ts";
+ * await using tunnel = await webTunnel(8080);
+ * console.log(tunnel.remotePort, tunnel.vhostPort);
+ * ```
+ */
+export async function webTunnel(port: number) {
+  const vhostPort = freePort();
+  const remotePort = freePort();
+  const server = await startServer(`vhostHTTPPort = ${vhostPort}`);
+  const client = await startClient(`
+serverAddr = "127.0.0.1"
+serverPort = ${server.port}
+[[proxies]]
+name = "web"
+type = "http"
+localPort = ${port}
+customDomains = ["bench.example.com"]
+[[proxies]]
+name = "raw"
+type = "tcp"
+localPort = ${port}
+remotePort = ${remotePort}
+`);
+  await client.waitFor(/\[web\] start proxy success/);
+  await client.waitFor(/\[raw\] start proxy success/);
+  return {
+    remotePort,
+    vhostPort,
+    async [Symbol.asyncDispose]() {
+      await client.stop("SIGKILL");
+      await server.stop("SIGKILL");
+    },
+  };
+}
+
+/**
  * Prints requests/s and p99 for direct, tcp proxy and http vhost.
  *
  * @example
@@ -125,26 +167,10 @@ export async function httpBench(): Promise<void> {
     { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
     () => new Response(body),
   );
-  const vhostPort = freePort();
-  const remotePort = freePort();
-  const server = await startServer(`vhostHTTPPort = ${vhostPort}`);
-  const client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-[[proxies]]
-name = "web"
-type = "http"
-localPort = ${backend.addr.port}
-customDomains = ["bench.example.com"]
-[[proxies]]
-name = "raw"
-type = "tcp"
-localPort = ${backend.addr.port}
-remotePort = ${remotePort}
-`);
   try {
-    await client.waitFor(/\[web\] start proxy success/);
-    await client.waitFor(/\[raw\] start proxy success/);
+    // Disposed at the end of this block, before the backend stops.
+    await using tunnel = await webTunnel(backend.addr.port);
+    const { remotePort, vhostPort } = tunnel;
     const direct = await wrk(`http://127.0.0.1:${backend.addr.port}/`);
     const tcp = await wrk(`http://127.0.0.1:${remotePort}/`);
     const vhost = await wrk(`http://127.0.0.1:${vhostPort}/`, "bench.example.com");
@@ -161,8 +187,6 @@ remotePort = ${remotePort}
     if (chain) line("2x haproxy:", await wrk(`http://127.0.0.1:${chain.port}/`));
     else console.log("http 2x haproxy: skipped (no haproxy on PATH)");
   } finally {
-    await client.stop("SIGKILL");
-    await server.stop("SIGKILL");
     ac.abort();
     await backend.finished;
   }

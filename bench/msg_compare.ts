@@ -20,7 +20,8 @@ import { freePort } from "../tests/_harness.ts";
 import { startRedis } from "../tests/_cluster.ts";
 import { haproxyChain, wrk } from "./http_bench.ts";
 import { haproxyBackend, redisBenchmark, waitConnectable } from "./small_bench.ts";
-import { cpuSeconds, spawnTree } from "./_tree.ts";
+import { spawnTree } from "./_tree.ts";
+import { cpuPerRequest } from "./_proc_cpu.ts";
 
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 2);
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
@@ -47,14 +48,7 @@ async function tunnel(root: string, redisPort: number, httpPort: number) {
     redis,
     http,
     /** Runs `work`, which returns how many requests it made; CPU µs per request of each side. */
-    async measure(work: () => Promise<number>) {
-      const s0 = cpuSeconds(server.pid), c0 = cpuSeconds(client.pid);
-      const requests = await work();
-      return {
-        server: (cpuSeconds(server.pid) - s0) * 1e6 / requests,
-        client: (cpuSeconds(client.pid) - c0) * 1e6 / requests,
-      };
-    },
+    measure: (work: () => Promise<number>) => cpuPerRequest(server.pid, client.pid, work),
     async [Symbol.asyncDispose]() {
       for (const p of [client, server]) {
         p.kill("SIGKILL");

@@ -25,9 +25,10 @@
  * @module
  */
 
-import { freePort, startClient, startServer } from "../tests/_harness.ts";
+import { freePort } from "../tests/_harness.ts";
+import { startRedis } from "../tests/_cluster.ts";
 import { reverseForward, sshdAvailable, startSshd } from "../tests/_sshd.ts";
-import { haproxyChain, wrk, type WrkResult } from "./http_bench.ts";
+import { haproxyChain, webTunnel, wrk, type WrkResult } from "./http_bench.ts";
 
 const REDIS_N = Number(Deno.env.get("BENCH_REDIS_N") ?? 100_000);
 
@@ -41,7 +42,7 @@ function load(): string {
  * @example
  * ```ts
  * import { spawnQuiet } from "./small_bench.ts";
- * spawnQuiet("redis-server", ["--port", "6390"])?.kill();
+ * spawnQuiet("haproxy", ["-v"])?.kill();
  * ```
  */
 export function spawnQuiet(cmd: string, args: string[]): Deno.ChildProcess | null {
@@ -121,37 +122,6 @@ async function sshForward(port: number) {
   };
 }
 
-/** A dfrp server and client (defaults) with a tcp proxy and an http vhost to `port`. */
-async function dfrp(port: number) {
-  const vhostPort = freePort();
-  const remotePort = freePort();
-  const server = await startServer(`vhostHTTPPort = ${vhostPort}`);
-  const client = await startClient(`
-serverAddr = "127.0.0.1"
-serverPort = ${server.port}
-[[proxies]]
-name = "web"
-type = "http"
-localPort = ${port}
-customDomains = ["bench.example.com"]
-[[proxies]]
-name = "raw"
-type = "tcp"
-localPort = ${port}
-remotePort = ${remotePort}
-`);
-  await client.waitFor(/\[web\] start proxy success/);
-  await client.waitFor(/\[raw\] start proxy success/);
-  return {
-    remotePort,
-    vhostPort,
-    async [Symbol.asyncDispose]() {
-      await client.stop("SIGKILL");
-      await server.stop("SIGKILL");
-    },
-  };
-}
-
 function row(kind: string, label: string, rps: number, yardstick: number, extra = ""): void {
   console.log(
     `${kind} ${label.padEnd(12)} ${rps.toFixed(0).padStart(7)} /s, ` +
@@ -163,7 +133,7 @@ async function httpRows(): Promise<void> {
   await using backend = await haproxyBackend();
   if (!backend) return console.log("http (haproxy backend): skipped (no haproxy on PATH)");
   await using chain = (await haproxyChain(backend.port))!;
-  await using tunnel = await dfrp(backend.port);
+  await using tunnel = await webTunnel(backend.port);
   const url = (port: number) => `http://127.0.0.1:${port}/`;
   const tryWrk = async (u: string, host?: string, headers?: string[]) => {
     try {
@@ -243,22 +213,15 @@ export async function redisBenchmark(
 }
 
 async function redisRows(): Promise<void> {
-  const port = freePort();
-  const redis = spawnQuiet("redis-server", [
-    "--port",
-    String(port),
-    "--bind",
-    "127.0.0.1",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-  ]);
+  const redis = await startRedis().catch((err) => {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  });
   if (!redis) return console.log("redis: skipped (no redis-server on PATH)");
+  const port = redis.port;
   try {
-    await waitConnectable(port);
     await using chain = await haproxyChain(port);
-    await using tunnel = await dfrp(port);
+    await using tunnel = await webTunnel(port);
     for (const pipeline of [1, 16]) {
       const label = pipeline > 1 ? ` -P ${pipeline}` : "";
       try {
@@ -291,8 +254,7 @@ async function redisRows(): Promise<void> {
       }
     }
   } finally {
-    redis.kill("SIGKILL");
-    await redis.status;
+    await redis.kill();
   }
 }
 

@@ -21,7 +21,7 @@ import { freePort } from "../tests/_harness.ts";
 import { haproxyChain, wrk } from "./http_bench.ts";
 import { haproxyBackend, waitConnectable } from "./small_bench.ts";
 import { spawnTree } from "./_tree.ts";
-import { cpuSeconds, userSeconds } from "./_proc_cpu.ts";
+import { cpuPerRequest } from "./_proc_cpu.ts";
 
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 2);
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
@@ -54,16 +54,7 @@ async function tunnel(root: string, httpPort: number) {
     vhost,
     tcp,
     /** Runs `work`, which returns how many requests it made; CPU µs per request of each side. */
-    async measure(work: () => Promise<number>) {
-      const s0 = cpuSeconds(server.pid), c0 = cpuSeconds(client.pid);
-      const u0 = userSeconds(server.pid);
-      const requests = await work();
-      return {
-        server: (cpuSeconds(server.pid) - s0) * 1e6 / requests,
-        serverUser: (userSeconds(server.pid) - u0) * 1e6 / requests,
-        client: (cpuSeconds(client.pid) - c0) * 1e6 / requests,
-      };
-    },
+    measure: (work: () => Promise<number>) => cpuPerRequest(server.pid, client.pid, work),
     async [Symbol.asyncDispose]() {
       for (const p of [client, server]) {
         p.kill("SIGKILL");

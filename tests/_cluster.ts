@@ -96,24 +96,24 @@ export interface ClusterHandle extends AsyncDisposable {
 
 /**
  * Three nodes on 127.0.0.1-3 (or one per address of `hosts`) sharing `redis`,
- * with the same ports (bindPort, its peerPort, vhostHTTPPort); `extra` is more
+ * with the same free ports (bindPort, its peerPort, vhostHTTPPort); `extra` is more
  * server config, with `HOST` replaced by each node's address.
  *
  * @example
  * ```ts
  * import { startCluster, startRedis } from "./_cluster.ts";
  * await using redis = await startRedis();
- * await using cluster = await startCluster(redis, 7000, 8080, "vhostHTTPSPort = 8443");
+ * await using cluster = await startCluster(redis, "vhostHTTPSPort = 8443");
  * console.log(cluster.nodes.length); // 3
  * ```
  */
 export async function startCluster(
   redis: RedisHandle,
-  bindPort = freePort(),
-  vhostHTTPPort = freePort(),
   extra = "",
   hosts = CLUSTER_HOSTS,
 ): Promise<ClusterHandle> {
+  const bindPort = freePort();
+  const vhostHTTPPort = freePort();
   const nodes: ServerHandle[] = [];
   const dispose = () => Promise.all(nodes.map((n) => n.stop("SIGKILL"))).then(() => {});
   try {
@@ -161,7 +161,7 @@ export function startAliceNodes(
   extra = "",
 ): Promise<ClusterHandle> {
   const alice = `${extra}\n[[auth.users]]\nuser = "alice"\ntoken = "alice-token"\n${limits}\n`;
-  return startCluster(redis, freePort(), freePort(), alice, TWO_NODE_HOSTS);
+  return startCluster(redis, alice, TWO_NODE_HOSTS);
 }
 
 /**

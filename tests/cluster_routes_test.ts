@@ -6,7 +6,7 @@
  * through every node.
  */
 import { curl } from "./_curl.ts";
-import { clientConf, tcpmuxProxy } from "./_config.ts";
+import { clientConf, httpProxy, proxyTable, tcpmuxProxy, visitorTable } from "./_config.ts";
 import { assertEquals } from "./_assert.ts";
 import {
   type DfrpProcess,
@@ -35,43 +35,29 @@ Deno.test("cluster: an xtcp visitor on another node meets the owner through its 
   await using owner = await clientOf(
     "127.0.0.1",
     cluster.bindPort,
-    `[[proxies]]
-name = "svc"
-type = "xtcp"
-secretKey = "p2p-key"
-localPort = ${echo.port}
-
-[[proxies]]
-name = "svc-relay"
-type = "stcp"
-secretKey = "p2p-key"
-localPort = ${echo.port}
-`,
+    proxyTable("xtcp", "svc", echo.port, `secretKey = "p2p-key"`) +
+      proxyTable("stcp", "svc-relay", echo.port, `secretKey = "p2p-key"`),
   );
   await owner.waitFor(/\[svc\] start proxy success/);
   await owner.waitFor(/\[svc-relay\] start proxy success/);
   const visitor = (bindPort: number, fallbackTimeoutMs?: number) =>
-    `[[visitors]]
-name = "svc-p2p"
-type = "xtcp"
-serverName = "svc"
-secretKey = "p2p-key"
-bindAddr = "127.0.0.1"
-bindPort = ${bindPort}
-minRetryInterval = 1
-${
-      fallbackTimeoutMs === undefined
+    visitorTable({
+      type: "xtcp",
+      name: "svc-p2p",
+      serverName: "svc",
+      secretKey: "p2p-key",
+      bindPort,
+      extra: `bindAddr = "127.0.0.1"\nminRetryInterval = 1\n` + (fallbackTimeoutMs === undefined
         ? ""
-        : `fallbackTo = "svc-fallback"\nfallbackTimeoutMs = ${fallbackTimeoutMs}`
-    }
-
-[[visitors]]
-name = "svc-fallback"
-type = "stcp"
-serverName = "svc-relay"
-secretKey = "p2p-key"
-bindPort = -1
-`;
+        : `fallbackTo = "svc-fallback"\nfallbackTimeoutMs = ${fallbackTimeoutMs}`),
+    }) +
+    visitorTable({
+      type: "stcp",
+      name: "svc-fallback",
+      serverName: "svc-relay",
+      secretKey: "p2p-key",
+      bindPort: -1,
+    });
   const data = randomBytes(256 * 1024);
   const want = await hash(data);
   // Node 2: no fallback, so the first connection waits for the punched tunnel.
@@ -142,16 +128,26 @@ function webBackends(tls?: { cert: string; key: string }) {
   };
 }
 
+/** A `type` proxy `name` to `port` in load-balancing group `group` of `domain`. */
+function groupMember(
+  type: string,
+  name: string,
+  port: number,
+  domain: string,
+  group: string,
+  groupKey = "k",
+): string {
+  return proxyTable(
+    type,
+    name,
+    port,
+    `customDomains = ["${domain}"]\nloadBalancer.group = "${group}"\nloadBalancer.groupKey = "${groupKey}"`,
+  );
+}
+
 /** An http proxy `name` to `port` in group "web" of lb.example.com. */
 function webMember(name: string, port: number, groupKey = "k"): string {
-  return `[[proxies]]
-name = "${name}"
-type = "http"
-localPort = ${port}
-customDomains = ["lb.example.com"]
-loadBalancer.group = "web"
-loadBalancer.groupKey = "${groupKey}"
-`;
+  return groupMember("http", name, port, "lb.example.com", "web", groupKey);
 }
 
 Deno.test("cluster: an http group with members on two nodes is balanced through every node; another user's or a wrong key's member is refused", async () => {
@@ -186,12 +182,7 @@ Deno.test("cluster: an http group with members on two nodes is balanced through 
   await using plain = await clientOf(
     "127.0.0.3",
     cluster.bindPort,
-    `[[proxies]]
-name = "plain"
-type = "http"
-localPort = ${a.addr.port}
-customDomains = ["lb.example.com"]
-`,
+    httpProxy("plain", a.addr.port, `customDomains = ["lb.example.com"]`),
   );
   await plain.waitFor(
     /\[plain\] start error: http route \[lb\.example\.com\] is already in use by group \[web\]/,
@@ -204,22 +195,10 @@ customDomains = ["lb.example.com"]
 Deno.test("cluster: an https group (SNI) with members on two nodes is balanced through every node, TLS end to end", async () => {
   await using redis = await startRedis();
   const httpsPort = freePort();
-  await using cluster = await startCluster(
-    redis,
-    freePort(),
-    freePort(),
-    `vhostHTTPSPort = ${httpsPort}`,
-  );
+  await using cluster = await startCluster(redis, `vhostHTTPSPort = ${httpsPort}`);
   await using backends = webBackends(await selfSignedCert("secure.example.com"));
   const member = (name: string, port: number) =>
-    `[[proxies]]
-name = "${name}"
-type = "https"
-localPort = ${port}
-customDomains = ["secure.example.com"]
-loadBalancer.group = "sec"
-loadBalancer.groupKey = "k"
-`;
+    groupMember("https", name, port, "secure.example.com", "sec");
   await using ca = await clientOf("127.0.0.1", cluster.bindPort, member("a", backends.a.addr.port));
   await ca.waitFor(/\[a\] start proxy success/);
   await using cb = await clientOf("127.0.0.2", cluster.bindPort, member("b", backends.b.addr.port));
@@ -316,12 +295,7 @@ async function connectThrough(
 Deno.test("cluster: a tcpmux (httpconnect) proxy on one node, and a tcpmux group on two, are reached through every node", async () => {
   await using redis = await startRedis();
   const muxPort = freePort();
-  await using cluster = await startCluster(
-    redis,
-    freePort(),
-    freePort(),
-    `tcpmuxHTTPConnectPort = ${muxPort}`,
-  );
+  await using cluster = await startCluster(redis, `tcpmuxHTTPConnectPort = ${muxPort}`);
   using echo = echoServer();
   await using client = await clientOf(
     "127.0.0.2",
@@ -373,13 +347,7 @@ Deno.test("cluster: sudp visitors on every node reach the proxy's owner on one o
   await using owner = await clientOf(
     "127.0.0.1",
     cluster.bindPort,
-    `[[proxies]]
-name = "secret-dns"
-type = "sudp"
-secretKey = "sudp-key"
-localIP = "127.0.0.1"
-localPort = ${echo.port}
-`,
+    proxyTable("sudp", "secret-dns", echo.port, `secretKey = "sudp-key"\nlocalIP = "127.0.0.1"`),
   );
   await owner.waitFor(/\[secret-dns\] start proxy success/);
   for (const host of CLUSTER_HOSTS) {
@@ -387,14 +355,14 @@ localPort = ${echo.port}
     await using vis = await clientOf(
       host,
       cluster.bindPort,
-      `[[visitors]]
-name = "dns-visitor"
-type = "sudp"
-serverName = "secret-dns"
-secretKey = "sudp-key"
-bindAddr = "127.0.0.1"
-bindPort = ${bindPort}
-`,
+      visitorTable({
+        type: "sudp",
+        name: "dns-visitor",
+        serverName: "secret-dns",
+        secretKey: "sudp-key",
+        bindPort,
+        extra: `bindAddr = "127.0.0.1"`,
+      }),
     );
     await vis.waitFor(/\[dns-visitor\] start sudp visitor success/);
     const payloads = Array.from({ length: 50 }, (_, i) => {

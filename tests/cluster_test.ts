@@ -19,6 +19,7 @@ import {
   startRedis,
 } from "./_cluster.ts";
 import { freeUdpPort, udpEcho } from "./_udp.ts";
+import { selfSignedCert } from "../lib/transport/self_signed.ts";
 
 const hash = (b: Uint8Array) => sha256(b as Uint8Array<ArrayBuffer>);
 
@@ -342,8 +343,6 @@ Deno.test("cluster admin: every node's /api/cluster and admin.ts under deno serv
   const webPort = freePort();
   await using cluster = await startCluster(
     redis,
-    freePort(),
-    freePort(),
     `webServer.addr = "HOST"\nwebServer.port = ${webPort}\nenablePrometheus = true`,
   );
   using echo = echoServer();
@@ -625,13 +624,7 @@ loadBalancer.groupKey = "${groupKey}"
 Deno.test("cluster: an https vhost (SNI) on one node is reached through every node, TLS end to end", async () => {
   await using redis = await startRedis();
   const httpsPort = freePort();
-  await using cluster = await startCluster(
-    redis,
-    freePort(),
-    freePort(),
-    `vhostHTTPSPort = ${httpsPort}`,
-  );
-  const { selfSignedCert } = await import("../lib/transport/self_signed.ts");
+  await using cluster = await startCluster(redis, `vhostHTTPSPort = ${httpsPort}`);
   const tls = await selfSignedCert("secure.example.com");
   const backend = Deno.serve(
     { hostname: "127.0.0.1", port: 0, cert: tls.cert, key: tls.key, onListen() {} },
