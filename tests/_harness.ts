@@ -63,18 +63,76 @@ function pickBlock(n: number, low: number, top: number): number {
     let start = low + Math.floor(Math.random() * (high - low));
     let ok = 0;
     for (let port = start; port < start + n; port++) {
-      try {
-        Deno.listen({ hostname: "127.0.0.1", port }).close();
+      if (isFree(port)) {
         ok++;
-      } catch {
+      } else {
         start = port + 1; // restart the block after the taken port
         ok = 0;
         if (start + n > top) break;
       }
     }
-    if (ok === n) return start;
+    if (ok === n && reserve(start, n)) return start;
   }
   throw new Error(`no ${n} consecutive free ports found`);
+}
+
+function isFree(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Picked ports are reserved for two to four minutes in a directory every test process
+ * shares: a port passes the bind check until its test binds it, so without this two picks in
+ * that gap (one test's `vhostHTTPPort` and `vhostHTTPSPort`, or two parallel test files) could
+ * get the same port, which failed CI once ("Address already in use"). A reservation is a file
+ * named after the port and the two-minute window it was made in; a port is taken while its
+ * file exists for this window or the one before.
+ */
+const RESERVATION_MS = 120_000;
+const RESERVATIONS = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dfrp-test-ports`;
+let reservationsSwept = false;
+
+function reserve(start: number, n: number): boolean {
+  const window = Math.floor(Date.now() / RESERVATION_MS);
+  Deno.mkdirSync(RESERVATIONS, { recursive: true });
+  if (!reservationsSwept) sweepReservations(window);
+  const made: string[] = [];
+  for (let port = start; port < start + n; port++) {
+    const name = `${RESERVATIONS}/${port}.${window}`;
+    try {
+      Deno.statSync(`${RESERVATIONS}/${port}.${window - 1}`);
+      break; // reserved in the window before
+    } catch {
+      // Not reserved then.
+    }
+    try {
+      Deno.openSync(name, { write: true, createNew: true }).close();
+      made.push(name);
+    } catch {
+      break; // someone else's reservation in this window
+    }
+  }
+  if (made.length === n) return true;
+  for (const name of made) Deno.removeSync(name);
+  return false;
+}
+
+/** Once per process: removes reservations older than the window before, so the directory stays small. */
+function sweepReservations(window: number): void {
+  reservationsSwept = true;
+  for (const entry of Deno.readDirSync(RESERVATIONS)) {
+    if (Number(entry.name.split(".")[1]) >= window - 1) continue;
+    try {
+      Deno.removeSync(`${RESERVATIONS}/${entry.name}`);
+    } catch {
+      // Another process swept it first.
+    }
+  }
 }
 
 /** A spawned dfrp process with its output collected. */

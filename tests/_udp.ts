@@ -12,12 +12,22 @@
  * @module
  */
 
-/** A free UDP port on 127.0.0.1 (the OS picks; released before returning). */
+import { freePort } from "./_harness.ts";
+
+/**
+ * A free UDP port on 127.0.0.1, from the test harness's reserved range (so that no parallel
+ * test's pick or `port: 0` socket takes it before its test binds it); released before returning.
+ */
 export function freeUdpPort(): number {
-  const sock = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-  const port = (sock.addr as Deno.NetAddr).port;
-  sock.close();
-  return port;
+  for (;;) {
+    const port = freePort();
+    try {
+      Deno.listenDatagram({ hostname: "127.0.0.1", port, transport: "udp" }).close();
+      return port;
+    } catch {
+      // Taken for UDP: the reservation lapses by itself; pick again.
+    }
+  }
 }
 
 /** A UDP echo on loopback that counts datagrams and remembers its senders. */
