@@ -1,6 +1,6 @@
 import { startDashboardServer } from "./_dashboard.ts";
 import parsePrometheus from "parse-prometheus-text-format";
-import { TrafficHistory } from "../lib/admin/server/traffic_history.ts";
+import { TrafficHistory } from "../lib/server/traffic_history.ts";
 import { ProxyStats } from "../lib/server/stats.ts";
 import { assert, assertEquals, assertMatch } from "./_assert.ts";
 import {

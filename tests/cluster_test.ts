@@ -1,5 +1,5 @@
 import { curl } from "./_curl.ts";
-import { clientConf, tcpProxy } from "./_config.ts";
+import { clientConf, httpProxy, tcpProxy } from "./_config.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import {
   assertEchoes,
@@ -338,7 +338,14 @@ remotePort = ${remotePort}
   }
 });
 
-Deno.test("cluster admin: every node's /api/cluster and admin.ts under deno serve show the cluster; a kick reaches the client's node", async () => {
+/** GET `url`'s JSON; throws on any status but 200. */
+async function getJson(url: string, headers: HeadersInit = {}) {
+  const res = await fetch(url, { headers });
+  if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return await res.json();
+}
+
+Deno.test("cluster admin: every node's /api/cluster and admin.ts under deno serve show the cluster; one proxy and its traffic on any node; a kick reaches the client's node", async () => {
   await using redis = await startRedis();
   const webPort = freePort();
   await using cluster = await startCluster(
@@ -389,11 +396,6 @@ Deno.test("cluster admin: every node's /api/cluster and admin.ts under deno serv
   await noAuth.body?.cancel();
   assertEquals(noAuth.status, 401);
 
-  const getJson = async (url: string, headers: HeadersInit = {}) => {
-    const res = await fetch(url, { headers });
-    if (res.status !== 200) throw new Error(`${url}: ${res.status} ${await res.text()}`);
-    return await res.json();
-  };
   const nodes = await getJson(`${base}/api/cluster/nodes`, auth);
   assertEquals(nodes.nodes.map((n: { name: string }) => n.name), ["node-1", "node-2", "node-3"]);
   assert(nodes.nodes.every((n: { leaseMs: number }) => n.leaseMs > 0));
@@ -414,6 +416,27 @@ Deno.test("cluster admin: every node's /api/cluster and admin.ts under deno serv
     );
   }
 
+  // One proxy held on node 2, and today's traffic through it, from every node's frp API.
+  const sent = randomBytes(200 * 1024);
+  await eventually(() => roundTripTo("127.0.0.1", remotePort, sent), 10_000);
+  for (const host of HOSTS) {
+    const api = `http://${host}:${webPort}/api`;
+    const proxy = await eventually(async () => {
+      const p = await getJson(`${api}/proxy/tcp/echo`);
+      if (p.todayTrafficIn < sent.length) throw new Error(`${host}: ${JSON.stringify(p)}`);
+      return p;
+    }, 10_000);
+    assertEquals([proxy.name, proxy.node, proxy.status], ["echo", "node-2", "online"], host);
+    assert(proxy.todayTrafficOut >= sent.length, JSON.stringify(proxy));
+    assertEquals((await getJson(`${api}/proxies/echo`)).node, "node-2", host);
+    const traffic = await getJson(`${api}/traffic/echo`);
+    assertEquals(traffic.trafficIn.length, 7, JSON.stringify(traffic));
+    assert(traffic.trafficIn[0] >= sent.length && traffic.trafficOut[0] >= sent.length, host);
+    const wrongType = await fetch(`${api}/proxy/udp/echo`);
+    await wrongType.body?.cancel();
+    assertEquals(wrongType.status, 404, host);
+  }
+
   // Each node's /metrics carries its node label.
   const metrics = await (await fetch(`http://127.0.0.2:${webPort}/metrics`)).text();
   assert(
@@ -431,6 +454,63 @@ Deno.test("cluster admin: every node's /api/cluster and admin.ts under deno serv
   });
   await missing.body?.cancel();
   assertEquals(missing.status, 404);
+});
+
+Deno.test("cluster admin: an http proxy's traffic through the other nodes is counted in every node's API", async () => {
+  await using redis = await startRedis();
+  const webPort = freePort();
+  await using cluster = await startCluster(
+    redis,
+    `webServer.addr = "HOST"\nwebServer.port = ${webPort}`,
+  );
+  const web = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    async (req) => new Response(String((await req.arrayBuffer()).byteLength)),
+  );
+  await using _web = { [Symbol.asyncDispose]: () => web.shutdown() };
+  await using client = await startClient(
+    clientConf({
+      serverAddr: "127.0.0.2",
+      serverPort: cluster.bindPort,
+      token: "t",
+      extra: httpProxy("web", web.addr.port, `customDomains = ["web.example.com"]`),
+    }),
+  );
+  await client.waitFor(/\[web\] start proxy success/);
+  const upload = await Deno.makeTempFile();
+  await using _upload = { [Symbol.asyncDispose]: () => Deno.remove(upload) };
+  const size = 256 * 1024;
+  await Deno.writeFile(upload, randomBytes(size));
+  // Only through the two nodes that do not hold the client: their mirrors count it.
+  for (const host of ["127.0.0.1", "127.0.0.3"]) {
+    const answer = await eventually(async () => {
+      const r = await curl(
+        "-H",
+        "Host: web.example.com",
+        "--data-binary",
+        `@${upload}`,
+        `http://${host}:${cluster.vhostHTTPPort}/`,
+      );
+      if (r.status !== 200) throw new Error(`${host}: status ${r.status} ${r.stderr}`);
+      return r.body;
+    }, 10_000);
+    assertEquals(answer, String(size), host);
+  }
+  for (const host of HOSTS) {
+    const api = `http://${host}:${webPort}/api`;
+    const proxy = await eventually(async () => {
+      const p = await getJson(`${api}/proxy/http/web`);
+      if (p.todayTrafficIn < 2 * size || p.totalConns < 2) {
+        throw new Error(`${host}: ${JSON.stringify(p)}`);
+      }
+      return p;
+    }, 10_000);
+    assertEquals(proxy.node, "node-2", host);
+    const traffic = await getJson(`${api}/traffic/web`);
+    assert(traffic.trafficIn[0] >= 2 * size, `${host}: ${JSON.stringify(traffic)}`);
+    const { proxies } = await getJson(`${api}/proxy/http`);
+    assert(proxies[0].todayTrafficIn >= 2 * size, `${host}: ${JSON.stringify(proxies)}`);
+  }
 });
 
 Deno.test("cluster: an stcp visitor on one node reaches the proxy's owner on another", async () => {

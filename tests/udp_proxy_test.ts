@@ -13,6 +13,7 @@ import { PortManager } from "../lib/server/ports.ts";
 import { serverProxyFactory } from "../lib/server/proxy/registry.ts";
 import "../lib/server/proxy/udp.ts";
 import { ProxyStats } from "../lib/server/stats.ts";
+import { TrafficHistory } from "../lib/server/traffic_history.ts";
 import { concat, freeUdpPort, pingPong, udpEcho } from "./_udp.ts";
 
 async function udpTunnel(tcpMux: boolean, localPort: number, extra = "", serverExtra = "") {
@@ -249,7 +250,14 @@ Deno.test("udp server: a bad frame drops the work connection, a new one is opene
   const msg = NewProxySchema.parse({ type: "NewProxy", proxyName: "u", proxyType: "udp" });
   const proxy = serverProxyFactory("udp")!(msg, {
     name: "u",
-    services: { config: serverConfig, ports, log, stats: new Map(), features: new Map() },
+    services: {
+      config: serverConfig,
+      ports,
+      log,
+      stats: new Map(),
+      history: new TrafficHistory(),
+      features: new Map(),
+    },
     serverConfig,
     ports,
     clientId: "c",

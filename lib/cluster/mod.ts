@@ -32,6 +32,7 @@ import type {
   MirroredProxy,
   Placement,
   ProxyOwner,
+  ProxyUsage,
   RouteHandle,
   RouteOwner,
   RouteServer,
@@ -74,6 +75,7 @@ import {
 import { groupKeyDigest } from "../server/group/group_key.ts";
 import { UserFences } from "./fences.ts";
 import { claimNodeName } from "./node_name.ts";
+import { publishMirrorUsage } from "./mirror_usage.ts";
 
 /** A node as the routing table lists it. */
 export interface NodeRecord extends ClusterNodeInfo {
@@ -116,6 +118,9 @@ interface OwnedRoute {
 
 interface Mirror {
   proxy?: ServerProxy;
+  /** Whose proxy it is, and what it carried here (published by `mirror_usage.ts`). */
+  owner: RouteOwner;
+  stats: ProxyStats;
   keys: Set<string>;
   configJson: string;
   closed: boolean;
@@ -231,7 +236,10 @@ export class ClusterNode implements Placement {
       this.#redis,
       this.name,
       (op) => this.#retryWhileRedisAway(op),
-      (proxyName) => this.services.stats.get(proxyName),
+      (proxyName) => {
+        const stats = this.services.stats.get(proxyName);
+        return stats && this.#usageOf(stats);
+      },
     );
     const pair = await selfSignedCert(this.name);
     this.#self.cert = pair.cert;
@@ -272,6 +280,20 @@ export class ClusterNode implements Placement {
     await this.#reconcile();
   }
 
+  /** A proxy's counters here, as the admin views of every node read them. */
+  #usageOf(stats: ProxyStats): ProxyUsage {
+    const days = this.services.history.days(stats);
+    const { trafficIn, trafficOut, curConns, totalConns } = stats;
+    return {
+      trafficIn,
+      trafficOut,
+      dailyIn: days.trafficIn,
+      dailyOut: days.trafficOut,
+      curConns,
+      totalConns,
+    };
+  }
+
   /** Renews this node's lease and its routes' leases (republishing lost ones). */
   async #refresh(): Promise<void> {
     const redis = this.#redis!;
@@ -305,6 +327,11 @@ export class ClusterNode implements Placement {
         this.log.warn(`proxy [${owner.proxyName}] lost its cluster-wide entry (name or maxProxies)`)
       );
       await this.#publishClients(redis);
+      await publishMirrorUsage(
+        redis,
+        this.name,
+        [...this.#mirrors.values()].map((m) => ({ ...m.owner, ...this.#usageOf(m.stats) })),
+      );
       if (!this.#redisUp) {
         this.#redisUp = true;
         this.log.info("Redis is back: routes republished");
@@ -428,13 +455,20 @@ export class ClusterNode implements Placement {
 
   #startMirror(id: string, record: RouteRecord, keys: Set<string>): void {
     const config = record.config ?? {};
-    const mirror: Mirror = { keys, configJson: JSON.stringify(config), closed: false };
-    this.#mirrors.set(id, mirror);
-    const factory = serverProxyFactory(String(record.type));
     const name = record.proxyName;
-    const log = this.log.with(name);
     const stats = new ProxyStats(name, String(record.type));
     Object.assign(stats, { owner: record.clientId, user: record.user, config });
+    const owner = { proxyName: name, clientId: record.clientId, user: record.user };
+    const mirror: Mirror = {
+      keys,
+      configJson: JSON.stringify(config),
+      closed: false,
+      owner,
+      stats,
+    };
+    this.#mirrors.set(id, mirror);
+    const factory = serverProxyFactory(String(record.type));
+    const log = this.log.with(name);
     const firstKey = [...keys][0];
     // What another node published: checked against the wire catalog like a NewProxy.
     const parsed = NewProxySchema.safeParse(config);

@@ -18,6 +18,7 @@ import type { ClusterView } from "../server/placement.ts";
 import { CLIENT_PREFIX, KICK_CHANNEL, NODE_PREFIX, ROUTE_PREFIX } from "./keys.ts";
 import { type Redis, scanKeys } from "./redis.ts";
 import { readRunningProxies } from "./fences.ts";
+import { addMirrorUsage } from "./mirror_usage.ts";
 
 /** Every key under `prefix` with its value (parsed JSON) and lease left. */
 async function readPrefix(redis: Redis, prefix: string) {
@@ -60,6 +61,7 @@ export async function readClusterView(redis: Redis): Promise<ClusterView> {
     readPrefix(redis, ROUTE_PREFIX),
     readRunningProxies(redis),
   ]);
+  await addMirrorUsage(redis, running);
   return {
     nodes: nodes.map(({ value: v, pttl }) => ({
       name: text(v.name),

@@ -37,6 +37,9 @@ export interface ProxyUsage {
   /** Bytes from users towards the client, since its node began counting the proxy. */
   trafficIn: number;
   trafficOut: number;
+  /** The same split by day, today first, as `/api/traffic/:name` answers (`traffic_history.ts`). */
+  dailyIn: number[];
+  dailyOut: number[];
   curConns: number;
   totalConns: number;
 }
@@ -108,6 +111,12 @@ export interface ClusterView {
     node: string;
     clientId: string;
     user: string;
+    /**
+     * The part of these counters that other nodes counted serving the proxy
+     * for their users (stcp/sudp/xtcp visitors, vhost requests, udp), absent
+     * when none did; the rest is its own node's.
+     */
+    mirrored?: ProxyUsage;
   })[];
 }
 

@@ -42,6 +42,7 @@ import type { ServerServices } from "./services.ts";
 import { ServerTransports } from "./transports.ts";
 import { serveDialedVisitor } from "./visitor/accept.ts";
 import { ClientInfo, forgetOldOfflineClients, type ProxyStats } from "./stats.ts";
+import { TrafficHistory } from "./traffic_history.ts";
 import "./proxy/mod.ts";
 import "./builtin_features.ts";
 
@@ -68,6 +69,7 @@ export class DfrpServer {
       ports: new PortManager(config.allowPorts, config.maxPortsPerClient),
       log: logger,
       stats: new Map<string, ProxyStats>(),
+      history: new TrafficHistory(),
       features: new Map<string, ServerFeature>(),
       clients: new Map<string, ClientInfo>(),
     };

@@ -23,6 +23,7 @@ import type { TransportConn } from "../transport/transport.ts";
 import type { Placement } from "./placement.ts";
 import type { PortManager } from "./ports.ts";
 import type { ClientInfo, ProxyStats } from "./stats.ts";
+import type { TrafficHistory } from "./traffic_history.ts";
 
 /** What every client control, proxy and feature shares with the server. */
 export interface ServerServices {
@@ -31,6 +32,8 @@ export interface ServerServices {
   readonly log: Logger;
   /** Counters of every proxy ever registered, by name. */
   readonly stats: Map<string, ProxyStats>;
+  /** Those counters split by day (the admin API's "today" and a cluster node's published figures). */
+  readonly history: TrafficHistory;
   /** Running server-wide features (vhost listeners...), by name; see `feature.ts`. */
   readonly features: Map<string, ServerFeature>;
   /** Every client that logged in since start, online or not, by run id (absent in hand-built services). */

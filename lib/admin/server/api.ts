@@ -4,8 +4,8 @@
  * plus dfrp's `DELETE /api/clients/:id`, which disconnects a client. Every
  * parameter is validated; bad ones get 400 with the reason. In cluster mode
  * `/api/clients` and `/api/proxy/:type` list every node's, each with its
- * `node`, and the disconnect reaches a client on any node
- * (`cluster_views.ts`).
+ * `node`, one proxy and its traffic are found on any node, and the
+ * disconnect reaches a client on any node (`cluster_views.ts`).
  *
  * @example
  * ```ts
@@ -61,24 +61,24 @@ export function apiRoutes(views: AdminViews, log: Logger): Hono {
     return c.json({ proxies: await cluster.proxiesByType(c.req.valid("param").type) });
   });
 
-  api.get("/proxy/:type/:name", typeNameParam, (c) => {
+  api.get("/proxy/:type/:name", typeNameParam, async (c) => {
     const { type, name } = c.req.valid("param");
-    const s = views.stats(name);
-    if (!s || s.type !== type) return fail(c, 404, "no proxy info found", log);
-    return c.json(views.proxy(s));
+    const proxy = await cluster.proxy(name);
+    if (!proxy || proxy.type !== type) return fail(c, 404, "no proxy info found", log);
+    return c.json(proxy);
   });
 
-  api.get("/proxies/:name", nameParam, (c) => {
-    const s = views.stats(c.req.valid("param").name);
-    if (!s) return fail(c, 404, "no proxy info found", log);
-    return c.json(views.proxy(s));
+  api.get("/proxies/:name", nameParam, async (c) => {
+    const proxy = await cluster.proxy(c.req.valid("param").name);
+    if (!proxy) return fail(c, 404, "no proxy info found", log);
+    return c.json(proxy);
   });
 
-  api.get("/traffic/:name", nameParam, (c) => {
+  api.get("/traffic/:name", nameParam, async (c) => {
     const name = c.req.valid("param").name;
-    const s = views.stats(name);
-    if (!s) return fail(c, 404, "no proxy info found", log);
-    return c.json({ name, ...views.history.days(s) });
+    const days = await cluster.traffic(name);
+    if (!days) return fail(c, 404, "no proxy info found", log);
+    return c.json({ name, ...days });
   });
 
   api.delete(

@@ -8,8 +8,8 @@
  *
  * Another node's proxy shows what Redis knows of it: name, type, user,
  * client and node, `online`, and the counters its node publishes with it
- * every 2 s (its traffic since that node began counting it, in place of
- * today's; its connections).
+ * every 2 s (its traffic by day, today first, and its connections), so
+ * `/api/proxy/:type/:name` and `/api/traffic/:name` answer for it too.
  *
  * @example
  * ```ts
@@ -23,8 +23,10 @@
  * @module
  */
 
-import type { ClusterView } from "../../server/placement.ts";
+import type { ClusterView, ProxyUsage } from "../../server/placement.ts";
+import type { ProxyStats } from "../../server/stats.ts";
 import { hostOf } from "../../server/auth/rate_limit.ts";
+import type { DailyTraffic } from "../../server/traffic_history.ts";
 import type { AdminViews, ClientInfoResp, ProxyStatsInfo } from "./views.ts";
 
 /** See the module doc. */
@@ -62,17 +64,49 @@ export class ClusterAdminViews {
 
   /** Every proxy of `type` in the cluster, sorted by name. */
   async proxiesByType(type: string): Promise<ProxyStatsInfo[]> {
-    const local = this.views.proxiesByType(type);
     const view = await this.#view();
-    if (!view) return local;
-    const self = this.node!;
-    const remote = view.running.filter((p) => p.node !== self && p.type === type);
+    if (!view) return this.views.proxiesByType(type);
+    const remote = view.running.filter((p) => p.node !== this.node && p.type === type);
     const remoteNames = new Set(remote.map((p) => p.name));
-    const mine = local.filter((p) => p.status === "online" || !remoteNames.has(p.name))
-      .map((p) => ({ ...p, node: self }));
+    const mine = [...this.views.services.stats.values()]
+      .filter((s) => s.type === type && (s.owner !== undefined || !remoteNames.has(s.name)))
+      .map((s) => this.#local(s, view));
     const localNames = new Set(mine.map((p) => p.name));
     return [...mine, ...remote.filter((p) => !localNames.has(p.name)).map(remoteProxy)]
       .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  }
+
+  /**
+   * Proxy `name` wherever it runs (`/api/proxy/:type/:name`): this node's
+   * while it is online here, else another node's, else this node's offline
+   * one; undefined when no node knows it.
+   */
+  async proxy(name: string): Promise<ProxyStatsInfo | undefined> {
+    const view = await this.#view();
+    const local = this.views.stats(name);
+    if (!view) return local && this.views.proxy(local);
+    const remote = this.#remote(view, name);
+    if (remote && local?.owner === undefined) return remoteProxy(remote);
+    return local && this.#local(local, view);
+  }
+
+  /** Proxy `name`'s traffic by day, today first, wherever it runs (`/api/traffic/:name`). */
+  async traffic(name: string): Promise<DailyTraffic | undefined> {
+    const view = await this.#view();
+    const local = this.views.stats(name);
+    const remote = view && this.#remote(view, name);
+    if (remote && local?.owner === undefined) {
+      return { trafficIn: remote.dailyIn, trafficOut: remote.dailyOut };
+    }
+    if (!local) return undefined;
+    const days = this.views.history.days(local);
+    const mirrored = view && this.#mirrored(local, view);
+    if (!mirrored) return days;
+    const add = (mine: number[], theirs: number[]) => mine.map((n, day) => n + theirs[day]);
+    return {
+      trafficIn: add(days.trafficIn, mirrored.dailyIn),
+      trafficOut: add(days.trafficOut, mirrored.dailyOut),
+    };
   }
 
   /**
@@ -81,6 +115,31 @@ export class ClusterAdminViews {
    */
   async disconnectElsewhere(runId: string): Promise<boolean> {
     return await this.views.services.placement?.kick(runId) ?? false;
+  }
+
+  /** This node's proxy `s`, with what other nodes counted serving it while it is online here. */
+  #local(s: ProxyStats, view: ClusterView): ProxyStatsInfo {
+    const p = { ...this.views.proxy(s), node: this.node };
+    const mirrored = this.#mirrored(s, view);
+    if (!mirrored) return p;
+    return {
+      ...p,
+      todayTrafficIn: p.todayTrafficIn + mirrored.dailyIn[0],
+      todayTrafficOut: p.todayTrafficOut + mirrored.dailyOut[0],
+      curConns: p.curConns + mirrored.curConns,
+      totalConns: p.totalConns + mirrored.totalConns,
+    };
+  }
+
+  #mirrored(s: ProxyStats, view: ClusterView): ProxyUsage | undefined {
+    if (s.owner === undefined) return undefined;
+    return view.running.find((r) =>
+      r.node === this.node && r.name === s.name && r.clientId === s.owner
+    )?.mirrored;
+  }
+
+  #remote(view: ClusterView, name: string): ClusterView["running"][number] | undefined {
+    return view.running.find((p) => p.name === name && p.node !== this.node);
   }
 
   #view(): Promise<ClusterView | undefined> {
@@ -124,9 +183,9 @@ function remoteProxy(p: ClusterView["running"][number]): ProxyStatsInfo {
     conf: null,
     user: p.user,
     clientID: p.clientId,
-    // Its node's counters (since that node began counting it), as of its last renewal.
-    todayTrafficIn: p.trafficIn,
-    todayTrafficOut: p.trafficOut,
+    // Its node's counters as of their last publication (every 2 s).
+    todayTrafficIn: p.dailyIn[0],
+    todayTrafficOut: p.dailyOut[0],
     curConns: p.curConns,
     totalConns: p.totalConns,
     lastStartTime: "",

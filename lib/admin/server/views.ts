@@ -18,7 +18,7 @@
 import type { ServerServices } from "../../server/services.ts";
 import type { ClientInfo, ProxyStats } from "../../server/stats.ts";
 import { VERSION } from "../../version.ts";
-import { TrafficHistory } from "./traffic_history.ts";
+import type { TrafficHistory } from "../../server/traffic_history.ts";
 import { redactSecrets } from "./redact.ts";
 import { hostOf } from "../../server/auth/rate_limit.ts";
 import { PROXY_TYPES } from "../../config/mod.ts";
@@ -114,8 +114,10 @@ const unix = (t: Date) => Math.floor(t.getTime() / 1000);
 
 /** See the module doc. */
 export class AdminViews {
-  /** Day-by-day traffic; `feature.ts` rolls it every minute. */
-  readonly history: TrafficHistory = new TrafficHistory();
+  /** Day-by-day traffic (the server's); `feature.ts` rolls it every minute. */
+  get history(): TrafficHistory {
+    return this.services.history;
+  }
   readonly #clients: Map<string, ClientInfo>;
 
   /** @param services the server's shared state */

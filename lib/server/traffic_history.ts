@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { TrafficHistory } from "./traffic_history.ts";
- * import { ProxyStats } from "../../server/stats.ts";
+ * import { ProxyStats } from "./stats.ts";
  * const history = new TrafficHistory();
  * const stats = new ProxyStats("ssh", "tcp");
  * stats.trafficIn += 10;
@@ -17,7 +17,8 @@
  * @module
  */
 
-import type { ProxyStats } from "../../server/stats.ts";
+import type { ProxyUsage } from "./placement.ts";
+import type { ProxyStats } from "./stats.ts";
 
 /** Days kept, today first (frp's dashboard shows a week). */
 export const HISTORY_DAYS = 7;
@@ -59,7 +60,7 @@ export class TrafficHistory {
    * @example
    * ```ts
    * import { TrafficHistory } from "./traffic_history.ts";
-   * import { ProxyStats } from "../../server/stats.ts";
+   * import { ProxyStats } from "./stats.ts";
    * console.log(new TrafficHistory().days(new ProxyStats("a", "tcp")).trafficOut[0]); // 0
    * ```
    */
@@ -96,4 +97,33 @@ export class TrafficHistory {
     d.day = day;
     return d;
   }
+}
+
+/**
+ * `a` plus `b`, counter by counter and day by day ({@linkcode HISTORY_DAYS}
+ * days): a proxy's figures on its node plus what other nodes counted for it.
+ * What `b` lacks or holds that is not a number counts as 0.
+ *
+ * @example
+ * ```ts
+ * import { addUsage } from "./traffic_history.ts";
+ * const one = { trafficIn: 1, trafficOut: 2, dailyIn: [1], dailyOut: [2], curConns: 0, totalConns: 1 };
+ * console.log(addUsage(one, one).dailyIn); // [2, 0, 0, 0, 0, 0, 0]
+ * ```
+ */
+export function addUsage(a: ProxyUsage, b: Partial<ProxyUsage>): ProxyUsage {
+  const n = (v: unknown) => Number(v) || 0;
+  const days = (x: number[], y: unknown) =>
+    Array.from(
+      { length: HISTORY_DAYS },
+      (_, day) => n(x[day]) + n(Array.isArray(y) ? y[day] : 0),
+    );
+  return {
+    trafficIn: a.trafficIn + n(b.trafficIn),
+    trafficOut: a.trafficOut + n(b.trafficOut),
+    dailyIn: days(a.dailyIn, b.dailyIn),
+    dailyOut: days(a.dailyOut, b.dailyOut),
+    curConns: a.curConns + n(b.curConns),
+    totalConns: a.totalConns + n(b.totalConns),
+  };
 }
