@@ -67,12 +67,17 @@ redis.call('PEXPIRE', KEYS[1], lease)
 redis.call('PEXPIRE', KEYS[2], lease)
 return false`;
 
-/** Gives back a name only if this node and client still hold it. KEYS as above; ARGV: name, node, clientId. */
+/**
+ * Gives back a name only if this node and client still hold it by the same
+ * claim: the same client logging in again on this node takes the entry over
+ * with a new claim, which the old proxy's late release must leave alone.
+ * KEYS as above; ARGV: name, node, clientId, claim id.
+ */
 const RELEASE_FENCE_LUA = `
 local cur = redis.call('HGET', KEYS[2], ARGV[1])
 if not cur then return 0 end
 local ok, c = pcall(cjson.decode, cur)
-if ok and c.node == ARGV[2] and c.clientId == ARGV[3] then
+if ok and c.node == ARGV[2] and c.clientId == ARGV[3] and c.claim == ARGV[4] then
   redis.call('ZREM', KEYS[1], ARGV[1])
   redis.call('HDEL', KEYS[2], ARGV[1])
   return 1
@@ -83,6 +88,8 @@ return 0`;
 interface HeldFence {
   owner: ProxyOwner;
   maxProxies: number;
+  /** This claim's id, in the entry's record (see RELEASE_FENCE_LUA). */
+  claim: string;
 }
 
 /** See the module doc. */
@@ -110,7 +117,8 @@ export class UserFences {
    */
   async claim(owner: ProxyOwner, maxProxies: number): Promise<{ release(): void }> {
     const id = fenceId(owner);
-    const answer = await this.retry(() => this.#run(CLAIM_FENCE_LUA, owner, maxProxies));
+    const held: HeldFence = { owner, maxProxies, claim: crypto.randomUUID() };
+    const answer = await this.retry(() => this.#run(held));
     if (answer === "MAX") {
       throw new Error(
         `user [${owner.user}] may run at most ${maxProxies} proxies (maxProxies, cluster-wide)`,
@@ -119,7 +127,6 @@ export class UserFences {
     if (typeof answer === "string") {
       throw new Error(`proxy [${owner.proxyName}] is already in use${holderOf(answer.slice(4))}`);
     }
-    const held: HeldFence = { owner, maxProxies };
     this.#held.set(id, held);
     let released = false;
     return {
@@ -127,7 +134,7 @@ export class UserFences {
         if (released) return;
         released = true;
         if (this.#held.get(id) === held) this.#held.delete(id);
-        this.#release(owner);
+        this.#release(held);
       },
     };
   }
@@ -138,11 +145,11 @@ export class UserFences {
    * node took meanwhile is dropped here and reported to `onLost`.
    */
   async renew(onLost: (owner: RouteOwner) => void): Promise<void> {
-    for (const [id, { owner, maxProxies }] of [...this.#held]) {
-      const answer = await this.#run(CLAIM_FENCE_LUA, owner, maxProxies);
+    for (const [id, held] of [...this.#held]) {
+      const answer = await this.#run(held);
       if (answer === null) continue;
       this.#held.delete(id);
-      onLost(owner);
+      onLost(held.owner);
     }
   }
 
@@ -150,11 +157,11 @@ export class UserFences {
   async releaseAll(): Promise<void> {
     const held = [...this.#held.values()];
     this.#held.clear();
-    await Promise.all(held.map(({ owner }) => this.#release(owner)));
+    await Promise.all(held.map((h) => this.#release(h)));
   }
 
-  /** Deletes `owner`'s entry if it is still this node's and client's; errors are moot (it lapses). */
-  #release(owner: RouteOwner): Promise<unknown> {
+  /** Deletes `held`'s entry if it is still this claim's; errors are moot (it lapses). */
+  #release({ owner, claim }: HeldFence): Promise<unknown> {
     return this.redis.eval(
       RELEASE_FENCE_LUA,
       2,
@@ -163,10 +170,12 @@ export class UserFences {
       owner.proxyName,
       this.node,
       owner.clientId,
+      claim,
     ).catch(() => {});
   }
 
-  #run(script: string, owner: ProxyOwner, maxProxies: number): Promise<string | null> {
+  /** Takes or renews `held`'s entry by CLAIM_FENCE_LUA. */
+  #run({ owner, maxProxies, claim }: HeldFence): Promise<string | null> {
     const u = this.usage(owner.proxyName);
     const counters = u
       ? {
@@ -178,9 +187,9 @@ export class UserFences {
         totalConns: u.totalConns,
       }
       : {};
-    const record = JSON.stringify({ ...owner, node: this.node, ...counters });
+    const record = JSON.stringify({ ...owner, node: this.node, claim, ...counters });
     return this.redis.eval(
-      script,
+      CLAIM_FENCE_LUA,
       2,
       FENCE_LEASES_PREFIX + owner.user,
       FENCE_OWNERS_PREFIX + owner.user,

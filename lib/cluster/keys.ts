@@ -84,12 +84,16 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
 return 1`;
 
-/** Deletes a route only if this node and client still hold it. KEYS[1]; ARGV: node, clientId. */
+/**
+ * Deletes a route only if this node and client still hold it by the same
+ * claim (a newer claim of the same client, which took the route over, stays).
+ * KEYS[1]; ARGV: node, clientId, claim id ("" for a record without one).
+ */
 export const RELEASE_LUA = `
 local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
 local ok, c = pcall(cjson.decode, cur)
-if ok and c.node == ARGV[1] and c.clientId == ARGV[2] then
+if ok and c.node == ARGV[1] and c.clientId == ARGV[2] and (c.claim or '') == ARGV[3] then
   redis.call('DEL', KEYS[1])
   return 1
 end

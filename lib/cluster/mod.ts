@@ -103,6 +103,12 @@ export interface RouteRecord extends RouteOwner {
   /** kind "proxy": what to rebuild. */
   type?: string;
   config?: Record<string, unknown>;
+  /**
+   * kind "tcp" and "proxy": a fresh id per claim, so that a release gives
+   * back only its own claim, never the newer one of the same client on this
+   * node (a client that logged in again took its routes over first).
+   */
+  claim?: string;
 }
 
 interface OwnedRoute {
@@ -692,6 +698,7 @@ export class ClusterNode implements Placement {
       kind: "proxy",
       type: proxy.type,
       config: proxy.config,
+      claim: crypto.randomUUID(),
     };
     const claimed: string[] = [];
     const releaseAll = () => {
@@ -876,7 +883,13 @@ export class ClusterNode implements Placement {
     listener: Deno.TcpListener | undefined,
   ): Promise<RouteHandle> {
     const key = routeKey("tcp", port);
-    const record: RouteRecord = { ...owner, node: this.name, kind: "tcp", port };
+    const record: RouteRecord = {
+      ...owner,
+      node: this.name,
+      kind: "tcp",
+      port,
+      claim: crypto.randomUUID(),
+    };
     let holder: string | null;
     try {
       holder = await this.#claimKey(key, record);
@@ -976,7 +989,7 @@ export class ClusterNode implements Placement {
     }
     const op = group
       ? this.#redis!.eval(GROUP_LEAVE_LUA, 2, group.key, key, memberPattern(group.members))
-      : this.#redis!.eval(RELEASE_LUA, 1, key, this.name, record.clientId);
+      : this.#redis!.eval(RELEASE_LUA, 1, key, this.name, record.clientId, record.claim ?? "");
     const done = op
       .then(() => this.#redis!.publish(ROUTES_CHANNEL, key))
       .catch(() => {});
