@@ -1,11 +1,12 @@
 /**
  * The counters of the proxies a node serves for other nodes' clients (its
- * mirrors: stcp, sudp and xtcp visitors and vhost requests that arrive here
- * and reach the client over the peer link), published so that the admin
- * views show a proxy's traffic across the whole cluster, not only what
- * reached its owner node. Each node writes one hash per refresh
- * (`dfrp:mirror-usage:<node>`, one field per proxy, leased like the node), and
- * a reader adds every other node's figures to the owner's ledger entry.
+ * mirrors: udp datagrams, http, https and tcpmux requests, stcp, sudp and
+ * xtcp visitors that arrive here and reach the client over the peer link),
+ * published so that the admin views show a proxy's traffic across the whole
+ * cluster, not only what reached its owner node. Each node writes one hash
+ * per refresh (`dfrp:mirror-usage:<node>`, one field per proxy, leased like
+ * the node), and a reader adds every other node's figures to the owner's
+ * ledger entry.
  *
  * @example
  * ```ts
