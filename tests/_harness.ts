@@ -86,7 +86,7 @@ function isFree(port: number): boolean {
 }
 
 /**
- * Picked ports are reserved for two to four minutes in a directory every test process
+ * Picked ports are reserved for two to four minutes in a directory every test process of this user
  * shares: a port passes the bind check until its test binds it, so without this two picks in
  * that gap (one test's `vhostHTTPPort` and `vhostHTTPSPort`, or two parallel test files) could
  * get the same port, which failed CI once ("Address already in use"). A reservation is a file
@@ -94,7 +94,7 @@ function isFree(port: number): boolean {
  * file exists for this window or the one before.
  */
 const RESERVATION_MS = 120_000;
-const RESERVATIONS = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dfrp-test-ports`;
+const RESERVATIONS = `${Deno.env.get("TMPDIR") ?? "/tmp"}/dfrp-test-ports-${Deno.uid() ?? "any"}`;
 let reservationsSwept = false;
 
 function reserve(start: number, n: number): boolean {
