@@ -15,7 +15,8 @@
  * Then both measure the path's loss before QUIC takes the port: each sends
  * {@linkcode LOSS_PROBES} numbered packets to the other within 200 ms and
  * counts the other's that arrive (the visitor listens 100 ms longer, so the
- * owner's QUIC endpoint is up before the visitor's handshake). The result,
+ * owner's QUIC endpoint is up before the visitor's handshake), for 300 ms
+ * at least and on while the other's are still arriving. The result,
  * `lost`, lets the tunnel pick a congestion controller that does not
  * collapse under random loss (see quic_tunnel.ts).
  *
@@ -65,8 +66,20 @@ export const OWNER_GRACE_MS = 1500;
 export const LOSS_PROBES = 300;
 /** The loss probes go out in this many batches, 20 ms apart. */
 const LOSS_BATCHES = 10;
-/** How long the owner counts the visitor's loss probes; the visitor 100 ms longer. */
+/** How long the owner counts the visitor's loss probes at least; the visitor 100 ms longer. */
 const LOSS_LISTEN_MS = 300;
+/**
+ * After that, each side keeps counting while the peer's probes still arrive
+ * (one within the last {@linkcode LOSS_QUIET_MS}), up to
+ * {@linkcode LOSS_LISTEN_MAX_MS}: the peer starts sending only when it has
+ * finished punching, which on a long path (or a busy machine) is a good part
+ * of a round trip later. Counting only the fixed window took the late
+ * probes for lost: a clean path with 150 ms each way measured about half
+ * lost, and got the congestion controller meant for lossy paths.
+ */
+const LOSS_QUIET_MS = 100;
+/** See {@linkcode LOSS_QUIET_MS}. */
+const LOSS_LISTEN_MAX_MS = 1500;
 
 /** Options of {@linkcode punch}. */
 export interface PunchOptions {
@@ -170,8 +183,9 @@ export async function punch(
     let winner: UdpPort | undefined;
     let settled = false;
     let seq = 1;
-    /** Sequence numbers of the peer's loss probes heard so far. */
+    /** Sequence numbers of the peer's loss probes heard so far, and when the last came. */
     const heard = new Set<number>();
+    let lastHeardAt = 0;
     const timers: ReturnType<typeof setTimeout>[] = [];
     const finish = (err?: Error) => {
       if (settled) return;
@@ -200,8 +214,15 @@ export async function punch(
         for (const p of probes.slice(i, i + perBatch)) winner!.send(p, peer!);
         await new Promise((r) => setTimeout(r, 20));
       }
-      const listen = LOSS_LISTEN_MS + (me === 0 ? 100 : 0);
+      const extra = me === 0 ? 100 : 0;
+      const listen = LOSS_LISTEN_MS + extra;
       await new Promise((r) => setTimeout(r, Math.max(0, started + listen - Date.now())));
+      const latest = started + LOSS_LISTEN_MAX_MS + extra;
+      while (
+        heard.size < LOSS_PROBES && Date.now() - lastHeardAt < LOSS_QUIET_MS && Date.now() < latest
+      ) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
     };
     const send = async (from: UdpPort, kind: number, to: Endpoint) =>
       await from.send(await packet(opts.key, kind, me, seq++), to);
@@ -240,6 +261,7 @@ export async function punch(
           const kind = data[4];
           if (kind === LOSS) {
             heard.add(new DataView(data.buffer).getUint16(6));
+            lastHeardAt = Date.now();
             return;
           }
           if (settled) return;
