@@ -15,6 +15,31 @@
  */
 
 /**
+ * A page's opening up to `<body>`: doctype, charset, viewport, `title` and
+ * `css` inlined. Both pages start with it, so a change to the head (a meta
+ * tag, say) reaches both.
+ *
+ * @example
+ * ```ts
+ * import { PAGE_CSS, pageHead } from "./page_kit.ts";
+ * const html = `${pageHead("dfrps dashboard", PAGE_CSS)}<main></main></body></html>`;
+ * ```
+ */
+export function pageHead(title: string, css: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>
+${css}</style>
+</head>
+<body>
+`;
+}
+
+/**
  * The stylesheet of both pages.
  *
  * @example

@@ -22,7 +22,7 @@
  * @module
  */
 
-import { PAGE_CSS, PAGE_JS } from "../page_kit.ts";
+import { PAGE_CSS, PAGE_JS, pageHead } from "../page_kit.ts";
 import { PROXY_TYPES } from "./proxy_definition.ts";
 
 // Only what this page adds to the shared look.
@@ -46,17 +46,7 @@ const UI_CSS = `
 `;
 
 /** See the module doc. */
-export const CLIENT_UI_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>dfrpc admin</title>
-<style>
-${PAGE_CSS}${UI_CSS}</style>
-</head>
-<body>
-<header>
+export const CLIENT_UI_HTML = `${pageHead("dfrpc admin", PAGE_CSS + UI_CSS)}<header>
   <h1>dfrpc</h1><span class="sub">client admin</span>
   <span class="live" id="live">connecting…</span>
 </header>

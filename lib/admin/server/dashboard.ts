@@ -20,7 +20,7 @@
  * @module
  */
 
-import { PAGE_CSS, PAGE_JS } from "../page_kit.ts";
+import { PAGE_CSS, PAGE_JS, pageHead } from "../page_kit.ts";
 import { CHARTS_CSS, CHARTS_JS } from "./charts.ts";
 import { PROXY_TYPES } from "../../config/mod.ts";
 
@@ -38,17 +38,9 @@ const DASHBOARD_CSS = `
 `;
 
 /** See the module doc. */
-export const DASHBOARD_HTML = `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>dfrps dashboard</title>
-<style>
-${PAGE_CSS}${CHARTS_CSS}${DASHBOARD_CSS}</style>
-</head>
-<body>
-<header>
+export const DASHBOARD_HTML = `${
+  pageHead("dfrps dashboard", PAGE_CSS + CHARTS_CSS + DASHBOARD_CSS)
+}<header>
   <h1>dfrps</h1><span class="sub" id="version"></span>
   <span class="live" id="live">connecting…</span>
 </header>
