@@ -19,9 +19,8 @@
 import { freePort } from "../tests/_harness.ts";
 import { startRedis } from "../tests/_cluster.ts";
 import { haproxyChain, wrk } from "./http_bench.ts";
-import { haproxyBackend, redisBenchmark, waitConnectable } from "./small_bench.ts";
-import { spawnTree } from "./_tree.ts";
-import { cpuPerRequest } from "./_proc_cpu.ts";
+import { haproxyBackend, redisBenchmark } from "./small_bench.ts";
+import { spawnTreeTunnel } from "./_tree.ts";
 
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 2);
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
@@ -30,32 +29,17 @@ const HERE = new URL("../", import.meta.url).pathname;
 
 /** A server and a client of the tree at `root`, tcp proxies to redis and to the HTTP backend. */
 async function tunnel(root: string, redisPort: number, httpPort: number) {
-  const bindPort = freePort();
   const redis = freePort();
   const http = freePort();
-  const server = await spawnTree(root, "server.ts", `bindPort = ${bindPort}\n`, /listen/);
-  const client = await spawnTree(
+  const tree = await spawnTreeTunnel(
     root,
-    "client.ts",
-    `serverAddr = "127.0.0.1"\nserverPort = ${bindPort}\n` +
-      `[[proxies]]\nname = "redis"\ntype = "tcp"\nlocalPort = ${redisPort}\nremotePort = ${redis}\n` +
+    "",
+    `[[proxies]]\nname = "redis"\ntype = "tcp"\nlocalPort = ${redisPort}\nremotePort = ${redis}\n` +
       `[[proxies]]\nname = "http"\ntype = "tcp"\nlocalPort = ${httpPort}\nremotePort = ${http}\n`,
-    /^(?=[\s\S]*\[http\] start proxy success)(?=[\s\S]*\[redis\] start proxy success)/,
+    ["redis", "http"],
+    [redis, http],
   );
-  await waitConnectable(redis);
-  await waitConnectable(http);
-  return {
-    redis,
-    http,
-    /** Runs `work`, which returns how many requests it made; CPU µs per request of each side. */
-    measure: (work: () => Promise<number>) => cpuPerRequest(server.pid, client.pid, work),
-    async [Symbol.asyncDispose]() {
-      for (const p of [client, server]) {
-        p.kill("SIGKILL");
-        await p.status;
-      }
-    },
-  };
+  return Object.assign(tree, { redis, http });
 }
 
 const older = Deno.args[0];

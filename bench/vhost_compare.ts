@@ -19,9 +19,8 @@
 
 import { freePort } from "../tests/_harness.ts";
 import { haproxyChain, wrk } from "./http_bench.ts";
-import { haproxyBackend, waitConnectable } from "./small_bench.ts";
-import { spawnTree } from "./_tree.ts";
-import { cpuPerRequest } from "./_proc_cpu.ts";
+import { haproxyBackend } from "./small_bench.ts";
+import { spawnTreeTunnel } from "./_tree.ts";
 
 const ROUNDS = Number(Deno.env.get("ROUNDS") ?? 2);
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 5);
@@ -30,38 +29,18 @@ const HOST = "bench.example.com";
 
 /** A server and a client of the tree at `root`: an http vhost and a tcp proxy to `httpPort`. */
 async function tunnel(root: string, httpPort: number) {
-  const bindPort = freePort();
   const vhost = freePort();
   const tcp = freePort();
-  const server = await spawnTree(
+  const tree = await spawnTreeTunnel(
     root,
-    "server.ts",
-    `bindPort = ${bindPort}\nvhostHTTPPort = ${vhost}\n`,
-    /listen/,
-  );
-  const client = await spawnTree(
-    root,
-    "client.ts",
-    `serverAddr = "127.0.0.1"\nserverPort = ${bindPort}\n` +
-      `[[proxies]]\nname = "web"\ntype = "http"\nlocalPort = ${httpPort}\n` +
+    `vhostHTTPPort = ${vhost}\n`,
+    `[[proxies]]\nname = "web"\ntype = "http"\nlocalPort = ${httpPort}\n` +
       `customDomains = ["${HOST}"]\n` +
       `[[proxies]]\nname = "raw"\ntype = "tcp"\nlocalPort = ${httpPort}\nremotePort = ${tcp}\n`,
-    /^(?=[\s\S]*\[web\] start proxy success)(?=[\s\S]*\[raw\] start proxy success)/,
+    ["web", "raw"],
+    [vhost, tcp],
   );
-  await waitConnectable(vhost);
-  await waitConnectable(tcp);
-  return {
-    vhost,
-    tcp,
-    /** Runs `work`, which returns how many requests it made; CPU µs per request of each side. */
-    measure: (work: () => Promise<number>) => cpuPerRequest(server.pid, client.pid, work),
-    async [Symbol.asyncDispose]() {
-      for (const p of [client, server]) {
-        p.kill("SIGKILL");
-        await p.status;
-      }
-    },
-  };
+  return Object.assign(tree, { vhost, tcp });
 }
 
 const older = Deno.args[0];
