@@ -4,12 +4,11 @@
  * held on node 1 with a Node column, and its disconnect button reaches node 1.
  */
 
-import { chromium } from "playwright-core";
 import { assertEquals, assertMatch } from "./_assert.ts";
 import { echoServer, freePort, startClient } from "./_harness.ts";
 import { startAliceNodes, startRedis, TWO_NODE_HOSTS } from "./_cluster.ts";
 import { tcpProxy } from "./_config.ts";
-import { CHROMIUM, hasChromium } from "./_browser.ts";
+import { hasChromium, launchChromium } from "./_browser.ts";
 
 Deno.test({
   name: "cluster dashboard: node 2's page shows the nodes, node 1's client and proxy, and kicks it",
@@ -29,10 +28,7 @@ Deno.test({
     );
     await client.waitFor(/\[web\] start proxy success/);
     const runId = (await client.waitFor(/get run id \[([0-9a-f]{16})\]/))[1];
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`http://${TWO_NODE_HOSTS[1]}:${webPort}/`);

@@ -25,7 +25,7 @@
  */
 
 import type { ClusterView, ProxyOwner, ProxyUsage, RouteOwner } from "../server/placement.ts";
-import { HISTORY_DAYS } from "../server/traffic_history.ts";
+import { dailyFrom } from "../server/traffic_history.ts";
 import { LEASE_MS } from "./keys.ts";
 import { type Redis, scanKeys } from "./redis.ts";
 
@@ -250,8 +250,8 @@ export async function readRunningProxies(redis: Redis): Promise<ClusterView["run
           user: String(o.user),
           trafficIn: Number(o.trafficIn ?? 0),
           trafficOut: Number(o.trafficOut ?? 0),
-          dailyIn: days(o.dailyIn),
-          dailyOut: days(o.dailyOut),
+          dailyIn: dailyFrom(o.dailyIn),
+          dailyOut: dailyFrom(o.dailyOut),
           curConns: Number(o.curConns ?? 0),
           totalConns: Number(o.totalConns ?? 0),
         });
@@ -261,12 +261,6 @@ export async function readRunningProxies(redis: Redis): Promise<ClusterView["run
     }
   });
   return out.sort((a, b) => a.name.localeCompare(b.name) || a.node.localeCompare(b.node));
-}
-
-/** A published day-by-day array, {@linkcode HISTORY_DAYS} numbers long whatever was stored. */
-function days(stored: unknown): number[] {
-  const list = Array.isArray(stored) ? stored : [];
-  return Array.from({ length: HISTORY_DAYS }, (_, i) => Number(list[i]) || 0);
 }
 
 function fenceId(owner: RouteOwner): string {

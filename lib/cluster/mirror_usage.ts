@@ -23,7 +23,7 @@
  */
 
 import type { ClusterView, ProxyUsage, RouteOwner } from "../server/placement.ts";
-import { addUsage, HISTORY_DAYS } from "../server/traffic_history.ts";
+import { addUsage, dailyFrom } from "../server/traffic_history.ts";
 import { LEASE_MS } from "./keys.ts";
 import { type Redis, scanKeys } from "./redis.ts";
 
@@ -108,12 +108,11 @@ export async function addMirrorUsage(
 }
 
 function emptyUsage(): ProxyUsage {
-  const days = () => new Array<number>(HISTORY_DAYS).fill(0);
   return {
     trafficIn: 0,
     trafficOut: 0,
-    dailyIn: days(),
-    dailyOut: days(),
+    dailyIn: dailyFrom([]),
+    dailyOut: dailyFrom([]),
     curConns: 0,
     totalConns: 0,
   };

@@ -113,11 +113,10 @@ export class TrafficHistory {
  */
 export function addUsage(a: ProxyUsage, b: Partial<ProxyUsage>): ProxyUsage {
   const n = (v: unknown) => Number(v) || 0;
-  const days = (x: number[], y: unknown) =>
-    Array.from(
-      { length: HISTORY_DAYS },
-      (_, day) => n(x[day]) + n(Array.isArray(y) ? y[day] : 0),
-    );
+  const days = (x: number[], y: unknown) => {
+    const more = dailyFrom(y);
+    return dailyFrom(x).map((bytes, day) => bytes + more[day]);
+  };
   return {
     trafficIn: a.trafficIn + n(b.trafficIn),
     trafficOut: a.trafficOut + n(b.trafficOut),
@@ -126,4 +125,19 @@ export function addUsage(a: ProxyUsage, b: Partial<ProxyUsage>): ProxyUsage {
     curConns: a.curConns + n(b.curConns),
     totalConns: a.totalConns + n(b.totalConns),
   };
+}
+
+/**
+ * A stored day-by-day array (another node's JSON) as {@linkcode HISTORY_DAYS}
+ * numbers, today first: what it lacks, or holds that is not a number, is 0.
+ *
+ * @example
+ * ```ts
+ * import { dailyFrom } from "./traffic_history.ts";
+ * console.log(dailyFrom([5, "x"])); // [5, 0, 0, 0, 0, 0, 0]
+ * ```
+ */
+export function dailyFrom(stored: unknown): number[] {
+  const list = Array.isArray(stored) ? stored : [];
+  return Array.from({ length: HISTORY_DAYS }, (_, day) => Number(list[day]) || 0);
 }
